@@ -1,0 +1,50 @@
+# Inference Dashboard. `make run` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench format messages system-packages browser vendor-htmx clean
+
+run: $(STAMP) system-packages
+	$(PY) scripts/dev.py run
+
+test: $(STAMP) system-packages browser lint
+	$(PY) scripts/dev.py test $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP) system-packages
+	$(PY) scripts/dev.py bench
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+# gettext compiles the Vietnamese catalog (msgfmt).
+system-packages:
+	@bash scripts/apt-ensure.sh msgfmt:gettext
+
+# Debian's Chromium for the browser tests (Playwright's own download cannot work offline).
+browser:
+	@bash scripts/apt-ensure.sh chromium:chromium
+
+# Refresh the vendored htmx from the npm registry (run by hand; the result is committed).
+vendor-htmx:
+	cd $$(mktemp -d) && npm pack --silent htmx.org@2 && tar xzf htmx.org-*.tgz && \
+	  cp package/dist/htmx.min.js package/LICENSE $(CURDIR)/static/vendor/htmx/
+
+# Collect translatable strings into each app's catalog (locale/ for templates/ and webapp/).
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l vi --no-obsolete --ignore=.venv --ignore=var \
+	  --ignore=localplatform --ignore=tests --ignore=bench --ignore=scripts
+
+clean:
+	rm -rf $(VENV) var

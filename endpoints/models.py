@@ -1,0 +1,187 @@
+"""Credentials, endpoints and their events.
+
+The database is the truth: the poller and the deploy tasks claim rows by compare-and-swap on
+`next_poll_at`, and every status change is written as an `EndpointEvent`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from endpoints.fields import EncryptedTextField
+
+
+class Credential(models.Model):
+    """A service account (mints IAM tokens) or an AI Platform API key (private endpoints)."""
+
+    class Kind(models.TextChoices):
+        SERVICE_ACCOUNT = "service_account", _("Service account")
+        API_KEY = "api_key", _("API key")
+
+    class State(models.TextChoices):
+        OK = "ok", _("OK")
+        REFRESHING = "refreshing", _("Refreshing")
+        FAILING = "failing", _("Failing")
+        INVALID = "invalid", _("Invalid")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    label = models.CharField(_("label"), max_length=100, unique=True)
+    region = models.CharField(_("region"), max_length=20, default="HCM")
+    client_id = models.CharField(
+        _("client ID"), max_length=200, blank=True, help_text=_("Service accounts only.")
+    )
+    secret = EncryptedTextField(_("secret"))
+    secret_last4 = models.CharField(max_length=4, blank=True, editable=False)
+
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.OK)
+    access_token = EncryptedTextField(blank=True, default="", editable=False)
+    token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_refresh_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    retry_not_before = models.DateTimeField(null=True, blank=True, editable=False)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["label"]
+        verbose_name = _("credential")
+        verbose_name_plural = _("credentials")
+
+    def __str__(self) -> str:
+        return self.label
+
+    def __repr__(self) -> str:
+        # Never the secret nor the token: only what the console shows.
+        return f"<Credential {self.pk} {self.kind} {self.label!r} …{self.secret_last4}>"
+
+    @property
+    def masked_secret(self) -> str:
+        return f"••••{self.secret_last4}" if self.secret_last4 else ""
+
+
+class Endpoint(models.Model):
+    """An inference endpoint as the dashboard knows it; `platform_id` links it to the platform."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", _("Pending")
+        CREATING = "CREATING", _("Creating")
+        ACTIVE = "ACTIVE", _("Active")
+        UPDATING = "UPDATING", _("Updating")
+        INACTIVE = "INACTIVE", _("Inactive")
+        ERROR = "ERROR", _("Error")
+        DELETING = "DELETING", _("Deleting")
+        DELETED = "DELETED", _("Deleted")
+        UNKNOWN = "UNKNOWN", _("Unknown")
+
+    class AuthMode(models.TextChoices):
+        IAM_TOKEN = "iam_token", _("IAM token")
+        API_KEY = "api_key", _("API key")
+        NONE = "none", _("None (public)")
+
+    # Statuses after which nothing moves without a user action.
+    FINAL_STATUSES = frozenset({Status.ACTIVE, Status.INACTIVE, Status.ERROR, Status.DELETED})
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("endpoint name"), max_length=50)
+    region = models.CharField(_("region"), max_length=20, default="HCM")
+    credential = models.ForeignKey(
+        Credential, on_delete=models.PROTECT, related_name="endpoints", verbose_name=_("credential")
+    )
+    access_credential = models.ForeignKey(
+        Credential,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="access_endpoints",
+        verbose_name=_("API key"),
+    )
+    auth_mode = models.CharField(max_length=20, choices=AuthMode.choices, default=AuthMode.NONE)
+    platform_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+
+    model_id = models.CharField(_("model"), max_length=200)
+    model_name = models.CharField(max_length=200, blank=True)
+    served_model_name = models.CharField(_("served model name"), max_length=200, blank=True)
+    framework = models.CharField(max_length=100, blank=True)
+    instance_type = models.CharField(_("instance type"), max_length=100)
+    instance_spec = models.JSONField(default=dict, blank=True)
+    min_replicas = models.PositiveSmallIntegerField(_("min replica count"), default=1)
+    max_replicas = models.PositiveSmallIntegerField(_("max replica count"), default=10)
+    current_replicas = models.PositiveSmallIntegerField(null=True, blank=True)
+    autoscaling = models.JSONField(default=dict, blank=True)
+    private_access = models.BooleanField(_("private access"), default=False)
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    raw_status = models.CharField(max_length=100, blank=True)
+    status_reason = models.TextField(blank=True)
+    url = models.URLField(max_length=500, blank=True)
+
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    poll_attempts = models.PositiveIntegerField(default=0)
+    phase_started_at = models.DateTimeField(default=timezone.now)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("endpoint")
+        verbose_name_plural = _("endpoints")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential", "region", "name"],
+                condition=~Q(status="DELETED"),
+                name="endpoint_unique_live_name",
+            )
+        ]
+        indexes = [
+            # The poller's query: due rows that are still moving.
+            models.Index(
+                fields=["next_poll_at"],
+                condition=Q(next_poll_at__isnull=False),
+                name="endpoint_due_poll",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+    def phase_duration(self) -> timedelta:
+        return timezone.now() - self.phase_started_at
+
+
+class EndpointEvent(models.Model):
+    """One change of an endpoint: a status transition or an action somebody took."""
+
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    from_status = models.CharField(max_length=100, blank=True)
+    to_status = models.CharField(max_length=100, blank=True)
+    reason = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_id}: {self.from_status} → {self.to_status}"

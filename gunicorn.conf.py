@@ -1,0 +1,21 @@
+"""gunicorn for long streaming replies.
+
+A playground answer streams for tens of seconds. gevent workers run each request in a greenlet
+(a few KB), so one worker process holds hundreds of open streams while they wait on the
+platform's socket; sync or threaded workers would tie up a process or thread per stream.
+"""
+
+from __future__ import annotations
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gevent"
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+# A stream may run for minutes; the timeout only guards against a stuck worker process.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+graceful_timeout = 30
+keepalive = 5
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,0 +1,223 @@
+"""`make run`, `make test` and `make bench` share this set-up: pick Redis and the database, prepare
+the secrets of a development machine, compile the catalogs, then start what was asked for.
+
+Run through the Makefile, which creates `.venv` and installs the system packages first.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VAR = ROOT / "var"
+LOCAL_ENV = VAR / "local.env"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+PG_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def private_redis() -> tuple[str, list[str]]:
+    """A redis-server on a free port with its files under var/redis (started by the caller)."""
+    port = free_port()
+    data = VAR / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        shutil.which("redis-server") or "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    return f"redis://127.0.0.1:{port}/0", cmd
+
+
+def choose_redis(for_tests: bool) -> tuple[str, subprocess.Popen | None]:
+    wanted = os.environ.get("TEST_REDIS_URL" if for_tests else "REDIS_URL") or DEFAULT_REDIS
+    if for_tests and "TEST_REDIS_URL" not in os.environ:
+        # Tests use their own database number so they never eat a running `make run`'s tasks.
+        wanted = wanted.rsplit("/", 1)[0] + "/15"
+    if redis_answers(wanted):
+        say(f"Redis: {wanted.split('@')[-1]}")
+        return wanted, None
+    if shutil.which("redis-server"):
+        url, cmd = private_redis()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        for _ in range(50):
+            if redis_answers(url):
+                break
+            time.sleep(0.1)
+        else:
+            sys.exit("A private redis-server was started but does not answer.")
+        if for_tests:
+            url = url.rsplit("/", 1)[0] + "/15"
+        say(f"Redis: nothing answered at {wanted}; started a private redis-server at {url}")
+        return url, proc
+    sys.exit(
+        f"Redis does not answer at {wanted} and redis-server is not installed.\n"
+        "Install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) "
+        "or set REDIS_URL to a Redis you can reach, then run this again."
+    )
+
+
+def postgres_answers() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL.replace("postgres://", "postgresql://"), connect_timeout=2):
+            return True
+    except Exception:
+        return False
+
+
+def choose_test_database() -> str:
+    if os.environ.get("TEST_DATABASE_URL"):
+        say(f"Database: {os.environ['TEST_DATABASE_URL']} (TEST_DATABASE_URL)")
+        return os.environ["TEST_DATABASE_URL"]
+    if postgres_answers():
+        name = os.environ.get("TEST_DATABASE_NAME", "idash")
+        say(f"Database: PostgreSQL at 127.0.0.1:5432 (tests run in test_{name})")
+        return f"postgres://postgres@127.0.0.1:5432/{name}"
+    say("Database: SQLite (no PostgreSQL answered at 127.0.0.1:5432)")
+    return f"sqlite:///{VAR / 'db-test-base.sqlite3'}"
+
+
+def local_env() -> dict[str, str]:
+    """Secrets of this development machine, made once and kept in var/local.env (not in git)."""
+    VAR.mkdir(exist_ok=True)
+    if not LOCAL_ENV.exists():
+        from cryptography.fernet import Fernet
+
+        values = {
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "LOCALPLATFORM_SERVICE_ACCOUNTS": f"{uuid.uuid4()}:{secrets.token_urlsafe(24)}",
+            "LOCALPLATFORM_API_KEYS": f"aip-{secrets.token_urlsafe(24)}",
+            "LOCALPLATFORM_SEED_ENDPOINT": f"me-{uuid.uuid4()}",
+        }
+        LOCAL_ENV.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        LOCAL_ENV.chmod(0o600)
+    pairs = (line.split("=", 1) for line in LOCAL_ENV.read_text().splitlines() if "=" in line)
+    return dict(pairs)
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def compile_catalogs(env: dict[str, str]) -> None:
+    manage("compilemessages", "--ignore=.venv", "--ignore=var", "-v", "0", env=env)
+
+
+def run() -> None:
+    env = dict(os.environ)
+    for key, value in local_env().items():
+        env.setdefault(key, value)
+    redis_url, redis_proc = choose_redis(for_tests=False)
+    if redis_proc:
+        redis_proc.terminate()  # honcho runs it below, so Ctrl-C stops it with the rest
+        redis_proc.wait()
+    env["REDIS_URL"] = redis_url
+    port = env.setdefault("LOCALPLATFORM_PORT", "8001")
+    base = f"http://127.0.0.1:{port}"
+    env.setdefault("AIPLATFORM_IAM_TOKEN_URL", f"{base}/accounts-api/v2/auth/token")
+    env.setdefault("AIPLATFORM_MANAGEMENT_URL", base)
+    env.setdefault("AIPLATFORM_INFERENCE_URL_TEMPLATE", f"{base}/v1/{{endpoint_id}}")
+    compile_catalogs(env)
+    manage("migrate", "--no-input", "-v", "0", env=env)
+    manage("bootstrap", env=env)
+
+    procfile = (ROOT / "Procfile").read_text()
+    if not (ROOT / "localplatform" / "__main__.py").exists():
+        procfile = "\n".join(ln for ln in procfile.splitlines() if not ln.startswith("platform:"))
+    if redis_proc:
+        procfile += "\nredis: " + " ".join(private_redis_cmd(redis_url)) + "\n"
+    run_procfile = VAR / "Procfile.run"
+    run_procfile.write_text(procfile)
+    say(
+        "Starting web, worker, beat and the local platform on http://127.0.0.1:8000 "
+        "(Ctrl-C stops all)"
+    )
+    os.execvpe(  # noqa: S606 (honcho replaces this process, so Ctrl-C reaches it directly)
+        sys.executable,
+        [sys.executable, "-m", "honcho", "-f", str(run_procfile), "-d", str(ROOT), "start"],
+        env,
+    )
+
+
+def private_redis_cmd(url: str) -> list[str]:
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    return [
+        shutil.which("redis-server") or "redis-server",
+        "--port",
+        port,
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(VAR / "redis"),
+        "--save",
+        "''",
+        "--appendonly",
+        "no",
+    ]
+
+
+def test(pytest_args: list[str]) -> int:
+    env = dict(os.environ)
+    redis_url, redis_proc = choose_redis(for_tests=True)
+    env["REDIS_URL"] = redis_url
+    env["DATABASE_URL"] = choose_test_database()
+    env.setdefault("CACHE_KEY_PREFIX", "idash-test")
+    compile_catalogs(env)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=env
+        ).returncode
+    finally:
+        if redis_proc:
+            redis_proc.terminate()
+
+
+def main() -> None:
+    command, *rest = sys.argv[1:] or ["run"]
+    if command == "run":
+        run()
+    elif command == "test":
+        sys.exit(test(rest))
+    else:
+        sys.exit(f"unknown command {command!r}: use run or test")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""First-run set-up for `make run`: an admin to sign in with, the local platform's credentials."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from endpoints.models import Credential
+
+ADMIN_USERNAME = "admin"
+
+
+class Command(BaseCommand):
+    help = "Create an admin if there is none and seed the local platform's credentials."
+
+    def handle(self, *args, **options) -> None:
+        self._ensure_admin()
+        self._seed_local_platform()
+
+    def _ensure_admin(self) -> None:
+        password_file = settings.VAR_DIR / "admin-password.txt"
+        admins = User.objects.filter(is_superuser=True) | User.objects.filter(groups__name="Admin")
+        if not admins.exists():
+            password = secrets.token_urlsafe(12)
+            with transaction.atomic():
+                user = User.objects.create_superuser(ADMIN_USERNAME, "", password)
+                user.groups.add(Group.objects.get(name="Admin"))
+            settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+            password_file.write_text(password + "\n")
+            password_file.chmod(0o600)
+        banner = "Sign in at http://127.0.0.1:8000/login/"
+        if password_file.exists():
+            password = password_file.read_text().strip()
+            banner += f" as {ADMIN_USERNAME} with password {password}"
+            banner += (
+                f"\n    (kept in {password_file}; change it in the admin panel, "
+                "then delete the file)"
+            )
+        else:
+            banner += " with your admin account"
+        self.stdout.write(self.style.SUCCESS("\n" + "=" * 72 + f"\n  {banner}\n" + "=" * 72))
+
+    def _seed_local_platform(self) -> None:
+        accounts = [a for a in os.environ.get("LOCALPLATFORM_SERVICE_ACCOUNTS", "").split(",") if a]
+        keys = [k for k in os.environ.get("LOCALPLATFORM_API_KEYS", "").split(",") if k]
+        if accounts and ":" in accounts[0]:
+            client_id, secret = accounts[0].split(":", 1)
+            self._seed(
+                "Local platform service account",
+                kind=Credential.Kind.SERVICE_ACCOUNT,
+                client_id=client_id,
+                secret=secret,
+            )
+        if keys:
+            self._seed("Local platform API key", kind=Credential.Kind.API_KEY, secret=keys[0])
+
+    def _seed(self, label: str, *, kind: str, secret: str, client_id: str = "") -> None:
+        if Credential.objects.filter(label=label).exists():
+            return
+        credential = Credential(
+            label=label, kind=kind, client_id=client_id, secret=secret, secret_last4=secret[-4:]
+        )
+        credential.full_clean()
+        credential.save()
+        self.stdout.write(f"Seeded the credential {label!r} for the local platform.")

@@ -1,0 +1,101 @@
+"""Sign-in, sign-out, the overview page and the health check."""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.db import connection
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django_ratelimit.core import is_ratelimited
+
+from endpoints.models import Credential, Endpoint
+from webapp.roles import AuthenticatedHttpRequest, Role, role_of, viewer_required
+
+
+def _login_username(group: str, request: HttpRequest) -> str:
+    return (request.POST.get("username") or "").strip().lower()
+
+
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
+@method_decorator(never_cache, name="dispatch")
+class LoginView(auth_views.LoginView):
+    """Django's login, throttled per username and per address against guessing."""
+
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        from django.conf import settings
+
+        limited = is_ratelimited(
+            request,
+            group="login-ip",
+            key="ip",
+            rate=settings.LOGIN_RATE_PER_IP,
+            method="POST",
+            increment=True,
+        )
+        limited |= is_ratelimited(
+            request,
+            group="login-user",
+            key=_login_username,
+            rate=settings.LOGIN_RATE_PER_USERNAME,
+            method="POST",
+            increment=True,
+        )
+        if limited:
+            return ratelimited(request)
+        return super().post(request, *args, **kwargs)
+
+
+def ratelimited(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "429.html",
+        {"message": _("Too many attempts. Wait a few minutes and try again.")},
+        status=429,
+    )
+
+
+@viewer_required
+def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
+    counts = dict(
+        Endpoint.objects.exclude(status=Endpoint.Status.DELETED)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    moving = (
+        Endpoint.objects.exclude(status__in=Endpoint.FINAL_STATUSES)
+        .select_related("credential")
+        .order_by("-updated_at")[:10]
+    )
+    attention = []
+    if role_of(request.user) >= Role.ADMIN:
+        attention = Credential.objects.exclude(state=Credential.State.OK)
+    status_cards = [
+        (status, label, counts.get(status, 0))
+        for status, label in Endpoint.Status.choices
+        if status not in (Endpoint.Status.DELETED, Endpoint.Status.UNKNOWN) or counts.get(status)
+    ]
+    return render(
+        request,
+        "webapp/overview.html",
+        {
+            "status_cards": status_cards,
+            "total": sum(counts.values()),
+            "moving": moving,
+            "attention": attention,
+        },
+    )
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"ok": True})
