@@ -249,3 +249,9 @@ LOGGING = {
 # whitenoise serves static files from the app server; in development it reads them in place.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Credentials and tokens (issue 4) ---
+
+# --- Endpoints, wizard and poller (issue 5) ---
+
+# --- Playground and share links (issue 6) ---

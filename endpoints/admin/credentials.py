@@ -1,0 +1,3 @@
+"""Admin panel: credentials."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Admin panel: endpoints and their events."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Token refresh tasks (credentials)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Deploy, action and poll tasks (endpoints)."""
+
+from __future__ import annotations
