@@ -142,6 +142,8 @@ def compile_catalogs(env: dict[str, str]) -> None:
 
 def run() -> None:
     env = dict(os.environ)
+    # The Procfile says `python`: make it this virtualenv's.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     for key, value in local_env().items():
         env.setdefault(key, value)
     redis_url, redis_proc = choose_redis(for_tests=False)

@@ -1,0 +1,22 @@
+# One image for web, worker, beat and the local platform (docker-compose.yml picks the command).
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN apt-get update && apt-get install -y --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY webapp webapp
+COPY endpoints endpoints
+COPY playground playground
+COPY localplatform localplatform
+COPY templates templates
+COPY static static
+COPY locale locale
+COPY manage.py gunicorn.conf.py ./
+RUN pip install --no-cache-dir . \
+    && DEBUG=true python manage.py compilemessages --ignore=.venv -v 0 \
+    && DEBUG=true python manage.py collectstatic --no-input -v 0
+RUN useradd --create-home --uid 1000 app && mkdir -p /app/var && chown app /app/var
+USER app
+EXPOSE 8000
+CMD ["python", "-m", "gunicorn", "webapp.wsgi", "-c", "gunicorn.conf.py"]
