@@ -7,6 +7,7 @@ at rest, and only its last 4 characters ever come back out for display.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -51,6 +52,26 @@ def credential_choices_for_user(
     if region:
         qs = qs.filter(region=region)
     return qs
+
+
+def credential_ids_due_for_refresh(now: datetime | None = None) -> list[int]:
+    """Service accounts whose token has passed half its life (or that have none yet).
+
+    Invalid credentials wait for an admin; a credential inside its back-off window (a lockout, a
+    retry delay) waits for it to pass. Reads no encrypted column.
+    """
+    now = now or timezone.now()
+    rows = (
+        Credential.objects.filter(kind=Credential.Kind.SERVICE_ACCOUNT)
+        .exclude(state=Credential.State.INVALID)
+        .exclude(retry_not_before__gt=now)
+        .values_list("pk", "last_refresh_at", "token_expires_at")
+    )
+    due = []
+    for pk, refreshed, expires in rows:
+        if refreshed is None or expires is None or now >= refreshed + (expires - refreshed) / 2:
+            due.append(pk)
+    return due
 
 
 # ------------------------------------------------------------------------------------- services
@@ -119,6 +140,30 @@ def credential_update(
     return credential
 
 
+@sensitive_variables("secret")
+def credential_validate_input(
+    *,
+    kind: str,
+    label: str,
+    region: str,
+    client_id: str = "",
+    secret: str = "",
+    credential: Credential | None = None,
+) -> None:
+    """Check form input against the service's rules without saving anything (for the admin)."""
+    is_service_account = kind == Credential.Kind.SERVICE_ACCOUNT
+    candidate = Credential(
+        pk=credential.pk if credential else None,
+        kind=kind,
+        label=(label or "").strip(),
+        region=region,
+        client_id=(client_id or "").strip() if is_service_account else "",
+        # Editing with an empty secret keeps the stored one, which is not loaded here.
+        secret=(secret or "").strip() or ("unchanged" if credential else ""),
+    )
+    _validate(candidate)
+
+
 def _validate(credential: Credential) -> None:
     errors: dict[str, list[str]] = {}
     if credential.is_service_account and not credential.client_id:
@@ -128,8 +173,18 @@ def _validate(credential: Credential) -> None:
             _("Unknown region “%(region)s”. Choose one of: %(regions)s.")
             % {"region": credential.region, "regions": ", ".join(settings.AIPLATFORM_REGIONS)}
         ]
+    if credential.label:
+        clash = Credential.objects.filter(label__iexact=credential.label)
+        if credential.pk:
+            clash = clash.exclude(pk=credential.pk)
+        if clash.exists():
+            errors["label"] = [
+                _("A credential called “%(label)s” already exists. Choose another label.")
+                % {"label": credential.label}
+            ]
     try:
-        credential.full_clean()
+        # Uniqueness is checked above, in words (and case-insensitively).
+        credential.full_clean(validate_unique=False)
     except ValidationError as exc:
         for name, messages in exc.message_dict.items():
             errors.setdefault(name, []).extend(messages)
