@@ -15,6 +15,9 @@ again until an admin changes the secret; TOO_MANY_FAILED_LOGINS and transient fa
 `retry_not_before`, before which IAM is not called; meanwhile a token that has not really expired
 is still handed out.
 
+Every function that holds a token or a secret is `sensitive_variables()`: an error report shows
+none of the locals of its frame or of the frames below it.
+
 Call these outside `transaction.atomic()`: the stored token must be committed for other processes
 to see it when they get the lock.
 """
@@ -99,6 +102,7 @@ class _Locked:
 
 
 # ---------------------------------------------------------------------------------- public API
+@sensitive_variables()
 def get_token(credential: Credential, *, min_validity: float | None = None) -> str:
     """An IAM access token for a service account, valid for at least `min_validity` seconds.
 
@@ -134,6 +138,7 @@ class CredentialTokenSource:
     def get(self) -> str:
         return get_token(self.credential, min_validity=self.min_validity)
 
+    @sensitive_variables()
     def refresh(self, stale: str) -> str:
         credential = self.credential
         _require_service_account(credential)
@@ -153,6 +158,7 @@ def platform_client(credential: Credential, **kwargs) -> AiPlatformClient:
     return AiPlatformClient(CredentialTokenSource(credential), **kwargs)
 
 
+@sensitive_variables()
 def data_plane_bearer(credential: Credential) -> str:
     """What goes after `Authorization: Bearer` on the data plane for this credential."""
     if credential.kind == Credential.Kind.API_KEY:
@@ -160,6 +166,7 @@ def data_plane_bearer(credential: Credential) -> str:
     return get_token(credential)
 
 
+@sensitive_variables()
 def refresh_if_due(credential_id: int) -> Credential | None:
     """The beat's refresh: mint if the token has passed half its life and IAM may be asked.
 
@@ -185,7 +192,7 @@ def refresh_if_due(credential_id: int) -> Credential | None:
         return credential
 
 
-@sensitive_variables("token")
+@sensitive_variables()
 def mint_now(credential: Credential) -> str:
     """Mint a token now, whatever the stored one (the "Test connection" action).
 
@@ -213,6 +220,7 @@ def _usable(credential: Credential, margin: float) -> bool:
     return bool(credential.access_token) and left is not None and left > margin
 
 
+@sensitive_variables()
 def _mint_or_fall_back(credential: Credential, *, avoid: str | None) -> str:
     """Mint if IAM may be asked; otherwise, or if the mint fails, a still-valid old token."""
     now = timezone.now()
@@ -238,7 +246,7 @@ def _mint_or_fall_back(credential: Credential, *, avoid: str | None) -> str:
         raise
 
 
-@sensitive_variables("token", "secret")
+@sensitive_variables()
 def _mint(credential: Credential) -> str:
     """Ask IAM for a token and write the outcome on the row. Call with the lock held."""
     credential.state = Credential.State.REFRESHING

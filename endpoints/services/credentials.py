@@ -75,8 +75,10 @@ def credential_ids_due_for_refresh(now: datetime | None = None) -> list[int]:
 
 
 # ------------------------------------------------------------------------------------- services
-@sensitive_variables("secret")
-@transaction.atomic
+# `sensitive_variables()` with no names: every local of every frame below is hidden in an error
+# report (Django's own save frames hold the plaintext secret before it is encrypted). And the
+# transaction is a `with` block, not a decorator, whose frame would show the keyword arguments.
+@sensitive_variables()
 def credential_create(
     *,
     kind: str,
@@ -97,13 +99,13 @@ def credential_create(
         secret_last4=secret[-4:],
         created_by=created_by if getattr(created_by, "pk", None) else None,
     )
-    _validate(credential)
-    credential.save()
+    with transaction.atomic():
+        _validate(credential)
+        credential.save()
     return credential
 
 
-@sensitive_variables("secret")
-@transaction.atomic
+@sensitive_variables()
 def credential_update(
     *,
     credential: Credential,
@@ -117,7 +119,20 @@ def credential_update(
     A new secret, or a new client id, throws the old token away and makes an `invalid` or
     failing credential `ok` again, so that it is tried afresh.
     """
-    credential = Credential.objects.select_for_update().get(pk=credential.pk)
+    with transaction.atomic():
+        return _update(
+            Credential.objects.select_for_update().get(pk=credential.pk),
+            label=label,
+            region=region,
+            client_id=client_id,
+            secret=secret,
+        )
+
+
+@sensitive_variables()
+def _update(
+    credential: Credential, *, label: str, region: str, client_id: str, secret: str
+) -> Credential:
     secret = (secret or "").strip()
     client_id = (client_id or "").strip() if credential.is_service_account else ""
     identity_changed = bool(secret) or client_id != credential.client_id
@@ -140,7 +155,7 @@ def credential_update(
     return credential
 
 
-@sensitive_variables("secret")
+@sensitive_variables()
 def credential_validate_input(
     *,
     kind: str,
