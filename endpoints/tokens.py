@@ -45,6 +45,7 @@ from endpoints.clients.errors import (
     RateLimited,
     Unavailable,
 )
+from endpoints.fields import DecryptionError
 from endpoints.models import Credential, ErrorCode
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def get_token(credential: Credential, *, min_validity: float | None = None) -> s
     if _usable(credential, margin):
         return credential.access_token
     with _Locked(credential):
-        credential.refresh_from_db()
+        _reload(credential)
         if _usable(credential, margin):
             return credential.access_token
         return _mint_or_fall_back(credential, avoid=None)
@@ -143,7 +144,7 @@ class CredentialTokenSource:
         credential = self.credential
         _require_service_account(credential)
         with _Locked(credential):
-            credential.refresh_from_db()
+            _reload(credential)
             if (
                 credential.access_token
                 and credential.access_token != stale
@@ -174,12 +175,15 @@ def refresh_if_due(credential_id: int) -> Credential | None:
     refreshed meanwhile, the credential is invalid, or another retry owns the back-off window).
     Raises the PlatformError of a failed mint, already recorded on the row.
     """
-    credential = Credential.objects.filter(pk=credential_id, kind=Credential.Kind.SERVICE_ACCOUNT)
-    credential = credential.first()
+    credential = (
+        Credential.objects.filter(pk=credential_id, kind=Credential.Kind.SERVICE_ACCOUNT)
+        .defer("secret", "access_token")  # read under the lock, where decryption errors are handled
+        .first()
+    )
     if credential is None:
         return None
     with _Locked(credential):
-        credential.refresh_from_db()
+        _reload(credential)
         now = timezone.now()
         if credential.state == Credential.State.INVALID:
             return None
@@ -200,7 +204,7 @@ def mint_now(credential: Credential) -> str:
     """
     _require_service_account(credential)
     with _Locked(credential):
-        credential.refresh_from_db()
+        _reload(credential)
         now = timezone.now()
         if credential.state == Credential.State.INVALID:
             raise _invalid_error(credential)
@@ -210,6 +214,31 @@ def mint_now(credential: Credential) -> str:
 
 
 # ------------------------------------------------------------------------------------ internals
+def _reload(credential: Credential) -> None:
+    """Re-read the row (under the lock). A secret no key decrypts makes the credential invalid."""
+    try:
+        # Every column, the deferred secret ones included, so that decryption fails here if at all.
+        credential.refresh_from_db(
+            fields=[f.attname for f in Credential._meta.concrete_fields if not f.primary_key]
+        )
+    except DecryptionError as exc:
+        Credential.objects.filter(pk=credential.pk).update(
+            state=Credential.State.INVALID,
+            last_error=str(exc),
+            last_error_code=ErrorCode.UNDECRYPTABLE,
+            updated_at=timezone.now(),
+        )
+        logger.error("credential %s: %s", credential.pk, exc)
+        raise CredentialInvalid(
+            _(
+                "The stored secret of “%(label)s” cannot be decrypted with the configured keys. "
+                "An admin must enter it again on the Credentials page."
+            )
+            % {"label": credential.label},
+            code="UNDECRYPTABLE",
+        ) from None
+
+
 def _require_service_account(credential: Credential) -> None:
     if credential.kind != Credential.Kind.SERVICE_ACCOUNT:
         raise ValueError(f"{credential!r} is not a service account: it has no IAM token.")

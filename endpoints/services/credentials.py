@@ -121,7 +121,8 @@ def credential_update(
     """
     with transaction.atomic():
         return _update(
-            Credential.objects.select_for_update().get(pk=credential.pk),
+            # Secret columns not loaded: a credential no key decrypts can still get a new secret.
+            Credential.objects.select_for_update().defer(*SECRET_FIELDS).get(pk=credential.pk),
             label=label,
             region=region,
             client_id=client_id,
