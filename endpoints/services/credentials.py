@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from endpoints.clients.errors import PlatformError
@@ -246,10 +247,14 @@ def credential_test_connection(*, credential: Credential) -> ConnectionReport:
             summary=credential.error_summary() or _connection_error_words(exc),
             detail=exc.message,
         )
-    names = [r.name or r.id for r in regions]
+    names = [f"{r.name} ({r.id})" if r.name and r.name != r.id else r.id for r in regions]
     return ConnectionReport(
         ok=True,
-        summary=_("Connected: IAM issued a token and the AI Platform lists %(count)d region(s).")
+        summary=ngettext(
+            "Connected: IAM issued a token and the AI Platform lists %(count)d region.",
+            "Connected: IAM issued a token and the AI Platform lists %(count)d regions.",
+            len(names),
+        )
         % {"count": len(names)},
         regions=names,
         token_expires_at=credential.token_expires_at,
