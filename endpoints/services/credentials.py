@@ -217,7 +217,7 @@ class ConnectionReport:
     ok: bool
     summary: str
     regions: list[str] = field(default_factory=list)
-    token_expires_at: object = None
+    token_expires_at: datetime | None = None
     detail: str = ""
 
 
@@ -274,13 +274,3 @@ def _connection_error_words(exc: PlatformError) -> str:
     if exc.transient:
         return _("The AI Platform could not be reached or answered with a server error.")
     return _("The AI Platform refused the request.")
-
-
-def credential_health(credential: Credential) -> dict:
-    """Numbers the health column shows (seconds left, next refresh), computed once."""
-    now = timezone.now()
-    return {
-        "seconds_left": credential.token_seconds_left(now),
-        "refresh_due_at": credential.refresh_due_at(),
-        "backing_off": credential.is_backing_off(now),
-    }
