@@ -217,7 +217,7 @@ class ConnectionReport:
     ok: bool
     summary: str
     regions: list[str] = field(default_factory=list)
-    token_expires_at: object = None
+    token_expires_at: datetime | None = None
     detail: str = ""
 
 
@@ -240,6 +240,8 @@ def credential_test_connection(*, credential: Credential) -> ConnectionReport:
     try:
         tokens.mint_now(credential)
         regions = tokens.platform_client(credential).list_regions()
+    except tokens.TokenLockTimeout as exc:
+        return ConnectionReport(ok=False, summary=exc.message)
     except PlatformError as exc:
         credential.refresh_from_db()
         return ConnectionReport(
@@ -274,13 +276,3 @@ def _connection_error_words(exc: PlatformError) -> str:
     if exc.transient:
         return _("The AI Platform could not be reached or answered with a server error.")
     return _("The AI Platform refused the request.")
-
-
-def credential_health(credential: Credential) -> dict:
-    """Numbers the health column shows (seconds left, next refresh), computed once."""
-    now = timezone.now()
-    return {
-        "seconds_left": credential.token_seconds_left(now),
-        "refresh_due_at": credential.refresh_due_at(),
-        "backing_off": credential.is_backing_off(now),
-    }
