@@ -22,6 +22,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from endpoints import tokens
 from endpoints.clients.aiplatform import (
     AiPlatformClient,
     EndpointSpec,
@@ -86,35 +87,7 @@ def normalize_status(raw: str) -> str:
 # ------------------------------------------------------------------------------ platform client
 def platform_client(credential: Credential) -> AiPlatformClient:
     """The management client for a service account, its tokens from the token service."""
-    try:
-        from endpoints.tokens import platform_client as client_for
-    except ImportError:  # branch `credentials` (issue 4) not merged yet: mint per client
-        return AiPlatformClient(_MintingTokens(credential))
-    return client_for(credential)
-
-
-class _MintingTokens:
-    """Fallback token source until the token service is merged: one mint per client."""
-
-    def __init__(self, credential: Credential) -> None:
-        self._credential = credential
-        self._token: str | None = None
-
-    def __repr__(self) -> str:
-        return "_MintingTokens(***)"
-
-    def get(self) -> str:
-        if self._token is None:
-            from endpoints.clients.iam import mint_token
-
-            self._token = mint_token(
-                client_id=self._credential.client_id, client_secret=self._credential.secret
-            ).access_token
-        return self._token
-
-    def refresh(self, stale: str) -> str:
-        self._token = None
-        return self.get()
+    return tokens.platform_client(credential)
 
 
 def platform_error_message(exc: PlatformError, credential: Credential | None = None) -> str:
@@ -130,8 +103,6 @@ def platform_error_message(exc: PlatformError, credential: Credential | None = N
             "%(label)s is not allowed to do this on the platform (403): %(error)s. It needs the "
             "AiPlatformFullAccess policy."
         ) % {"label": label, "error": exc.message}
-    if isinstance(exc, Conflict):
-        return _("The platform refused: %(error)s") % {"error": exc.message}
     if isinstance(exc, ValidationFailed):
         return _("The platform refused the request: %(error)s") % {"error": exc.message}
     if exc.transient:

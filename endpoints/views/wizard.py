@@ -19,8 +19,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from endpoints.clients.errors import PlatformError
 from endpoints.forms.wizard import BasicsForm, ResourcesForm, ReviewForm, ScalingForm
-from endpoints.models import Endpoint
+from endpoints.models import Credential, Endpoint
 from endpoints.services import deployments as svc
+from endpoints.services.credentials import credential_choices_for_user
 from webapp.roles import AuthenticatedHttpRequest, member_required
 
 SESSION_KEY = "endpoints:wizard"
@@ -64,11 +65,14 @@ def _first_missing(state: dict) -> str | None:
 class _Catalog:
     """What the platform says, fetched lazily once per request; errors become words."""
 
-    def __init__(self, state: dict, *, fresh: bool = False) -> None:
+    def __init__(self, request, state: dict, *, fresh: bool = False) -> None:
+        self.user = request.user
         self.state = state
         self.fresh = fresh
         self.error = ""
-        self.credentials = list(svc.service_account_choices())
+        self.credentials = list(
+            credential_choices_for_user(self.user, kind=Credential.Kind.SERVICE_ACCOUNT)
+        )
 
     def credential(self, code: str | None = None):
         code = code or self.state["saved"].get("basics", {}).get("credential")
@@ -112,7 +116,9 @@ class _Catalog:
 
     def api_keys(self):
         region = self.state["saved"].get("basics", {}).get("region")
-        return list(svc.api_key_choices(region))
+        return list(
+            credential_choices_for_user(self.user, kind=Credential.Kind.API_KEY, region=region)
+        )
 
 
 def _wire_inline(form, step: str):
@@ -276,7 +282,7 @@ def wizard_step(request: AuthenticatedHttpRequest, step: str) -> HttpResponse:
     if step == "review":
         return _review(request, state)
 
-    catalog = _Catalog(state)
+    catalog = _Catalog(request, state)
     if request.method == "GET":
         if request.GET.get("check"):
             form = _form(step, catalog, data=state["saved"].get(step, {}))
@@ -312,7 +318,7 @@ def wizard_validate(request: AuthenticatedHttpRequest, step: str) -> HttpRespons
     if step not in FORM_STEPS:
         raise Http404
     state = _state(request)
-    catalog = _Catalog(state)
+    catalog = _Catalog(request, state)
     credential_code = request.POST.get("credential") if step == "basics" else None
     form = _form(step, catalog, data=request.POST, credential_code=credential_code)
     form.is_valid()
@@ -336,7 +342,7 @@ def wizard_validate(request: AuthenticatedHttpRequest, step: str) -> HttpRespons
 def wizard_models(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The model select, reloaded from the platform (the refresh button next to it)."""
     state = _state(request)
-    catalog = _Catalog(state)
+    catalog = _Catalog(request, state)
     code = request.GET.get("credential")
     models = catalog.models(code, refresh=bool(request.GET.get("refresh")))
     form = BasicsForm(
@@ -353,7 +359,7 @@ def wizard_models(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def _review(request, state: dict) -> HttpResponse:
     if request.method == "GET":
-        catalog = _Catalog(state)
+        catalog = _Catalog(request, state)
         return _render(request, "review", None, catalog, state)
     if "_back" in request.POST:
         return redirect("endpoints:wizard", step="scaling")
@@ -378,7 +384,7 @@ def _review(request, state: dict) -> HttpResponse:
         return redirect("endpoints:wizard", step=missing)
 
     # Everything again, with fresh answers from the platform.
-    catalog = _Catalog(state, fresh=True)
+    catalog = _Catalog(request, state, fresh=True)
     cleaned: dict = {}
     for step in FORM_STEPS:
         form = _form(step, catalog, data=state["saved"][step])
