@@ -770,17 +770,16 @@ def _discover(
     credential: Credential, region: str, listed: dict[str, PlatformEndpoint], *, skip: set[int]
 ) -> int:
     """Import unknown endpoints; catch changes made in the console to ones at rest."""
-    known = {
-        e.platform_id: e
-        for e in Endpoint.objects.filter(platform_id__in=list(listed)).exclude(pk__in=skip)
-    }
+    known = {e.platform_id: e for e in Endpoint.objects.filter(platform_id__in=list(listed))}
     imported = 0
     for platform_id, found in listed.items():
         endpoint = known.get(platform_id)
         if endpoint is None:
             imported += _import(credential, region, found) is not None
-        elif endpoint.credential_id == credential.pk and (
-            endpoint.next_poll_at is None and endpoint.raw_status != found.status
+        elif (
+            endpoint.pk not in skip
+            and endpoint.credential_id == credential.pk
+            and (endpoint.next_poll_at is None and endpoint.raw_status != found.status)
         ):
             endpoint_apply_platform_state(
                 endpoint, found, reason=_("Changed outside the dashboard.")

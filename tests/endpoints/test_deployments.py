@@ -197,7 +197,7 @@ def test_poller_lists_once_per_credential_and_region_not_per_endpoint(platform, 
     assert stats["claimed"] == 4 and stats["lists"] == 1
 
     def lists(s):
-        return s["management_routes"].get("GET /v1/endpoints", 0)
+        return s["management_calls_by_route"].get("GET /v1/endpoints", 0)
 
     assert lists(after) - lists(before) == 1
     assert set(
