@@ -302,7 +302,8 @@ def wizard_step(request: AuthenticatedHttpRequest, step: str) -> HttpResponse:
     if not valid or catalog.error:
         return _render(request, step, form, catalog, state, status=400 if not valid else 200)
     saved = _plain(form.cleaned_data)
-    if step == "basics" and state["saved"].get("basics", {}).get("model_id") != saved["model_id"]:
+    previous = state["saved"].get("basics")
+    if step == "basics" and previous and previous.get("model_id") != saved["model_id"]:
         # Another model may not fit the chosen instance type: choose again.
         state["saved"].pop("resources", None)
     state["saved"][step] = saved
