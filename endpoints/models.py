@@ -237,6 +237,10 @@ class Endpoint(models.Model):
     def is_final(self) -> bool:
         return self.status in self.FINAL_STATUSES
 
+    def is_moving(self) -> bool:
+        """Worth watching: not final, or an action was asked for and has not been answered."""
+        return not self.is_final() or self.next_poll_at is not None
+
     def phase_duration(self) -> timedelta:
         return timezone.now() - self.phase_started_at
 

@@ -846,6 +846,10 @@ def endpoint_request_action(
             % {"action": ACTION_LABELS[action], "user": user.get_username()},
             actor=user,
         )
+        # A lease while the action runs: the page keeps watching, the poller keeps off.
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            next_poll_at=timezone.now() + timedelta(seconds=settings.ENDPOINT_CLAIM_SECONDS)
+        )
         pk, actor_id = endpoint.pk, user.pk
         transaction.on_commit(
             lambda: endpoint_action_task.delay(pk, action, scaling or {}, actor_id)
@@ -913,7 +917,10 @@ def endpoint_perform_action(
     except PlatformError as exc:
         if exc.transient:
             raise
-        Endpoint.objects.filter(pk=endpoint.pk).update(status_reason=exc.message)
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            status_reason=exc.message,
+            next_poll_at=None if endpoint.is_final() else timezone.now(),
+        )
         _event(
             endpoint,
             from_status=endpoint.status,

@@ -44,7 +44,7 @@ def endpoint_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     rows = list(page.object_list)
-    moving = any(not e.is_final() for e in rows)
+    moving = any(e.is_moving() for e in rows)
     context = {
         "page": page,
         "rows": rows,
@@ -67,7 +67,7 @@ def _detail_context(request, endpoint: Endpoint) -> dict:
         "events": list(reversed(events)),
         "phases": phases,
         "url": svc.endpoint_url(endpoint),
-        "moving": not endpoint.is_final(),
+        "moving": endpoint.is_moving(),
         "actions": {a: can_edit and svc.action_allowed(endpoint, a) for a in svc.ACTIONS},
         "snippets": snippets_for(endpoint),
         "cost": svc.cost_range(
