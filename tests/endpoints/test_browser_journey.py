@@ -64,6 +64,7 @@ def test_member_creates_watches_copies_stops_and_deletes(
         expect_text(page.get_by_test_id("summary-name"), "chat-prod")
         page.get_by_label("Service account").select_option(label="team-sa")
         page.get_by_label("Model", exact=True).select_option(label="demo-chat · demo")
+        expect_text(page.get_by_test_id("summary-model"), "demo-chat")
         assert page.get_by_test_id("err-name").inner_text() == ""
         screenshot(page, "wizard-1-basics")
         page.get_by_test_id("next").click()
@@ -104,6 +105,9 @@ def test_member_creates_watches_copies_stops_and_deletes(
         page.get_by_test_id("copy-url").click()
         page.wait_for_selector("[data-testid=copy-url][data-copied=true]")
         assert page.evaluate("navigator.clipboard.readText()") == url
+        page.get_by_role("tab", name="OpenAI Python SDK").click()
+        expect_text(page.get_by_test_id("snippet-openai"), f'base_url="{url}/v1"')
+        assert slow_platform.api_key not in page.content()
         screenshot(page, "endpoint-detail")
 
         page.goto(f"{live_server.url}/inference/")
