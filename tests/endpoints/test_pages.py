@@ -228,3 +228,23 @@ def test_overview_counts_and_deploying_now(sa, as_admin):
     page = as_admin.get("/").content.decode()
     assert 'data-testid="total-endpoints">2<' in page
     assert "o2" in page
+
+
+def test_overview_cards_link_to_the_filtered_list(sa, as_member):
+    make_endpoint(sa, "odd-one", status=S.UNKNOWN, raw_status="WARMING_UP")
+    page = as_member.get("/").content.decode()
+    assert 'href="/inference/?status=UNKNOWN"' in page and "WARMING_UP" in page
+
+
+def test_wizard_model_refresh_asks_the_platform_again(platform, sa, as_member):
+    def model_lists():
+        return platform.stats()["management_calls_by_route"].get("GET /v1/model-registries", 0)
+
+    as_member.get("/inference/create/basics/")
+    before = model_lists()
+    r = as_member.get(
+        f"/inference/create/models/?refresh=1&credential={sa.code}", HTTP_HX_REQUEST="true"
+    )
+    assert r.status_code == 200 and 'id="model-field"' in r.content.decode()
+    assert "qwen2-5-7b-instruct" in r.content.decode() and "<html" not in r.content.decode()
+    assert model_lists() == before + 1
