@@ -195,6 +195,8 @@ class Endpoint(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     raw_status = models.CharField(max_length=100, blank=True)
     status_reason = models.TextField(blank=True)
+    # When the platform refused the deploy: the wizard step its message belongs to (for "Fix it").
+    refusal_step = models.CharField(max_length=20, blank=True)
     url = models.URLField(max_length=500, blank=True)
 
     # One wizard submission makes one endpoint: the key is minted when the wizard starts and a

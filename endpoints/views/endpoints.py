@@ -74,8 +74,37 @@ def _detail_context(request, endpoint: Endpoint) -> dict:
             endpoint.instance_spec or {}, endpoint.min_replicas, endpoint.max_replicas
         ),
         "timeout_minutes": settings.DEPLOY_TIMEOUT_MINUTES,
+        "phase_label": svc.duration_label(endpoint.phase_duration().total_seconds()),
+        "progress_steps": _progress_steps(endpoint, phases),
         "timeout_seconds": settings.DEPLOY_TIMEOUT_MINUTES * 60,
     }
+
+
+PROGRESS_PATHS = {
+    Endpoint.Status.PENDING: ("PENDING", "CREATING", "ACTIVE"),
+    Endpoint.Status.CREATING: ("PENDING", "CREATING", "ACTIVE"),
+    Endpoint.Status.UPDATING: ("UPDATING", "ACTIVE"),
+    Endpoint.Status.DELETING: ("DELETING", "DELETED"),
+}
+
+
+def _progress_steps(endpoint: Endpoint, phases: list) -> list[dict]:
+    """Where a moving endpoint is on its way: done steps with their time, the current one, next."""
+    path = PROGRESS_PATHS.get(endpoint.status)
+    if not path:
+        return []
+    labels = dict(Endpoint.Status.choices)
+    took = {p.status: p.duration for p in phases}
+    current = path.index(endpoint.status)
+    return [
+        {
+            "status": status,
+            "label": labels[status],
+            "state": "done" if i < current else "current" if i == current else "todo",
+            "duration": took.get(status, "") if i <= current else "",
+        }
+        for i, status in enumerate(path)
+    ]
 
 
 @viewer_required

@@ -142,6 +142,8 @@ def test_detail_shows_events_with_phase_durations_and_actions_by_role(
     page = as_member.get(f"/inference/{ep.code}/").content.decode()
     assert "Accepted" in page and "bob" in page and 'data-testid="stop"' in page
     assert "times out after 60 minutes" in page and "<progress" in page
+    strip = page.split('data-testid="phases"')[1].split("</div>")[0]
+    assert "Pending" in strip and "Creating" in strip and "so far" in strip
     viewer_page = as_viewer.get(f"/inference/{ep.code}/").content.decode()
     assert 'data-testid="stop"' not in viewer_page and 'data-testid="delete"' not in viewer_page
 

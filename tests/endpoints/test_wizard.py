@@ -315,3 +315,30 @@ def test_viewer_and_stranger_cannot_use_the_wizard(platform, sa, as_viewer, as_s
     r = client.get("/inference/create/basics/")
     assert r.status_code == 302 and "/login/" in r.url
     assert Endpoint.objects.count() == 0
+
+
+def test_a_platform_400_at_deploy_is_shown_on_the_step_it_belongs_to(platform, sa, as_member):
+    """The deploy runs in the background: its refusal is fixed by cloning into the wizard."""
+    from endpoints.services import deployments as svc
+    from tests.endpoints.conftest import make_endpoint
+
+    ep = make_endpoint(sa, "refused", max_replicas=11)  # no form of ours lets this through
+    svc.endpoint_deploy(endpoint_id=ep.pk)
+    ep.refresh_from_db()
+    assert ep.status == Endpoint.Status.ERROR and ep.refusal_step == "scaling"
+    detail = as_member.get(f"/inference/{ep.code}/").content.decode()
+    assert f"/inference/create/?clone={ep.code}" in detail and "Fix it in the wizard" in detail
+    r = as_member.get(f"/inference/create/?clone={ep.code}", follow=True)
+    assert "fix it on the step “Replicas and scaling”" in r.content.decode()
+    as_member.post("/inference/create/basics/", basics(sa, name="refused-2"))
+    page = as_member.get("/inference/create/scaling/").content.decode()
+    assert 'data-testid="refusal"' in page
+    assert "Max replica count must be a whole number from 1 to 10" in page
+    r = as_member.post("/inference/create/scaling/", {**SCALING, "max_replicas": "11"})
+    assert r.status_code == 400 and "At most 10" in error_text(r, "max_replicas")
+
+
+def test_drafts_keep_only_the_steps_own_fields(platform, sa, as_member):
+    as_member.post("/inference/create/basics/", {**basics(sa, name="bad name"), "junk": "x" * 5000})
+    draft = as_member.session[SESSION_KEY]["drafts"]["basics"]
+    assert "junk" not in draft and draft["name"] == "bad name"
