@@ -288,3 +288,12 @@ def test_unknown_credential_is_404(as_admin, db):
 
     response = as_admin.get(reverse("credentials:edit", args=[uuid.uuid4()]))
     assert response.status_code == 404
+
+
+def test_the_page_speaks_vietnamese(as_admin, stored, settings):
+    as_admin.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
+    html = as_admin.get(reverse("credentials:list")).content.decode()
+    for words in ("Thông tin xác thực", "Tình trạng token", "Kiểm tra kết nối", "Trạng thái"):
+        assert words in html
+    html = as_admin.get(reverse("credentials:edit", args=[stored.code])).content.decode()
+    assert "Lưu thay đổi" in html and "Chỉnh sửa “Team A”" in html
