@@ -265,9 +265,12 @@ def wizard_start(request: AuthenticatedHttpRequest) -> HttpResponse:
                 request, _("The wizard is filled with %(name)s's settings.") % {"name": source.name}
             )
         return redirect("endpoints:wizard", step="basics")
-    if request.GET.get("new"):
+    if request.GET.get("new") or request.GET.get("model"):
         request.session.pop(SESSION_KEY, None)
     state = _state(request)
+    if request.GET.get("model"):  # "Deploy" from the Model Registry
+        state["drafts"]["basics"] = {"model_id": request.GET["model"][:200]}
+        _save(request, state)
     return redirect("endpoints:wizard", step=_first_missing(state) or "review")
 
 

@@ -63,13 +63,25 @@ def test_member_creates_watches_copies_stops_and_deletes(
         page.get_by_label("Endpoint name").fill("chat-prod")
         expect_text(page.get_by_test_id("summary-name"), "chat-prod")
         page.get_by_label("Service account").select_option(label="team-sa")
+        # First a model too big for the smallest GPUs: their cards are disabled, with the reason.
+        page.get_by_label("Model", exact=True).select_option(label="llama-3-8b-instruct · vLLM")
+        page.get_by_test_id("next").click()
+        page.wait_for_url("**/inference/create/resources/")
+        small = page.get_by_test_id("instance-g1-standard-4x16-1rtx2080ti")
+        assert small.locator("input").is_disabled()
+        expect_text(small, "Needs 20 GB of VRAM; this type has 11 GB.")
+        screenshot(page, "wizard-2-resources-too-small")
+        page.get_by_role("button", name="Back").click()
+
+        page.wait_for_url("**/inference/create/basics/")
+        assert page.get_by_label("Endpoint name").input_value() == "chat-prod"
         page.get_by_label("Model", exact=True).select_option(label="demo-chat · demo")
         expect_text(page.get_by_test_id("summary-model"), "demo-chat")
         assert page.get_by_test_id("err-name").inner_text() == ""
         screenshot(page, "wizard-1-basics")
         page.get_by_test_id("next").click()
 
-        # Step 2: instance cards; too-small ones would be disabled with the reason.
+        # Step 2: the demo model fits every card.
         page.wait_for_url("**/inference/create/resources/")
         page.get_by_test_id("instance-g1-standard-4x16-1rtx2080ti").click()
         expect_text(page.get_by_test_id("summary-cost"), "6,868")
@@ -114,6 +126,11 @@ def test_member_creates_watches_copies_stops_and_deletes(
         expect_text(page.get_by_test_id("status-chat-prod"), "Active")
         screenshot(page, "inference-list")
 
+        page.goto(f"{live_server.url}/registry/")
+        expect_text(page.locator("#registry-table"), "Qwen/Qwen2.5-7B-Instruct")
+        screenshot(page, "model-registry")
+
+        page.goto(f"{live_server.url}/inference/")
         page.get_by_role("link", name="chat-prod").click()
         page.get_by_test_id("stop").click()
         expect_text(page.get_by_test_id("status"), "Inactive", timeout=20)

@@ -108,6 +108,7 @@ def test_platform_403_for_a_read_only_service_account(platform, db):
     assert svc.endpoint_deploy(endpoint_id=ep.pk) == "refused"
     ep.refresh_from_db()
     assert ep.status == S.ERROR and "AiPlatformFullAccess" in ep.status_reason
+    assert ep.refusal_step == "basics"
 
 
 def test_platform_down_during_a_deploy_retries_and_creates_once(platform, sa, platform_api):

@@ -342,3 +342,54 @@ def test_drafts_keep_only_the_steps_own_fields(platform, sa, as_member):
     as_member.post("/inference/create/basics/", {**basics(sa, name="bad name"), "junk": "x" * 5000})
     draft = as_member.session[SESSION_KEY]["drafts"]["basics"]
     assert "junk" not in draft and draft["name"] == "bad name"
+
+
+def test_inputs_check_themselves_as_the_user_types(platform, sa, as_member):
+    page = as_member.get("/inference/create/basics/").content.decode()
+    name_input = (
+        page.split('name="name"')[0].rsplit("<input", 1)[1]
+        + page.split('name="name"')[1].split(">")[0]
+    )
+    assert 'hx-post="/inference/create/basics/validate/"' in name_input
+    assert 'hx-trigger="input changed delay:400ms"' in name_input
+    assert 'hx-target="#err-name"' in name_input
+    inline = as_member.post(
+        "/inference/create/basics/validate/",
+        basics(sa, model_id="mr-nope"),
+        HTTP_HX_TRIGGER_NAME="model_id",
+        **HX,
+    )
+    assert "not in the Model Registry" in error_text(inline, "model_id")
+
+
+@pytest.mark.parametrize("refusal", ["403", "409"])
+def test_platform_refusals_at_deploy_come_back_on_the_basics_step(
+    platform, sa, as_member, platform_api, refusal
+):
+    from endpoints.services import deployments as svc
+    from tests.endpoints.conftest import console_create, make_endpoint
+
+    if refusal == "403":
+        ro = credential_create(
+            kind=Credential.Kind.SERVICE_ACCOUNT,
+            label="read-only",
+            client_id=platform.readonly_account.client_id,
+            secret=platform.readonly_account.client_secret,
+        )
+        ep = make_endpoint(ro, "no-rights")
+        words = "AiPlatformFullAccess"
+    else:
+        ep = make_endpoint(sa, "taken-later")
+        console_create(platform_api, "taken-later", model_id=BIG_MODEL, instance_type_id=BIG_GPU)
+        words = "already exists on the platform"
+    svc.endpoint_deploy(endpoint_id=ep.pk)
+    ep.refresh_from_db()
+    assert ep.status == Endpoint.Status.ERROR and ep.refusal_step == "basics"
+    page = as_member.get(f"/inference/create/?clone={ep.code}", follow=True).content.decode()
+    refusal_box = page.split('data-testid="refusal"')[1].split("</div>")[0]
+    assert words in refusal_box
+
+
+def test_deploy_from_the_registry_preselects_the_model(platform, sa, as_member):
+    r = as_member.get(f"/inference/create/?model={BIG_MODEL}", follow=True)
+    assert f'<option value="{BIG_MODEL}" selected>' in r.content.decode()
