@@ -250,3 +250,12 @@ def test_wizard_model_refresh_asks_the_platform_again(platform, sa, as_member):
     assert r.status_code == 200 and 'id="model-field"' in r.content.decode()
     assert "qwen2-5-7b-instruct" in r.content.decode() and "<html" not in r.content.decode()
     assert model_lists() == before + 1
+
+
+def test_pages_speak_vietnamese(sa, as_member, settings):
+    as_member.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
+    make_endpoint(sa, "vi-ep", status=S.ACTIVE, platform_id="me-vi")
+    listing = as_member.get("/inference/").content.decode()
+    assert "Tên model được phục vụ" in listing and "Cập nhật lần cuối" in listing
+    wizard = as_member.get("/inference/create/basics/").content.decode()
+    assert "Cấu hình cơ bản" in wizard and "Tóm tắt" in wizard and "Tạo endpoint" in wizard
