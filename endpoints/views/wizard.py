@@ -221,6 +221,9 @@ def _render(request, step: str, form, catalog: _Catalog, state: dict, *, status:
     current = None
     if form is not None and form.is_bound:
         current = _draft(form.data, step)
+        for name in form.errors:
+            if name in form.fields:
+                form.fields[name].widget.attrs["aria-invalid"] = "true"
     elif form is not None:
         current = {k: form[k].value() for k in form.fields}
     context = {

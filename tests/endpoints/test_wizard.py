@@ -145,6 +145,7 @@ def test_name_rules_inline_and_on_submit(platform, sa, as_member, name, message)
     assert 'hx-swap-oob="true"' in inline.content.decode()  # the summary follows along
     submit = as_member.post("/inference/create/basics/", basics(sa, name=name))
     assert submit.status_code == 400 and message in error_text(submit, "name")
+    assert 'aria-invalid="true"' in submit.content.decode()
     assert "basics" not in as_member.session[SESSION_KEY]["saved"]
 
 
