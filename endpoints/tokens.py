@@ -87,7 +87,14 @@ class _Locked:
         self.lock = _lock(credential)
 
     def __enter__(self) -> None:
-        if not self.lock.acquire():
+        try:
+            acquired = self.lock.acquire()
+        except redis.RedisError as exc:
+            raise TokenLockTimeout(
+                _("Redis cannot be reached, so no token can be refreshed safely: %(error)s")
+                % {"error": exc}
+            ) from None
+        if not acquired:
             raise TokenLockTimeout(
                 _("Another process is refreshing the token of “%(label)s”; try again.")
                 % {"label": self.credential.label}
@@ -100,6 +107,8 @@ class _Locked:
             # It expired while we held it (a mint slower than CREDENTIAL_LOCK_TIMEOUT): the row
             # is still consistent, since every writer re-reads under the lock first.
             logger.warning("token lock of credential %s expired before release", self.credential.pk)
+        except redis.RedisError:
+            logger.warning("token lock of credential %s: Redis went away", self.credential.pk)
 
 
 # ---------------------------------------------------------------------------------- public API

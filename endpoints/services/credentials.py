@@ -240,6 +240,8 @@ def credential_test_connection(*, credential: Credential) -> ConnectionReport:
     try:
         tokens.mint_now(credential)
         regions = tokens.platform_client(credential).list_regions()
+    except tokens.TokenLockTimeout as exc:
+        return ConnectionReport(ok=False, summary=exc.message)
     except PlatformError as exc:
         credential.refresh_from_db()
         return ConnectionReport(

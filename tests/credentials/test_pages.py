@@ -49,6 +49,7 @@ def test_non_admins_are_refused_every_credential_page_and_action(request, person
     for name, (method, url) in _urls(stored).items():
         response = getattr(client, method)(url, FORM if method == "post" else None)
         assert response.status_code == 403, name
+        assert "Team A" not in response.content.decode() and SECRET not in response.content.decode()
         response = getattr(client, method)(url, FORM, headers={"HX-Request": "true"})
         assert response.status_code == 403, f"{name} (htmx)"
     stored.refresh_from_db()

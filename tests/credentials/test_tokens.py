@@ -214,3 +214,14 @@ def test_a_secret_changed_during_a_failing_mint_is_not_marked_invalid(platform, 
     assert tokens.get_token(stored)
     stored.refresh_from_db()
     assert stored.state == Credential.State.OK
+
+
+def test_without_redis_the_token_service_says_so(platform, service_account, settings):
+    tokens._redis_for.cache_clear()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        with pytest.raises(tokens.TokenLockTimeout, match="Redis cannot be reached"):
+            tokens.get_token(service_account)
+    finally:
+        tokens._redis_for.cache_clear()
+    assert iam_calls(platform) == 0  # never a mint without the lock
