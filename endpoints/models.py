@@ -204,7 +204,13 @@ class Endpoint(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     raw_status = models.CharField(max_length=100, blank=True)
     status_reason = models.TextField(blank=True)
+    # When the platform refused the deploy: the wizard step its message belongs to (for "Fix it").
+    refusal_step = models.CharField(max_length=20, blank=True)
     url = models.URLField(max_length=500, blank=True)
+
+    # One wizard submission makes one endpoint: the key is minted when the wizard starts and a
+    # second POST of the same form (a double click, a reload) hits this unique column.
+    idempotency_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     next_poll_at = models.DateTimeField(null=True, blank=True)
     poll_attempts = models.PositiveIntegerField(default=0)
@@ -241,6 +247,10 @@ class Endpoint(models.Model):
 
     def is_final(self) -> bool:
         return self.status in self.FINAL_STATUSES
+
+    def is_moving(self) -> bool:
+        """Worth watching: not final, or an action was asked for and has not been answered."""
+        return not self.is_final() or self.next_poll_at is not None
 
     def phase_duration(self) -> timedelta:
         return timezone.now() - self.phase_started_at
