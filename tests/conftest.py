@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fixtures.personas",
     "tests.fixtures.browser",
     "tests.fixtures.worker",
+    "tests.fixtures.platform",
 ]
 
 

@@ -1,0 +1,76 @@
+"""The one session factory every platform client uses.
+
+Default timeout from settings, pooled connections, and urllib3 retries for idempotent methods only
+(connection errors and 502/503/504, with backoff). A POST is never retried here: creating an
+endpoint twice costs money. Requests' own exceptions never leave this module: they become
+`Unavailable`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from endpoints.clients.errors import Unavailable
+
+USER_AGENT = "inference-dashboard/0.1"
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+_local = threading.local()
+
+
+def build_session() -> requests.Session:
+    retry = Retry(
+        total=3,
+        connect=2,
+        read=0,  # a read timeout may mean the server acted: do not repeat it blindly
+        status=2,
+        backoff_factor=0.2,
+        status_forcelist=(502, 503, 504),
+        allowed_methods=IDEMPOTENT_METHODS,
+        raise_on_status=False,  # hand the last response back so it becomes a typed error
+        respect_retry_after_header=True,
+    )
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=10, pool_maxsize=32)
+    session = requests.Session()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def get_session() -> requests.Session:
+    """This thread's cached session (requests sessions are not guaranteed thread-safe)."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = build_session()
+    return session
+
+
+def default_timeout() -> float:
+    return float(settings.AIPLATFORM_HTTP_TIMEOUT)
+
+
+def request(
+    method: str, url: str, *, timeout: float | tuple[float, float] | None = None, **kwargs
+) -> requests.Response:
+    """Send one request; connection errors and timeouts raise `Unavailable`."""
+    try:
+        return get_session().request(
+            method, url, timeout=timeout if timeout is not None else default_timeout(), **kwargs
+        )
+    except requests.Timeout as exc:
+        raise Unavailable(f"The AI Platform did not answer in time ({_where(url)}).") from exc
+    except requests.ConnectionError as exc:
+        raise Unavailable(f"Could not connect to the AI Platform ({_where(url)}).") from exc
+    except requests.RequestException as exc:
+        raise Unavailable(f"Request to the AI Platform failed ({_where(url)}): {exc}") from exc
+
+
+def _where(url: str) -> str:
+    """Scheme, host and path: never a query string (it could carry a credential)."""
+    return url.split("?", 1)[0]
