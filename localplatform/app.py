@@ -207,13 +207,16 @@ class App:
             if not loopback:
                 raise ApiError(403, "FORBIDDEN", "Admin routes answer on loopback only.")
             return handler(req)
-        self._inject_faults(req, kind)
+        # Counted before faults, so that a test sees every call that reached the platform.
         if kind == "iam":
-            return handler(req)
-        if kind == "data":
+            self.platform.count_iam(_basic_credentials(req)[0])
+        elif kind == "data":
             self.platform.count("data_plane_calls")
+        elif kind == "mgmt":
+            self.platform.count("management_calls", f"{req.method} {_route_label(pattern)}")
+        self._inject_faults(req, kind)
+        if kind in ("iam", "data"):
             return handler(req)
-        self.platform.count("management_calls", f"{req.method} {_route_label(pattern)}")
         token = self.platform.check_token(req.bearer())
         if token is None:
             raise ApiError(
@@ -268,14 +271,7 @@ class App:
 
     # ------------------------------------------------------------------- IAM
     def iam_token(self, req: Request) -> Response:
-        client_id = client_secret = None
-        auth = req.header("Authorization")
-        if auth[:6].lower() == "basic ":
-            try:
-                decoded = base64.b64decode(auth[6:].strip(), validate=True).decode()
-                client_id, _, client_secret = decoded.partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                client_id = client_secret = None
+        client_id, client_secret = _basic_credentials(req)
         # Body secrets are not honoured (SEEN: tokencx.go); only the grant type is read.
         if "application/x-www-form-urlencoded" in req.content_type:
             form = {k: v[-1] for k, v in parse_qs(req.body.decode(errors="replace")).items()}
@@ -603,6 +599,18 @@ class App:
     def admin_reset(self, req: Request) -> Response:
         self.platform.reset()
         return json_response(200, {"status": "reset"})
+
+
+def _basic_credentials(req: Request) -> tuple[str | None, str | None]:
+    auth = req.header("Authorization")
+    if auth[:6].lower() != "basic ":
+        return None, None
+    try:
+        decoded = base64.b64decode(auth[6:].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    client_id, _, client_secret = decoded.partition(":")
+    return client_id, client_secret
 
 
 def _route_label(pattern: str) -> str:

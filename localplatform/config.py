@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--service-account",
         dest="service_accounts",
+        metavar="ID:SECRET",
         action="append",
         type=parse_service_account,
         default=None,
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--api-key",
         dest="api_keys",
+        metavar="KEY",
         action="append",
         default=None,
         help="an API key of the account, repeatable [env LOCALPLATFORM_API_KEYS, comma-separated]",

@@ -137,6 +137,11 @@ class Platform:
             }
             return stats
 
+    def count_iam(self, client_id: str | None) -> None:
+        with self.lock:
+            calls = self.stats["iam_calls"]
+            calls[client_id or ""] = calls.get(client_id or "", 0) + 1
+
     def count(self, key: str, route: str | None = None) -> None:
         with self.lock:
             self.stats[key] += 1
@@ -149,7 +154,6 @@ class Platform:
         now = time.time()
         with self.lock:
             key = client_id or ""
-            self.stats["iam_calls"][key] = self.stats["iam_calls"].get(key, 0) + 1
             if self.locked_until.get(key, 0) > now:
                 self.stats["iam_failures"] += 1
                 wait = math.ceil(self.locked_until[key] - now)

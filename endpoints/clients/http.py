@@ -33,7 +33,9 @@ def build_session() -> requests.Session:
         status_forcelist=(502, 503, 504),
         allowed_methods=IDEMPOTENT_METHODS,
         raise_on_status=False,  # hand the last response back so it becomes a typed error
-        respect_retry_after_header=True,
+        # A 429's Retry-After is the caller's to honour (RateLimited.retry_after): a worker
+        # must not sleep inside a request for as long as the platform asks.
+        respect_retry_after_header=False,
     )
     adapter = HTTPAdapter(max_retries=retry, pool_connections=10, pool_maxsize=32)
     session = requests.Session()

@@ -98,6 +98,7 @@ def test_iam_unavailable_is_transient(platform):
         )
     assert excinfo.value.status_code == 503
     assert excinfo.value.transient is True
+    assert platform.stats()["iam_calls"] == {platform.service_account.client_id: 1}
 
 
 def test_connection_refused_is_unavailable(platform):
