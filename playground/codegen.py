@@ -80,8 +80,8 @@ def _requests(url: str, env: str | None, body: dict) -> str:
     if env:
         headers = (
             '{\n    "Content-Type": "application/json",\n'
-            f'    "Authorization": f"Bearer {{os.environ[{env!r}]}}",\n}}'
-        ).replace("'", '"')
+            f'    "Authorization": "Bearer " + os.environ["{env}"],\n}}'
+        )
     return "\n".join(
         [
             _auth_comment(env),

@@ -111,6 +111,15 @@ class EndpointChoiceField(forms.ModelChoiceField):
         "required": _("Choose an endpoint."),
     }
 
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:
+            # A malformed code is the same as an unknown one to the person choosing.
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            ) from None
+
     def label_from_instance(self, obj: Endpoint) -> str:
         return f"{obj.name} · {obj.served_model_name or obj.model_name or obj.model_id}"
 

@@ -78,9 +78,9 @@ def key_endpoint(platform, service_account, api_key) -> Endpoint:
     )
 
 
-def chat_data(endpoint: Endpoint, message: str = "Hello there", **overrides) -> dict:
+def chat_data(ep: Endpoint, message: str = "Hello there", **overrides) -> dict:
     data = {
-        "endpoint": str(endpoint.code),
+        "endpoint": str(ep.code),
         "message": message,
         "system_prompt": "",
         "stop": "",
