@@ -1,0 +1,142 @@
+"""The per-link limit holds across web processes: two real gunicorn servers (gevent workers, the
+production configuration in gunicorn.conf.py) share one count in Redis. The relay streams through
+them too."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+import requests
+from django.urls import reverse
+
+from playground import services
+from playground.models import Conversation, ShareLink
+from tests.fixtures.worker import Process, child_env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_web(tmp_path, name: str) -> tuple[Process, str]:
+    port = free_port()
+    env = child_env(
+        {
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": "1",
+            "GUNICORN_ACCESSLOG": "-",
+            # Each test visitor says who it is through the header a trusted proxy would set.
+            "PLAYGROUND_TRUST_X_FORWARDED_FOR": "true",
+        }
+    )
+    proc = Process(
+        name, [sys.executable, "-m", "gunicorn", "webapp.wsgi", "-c", "gunicorn.conf.py"], env, tmp_path
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(base + "/healthz/", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if proc.popen.poll() is not None or time.monotonic() > deadline:
+            proc.stop()
+            raise RuntimeError(f"{name} did not start:\n{proc.log()}")
+        time.sleep(0.2)
+    return proc, base
+
+
+@pytest.fixture
+def two_web_servers(transactional_db, tmp_path, platform):
+    servers = [start_web(tmp_path, "web-a"), start_web(tmp_path, "web-b")]
+    yield [base for _, base in servers]
+    for proc, _ in servers:
+        proc.stop()
+
+
+def visitor_session(base: str, link: ShareLink) -> requests.Session:
+    """A visitor who opened the demo page (and so holds its CSRF cookie)."""
+    session = requests.Session()
+    page = session.get(f"{base}{reverse('share:page', args=[link.token])}", timeout=10)
+    assert page.status_code == 200
+    return session
+
+
+def post(session: requests.Session, base: str, link: ShareLink, visitor: str):
+    return session.post(
+        f"{base}{reverse('share:send', args=[link.token])}",
+        data={"message": "Hello from " + visitor, "history": "[]"},
+        headers={"X-CSRFToken": session.cookies["csrftoken"], "X-Forwarded-For": visitor},
+        timeout=30,
+    )
+
+
+def send(base: str, link: ShareLink, visitor: str) -> requests.Response:
+    return post(visitor_session(base, link), base, link, visitor)
+
+
+def live_link(member, endpoint, *, per_link: int, per_visitor: int) -> ShareLink:
+    conversation = Conversation.objects.create(owner=member, title="Demo", endpoint=endpoint)
+    return services.share_link_create(
+        conversation=conversation,
+        created_by=member,
+        kind=ShareLink.Kind.LIVE,
+        public=True,
+        expires_in=timedelta(hours=1),
+        endpoint=endpoint,
+        system_prompt="",
+        params={
+            "past_messages": 10,
+            "max_tokens": 5,
+            "temperature": 1.0,
+            "top_p": 0.7,
+            "presence_penalty": 0.0,
+            "stop": [],
+        },
+        rate_per_link=per_link,
+        rate_per_visitor=per_visitor,
+    )
+
+
+def test_per_link_limit_is_shared_by_two_gunicorn_processes(two_web_servers, member, endpoint):
+    link = live_link(member, endpoint, per_link=3, per_visitor=3)
+    a, b = two_web_servers
+
+    replies = [send(a, link, "203.0.113.1"), send(b, link, "203.0.113.2"), send(a, link, "203.0.113.3")]
+    for reply in replies:
+        assert reply.status_code == 200, reply.text
+        assert reply.headers["Content-Type"].startswith("application/x-ndjson")
+        assert '"type":"done"' in reply.text
+        assert "gzip" not in reply.headers.get("Content-Encoding", "")
+
+    # Each process has seen at most two messages; together they have seen three: the fourth
+    # (from a fresh visitor, on either process) is refused.
+    for base in (b, a):
+        refused = send(base, link, "203.0.113.9")
+        assert refused.status_code == 429
+        assert "This demo link has had 3 messages" in refused.json()["error"]["message"]
+        assert int(refused.headers["Retry-After"]) >= 1
+
+
+def test_revocation_reaches_every_process_at_once(two_web_servers, member, endpoint):
+    link = live_link(member, endpoint, per_link=50, per_visitor=50)
+    a, b = two_web_servers
+    visitors = {base: visitor_session(base, link) for base in (a, b)}
+    for base, session in visitors.items():
+        assert post(session, base, link, "198.51.100.1").status_code == 200
+
+    services.share_link_revoke(link=link, by=member)
+
+    for base, session in visitors.items():
+        refused = post(session, base, link, "198.51.100.1")
+        assert refused.status_code == 410
+        assert "revoked" in refused.json()["error"]["message"]
+        page = session.get(f"{base}{reverse('share:page', args=[link.token])}", timeout=10)
+        assert page.status_code == 410
