@@ -140,7 +140,8 @@ def test_view_code_snippets_run_against_the_endpoint(
     """The snippets are not illustrations: run them, with the key in the environment."""
     from playground import codegen, relay
 
-    data = chat_data(key_endpoint, "It's a \"test\"", max_tokens="6", stop="zzz", top_p="0.9")
+    question = 'It\'s "quoted": what is an endpoint?'
+    data = chat_data(key_endpoint, question, max_tokens="6", stop="zzz", temperature="0")
     from playground.forms import ChatForm
 
     form = ChatForm(data)

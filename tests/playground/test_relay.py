@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from endpoints.models import Credential, Endpoint
 from playground.models import Conversation, Message
-from tests.playground.conftest import chat_data, events, text_of
+from tests.playground.conftest import LONG_QUESTION, chat_data, events, text_of
 
 SEND = reverse("playground:send")
 
@@ -53,7 +53,7 @@ def test_send_streams_chunks_and_saves_the_exchange_once(as_member, member, endp
 
 
 def test_max_tokens_is_respected(as_member, endpoint, platform):
-    evs = events(as_member.post(SEND, chat_data(endpoint, max_tokens=7, temperature=1.7)))
+    evs = events(as_member.post(SEND, chat_data(endpoint, LONG_QUESTION, max_tokens=7, temperature=0)))
     done = evs[-1]
     assert done["type"] == "done"
     assert done["finish_reason"] == "length"
@@ -147,7 +147,9 @@ def test_stream_cut_midway_keeps_what_arrived_and_retry_replaces_the_failure(
     platform.set_faults(stream_cut_after=3)
 
     cut = events(
-        as_member.post(SEND, chat_data(endpoint, "Cut me", conversation=code, max_tokens=60))
+        as_member.post(
+            SEND, chat_data(endpoint, LONG_QUESTION, conversation=code, max_tokens=60, temperature=0)
+        )
     )
     assert [e["type"] for e in cut[1:4]] == ["delta"] * 3
     assert cut[-1]["type"] == "error"
@@ -158,7 +160,7 @@ def test_stream_cut_midway_keeps_what_arrived_and_retry_replaces_the_failure(
     assert [m.content for m in messages[:3]][:2] == ["Keep me", messages[1].content]
     failed = messages[-1]
     assert failed.error and failed.content == text_of(cut)
-    assert messages[-2].content == "Cut me"
+    assert messages[-2].content == LONG_QUESTION
 
     platform.set_faults(stream_cut_after=None)
     retried = events(
@@ -167,14 +169,14 @@ def test_stream_cut_midway_keeps_what_arrived_and_retry_replaces_the_failure(
     assert retried[-1]["type"] == "done"
     after = list(conversation.messages.order_by("pk"))
     assert [m.role for m in after] == ["user", "assistant", "user", "assistant"]
-    assert after[2].content == "Cut me"
+    assert after[2].content == LONG_QUESTION
     assert after[3].error == "" and after[3].content == text_of(retried)
     assert not Message.objects.filter(pk=failed.pk).exists()
 
 
 def test_error_event_mid_stream_is_shown_in_words(as_member, endpoint, platform):
     platform.set_faults(stream_error_after=2)
-    evs = events(as_member.post(SEND, chat_data(endpoint, max_tokens=50)))
+    evs = events(as_member.post(SEND, chat_data(endpoint, LONG_QUESTION, max_tokens=50, temperature=0)))
     assert evs[-1]["type"] == "error"
     assert "failed while generating" in evs[-1]["message"]
     assert Message.objects.get(role="assistant").error
@@ -210,7 +212,7 @@ def test_stop_closes_the_upstream_request_and_saves_the_partial_reply(
     session = signed_in_session(live_server, member)
     response = session.post(
         live_server.url + SEND,
-        data=chat_data(endpoint, max_tokens=400),
+        data=chat_data(endpoint, LONG_QUESTION, max_tokens=400, temperature=0),
         headers={"X-CSRFToken": session.cookies["csrftoken"]},
         stream=True,
         timeout=10,
@@ -230,7 +232,7 @@ def test_stop_closes_the_upstream_request_and_saves_the_partial_reply(
     assert reply.finish_reason == Message.STOPPED
     assert reply.content and reply.error == ""
     assert reply.completion_tokens is None
-    assert Message.objects.get(role="user").content == "Hello there"
+    assert Message.objects.get(role="user").content == LONG_QUESTION
 
 
 def signed_in_session(live_server, user):

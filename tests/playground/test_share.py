@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from django.utils import timezone
 from endpoints.models import Endpoint
 from playground.models import Conversation, ShareLink
 from tests.fixtures.personas import make_user
-from tests.playground.conftest import chat_data, events, text_of
+from tests.playground.conftest import LONG_QUESTION, chat_data, events, text_of
 
 SEND = reverse("playground:send")
 
@@ -29,7 +30,7 @@ def conversation(as_member, endpoint, platform) -> Conversation:
 
 def make_link(client, conversation, ep, **overrides) -> ShareLink:
     data = {
-        **chat_data(ep, "", system_prompt="Answer briefly.", max_tokens="6", temperature="0.2"),
+        **chat_data(ep, "", system_prompt="Answer briefly.", max_tokens="6", temperature="0"),
         "kind": "live",
         "expires_in": "1d",
         "rate_per_link": "30",
@@ -43,7 +44,7 @@ def make_link(client, conversation, ep, **overrides) -> ShareLink:
     return conversation.share_links.latest("created_at")
 
 
-def visitor_send(client: Client, link: ShareLink, message="Hi there", history="[]", **extra):
+def visitor_send(client: Client, link: ShareLink, message=LONG_QUESTION, history="[]", **extra):
     return client.post(
         reverse("share:send", args=[link.token]),
         {"message": message, "history": history},
@@ -59,7 +60,7 @@ def test_live_link_snapshots_the_current_settings_and_shows_who_made_it(
     assert link.created_by == member
     assert link.endpoint == endpoint
     assert link.system_prompt == "Answer briefly."
-    assert link.params["max_tokens"] == 6 and link.params["temperature"] == 0.2
+    assert link.params["max_tokens"] == 6 and link.params["temperature"] == 0
     assert timedelta(hours=23) < link.expires_at - timezone.now() <= timedelta(days=1)
 
     page = Client().get(reverse("share:page", args=[link.token]))
@@ -85,7 +86,9 @@ def test_visitor_without_an_account_chats_with_those_parameters(
     # The visitor's turns are not stored in anybody's conversation.
     assert conversation.messages.count() == 2
 
-    history = f'[{{"role": "user", "content": "Hi there"}}, {{"role": "assistant", "content": {text_of(evs)!r}}}]'.replace("'", '"')
+    history = json.dumps(
+        [{"role": "user", "content": LONG_QUESTION}, {"role": "assistant", "content": text_of(evs)}]
+    )
     second = events(visitor_send(visitor, link, "And then?", history=history))
     assert second[-1]["prompt_tokens"] > evs[-1]["prompt_tokens"]
 
