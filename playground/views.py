@@ -181,6 +181,7 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponse:
     head = {
         "conversation": str(code),
         "url": reverse("playground:conversation", args=[code]),
+        "title": conversation.title if conversation else services.title_from(text),
         "model": payload["model"],
     }
     try:
@@ -302,7 +303,8 @@ def compare(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "key": key,
                 "label": label,
                 "selected": endpoints[index] if endpoints else None,
-                "rows": param_rows(form, values),
+                # One prompt, no history: "past messages" has nothing to count here.
+                "rows": [r for r in param_rows(form, values) if r["name"] != "past_messages"],
             }
         )
     return render(

@@ -216,6 +216,8 @@
     streamReply(form.action, data, bubble, this.controller.signal, function (start) {
       if (self.mode === "chat" && start.conversation) {
         $(form, "[data-conversation]").value = start.conversation;
+        var title = document.querySelector("[data-title]");
+        if (title && start.title) title.textContent = start.title;
         if (window.location.pathname !== start.url) window.history.replaceState(null, "", start.url);
       }
     }).then(function (outcome) {
@@ -241,6 +243,9 @@
       return;
     }
     if (outcome.kind === "stopped") {
+      // No figures came (the reply never finished): say so instead of a row of dashes.
+      var figures = $(bubble, "[data-figures]");
+      if (figures) figures.remove();
       bubble.appendChild(cloneTemplate("pg-tpl-stopped"));
       if (this.mode === "share" && outcome.text) {
         this.history.push({ role: "user", content: text }, { role: "assistant", content: outcome.text });
@@ -331,7 +336,12 @@
       showFieldErrors(sideForm, {});
       return streamReply(self.form.action, data, bubble, self.controller.signal, null).then(function (outcome) {
         endStreaming(bubble);
-        if (outcome.kind === "stopped") { bubble.appendChild(cloneTemplate("pg-tpl-stopped")); return; }
+        if (outcome.kind === "stopped") {
+          var figures = $(bubble, "[data-figures]");
+          if (figures) figures.remove();
+          bubble.appendChild(cloneTemplate("pg-tpl-stopped"));
+          return;
+        }
         if (outcome.kind === "done") return;
         var event = outcome.event || {};
         if (event.fields) {

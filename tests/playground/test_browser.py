@@ -14,6 +14,12 @@ from tests.fixtures.personas import PASSWORD
 pytestmark = pytest.mark.browser
 
 
+def shot(page, name: str) -> None:
+    """A full-page screenshot from the top (the sticky top bar otherwise lands mid-page)."""
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, name)
+
+
 def reply_locator(page, index: int = -1):
     replies = page.locator("[data-messages] .pg-msg-assistant")
     return replies.nth(index) if index >= 0 else replies.last
@@ -58,7 +64,7 @@ def test_member_chats_streams_shares_and_a_visitor_chats_without_login(
     assert reply.get_attribute("aria-busy") == "true"
     assert reply.locator('[data-fig="finish_reason"]').inner_text() == "–"
     assert page.locator("[data-stop]").is_visible()
-    screenshot(page, "playground-streaming")
+    shot(page, "playground-streaming")
 
     # ...then it completes, with its figures, and max_tokens is respected.
     finish = reply.locator('[data-fig="finish_reason"]')
@@ -100,7 +106,7 @@ def test_member_chats_streams_shares_and_a_visitor_chats_without_login(
     retried = reply_locator(page)
     retried.locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
     assert page.locator("[data-messages] .pg-msg-assistant").count() == 3
-    screenshot(page, "playground")
+    shot(page, "playground")
 
     # View code: the exact current request, with a placeholder for the credential.
     page.get_by_role("tab", name="View code").click()
@@ -111,7 +117,7 @@ def test_member_chats_streams_shares_and_a_visitor_chats_without_login(
     assert "$AIPLATFORM_IAM_TOKEN" in code and "You are a concise assistant." in code
     page.get_by_role("tab", name="OpenAI SDK").click()
     assert "from openai import OpenAI" in page.locator('pre[data-snippet="openai"]').inner_text()
-    screenshot(page, "playground-view-code")
+    shot(page, "playground-view-code")
     page.get_by_role("tab", name="Chat").click()
 
     # Reopening restores the conversation; share it as a live demo.
@@ -149,7 +155,7 @@ def test_member_chats_streams_shares_and_a_visitor_chats_without_login(
         answer.locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
         assert answer.locator('[data-fig="completion_tokens"]').inner_text() == "30"
         assert answer.locator("[data-content]").inner_text().strip()
-        screenshot(visitor, "share-live")
+        shot(visitor, "share-live")
         assert not errors, errors
     finally:
         visitor_context.close()
@@ -189,4 +195,4 @@ def test_compare_streams_two_endpoints_side_by_side(
         side.locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
         assert side.locator('[data-fig="completion_tokens"]').inner_text() == tokens
     assert platform.stats()["peak_inflight_streams"] >= 2
-    screenshot(page, "compare")
+    shot(page, "compare")
