@@ -55,14 +55,15 @@ def test_member_chats_streams_shares_and_a_visitor_chats_without_login(
     reply = reply_locator(page)
     content = reply.locator("[data-content]")
     page.wait_for_function(
-        "() => { const r = [...document.querySelectorAll('[data-messages] .pg-msg-assistant')].pop();"
+        "() => { const r = [...document.querySelectorAll('[data-messages] .pg-msg-assistant')]"
+        ".pop();"
         " return r && r.classList.contains('is-streaming')"
         " && r.querySelector('[data-content]').textContent.length > 0; }"
     )
     partial = content.inner_text()
     assert reply.locator("[data-streaming-indicator]").is_visible()
     assert reply.get_attribute("aria-busy") == "true"
-    assert reply.locator('[data-fig="finish_reason"]').inner_text() == "–"
+    assert reply.locator('[data-fig="finish_reason"]').inner_text() == "\N{EN DASH}"
     assert page.locator("[data-stop]").is_visible()
     shot(page, "playground-streaming")
 
@@ -96,7 +97,9 @@ def test_member_chats_streams_shares_and_a_visitor_chats_without_login(
     # A stream cut mid-way: the error in words, with Retry; the conversation so far stays.
     platform.set_faults(stream_cut_after=2, token_per_second=None)
     page.get_by_role("spinbutton", name="Maximum tokens").fill("30")
-    page.get_by_role("textbox", name="Message", exact=True).fill("Tell me again: what is an endpoint?")
+    page.get_by_role("textbox", name="Message", exact=True).fill(
+        "Tell me again: what is an endpoint?"
+    )
     page.get_by_role("button", name="Send").click()
     failed = reply_locator(page, 2)
     failed.get_by_text("The reply was cut off mid-way").wait_for()
@@ -141,15 +144,19 @@ def test_member_chats_streams_shares_and_a_visitor_chats_without_login(
     visitor.on("pageerror", lambda exc: errors.append(str(exc)))
     visitor.on(
         "console",
-        lambda msg: errors.append(msg.text)
-        if msg.type == "error" and "Content Security Policy" in msg.text
-        else None,
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
     )
     try:
         visitor.goto(share_url)
         assert "/login/" not in visitor.url
         assert "Shared by bob" in visitor.get_by_test_id("share-meta").inner_text()
-        visitor.get_by_role("textbox", name="Message", exact=True).fill("Hello! What is an endpoint?")
+        visitor.get_by_role("textbox", name="Message", exact=True).fill(
+            "Hello! What is an endpoint?"
+        )
         visitor.get_by_role("textbox", name="Message", exact=True).press("Enter")
         answer = visitor.locator("[data-messages] .pg-msg-assistant").last
         answer.locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()

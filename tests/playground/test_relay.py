@@ -53,7 +53,9 @@ def test_send_streams_chunks_and_saves_the_exchange_once(as_member, member, endp
 
 
 def test_max_tokens_is_respected(as_member, endpoint, platform):
-    evs = events(as_member.post(SEND, chat_data(endpoint, LONG_QUESTION, max_tokens=7, temperature=0)))
+    evs = events(
+        as_member.post(SEND, chat_data(endpoint, LONG_QUESTION, max_tokens=7, temperature=0))
+    )
     done = evs[-1]
     assert done["type"] == "done"
     assert done["finish_reason"] == "length"
@@ -66,9 +68,7 @@ def test_multi_turn_sends_the_window_of_past_messages(as_member, endpoint, platf
     alone = first[-1]["prompt_tokens"]
 
     second = events(
-        as_member.post(
-            SEND, chat_data(endpoint, "First question", conversation=code, max_tokens=5)
-        )
+        as_member.post(SEND, chat_data(endpoint, "First question", conversation=code, max_tokens=5))
     )
     with_history = second[-1]["prompt_tokens"]
     assert with_history > alone  # the earlier turn went along
@@ -148,7 +148,8 @@ def test_stream_cut_midway_keeps_what_arrived_and_retry_replaces_the_failure(
 
     cut = events(
         as_member.post(
-            SEND, chat_data(endpoint, LONG_QUESTION, conversation=code, max_tokens=60, temperature=0)
+            SEND,
+            chat_data(endpoint, LONG_QUESTION, conversation=code, max_tokens=60, temperature=0),
         )
     )
     assert [e["type"] for e in cut[1:4]] == ["delta"] * 3
@@ -163,9 +164,7 @@ def test_stream_cut_midway_keeps_what_arrived_and_retry_replaces_the_failure(
     assert messages[-2].content == LONG_QUESTION
 
     platform.set_faults(stream_cut_after=None)
-    retried = events(
-        as_member.post(SEND, chat_data(endpoint, "", conversation=code, retry="on"))
-    )
+    retried = events(as_member.post(SEND, chat_data(endpoint, "", conversation=code, retry="on")))
     assert retried[-1]["type"] == "done"
     after = list(conversation.messages.order_by("pk"))
     assert [m.role for m in after] == ["user", "assistant", "user", "assistant"]
@@ -176,7 +175,9 @@ def test_stream_cut_midway_keeps_what_arrived_and_retry_replaces_the_failure(
 
 def test_error_event_mid_stream_is_shown_in_words(as_member, endpoint, platform):
     platform.set_faults(stream_error_after=2)
-    evs = events(as_member.post(SEND, chat_data(endpoint, LONG_QUESTION, max_tokens=50, temperature=0)))
+    evs = events(
+        as_member.post(SEND, chat_data(endpoint, LONG_QUESTION, max_tokens=50, temperature=0))
+    )
     assert evs[-1]["type"] == "error"
     assert "failed while generating" in evs[-1]["message"]
     assert Message.objects.get(role="assistant").error
@@ -260,3 +261,70 @@ def test_endpoint_not_active_is_refused_before_anything_is_sent(
     assert "not ACTIVE" in response.json()["error"]["fields"]["endpoint"][0]
     assert platform.stats()["data_plane_calls"] == calls
     assert not Conversation.objects.exists()
+
+
+def test_hot_path_reads_little_and_writes_only_at_the_end(as_member, endpoint, platform):
+    """Before the first byte: a handful of reads (the token comes from the stored row). While
+    chunks flow: no query at all. The exchange is written once, after the last chunk."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = events(as_member.post(SEND, chat_data(endpoint, "Warm up", max_tokens=3)))
+    code = first[0]["conversation"]
+    tokens_before = platform.stats()["tokens_issued"]
+
+    with CaptureQueriesContext(connection) as before_first_byte:
+        response = as_member.post(
+            SEND,
+            chat_data(endpoint, LONG_QUESTION, conversation=code, max_tokens=20, temperature=0),
+        )
+    assert response.status_code == 200
+    reads = [q["sql"] for q in before_first_byte.captured_queries]
+    assert len(reads) <= 6, reads
+    assert not any(sql.lstrip().upper().startswith(("INSERT", "UPDATE")) for sql in reads), reads
+
+    seen_after = []
+    with CaptureQueriesContext(connection) as streaming:
+        for chunk in response.streaming_content:
+            seen_after.append((chunk, len(streaming.captured_queries)))
+    deltas = [n for chunk, n in seen_after if b'"delta"' in chunk]
+    assert len(deltas) >= 2 and set(deltas) == {0}, "no query while chunks are relayed"
+    writes = [q["sql"] for q in streaming.captured_queries]
+    assert any(sql.startswith("INSERT") for sql in writes)
+    assert platform.stats()["tokens_issued"] == tokens_before, "the stored token was reused"
+
+
+def test_a_stopped_reply_saved_late_keeps_its_place(member, endpoint):
+    """Stop, then send at once: the stopped exchange is written after the next one started."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from playground import selectors, services
+    from playground.relay import Reply
+
+    code = __import__("uuid").uuid4()
+    t0 = timezone.now()
+    common = {
+        "conversation_code": code,
+        "owner": member,
+        "endpoint": endpoint,
+        "system_prompt": "",
+        "params": {},
+        "replace": None,
+    }
+    services.exchange_record(
+        **common, user_text="second", reply=Reply(parts=["b"]), at=t0 + timedelta(seconds=1)
+    )
+    services.exchange_record(
+        **common,
+        user_text="first",
+        reply=Reply(parts=["a"], finish_reason=Message.STOPPED),
+        at=t0,
+    )
+    conversation = Conversation.objects.get(code=code)
+    ordered = [m.content for m in selectors.conversation_messages(conversation)]
+    assert ordered == ["first", "a", "second", "b"]
+    assert selectors.last_failed_exchange(conversation) is None
+    context = selectors.conversation_context(conversation, 10)
+    assert [m["content"] for m in context] == ["first", "a", "second", "b"]

@@ -36,7 +36,10 @@ def start_web(tmp_path, name: str) -> tuple[Process, str]:
         }
     )
     proc = Process(
-        name, [sys.executable, "-m", "gunicorn", "webapp.wsgi", "-c", "gunicorn.conf.py"], env, tmp_path
+        name,
+        [sys.executable, "-m", "gunicorn", "webapp.wsgi", "-c", "gunicorn.conf.py"],
+        env,
+        tmp_path,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -109,7 +112,11 @@ def test_per_link_limit_is_shared_by_two_gunicorn_processes(two_web_servers, mem
     link = live_link(member, endpoint, per_link=3, per_visitor=3)
     a, b = two_web_servers
 
-    replies = [send(a, link, "203.0.113.1"), send(b, link, "203.0.113.2"), send(a, link, "203.0.113.3")]
+    replies = [
+        send(a, link, "203.0.113.1"),
+        send(b, link, "203.0.113.2"),
+        send(a, link, "203.0.113.3"),
+    ]
     for reply in replies:
         assert reply.status_code == 200, reply.text
         assert reply.headers["Content-Type"].startswith("application/x-ndjson")
@@ -140,3 +147,35 @@ def test_revocation_reaches_every_process_at_once(two_web_servers, member, endpo
         assert "revoked" in refused.json()["error"]["message"]
         page = session.get(f"{base}{reverse('share:page', args=[link.token])}", timeout=10)
         assert page.status_code == 410
+
+
+def test_gunicorn_gevent_relays_chunk_by_chunk_and_closes_upstream_on_disconnect(
+    two_web_servers, member, endpoint, platform
+):
+    link = live_link(member, endpoint, per_link=50, per_visitor=50)
+    link.params = {**link.params, "max_tokens": 300, "temperature": 0}
+    link.save()
+    platform.set_faults(token_per_second=10)
+    base = two_web_servers[0]
+    session = visitor_session(base, link)
+    response = session.post(
+        f"{base}{reverse('share:send', args=[link.token])}",
+        data={"message": "What is an endpoint?", "history": "[]"},
+        headers={"X-CSRFToken": session.cookies["csrftoken"]},
+        stream=True,
+        timeout=30,
+    )
+    assert response.status_code == 200
+    assert response.headers["X-Accel-Buffering"] == "no"
+    lines = response.iter_lines()
+    assert b'"start"' in next(lines)
+    assert b'"delta"' in next(lines)
+    # The first piece reached us while the endpoint was still writing the reply: nothing on
+    # the way (gunicorn, its gevent worker, Django) held the answer back until the end.
+    assert platform.stats()["inflight_streams"] == 1
+    response.close()
+
+    deadline = time.monotonic() + 10
+    while platform.stats()["inflight_streams"]:
+        assert time.monotonic() < deadline, "gunicorn did not close the upstream request"
+        time.sleep(0.05)
