@@ -71,6 +71,12 @@ def build_payload(
     return payload
 
 
+class NoToken(PlatformError):
+    """The endpoint's service account has no usable IAM token (IAM down, locked, secret refused)."""
+
+    transient = True
+
+
 def inference_client_for(endpoint: Endpoint) -> InferenceClient:
     """A data-plane client with the endpoint's credential; on a 401 it re-mints once."""
     from endpoints import tokens
@@ -78,6 +84,11 @@ def inference_client_for(endpoint: Endpoint) -> InferenceClient:
     mode = endpoint.auth_mode
     if mode == Endpoint.AuthMode.IAM_TOKEN:
         credential = tokens.CredentialTokenSource(endpoint.credential)
+        try:
+            # The stored token when it is valid (no query, no call); a mint only when it is not.
+            credential.get()
+        except PlatformError as exc:
+            raise NoToken(exc.message, code=exc.code, retry_after=exc.retry_after) from exc
     elif mode == Endpoint.AuthMode.API_KEY:
         credential = tokens.data_plane_bearer(endpoint.access_credential)
     else:
@@ -93,6 +104,10 @@ def open_stream(endpoint: Endpoint, payload: dict) -> ChatStream:
 def describe_error(exc: Exception) -> str:
     """What went wrong, in words a person understands (never a token, never a traceback)."""
     detail = getattr(exc, "message", "") or ""
+    if isinstance(exc, NoToken):
+        return _("No IAM token for this endpoint's service account: %(detail)s") % {
+            "detail": detail
+        }
     if isinstance(exc, StreamInterrupted):
         return _("The reply was cut off mid-way (%(detail)s). What arrived is kept.") % {
             "detail": detail.rstrip(".")

@@ -328,3 +328,21 @@ def test_a_stopped_reply_saved_late_keeps_its_place(member, endpoint):
     assert selectors.last_failed_exchange(conversation) is None
     context = selectors.conversation_context(conversation, 10)
     assert [m["content"] for m in context] == ["first", "a", "second", "b"]
+
+
+def test_no_token_because_iam_is_down_is_said_in_words(
+    as_member, endpoint, service_account, platform
+):
+    service_account.access_token, service_account.token_expires_at = "", None
+    service_account.save()
+    platform.set_faults(iam_unavailable=True)
+    calls = platform.stats()["data_plane_calls"]
+    response = as_member.post(SEND, chat_data(endpoint, "Anyone there?"))
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["message"].startswith("No IAM token for this endpoint's service account")
+    assert error["retry"] is True
+    assert platform.stats()["data_plane_calls"] == calls
+    # The message is kept, with the failure, so Retry can ask again once IAM is back.
+    conversation = Conversation.objects.get()
+    assert [m.content for m in conversation.messages.order_by("pk")][0] == "Anyone there?"

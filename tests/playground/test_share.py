@@ -287,3 +287,21 @@ def test_conversation_page_lists_its_links(as_member, conversation, endpoint, pl
     ).content.decode()
     assert reverse("share:page", args=[link.token]) in html
     assert "Made by bob" in html
+
+
+def test_an_admin_revokes_links_from_the_admin_panel(
+    as_member, as_admin, conversation, endpoint, platform
+):
+    link = make_link(as_member, conversation, endpoint)
+    page = as_admin.get(reverse("admin:playground_sharelink_changelist"))
+    assert page.status_code == 200
+    assert link.token not in page.content.decode()
+    response = as_admin.post(
+        reverse("admin:playground_sharelink_changelist"),
+        {"action": "revoke", "_selected_action": [link.pk]},
+    )
+    assert response.status_code == 302
+    link.refresh_from_db()
+    assert link.revoked_at is not None
+    assert visitor_send(Client(), link).status_code == 410
+    assert as_member.get(reverse("admin:playground_sharelink_changelist")).status_code in (302, 403)
