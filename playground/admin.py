@@ -30,7 +30,7 @@ class ShareLinkAdmin(admin.ModelAdmin):
     list_filter = ["kind", "public", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["conversation__title", "created_by__username"]
     list_select_related = ["conversation", "created_by"]
-    fields = list_display + ["revoked_by", "endpoint", "params"]
+    fields = [*list_display, "revoked_by", "endpoint", "params"]
     readonly_fields = fields
     actions = ["revoke"]
 

@@ -345,4 +345,6 @@ def test_no_token_because_iam_is_down_is_said_in_words(
     assert platform.stats()["data_plane_calls"] == calls
     # The message is kept, with the failure, so Retry can ask again once IAM is back.
     conversation = Conversation.objects.get()
-    assert [m.content for m in conversation.messages.order_by("pk")][0] == "Anyone there?"
+    user, reply = conversation.messages.order_by("pk")
+    assert user.content == "Anyone there?"
+    assert reply.error == error["message"]
