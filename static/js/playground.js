@@ -93,6 +93,11 @@
       credentials: "same-origin",
       headers: { "Accept": "application/x-ndjson" }
     }).then(function (response) {
+      var type = response.headers.get("Content-Type") || "";
+      if (response.ok && type.indexOf("application/x-ndjson") !== 0) {
+        // Not the relay (a sign-in page after the session ended, a proxy's page): say so.
+        return { kind: "refused", status: response.status, text: "", event: {} };
+      }
       if (!response.ok) {
         return response.json().catch(function () { return {}; }).then(function (body) {
           var error = body.error || {};
@@ -200,7 +205,11 @@
       data.set("retry", "");
       data.set("message", text || "");
     }
-    if (this.mode === "share") data.set("history", JSON.stringify(this.history));
+    if (this.mode === "share") {
+      // Only the window the link sends along (the server refuses a longer history).
+      var past = parseInt(form.getAttribute("data-past") || "20", 10);
+      data.set("history", JSON.stringify(this.history.slice(-past)));
+    }
     showFieldErrors(form, {});
     if (retry && retry.bubble) retry.bubble.remove();
     if (!retry && text) {
