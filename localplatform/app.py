@@ -510,6 +510,7 @@ class App:
         include_usage = bool((params.get("stream_options") or {}).get("include_usage"))
         cut_after = self.platform.fault("stream_cut_after") or 0
         error_after = self.platform.fault("stream_error_after") or 0
+        truncate_after = self.platform.fault("stream_truncate_after") or 0
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         platform = self.platform
@@ -542,6 +543,8 @@ class App:
                     if kind == "delta":
                         if cut_after and sent >= cut_after:
                             raise StreamCut
+                        if truncate_after and sent >= truncate_after:
+                            return  # a clean end of the body, but no [DONE]
                         if error_after and sent >= error_after:
                             err = {
                                 "error": {

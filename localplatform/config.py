@@ -20,6 +20,7 @@ FAULT_KEYS = {
     "token_ttl": int,
     "stream_cut_after": int,
     "stream_error_after": int,
+    "stream_truncate_after": int,
     "rate_limit_retry_after": int,
     "token_per_second": float,
 }

@@ -356,6 +356,7 @@ class AiPlatformClient:
 
     def find_endpoint_by_name(self, region: str, name: str) -> PlatformEndpoint | None:
         """The endpoint called `name` in `region`, for a deploy retried after a lost answer."""
+        # Reference: UNVERIFIED (built on endpoints.list; names are unique per region here).
         return next((ep for ep in self.list_endpoints(region) if ep.name == name), None)
 
     def get_endpoint(self, endpoint_id: str) -> PlatformEndpoint:

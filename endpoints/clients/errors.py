@@ -110,11 +110,9 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def parse_error_body(body) -> tuple[str | None, str | None]:
-    """(code, message) from the shapes the reference lists, first match wins.
-
-    Reference: vngcloud-api.md §5.3, SEEN (`errors[0].code/message`, `message`, `error`,
-    `detail`, as the GreenNode CLI's formatError tries them) and §6 (OpenAI `error.message`).
-    """
+    """(code, message) from the shapes the reference lists, first match wins."""
+    # Reference: SEEN (vngcloud-api.md §5.3: `errors[0].code/message`, `message`, `error`,
+    # `detail`, as the GreenNode CLI's formatError tries them; §6: OpenAI's `error.message`).
     if not isinstance(body, dict):
         return None, None
     code: str | None = None

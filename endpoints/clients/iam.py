@@ -32,14 +32,12 @@ def mint_token(
     token_url: str | None = None,
     timeout: float | None = None,
 ) -> IamToken:
-    """Mint a fresh token. There is no refresh token for client_credentials: mint again.
-
-    Reference: vngcloud-api.md §5.1, SEEN: POST .../accounts-api/v2/auth/token with
-    `Authorization: Basic base64(id:secret)` (body secrets are not honoured) and the JSON body
-    `{"grant_type":"client_credentials","scope":"email"}`; the reply's `expires_in` is the TTL
-    (1800 in examples, 7200 in one field list: never hard-coded). Errors per §5.3:
-    AUTHENTICATION_FAILED -> AuthenticationFailed, TOO_MANY_FAILED_LOGINS -> AccountLocked.
-    """
+    """Mint a fresh token. There is no refresh token for client_credentials: mint again."""
+    # Reference: SEEN (vngcloud-api.md §5.1): POST .../accounts-api/v2/auth/token with
+    # `Authorization: Basic base64(id:secret)` (body secrets are not honoured) and the JSON body
+    # `{"grant_type":"client_credentials","scope":"email"}`; the reply's `expires_in` is the TTL
+    # (1800 in examples, 7200 in one field list: never hard-coded). Errors SEEN in §5.3:
+    # AUTHENTICATION_FAILED -> AuthenticationFailed, TOO_MANY_FAILED_LOGINS -> AccountLocked.
     basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
     issued_at = datetime.now(tz=UTC)
     response = http.request(

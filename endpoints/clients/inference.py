@@ -31,10 +31,9 @@ READ_SIZE = 65536  # an upper bound: read1 returns whatever has arrived, never w
 
 
 def endpoint_base_url(region: str, endpoint_id: str) -> str:
-    """The endpoint URL from AIPLATFORM_INFERENCE_URL_TEMPLATE (`{region}` is lower-cased).
-
-    Reference: SEEN (§3.2: `https://inference-aiplatform-hcm.api.vngcloud.vn/v1/<me-id>`).
-    """
+    """The endpoint URL from AIPLATFORM_INFERENCE_URL_TEMPLATE (`{region}` is lower-cased)."""
+    # Reference: SEEN (§3.2: `https://inference-aiplatform-hcm.api.vngcloud.vn/v1/<me-id>`);
+    # the region slot is INFERRED from the `-hcm` in the host name (§2).
     template = settings.AIPLATFORM_INFERENCE_URL_TEMPLATE
     return template.format(region=region.lower(), endpoint_id=endpoint_id).rstrip("/")
 
@@ -137,15 +136,17 @@ class InferenceClient:
         The request is sent here, so an error before the first byte (401, 404, 503...) raises
         now, before anything is relayed. Iteration yields parsed chunks, stops after `[DONE]`,
         and raises StreamInterrupted when the stream breaks off or carries an error event.
-        Reference: SEEN (§6: `stream_options.include_usage`, `data:` lines, `[DONE]`).
         """
+        # Reference: SEEN (§6: `stream_options.include_usage`, `data:` lines, `[DONE]`, as
+        # vngcloud/ai-gateway-benchmark parses them); streaming on dedicated endpoints is
+        # INFERRED (vLLM behind them), so it is UNVERIFIED there.
         stream_options = {**(payload.get("stream_options") or {}), "include_usage": True}
         body = {**payload, "stream": True, "stream_options": stream_options}
         response = self._send("POST", "/v1/chat/completions", json_body=body, stream=True)
         return ChatStream(response)
 
     def list_models(self) -> list[dict]:
-        # Reference: INFERRED (§3.4: the model server's own /v1/models behind the endpoint URL).
+        # Reference: UNVERIFIED (§3.4 INFERS the model server's own /v1/models behind the URL).
         response = self._send("GET", "/v1/models")
         try:
             body = response.json()

@@ -194,6 +194,13 @@ def test_stream_cut_mid_way_is_stream_interrupted(platform):
     assert excinfo.value.transient is True
 
 
+def test_stream_ending_without_done_is_stream_interrupted(platform):
+    platform.set_faults(stream_truncate_after=2)
+    with pytest.raises(StreamInterrupted) as excinfo:
+        list(api_key_client(platform).stream_chat_completion(chat(max_tokens=20)))
+    assert "without [DONE]" in excinfo.value.message
+
+
 def test_error_event_mid_stream_is_stream_interrupted(platform):
     platform.set_faults(stream_error_after=2)
     with pytest.raises(StreamInterrupted) as excinfo:
