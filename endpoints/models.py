@@ -98,6 +98,15 @@ class Credential(models.Model):
         """IAM must not be called for this credential yet (a lockout or a retry delay)."""
         return self.retry_not_before is not None and self.retry_not_before > (now or timezone.now())
 
+    def error_title(self) -> str:
+        """A few words naming the last failure ("Secret refused"), empty when there is none."""
+        if not self.last_error:
+            return ""
+        try:
+            return str(ErrorCode(self.last_error_code).label)
+        except ValueError:
+            return str(_("Error"))
+
     def error_summary(self) -> str:
         """The last failure in words a person understands (empty when there is none)."""
         return str(ERROR_SUMMARIES.get(self.last_error_code, "")) if self.last_error else ""

@@ -15,6 +15,9 @@ again until an admin changes the secret; TOO_MANY_FAILED_LOGINS and transient fa
 `retry_not_before`, before which IAM is not called; meanwhile a token that has not really expired
 is still handed out.
 
+Every function that holds a token or a secret is `sensitive_variables()`: an error report shows
+none of the locals of its frame or of the frames below it.
+
 Call these outside `transaction.atomic()`: the stored token must be committed for other processes
 to see it when they get the lock.
 """
@@ -42,6 +45,7 @@ from endpoints.clients.errors import (
     RateLimited,
     Unavailable,
 )
+from endpoints.fields import DecryptionError
 from endpoints.models import Credential, ErrorCode
 
 logger = logging.getLogger(__name__)
@@ -83,7 +87,14 @@ class _Locked:
         self.lock = _lock(credential)
 
     def __enter__(self) -> None:
-        if not self.lock.acquire():
+        try:
+            acquired = self.lock.acquire()
+        except redis.RedisError as exc:
+            raise TokenLockTimeout(
+                _("Redis cannot be reached, so no token can be refreshed safely: %(error)s")
+                % {"error": exc}
+            ) from None
+        if not acquired:
             raise TokenLockTimeout(
                 _("Another process is refreshing the token of “%(label)s”; try again.")
                 % {"label": self.credential.label}
@@ -96,9 +107,12 @@ class _Locked:
             # It expired while we held it (a mint slower than CREDENTIAL_LOCK_TIMEOUT): the row
             # is still consistent, since every writer re-reads under the lock first.
             logger.warning("token lock of credential %s expired before release", self.credential.pk)
+        except redis.RedisError:
+            logger.warning("token lock of credential %s: Redis went away", self.credential.pk)
 
 
 # ---------------------------------------------------------------------------------- public API
+@sensitive_variables()
 def get_token(credential: Credential, *, min_validity: float | None = None) -> str:
     """An IAM access token for a service account, valid for at least `min_validity` seconds.
 
@@ -111,7 +125,7 @@ def get_token(credential: Credential, *, min_validity: float | None = None) -> s
     if _usable(credential, margin):
         return credential.access_token
     with _Locked(credential):
-        credential.refresh_from_db()
+        _reload(credential)
         if _usable(credential, margin):
             return credential.access_token
         return _mint_or_fall_back(credential, avoid=None)
@@ -134,11 +148,12 @@ class CredentialTokenSource:
     def get(self) -> str:
         return get_token(self.credential, min_validity=self.min_validity)
 
+    @sensitive_variables()
     def refresh(self, stale: str) -> str:
         credential = self.credential
         _require_service_account(credential)
         with _Locked(credential):
-            credential.refresh_from_db()
+            _reload(credential)
             if (
                 credential.access_token
                 and credential.access_token != stale
@@ -153,6 +168,7 @@ def platform_client(credential: Credential, **kwargs) -> AiPlatformClient:
     return AiPlatformClient(CredentialTokenSource(credential), **kwargs)
 
 
+@sensitive_variables()
 def data_plane_bearer(credential: Credential) -> str:
     """What goes after `Authorization: Bearer` on the data plane for this credential."""
     if credential.kind == Credential.Kind.API_KEY:
@@ -160,6 +176,7 @@ def data_plane_bearer(credential: Credential) -> str:
     return get_token(credential)
 
 
+@sensitive_variables()
 def refresh_if_due(credential_id: int) -> Credential | None:
     """The beat's refresh: mint if the token has passed half its life and IAM may be asked.
 
@@ -167,12 +184,15 @@ def refresh_if_due(credential_id: int) -> Credential | None:
     refreshed meanwhile, the credential is invalid, or another retry owns the back-off window).
     Raises the PlatformError of a failed mint, already recorded on the row.
     """
-    credential = Credential.objects.filter(pk=credential_id, kind=Credential.Kind.SERVICE_ACCOUNT)
-    credential = credential.first()
+    credential = (
+        Credential.objects.filter(pk=credential_id, kind=Credential.Kind.SERVICE_ACCOUNT)
+        .defer("secret", "access_token")  # read under the lock, where decryption errors are handled
+        .first()
+    )
     if credential is None:
         return None
     with _Locked(credential):
-        credential.refresh_from_db()
+        _reload(credential)
         now = timezone.now()
         if credential.state == Credential.State.INVALID:
             return None
@@ -185,7 +205,7 @@ def refresh_if_due(credential_id: int) -> Credential | None:
         return credential
 
 
-@sensitive_variables("token")
+@sensitive_variables()
 def mint_now(credential: Credential) -> str:
     """Mint a token now, whatever the stored one (the "Test connection" action).
 
@@ -193,7 +213,7 @@ def mint_now(credential: Credential) -> str:
     """
     _require_service_account(credential)
     with _Locked(credential):
-        credential.refresh_from_db()
+        _reload(credential)
         now = timezone.now()
         if credential.state == Credential.State.INVALID:
             raise _invalid_error(credential)
@@ -203,6 +223,31 @@ def mint_now(credential: Credential) -> str:
 
 
 # ------------------------------------------------------------------------------------ internals
+def _reload(credential: Credential) -> None:
+    """Re-read the row (under the lock). A secret no key decrypts makes the credential invalid."""
+    try:
+        # Every column, the deferred secret ones included, so that decryption fails here if at all.
+        credential.refresh_from_db(
+            fields=[f.attname for f in Credential._meta.concrete_fields if not f.primary_key]
+        )
+    except DecryptionError as exc:
+        Credential.objects.filter(pk=credential.pk).update(
+            state=Credential.State.INVALID,
+            last_error=str(exc),
+            last_error_code=ErrorCode.UNDECRYPTABLE,
+            updated_at=timezone.now(),
+        )
+        logger.error("credential %s: %s", credential.pk, exc)
+        raise CredentialInvalid(
+            _(
+                "The stored secret of “%(label)s” cannot be decrypted with the configured keys. "
+                "An admin must enter it again on the Credentials page."
+            )
+            % {"label": credential.label},
+            code="UNDECRYPTABLE",
+        ) from None
+
+
 def _require_service_account(credential: Credential) -> None:
     if credential.kind != Credential.Kind.SERVICE_ACCOUNT:
         raise ValueError(f"{credential!r} is not a service account: it has no IAM token.")
@@ -213,6 +258,7 @@ def _usable(credential: Credential, margin: float) -> bool:
     return bool(credential.access_token) and left is not None and left > margin
 
 
+@sensitive_variables()
 def _mint_or_fall_back(credential: Credential, *, avoid: str | None) -> str:
     """Mint if IAM may be asked; otherwise, or if the mint fails, a still-valid old token."""
     now = timezone.now()
@@ -238,16 +284,23 @@ def _mint_or_fall_back(credential: Credential, *, avoid: str | None) -> str:
         raise
 
 
-@sensitive_variables("token", "secret")
+@sensitive_variables()
 def _mint(credential: Credential) -> str:
     """Ask IAM for a token and write the outcome on the row. Call with the lock held."""
     credential.state = Credential.State.REFRESHING
     credential.save(update_fields=["state", "updated_at"])
+    client_id, secret = credential.client_id, credential.secret
     try:
-        token = iam.mint_token(client_id=credential.client_id, client_secret=credential.secret)
+        token = iam.mint_token(client_id=client_id, client_secret=secret)
     except PlatformError as exc:
-        _record_failure(credential, exc)
+        if _identity_unchanged(credential, client_id, secret):
+            _record_failure(credential, exc)
         raise
+    if not _identity_unchanged(credential, client_id, secret):
+        # An admin saved a new secret during the call (the edit does not take this lock): the
+        # outcome belongs to the old one. Hand the token out, store nothing; the next call mints
+        # with the new secret.
+        return token.access_token
     credential.access_token = token.access_token
     credential.token_expires_at = token.expires_at
     # The token's own issue time (measured before the request), so half-life is exact.
@@ -260,6 +313,15 @@ def _mint(credential: Credential) -> str:
     credential.save(update_fields=[*_OUTCOME_FIELDS, "access_token", "token_expires_at"])
     logger.info("credential %s: minted a token valid for %s s", credential.pk, token.expires_in)
     return token.access_token
+
+
+def _identity_unchanged(credential: Credential, client_id: str, secret: str) -> bool:
+    """Whether the row still holds the client id and secret a mint just used."""
+    try:
+        row = Credential.objects.filter(pk=credential.pk).values_list("client_id", "secret").first()
+    except DecryptionError:
+        return False
+    return row == (client_id, secret)
 
 
 _OUTCOME_FIELDS = [

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from endpoints.clients.errors import PlatformError
@@ -75,8 +76,10 @@ def credential_ids_due_for_refresh(now: datetime | None = None) -> list[int]:
 
 
 # ------------------------------------------------------------------------------------- services
-@sensitive_variables("secret")
-@transaction.atomic
+# `sensitive_variables()` with no names: every local of every frame below is hidden in an error
+# report (Django's own save frames hold the plaintext secret before it is encrypted). And the
+# transaction is a `with` block, not a decorator, whose frame would show the keyword arguments.
+@sensitive_variables()
 def credential_create(
     *,
     kind: str,
@@ -97,13 +100,13 @@ def credential_create(
         secret_last4=secret[-4:],
         created_by=created_by if getattr(created_by, "pk", None) else None,
     )
-    _validate(credential)
-    credential.save()
+    with transaction.atomic():
+        _validate(credential)
+        credential.save()
     return credential
 
 
-@sensitive_variables("secret")
-@transaction.atomic
+@sensitive_variables()
 def credential_update(
     *,
     credential: Credential,
@@ -117,7 +120,21 @@ def credential_update(
     A new secret, or a new client id, throws the old token away and makes an `invalid` or
     failing credential `ok` again, so that it is tried afresh.
     """
-    credential = Credential.objects.select_for_update().get(pk=credential.pk)
+    with transaction.atomic():
+        return _update(
+            # Secret columns not loaded: a credential no key decrypts can still get a new secret.
+            Credential.objects.select_for_update().defer(*SECRET_FIELDS).get(pk=credential.pk),
+            label=label,
+            region=region,
+            client_id=client_id,
+            secret=secret,
+        )
+
+
+@sensitive_variables()
+def _update(
+    credential: Credential, *, label: str, region: str, client_id: str, secret: str
+) -> Credential:
     secret = (secret or "").strip()
     client_id = (client_id or "").strip() if credential.is_service_account else ""
     identity_changed = bool(secret) or client_id != credential.client_id
@@ -140,7 +157,7 @@ def credential_update(
     return credential
 
 
-@sensitive_variables("secret")
+@sensitive_variables()
 def credential_validate_input(
     *,
     kind: str,
@@ -200,7 +217,7 @@ class ConnectionReport:
     ok: bool
     summary: str
     regions: list[str] = field(default_factory=list)
-    token_expires_at: object = None
+    token_expires_at: datetime | None = None
     detail: str = ""
 
 
@@ -223,6 +240,8 @@ def credential_test_connection(*, credential: Credential) -> ConnectionReport:
     try:
         tokens.mint_now(credential)
         regions = tokens.platform_client(credential).list_regions()
+    except tokens.TokenLockTimeout as exc:
+        return ConnectionReport(ok=False, summary=exc.message)
     except PlatformError as exc:
         credential.refresh_from_db()
         return ConnectionReport(
@@ -230,10 +249,14 @@ def credential_test_connection(*, credential: Credential) -> ConnectionReport:
             summary=credential.error_summary() or _connection_error_words(exc),
             detail=exc.message,
         )
-    names = [r.name or r.id for r in regions]
+    names = [f"{r.name} ({r.id})" if r.name and r.name != r.id else r.id for r in regions]
     return ConnectionReport(
         ok=True,
-        summary=_("Connected: IAM issued a token and the AI Platform lists %(count)d region(s).")
+        summary=ngettext(
+            "Connected: IAM issued a token and the AI Platform lists %(count)d region.",
+            "Connected: IAM issued a token and the AI Platform lists %(count)d regions.",
+            len(names),
+        )
         % {"count": len(names)},
         regions=names,
         token_expires_at=credential.token_expires_at,
@@ -253,13 +276,3 @@ def _connection_error_words(exc: PlatformError) -> str:
     if exc.transient:
         return _("The AI Platform could not be reached or answered with a server error.")
     return _("The AI Platform refused the request.")
-
-
-def credential_health(credential: Credential) -> dict:
-    """Numbers the health column shows (seconds left, next refresh), computed once."""
-    now = timezone.now()
-    return {
-        "seconds_left": credential.token_seconds_left(now),
-        "refresh_due_at": credential.refresh_due_at(),
-        "backing_off": credential.is_backing_off(now),
-    }

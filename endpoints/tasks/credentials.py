@@ -17,8 +17,7 @@ from django.utils import timezone
 
 from endpoints import tokens
 from endpoints.clients.errors import PlatformError
-from endpoints.fields import DecryptionError
-from endpoints.models import Credential, ErrorCode
+from endpoints.models import Credential
 from endpoints.services.credentials import credential_ids_due_for_refresh
 
 logger = logging.getLogger(__name__)
@@ -43,14 +42,6 @@ def refresh_credential(self, credential_id: int) -> None:
     """Refresh one credential's token if due; retry transient failures after their back-off."""
     try:
         tokens.refresh_if_due(credential_id)
-    except DecryptionError as exc:
-        Credential.objects.filter(pk=credential_id).update(
-            state=Credential.State.INVALID,
-            last_error=str(exc),
-            last_error_code=ErrorCode.UNDECRYPTABLE,
-            updated_at=timezone.now(),
-        )
-        logger.error("credential %s: %s", credential_id, exc)
     except PlatformError as exc:
         # Already written on the row. AUTHENTICATION_FAILED made it invalid: never retried.
         row = (
