@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
+from django.db import connection
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 
@@ -247,7 +248,10 @@ class RelayBody:
         self._finished = True
         self.stream.close()
         if self.on_finish is not None:
-            self.on_finish(self.reply)
+            try:
+                self.on_finish(self.reply)
+            finally:
+                release_database_connection()
 
     def close(self) -> None:
         if not self._finished:
@@ -261,7 +265,20 @@ class RelayBody:
         self.stream.close()
 
 
+def release_database_connection() -> None:
+    """Close this request's database connection while a reply streams (it is reopened to save).
+
+    A reply streams for seconds or minutes; a gevent worker holds hundreds at once, each in its
+    own greenlet with its own connection. Kept open, they would exhaust PostgreSQL's
+    max_connections long before the worker runs out of room. Inside a transaction (tests) the
+    connection is left alone.
+    """
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 def streaming_response(body: RelayBody) -> StreamingHttpResponse:
+    release_database_connection()
     response = StreamingHttpResponse(body, content_type=NDJSON)
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

@@ -179,3 +179,46 @@ def test_gunicorn_gevent_relays_chunk_by_chunk_and_closes_upstream_on_disconnect
     while platform.stats()["inflight_streams"]:
         assert time.monotonic() < deadline, "gunicorn did not close the upstream request"
         time.sleep(0.05)
+
+
+def test_streaming_replies_hold_no_database_connection(two_web_servers, member, endpoint, platform):
+    """Hundreds of open streams must not mean hundreds of PostgreSQL connections."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.fail("this test needs PostgreSQL (make test provides it)")
+    link = live_link(member, endpoint, per_link=50, per_visitor=50)
+    link.params = {**link.params, "max_tokens": 300, "temperature": 0}
+    link.save()
+    base = two_web_servers[0]
+    sessions = [visitor_session(base, link) for _ in range(6)]
+    platform.set_faults(token_per_second=10)
+
+    def open_stream(session):
+        response = session.post(
+            f"{base}{reverse('share:send', args=[link.token])}",
+            data={"message": "What is an endpoint?", "history": "[]"},
+            headers={"X-CSRFToken": session.cookies["csrftoken"]},
+            stream=True,
+            timeout=30,
+        )
+        lines = response.iter_lines()
+        next(lines), next(lines)  # start, a first piece: the reply is streaming
+        return response
+
+    with ThreadPoolExecutor(6) as pool:
+        responses = list(pool.map(open_stream, sessions))
+    try:
+        assert platform.stats()["inflight_streams"] == 6
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            others = cursor.fetchone()[0]
+        assert others < 6, f"{others} database connections held by 6 streaming replies"
+    finally:
+        for response in responses:
+            response.close()
