@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -265,15 +266,23 @@ class RelayBody:
         self.stream.close()
 
 
+def _greenlet_per_request() -> bool:
+    """True under gunicorn's gevent workers (gunicorn.conf.py): each request is a greenlet."""
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey and monkey.is_module_patched("socket"))
+
+
 def release_database_connection() -> None:
-    """Close this request's database connection while a reply streams (it is reopened to save).
+    """Under gevent, close this request's database connection while a reply streams.
 
     A reply streams for seconds or minutes; a gevent worker holds hundreds at once, each in its
-    own greenlet with its own connection. Kept open, they would exhaust PostgreSQL's
-    max_connections long before the worker runs out of room. Inside a transaction (tests) the
-    connection is left alone.
+    own greenlet with its own connection (Django's connections are per greenlet there, so none is
+    ever reused by a later request anyway). Kept open, they would exhaust PostgreSQL's
+    max_connections long before the worker runs out of room; closed, the save at the end opens
+    one for a moment. Sync and threaded servers keep theirs for the next request (CONN_MAX_AGE),
+    and inside a transaction (tests) the connection is left alone.
     """
-    if not connection.in_atomic_block:
+    if _greenlet_per_request() and not connection.in_atomic_block:
         connection.close()
 
 
