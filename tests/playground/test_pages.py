@@ -179,3 +179,22 @@ def test_the_playground_speaks_vietnamese(as_member, endpoint, platform, setting
     assert "Số token tối đa" in html
     response = as_member.post(SEND, chat_data(endpoint, temperature="5"))
     assert "Temperature phải nằm trong khoảng từ 0 đến 2." in response.json()["error"]["message"]
+
+
+def test_reopening_a_conversation_whose_endpoint_stopped_says_so(as_member, endpoint, platform):
+    evs = events(as_member.post(SEND, chat_data(endpoint, "Before it stopped", max_tokens=3)))
+    Endpoint.objects.filter(pk=endpoint.pk).update(status=Endpoint.Status.INACTIVE)
+    html = as_member.get(
+        reverse("playground:conversation", args=[evs[0]["conversation"]])
+    ).content.decode()
+    assert "This conversation used the endpoint demo-endpoint, which is INACTIVE now" in html
+    assert f'value="{endpoint.code}"' not in html  # not offered any more
+    assert "Before it stopped" in html  # the conversation itself is all there
+
+
+def test_the_page_works_with_no_active_endpoint(as_member, db):
+    html = as_member.get(reverse("playground:index")).content.decode()
+    assert "No endpoint is ACTIVE, so there is nothing to chat with yet." in html
+    assert "<option" not in html.split('id="pg-endpoint"')[1].split("</select>")[0]
+    compare = as_member.get(reverse("playground:compare")).content.decode()
+    assert "nothing to compare yet" in compare
