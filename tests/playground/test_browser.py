@@ -203,3 +203,49 @@ def test_compare_streams_two_endpoints_side_by_side(
         assert side.locator('[data-fig="completion_tokens"]').inner_text() == tokens
     assert platform.stats()["peak_inflight_streams"] >= 2
     shot(page, "compare")
+
+
+def test_a_viewer_reads_a_shared_transcript(page, live_server, member, viewer, endpoint):
+    from datetime import timedelta
+
+    from playground import services
+    from playground.models import Message
+
+    conversation = Conversation.objects.create(
+        owner=member, title="Deploying Qwen", endpoint=endpoint, system_prompt="Be brief."
+    )
+    Message.objects.create(conversation=conversation, role="user", content="How long to deploy?")
+    Message.objects.create(
+        conversation=conversation,
+        role="assistant",
+        content="Real deploys take 14 to 48 minutes.",
+        model_name="demo-chat",
+        finish_reason="stop",
+        ttft_ms=41,
+        total_ms=388,
+        prompt_tokens=9,
+        completion_tokens=8,
+    )
+    link = services.share_link_create(
+        conversation=conversation,
+        created_by=member,
+        kind=ShareLink.Kind.TRANSCRIPT,
+        public=False,
+        expires_in=timedelta(days=7),
+        endpoint=None,
+        system_prompt="",
+        params={},
+        rate_per_link=30,
+        rate_per_visitor=6,
+    )
+    sign_in(page, live_server, "carol", PASSWORD)
+    page.goto(f"{live_server.url}/share/{link.token}/")
+    assert page.get_by_role("heading", name="Deploying Qwen").is_visible()
+    assert "Shared by bob" in page.get_by_test_id("share-meta").inner_text()
+    assert page.get_by_text("Real deploys take 14 to 48 minutes.").is_visible()
+    assert page.locator('[data-fig="ttft_ms"]').inner_text() == "41 ms"
+    assert not page.get_by_role("textbox", name="Message").count()
+    shot(page, "share-transcript")
+    # The Viewer may read it, but not use the playground.
+    response = page.goto(f"{live_server.url}/playground/")
+    assert response.status == 403
