@@ -173,6 +173,19 @@ def test_stream_cut_midway_keeps_what_arrived_and_retry_replaces_the_failure(
     assert not Message.objects.filter(pk=failed.pk).exists()
 
 
+def test_stream_ending_without_done_is_reported_not_taken_as_complete(
+    as_member, endpoint, platform
+):
+    platform.set_faults(stream_truncate_after=3)
+    evs = events(
+        as_member.post(SEND, chat_data(endpoint, LONG_QUESTION, max_tokens=50, temperature=0))
+    )
+    assert evs[-1]["type"] == "error"
+    assert "cut off" in evs[-1]["message"]
+    reply = Message.objects.get(role="assistant")
+    assert reply.error and reply.content == text_of(evs) and reply.content
+
+
 def test_error_event_mid_stream_is_shown_in_words(as_member, endpoint, platform):
     platform.set_faults(stream_error_after=2)
     evs = events(
