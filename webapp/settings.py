@@ -254,7 +254,14 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        # Django's own default config adds a second console handler in DEBUG: one is enough.
+        # (dictConfig drops a configured logger's handlers: it logs through the root once.)
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # 4xx are answers, not errors: a Viewer's refused POST needs no traceback in the log.
+        "django.request": {"level": "ERROR"},
+        "django.db.backends": {"level": "INFO"},
+    },
 }
 
 # whitenoise serves static files from the app server; in development it reads them in place.
