@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import logging
 import random
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -80,27 +82,58 @@ def _lock(credential: Credential) -> Lock:
 
 
 class _Locked:
-    """`with _Locked(credential):` holds the credential's mint lock or raises TokenLockTimeout."""
+    """`with _Locked(credential) as held:` holds the credential's mint lock, or raises
+    TokenLockTimeout.
 
-    def __init__(self, credential: Credential) -> None:
+    With `ready`, a caller that finds the lock taken does not queue for it: it polls `ready()`
+    (has the holder's mint landed?) and leaves without the lock (`held` is False) as soon as it
+    has. Fifty callers waiting on one mint then all return right after it, instead of taking the
+    lock one after the other to read the same token.
+    """
+
+    POLL_SECONDS = 0.005
+
+    def __init__(self, credential: Credential, *, ready: Callable[[], bool] | None = None) -> None:
         self.credential = credential
         self.lock = _lock(credential)
+        self.ready = ready
+        self.held = False
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> bool:
         try:
-            acquired = self.lock.acquire()
+            if self.ready is None:
+                self.held = bool(self.lock.acquire())
+            else:
+                self.held = self._acquire_or_share()
+                if not self.held:
+                    return False
         except redis.RedisError as exc:
             raise TokenLockTimeout(
                 _("Redis cannot be reached, so no token can be refreshed safely: %(error)s")
                 % {"error": exc}
             ) from None
-        if not acquired:
+        if not self.held:
             raise TokenLockTimeout(
                 _("Another process is refreshing the token of “%(label)s”; try again.")
                 % {"label": self.credential.label}
             )
+        return True
+
+    def _acquire_or_share(self) -> bool | None:
+        """True: we hold the lock. False: somebody else's mint is ready. None: timed out."""
+        deadline = time.monotonic() + settings.CREDENTIAL_LOCK_WAIT
+        while True:
+            if self.lock.acquire(blocking=False):
+                return True
+            time.sleep(self.POLL_SECONDS)
+            if self.ready():
+                return False
+            if time.monotonic() > deadline:
+                return None
 
     def __exit__(self, *exc_info: object) -> None:
+        if not self.held:
+            return
         try:
             self.lock.release()
         except redis.exceptions.LockError:
@@ -124,7 +157,14 @@ def get_token(credential: Credential, *, min_validity: float | None = None) -> s
     margin = settings.CREDENTIAL_TOKEN_MIN_VALIDITY if min_validity is None else min_validity
     if _usable(credential, margin):
         return credential.access_token
-    with _Locked(credential):
+
+    def minted_meanwhile() -> bool:
+        _reload(credential)
+        return _usable(credential, margin)
+
+    with _Locked(credential, ready=minted_meanwhile) as held:
+        if not held:
+            return credential.access_token
         _reload(credential)
         if _usable(credential, margin):
             return credential.access_token
