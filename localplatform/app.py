@@ -511,6 +511,7 @@ class App:
         cut_after = self.platform.fault("stream_cut_after") or 0
         error_after = self.platform.fault("stream_error_after") or 0
         truncate_after = self.platform.fault("stream_truncate_after") or 0
+        stamp = bool(self.platform.fault("stamp_chunks"))
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         platform = self.platform
@@ -557,6 +558,9 @@ class App:
                             }
                             yield b"data: " + json.dumps(err).encode() + b"\n\n"
                             return
+                        if stamp:
+                            # `make bench` (relay-stream) reads the send time back from the text.
+                            value = f"@{time.time():.6f} "
                         yield chunk({"content": value}, None)
                         sent += 1
                         continue
