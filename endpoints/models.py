@@ -7,7 +7,7 @@ The database is the truth: the poller and the deploy tasks claim rows by compare
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -46,6 +46,9 @@ class Credential(models.Model):
     token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_refresh_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, editable=False)
+    # What kind of failure `last_error` is (one of ErrorCode), so the page can say it in words
+    # and the token service can tell a lockout from a passing outage.
+    last_error_code = models.CharField(max_length=30, blank=True, editable=False)
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
     retry_not_before = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -70,6 +73,72 @@ class Credential(models.Model):
     @property
     def masked_secret(self) -> str:
         return f"••••{self.secret_last4}" if self.secret_last4 else ""
+
+    @property
+    def is_service_account(self) -> bool:
+        return self.kind == self.Kind.SERVICE_ACCOUNT
+
+    def token_seconds_left(self, now: datetime | None = None) -> float | None:
+        """Seconds until the stored token expires (negative once expired), None without one."""
+        if self.token_expires_at is None:
+            return None
+        return (self.token_expires_at - (now or timezone.now())).total_seconds()
+
+    def refresh_due_at(self) -> datetime | None:
+        """When the stored token passes half its life (the beat refreshes it from then on)."""
+        if self.token_expires_at is None or self.last_refresh_at is None:
+            return None
+        return self.last_refresh_at + (self.token_expires_at - self.last_refresh_at) / 2
+
+    def is_refresh_due(self, now: datetime | None = None) -> bool:
+        due = self.refresh_due_at()
+        return due is None or (now or timezone.now()) >= due
+
+    def is_backing_off(self, now: datetime | None = None) -> bool:
+        """IAM must not be called for this credential yet (a lockout or a retry delay)."""
+        return self.retry_not_before is not None and self.retry_not_before > (now or timezone.now())
+
+    def error_summary(self) -> str:
+        """The last failure in words a person understands (empty when there is none)."""
+        return str(ERROR_SUMMARIES.get(self.last_error_code, "")) if self.last_error else ""
+
+
+class ErrorCode(models.TextChoices):
+    """Why the last token request failed (Credential.last_error_code)."""
+
+    AUTHENTICATION_FAILED = "authentication_failed", _("Secret refused")
+    LOCKED = "locked", _("Locked by IAM")
+    UNAVAILABLE = "unavailable", _("IAM unreachable")
+    RATE_LIMITED = "rate_limited", _("Rate limited")
+    REFUSED = "refused", _("Refused")
+    UNDECRYPTABLE = "undecryptable", _("Cannot decrypt")
+
+
+ERROR_SUMMARIES = {
+    ErrorCode.AUTHENTICATION_FAILED: _(
+        "IAM refused this client ID and secret. Create a new secret for the service account "
+        "in the VNG Cloud IAM console and enter it here: until then no token is requested."
+    ),
+    ErrorCode.LOCKED: _(
+        "IAM locked this service account after too many failed sign-ins. The dashboard waits "
+        "before it asks again, so that the lock is not extended."
+    ),
+    ErrorCode.UNAVAILABLE: _(
+        "IAM could not be reached or answered with a server error. The dashboard retries on "
+        "its own and keeps using the current token until it expires."
+    ),
+    ErrorCode.RATE_LIMITED: _(
+        "IAM asked the dashboard to slow down. It retries after the delay IAM gave."
+    ),
+    ErrorCode.REFUSED: _(
+        "IAM refused the token request. Check the client ID and the account's policies; the "
+        "dashboard retries later."
+    ),
+    ErrorCode.UNDECRYPTABLE: _(
+        "The stored secret cannot be decrypted with the configured encryption keys (was a key "
+        "removed before re-encryption?). Enter the secret again."
+    ),
+}
 
 
 class Endpoint(models.Model):

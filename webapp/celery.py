@@ -6,6 +6,8 @@ import os
 
 from celery import Celery
 
+from webapp.env import env_float
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 
 app = Celery("webapp")
@@ -13,4 +15,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Each entry expires at about 1.5x its interval so that a backlog never runs stale copies.
-app.conf.beat_schedule = {}
+_CREDENTIAL_REFRESH_INTERVAL = env_float("CREDENTIAL_REFRESH_INTERVAL", 30.0)
+app.conf.beat_schedule = {
+    # Issue 4: service-account tokens past half their life are refreshed before they expire.
+    "credentials-refresh-tokens": {
+        "task": "endpoints.refresh_tokens",
+        "schedule": _CREDENTIAL_REFRESH_INTERVAL,
+        "options": {"expires": 1.5 * _CREDENTIAL_REFRESH_INTERVAL},
+    },
+}

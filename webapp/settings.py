@@ -25,7 +25,7 @@ SECRET_KEY = env_secret(
 FIELD_ENCRYPTION_KEYS = env_list(
     "FIELD_ENCRYPTION_KEYS",
     # A fixed development key (urlsafe base64 of 32 bytes); `make run` writes a random one.
-    ["ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="] if DEBUG else [],
+    ["ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcHJvZCE="] if DEBUG else [],
 )
 if not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured(
@@ -251,6 +251,20 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Credentials and tokens (issue 4) ---
+# get_token() mints when the stored token has less than this many seconds left.
+CREDENTIAL_TOKEN_MIN_VALIDITY = env_int("CREDENTIAL_TOKEN_MIN_VALIDITY", 60)
+# The per-credential Redis lock that makes one mint at a time: it expires on its own after
+# LOCK_TIMEOUT (a holder that died), and a waiter gives up after LOCK_WAIT seconds.
+CREDENTIAL_LOCK_TIMEOUT = env_float("CREDENTIAL_LOCK_TIMEOUT", 3 * AIPLATFORM_HTTP_TIMEOUT)
+CREDENTIAL_LOCK_WAIT = env_float("CREDENTIAL_LOCK_WAIT", 3 * AIPLATFORM_HTTP_TIMEOUT + 5)
+# Beat looks for tokens past half their life this often (seconds).
+CREDENTIAL_REFRESH_INTERVAL = env_float("CREDENTIAL_REFRESH_INTERVAL", 30.0)
+# Transient IAM failures: exponential back-off from BASE, capped at CAP, with jitter.
+CREDENTIAL_RETRY_BASE = env_float("CREDENTIAL_RETRY_BASE", 5.0)
+CREDENTIAL_RETRY_CAP = env_float("CREDENTIAL_RETRY_CAP", 120.0)
+CREDENTIAL_RETRY_MAX = env_int("CREDENTIAL_RETRY_MAX", 10)
+# TOO_MANY_FAILED_LOGINS: wait at least this long (or longer if IAM says so).
+CREDENTIAL_LOCKOUT_BACKOFF = env_float("CREDENTIAL_LOCKOUT_BACKOFF", 900.0)
 
 # --- Endpoints, wizard and poller (issue 5) ---
 

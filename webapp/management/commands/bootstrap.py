@@ -9,8 +9,10 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from endpoints.models import Credential
+from endpoints.services.credentials import credential_create
 
 ADMIN_USERNAME = "admin"
 
@@ -59,12 +61,10 @@ class Command(BaseCommand):
         if keys:
             self._seed("Local platform API key", kind=Credential.Kind.API_KEY, secret=keys[0])
 
+    @sensitive_variables("secret")
     def _seed(self, label: str, *, kind: str, secret: str, client_id: str = "") -> None:
         if Credential.objects.filter(label=label).exists():
             return
-        credential = Credential(
-            label=label, kind=kind, client_id=client_id, secret=secret, secret_last4=secret[-4:]
-        )
-        credential.full_clean()
-        credential.save()
+        region = settings.AIPLATFORM_REGIONS[0] if settings.AIPLATFORM_REGIONS else "HCM"
+        credential_create(kind=kind, label=label, region=region, client_id=client_id, secret=secret)
         self.stdout.write(f"Seeded the credential {label!r} for the local platform.")

@@ -1,0 +1,281 @@
+"""Credentials: create, update, test, and the choices other pages offer (services and selectors).
+
+The secret is write-only: it goes in through `credential_create`/`credential_update`, is encrypted
+at rest, and only its last 4 characters ever come back out for display.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
+
+from endpoints.clients.errors import PlatformError
+from endpoints.models import ERROR_SUMMARIES, Credential, ErrorCode
+from webapp.roles import Role, role_of
+
+# Fields a list page needs: never the encrypted columns, so that listing never decrypts anything
+# (and one undecryptable row cannot break the page).
+SECRET_FIELDS = ("secret", "access_token")
+
+
+def region_choices() -> list[tuple[str, str]]:
+    return [(region, region) for region in settings.AIPLATFORM_REGIONS]
+
+
+# ------------------------------------------------------------------------------------ selectors
+def credential_list() -> QuerySet[Credential]:
+    """Every credential for the Credentials page, without its secret or token."""
+    return Credential.objects.defer(*SECRET_FIELDS).order_by("label")
+
+
+def credential_choices_for_user(
+    user: AbstractBaseUser | AnonymousUser, *, kind: str | None = None, region: str | None = None
+) -> QuerySet[Credential]:
+    """The credentials a Member may pick by label (e.g. in the wizard); none for lower roles.
+
+    Invalid credentials are left out: an endpoint made with one could never be deployed.
+    """
+    if role_of(user) < Role.MEMBER:
+        return Credential.objects.none()
+    qs = credential_list().exclude(state=Credential.State.INVALID)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if region:
+        qs = qs.filter(region=region)
+    return qs
+
+
+def credential_ids_due_for_refresh(now: datetime | None = None) -> list[int]:
+    """Service accounts whose token has passed half its life (or that have none yet).
+
+    Invalid credentials wait for an admin; a credential inside its back-off window (a lockout, a
+    retry delay) waits for it to pass. Reads no encrypted column.
+    """
+    now = now or timezone.now()
+    rows = (
+        Credential.objects.filter(kind=Credential.Kind.SERVICE_ACCOUNT)
+        .exclude(state=Credential.State.INVALID)
+        .exclude(retry_not_before__gt=now)
+        .values_list("pk", "last_refresh_at", "token_expires_at")
+    )
+    due = []
+    for pk, refreshed, expires in rows:
+        if refreshed is None or expires is None or now >= refreshed + (expires - refreshed) / 2:
+            due.append(pk)
+    return due
+
+
+# ------------------------------------------------------------------------------------- services
+# `sensitive_variables()` with no names: every local of every frame below is hidden in an error
+# report (Django's own save frames hold the plaintext secret before it is encrypted). And the
+# transaction is a `with` block, not a decorator, whose frame would show the keyword arguments.
+@sensitive_variables()
+def credential_create(
+    *,
+    kind: str,
+    label: str,
+    secret: str,
+    region: str = "HCM",
+    client_id: str = "",
+    created_by: AbstractBaseUser | None = None,
+) -> Credential:
+    """Store a new credential (validated with full_clean; the secret encrypted at rest)."""
+    secret = (secret or "").strip()
+    credential = Credential(
+        kind=kind,
+        label=(label or "").strip(),
+        region=region,
+        client_id=(client_id or "").strip() if kind == Credential.Kind.SERVICE_ACCOUNT else "",
+        secret=secret,
+        secret_last4=secret[-4:],
+        created_by=created_by if getattr(created_by, "pk", None) else None,
+    )
+    with transaction.atomic():
+        _validate(credential)
+        credential.save()
+    return credential
+
+
+@sensitive_variables()
+def credential_update(
+    *,
+    credential: Credential,
+    label: str,
+    region: str,
+    client_id: str = "",
+    secret: str = "",
+) -> Credential:
+    """Change a credential. An empty `secret` keeps the stored one (the input is write-only).
+
+    A new secret, or a new client id, throws the old token away and makes an `invalid` or
+    failing credential `ok` again, so that it is tried afresh.
+    """
+    with transaction.atomic():
+        return _update(
+            # Secret columns not loaded: a credential no key decrypts can still get a new secret.
+            Credential.objects.select_for_update().defer(*SECRET_FIELDS).get(pk=credential.pk),
+            label=label,
+            region=region,
+            client_id=client_id,
+            secret=secret,
+        )
+
+
+@sensitive_variables()
+def _update(
+    credential: Credential, *, label: str, region: str, client_id: str, secret: str
+) -> Credential:
+    secret = (secret or "").strip()
+    client_id = (client_id or "").strip() if credential.is_service_account else ""
+    identity_changed = bool(secret) or client_id != credential.client_id
+    credential.label = (label or "").strip()
+    credential.region = region
+    credential.client_id = client_id
+    if secret:
+        credential.secret = secret
+        credential.secret_last4 = secret[-4:]
+    if identity_changed:
+        credential.access_token = ""
+        credential.token_expires_at = None
+        credential.state = Credential.State.OK
+        credential.last_error = ""
+        credential.last_error_code = ""
+        credential.consecutive_failures = 0
+        credential.retry_not_before = None
+    _validate(credential)
+    credential.save()
+    return credential
+
+
+@sensitive_variables()
+def credential_validate_input(
+    *,
+    kind: str,
+    label: str,
+    region: str,
+    client_id: str = "",
+    secret: str = "",
+    credential: Credential | None = None,
+) -> None:
+    """Check form input against the service's rules without saving anything (for the admin)."""
+    is_service_account = kind == Credential.Kind.SERVICE_ACCOUNT
+    candidate = Credential(
+        pk=credential.pk if credential else None,
+        kind=kind,
+        label=(label or "").strip(),
+        region=region,
+        client_id=(client_id or "").strip() if is_service_account else "",
+        # Editing with an empty secret keeps the stored one, which is not loaded here.
+        secret=(secret or "").strip() or ("unchanged" if credential else ""),
+    )
+    _validate(candidate)
+
+
+def _validate(credential: Credential) -> None:
+    errors: dict[str, list[str]] = {}
+    if credential.is_service_account and not credential.client_id:
+        errors["client_id"] = [_("A service account needs its client ID.")]
+    if credential.region not in settings.AIPLATFORM_REGIONS:
+        errors["region"] = [
+            _("Unknown region “%(region)s”. Choose one of: %(regions)s.")
+            % {"region": credential.region, "regions": ", ".join(settings.AIPLATFORM_REGIONS)}
+        ]
+    if credential.label:
+        clash = Credential.objects.filter(label__iexact=credential.label)
+        if credential.pk:
+            clash = clash.exclude(pk=credential.pk)
+        if clash.exists():
+            errors["label"] = [
+                _("A credential called “%(label)s” already exists. Choose another label.")
+                % {"label": credential.label}
+            ]
+    try:
+        # Uniqueness is checked above, in words (and case-insensitively).
+        credential.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+# -------------------------------------------------------------------------------- test connection
+@dataclass
+class ConnectionReport:
+    """What "Test connection" found, in words (never the token)."""
+
+    ok: bool
+    summary: str
+    regions: list[str] = field(default_factory=list)
+    token_expires_at: object = None
+    detail: str = ""
+
+
+def credential_test_connection(*, credential: Credential) -> ConnectionReport:
+    """Mint a token now and list the regions with it (service accounts).
+
+    API keys are not IAM credentials: the platform only checks them on an endpoint's data plane,
+    so the report says which endpoint to try them on.
+    """
+    from endpoints import tokens  # tokens imports this app's models; keep start-up light
+
+    if not credential.is_service_account:
+        return ConnectionReport(
+            ok=True,
+            summary=_(
+                "API keys are checked by the endpoint they protect: open a private endpoint "
+                "that uses this key in the playground to try it."
+            ),
+        )
+    try:
+        tokens.mint_now(credential)
+        regions = tokens.platform_client(credential).list_regions()
+    except PlatformError as exc:
+        credential.refresh_from_db()
+        return ConnectionReport(
+            ok=False,
+            summary=credential.error_summary() or _connection_error_words(exc),
+            detail=exc.message,
+        )
+    names = [r.name or r.id for r in regions]
+    return ConnectionReport(
+        ok=True,
+        summary=_("Connected: IAM issued a token and the AI Platform lists %(count)d region(s).")
+        % {"count": len(names)},
+        regions=names,
+        token_expires_at=credential.token_expires_at,
+    )
+
+
+def _connection_error_words(exc: PlatformError) -> str:
+    from endpoints.clients import errors
+
+    if isinstance(exc, errors.PermissionDenied):
+        return _(
+            "IAM issued a token, but the AI Platform refused it: the service account needs an "
+            "AI Platform policy (for example AiPlatformFullAccess)."
+        )
+    if isinstance(exc, errors.AuthenticationFailed):
+        return str(ERROR_SUMMARIES[ErrorCode.AUTHENTICATION_FAILED])
+    if exc.transient:
+        return _("The AI Platform could not be reached or answered with a server error.")
+    return _("The AI Platform refused the request.")
+
+
+def credential_health(credential: Credential) -> dict:
+    """Numbers the health column shows (seconds left, next refresh), computed once."""
+    now = timezone.now()
+    return {
+        "seconds_left": credential.token_seconds_left(now),
+        "refresh_due_at": credential.refresh_due_at(),
+        "backing_off": credential.is_backing_off(now),
+    }
