@@ -197,6 +197,10 @@ class Endpoint(models.Model):
     status_reason = models.TextField(blank=True)
     url = models.URLField(max_length=500, blank=True)
 
+    # One wizard submission makes one endpoint: the key is minted when the wizard starts and a
+    # second POST of the same form (a double click, a reload) hits this unique column.
+    idempotency_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+
     next_poll_at = models.DateTimeField(null=True, blank=True)
     poll_attempts = models.PositiveIntegerField(default=0)
     phase_started_at = models.DateTimeField(default=timezone.now)

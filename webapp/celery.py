@@ -16,11 +16,18 @@ app.autodiscover_tasks()
 
 # Each entry expires at about 1.5x its interval so that a backlog never runs stale copies.
 _CREDENTIAL_REFRESH_INTERVAL = env_float("CREDENTIAL_REFRESH_INTERVAL", 30.0)
+_POLL_TICK = env_float("ENDPOINT_POLL_TICK_SECONDS", 5.0)
 app.conf.beat_schedule = {
     # Issue 4: service-account tokens past half their life are refreshed before they expire.
     "credentials-refresh-tokens": {
         "task": "endpoints.refresh_tokens",
         "schedule": _CREDENTIAL_REFRESH_INTERVAL,
         "options": {"expires": 1.5 * _CREDENTIAL_REFRESH_INTERVAL},
+    },
+    # Issue 5: endpoints due for a status check (and discovery of console-made endpoints).
+    "endpoints-poll": {
+        "task": "endpoints.poll_endpoints",
+        "schedule": _POLL_TICK,
+        "options": {"expires": 1.5 * _POLL_TICK},
     },
 }

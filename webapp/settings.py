@@ -267,5 +267,18 @@ CREDENTIAL_RETRY_MAX = env_int("CREDENTIAL_RETRY_MAX", 10)
 CREDENTIAL_LOCKOUT_BACKOFF = env_float("CREDENTIAL_LOCKOUT_BACKOFF", 900.0)
 
 # --- Endpoints, wizard and poller (issue 5) ---
+# A deploy still CREATING after this long is marked ERROR (real deploys take 14-48 minutes).
+DEPLOY_TIMEOUT_MINUTES = env_int("DEPLOY_TIMEOUT_MINUTES", 60)
+# Beat runs the poller this often; each endpoint has its own next_poll_at on top of it.
+ENDPOINT_POLL_TICK_SECONDS = env_float("ENDPOINT_POLL_TICK_SECONDS", 5.0)
+# The per-endpoint interval starts here while something moves and backs off to the maximum.
+ENDPOINT_POLL_MIN_SECONDS = env_float("ENDPOINT_POLL_MIN_SECONDS", 5.0)
+ENDPOINT_POLL_MAX_SECONDS = env_float("ENDPOINT_POLL_MAX_SECONDS", 60.0)
+# A claimed deploy or poll that has not finished after this long (a killed worker) is claimed again.
+ENDPOINT_CLAIM_SECONDS = env_float("ENDPOINT_CLAIM_SECONDS", 60.0)
+# How often each credential and region is listed to import endpoints created in the console.
+ENDPOINT_DISCOVERY_SECONDS = env_float("ENDPOINT_DISCOVERY_SECONDS", 30.0)
+# Model Registry and instance types, cached briefly in the shared cache.
+PLATFORM_CATALOG_CACHE_SECONDS = env_int("PLATFORM_CATALOG_CACHE_SECONDS", 120)
 
 # --- Playground and share links (issue 6) ---

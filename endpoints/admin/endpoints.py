@@ -1,3 +1,49 @@
-"""Admin panel: endpoints and their events."""
+"""Admin panel: endpoints and their events (read-mostly: changes go through the console's tasks)."""
 
 from __future__ import annotations
+
+from django.contrib import admin
+
+from endpoints.models import Endpoint, EndpointEvent
+
+
+class EndpointEventInline(admin.TabularInline):
+    model = EndpointEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "from_status", "to_status", "reason", "actor")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Endpoint)
+class EndpointAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "platform_id",
+        "status",
+        "raw_status",
+        "region",
+        "auth_mode",
+        "updated_at",
+    )
+    list_filter = ("status", "region", "auth_mode")
+    search_fields = ("name", "platform_id", "model_name", "served_model_name")
+    readonly_fields = (
+        "code",
+        "platform_id",
+        "status",
+        "raw_status",
+        "status_reason",
+        "url",
+        "current_replicas",
+        "next_poll_at",
+        "poll_attempts",
+        "phase_started_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+    inlines = [EndpointEventInline]

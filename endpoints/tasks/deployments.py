@@ -1,3 +1,37 @@
-"""Deploy, action and poll tasks (endpoints)."""
+"""Deploy, action and poll tasks (endpoints): thin wrappers around the deployment services."""
 
 from __future__ import annotations
+
+from celery import shared_task
+
+from endpoints.clients.errors import RateLimited, Unavailable
+from endpoints.services import deployments
+
+
+# acks_late: the deploy is idempotent (a claim by compare-and-swap, a look-up by name before any
+# create, adoption after a 409); tests/endpoints/test_worker_killed.py kills a worker mid-deploy.
+@shared_task(name="endpoints.deploy_endpoint", ignore_result=True, acks_late=True)
+def deploy_endpoint(endpoint_id: int) -> str:
+    return deployments.endpoint_deploy(endpoint_id=endpoint_id)
+
+
+@shared_task(name="endpoints.poll_endpoints", ignore_result=True)
+def poll_endpoints() -> dict:
+    return deployments.endpoints_poll()
+
+
+# Not acks_late: a stop or a delete sent twice is harmless, but a scale sent twice after a crash
+# could undo a newer one. Transient platform errors are retried with backoff and jitter.
+@shared_task(
+    name="endpoints.endpoint_action",
+    ignore_result=True,
+    autoretry_for=(Unavailable, RateLimited),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=6,
+)
+def endpoint_action(endpoint_id: int, action: str, scaling: dict, actor_id: int | None) -> str:
+    return deployments.endpoint_perform_action(
+        endpoint_id=endpoint_id, action=action, scaling=scaling, actor_id=actor_id
+    )

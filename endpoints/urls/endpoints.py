@@ -1,5 +1,19 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from endpoints.views import endpoints, wizard
+
 app_name = "endpoints"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", endpoints.endpoint_list, name="list"),
+    path("create/", wizard.wizard_start, name="create"),
+    path("create/models/", wizard.wizard_models, name="wizard-models"),
+    path("create/<slug:step>/", wizard.wizard_step, name="wizard"),
+    path("create/<slug:step>/validate/", wizard.wizard_validate, name="wizard-validate"),
+    path("<uuid:code>/", endpoints.endpoint_detail, name="detail"),
+    path("<uuid:code>/delete/", endpoints.endpoint_delete, name="delete"),
+    path("<uuid:code>/scale/", endpoints.endpoint_scale, name="scale"),
+    path("<uuid:code>/<slug:action>/", endpoints.endpoint_action, name="action"),
+]

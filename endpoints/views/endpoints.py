@@ -1,0 +1,166 @@
+"""Inference list, endpoint detail with live partials, and the actions on an endpoint."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from endpoints.forms.wizard import ScaleEditForm
+from endpoints.models import Endpoint
+from endpoints.services import deployments as svc
+from endpoints.snippets import snippets_for
+from webapp.roles import AuthenticatedHttpRequest, Role, member_required, role_of, viewer_required
+
+PAGE_SIZE = 20
+HTMX_STOP_POLLING = 286
+
+
+def _get_endpoint_for_user(request: AuthenticatedHttpRequest, code) -> Endpoint:
+    """Every signed-in role may see every endpoint of the team; the decorators refuse the rest."""
+    return get_object_or_404(
+        Endpoint.objects.select_related("credential", "access_credential"), code=code
+    )
+
+
+def _polling(response: HttpResponse, moving: bool) -> HttpResponse:
+    """htmx stops an `every 3s` poll when answered 286: do so once nothing here is moving."""
+    if not moving:
+        response.status_code = HTMX_STOP_POLLING
+    return response
+
+
+@viewer_required
+def endpoint_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    search = (request.GET.get("q") or "").strip()[:100]
+    status = request.GET.get("status") or ""
+    if status not in Endpoint.Status.values:
+        status = ""
+    page = Paginator(svc.endpoint_list(search=search, status=status), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = list(page.object_list)
+    moving = any(not e.is_final() for e in rows)
+    context = {
+        "page": page,
+        "rows": rows,
+        "search": search,
+        "status": status,
+        "statuses": Endpoint.Status.choices,
+        "moving": moving,
+    }
+    if request.htmx and request.htmx.target == "endpoint-table":
+        return _polling(render(request, "endpoints/list.html#table", context), moving)
+    return render(request, "endpoints/list.html", context)
+
+
+def _detail_context(request, endpoint: Endpoint) -> dict:
+    events = list(endpoint.events.select_related("actor").order_by("at", "pk"))
+    phases = svc.endpoint_phases(endpoint, events)
+    can_edit = role_of(request.user) >= Role.MEMBER
+    return {
+        "endpoint": endpoint,
+        "events": list(reversed(events)),
+        "phases": phases,
+        "url": svc.endpoint_url(endpoint),
+        "moving": not endpoint.is_final(),
+        "actions": {a: can_edit and svc.action_allowed(endpoint, a) for a in svc.ACTIONS},
+        "snippets": snippets_for(endpoint),
+        "cost": svc.cost_range(
+            endpoint.instance_spec or {}, endpoint.min_replicas, endpoint.max_replicas
+        ),
+        "timeout_minutes": settings.DEPLOY_TIMEOUT_MINUTES,
+        "timeout_seconds": settings.DEPLOY_TIMEOUT_MINUTES * 60,
+    }
+
+
+@viewer_required
+def endpoint_detail(request: AuthenticatedHttpRequest, code) -> HttpResponse:
+    endpoint = _get_endpoint_for_user(request, code)
+    context = _detail_context(request, endpoint)
+    if request.htmx and request.htmx.target == "endpoint-live":
+        return _polling(render(request, "endpoints/detail.html#live", context), context["moving"])
+    return render(request, "endpoints/detail.html", context)
+
+
+@member_required
+@require_POST
+def endpoint_action(request: AuthenticatedHttpRequest, code, action: str) -> HttpResponse:
+    endpoint = _get_endpoint_for_user(request, code)
+    if action not in ("stop", "start"):
+        return HttpResponse(status=404)
+    try:
+        svc.endpoint_request_action(endpoint=endpoint, action=action, user=request.user)
+    except svc.ActionNotAllowed:
+        messages.error(
+            request,
+            _("%(action)s is not possible while the endpoint is %(status)s.")
+            % {"action": svc.ACTION_LABELS[action], "status": endpoint.get_status_display()},
+        )
+    else:
+        messages.success(
+            request,
+            _("%(action)s requested for %(name)s.")
+            % {"action": svc.ACTION_LABELS[action], "name": endpoint.name},
+        )
+    return redirect("endpoints:detail", code=endpoint.code)
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def endpoint_delete(request: AuthenticatedHttpRequest, code) -> HttpResponse:
+    """A confirmation page: type the name to delete (a mistake here is not undoable)."""
+    endpoint = _get_endpoint_for_user(request, code)
+    error = ""
+    if request.method == "POST":
+        if (request.POST.get("confirm_name") or "").strip() != endpoint.name:
+            error = _("Type the endpoint's name exactly to confirm.")
+        else:
+            try:
+                svc.endpoint_request_action(endpoint=endpoint, action="delete", user=request.user)
+            except svc.ActionNotAllowed:
+                messages.error(request, _("This endpoint is already being deleted."))
+            else:
+                messages.success(request, _("Deleting %(name)s.") % {"name": endpoint.name})
+            return redirect("endpoints:detail", code=endpoint.code)
+    return render(
+        request,
+        "endpoints/confirm_delete.html",
+        {"endpoint": endpoint, "error": error},
+        status=400 if error else 200,
+    )
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def endpoint_scale(request: AuthenticatedHttpRequest, code) -> HttpResponse:
+    endpoint = _get_endpoint_for_user(request, code)
+    initial = {"min_replicas": endpoint.min_replicas, "max_replicas": endpoint.max_replicas}
+    for key, (default, _low, _high) in svc.THRESHOLDS.items():
+        initial[key] = (endpoint.autoscaling or {}).get(key, default)
+    form = ScaleEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        scaling = {k: form.cleaned_data[k] for k in form.fields}
+        try:
+            svc.endpoint_request_action(
+                endpoint=endpoint, action="scale", user=request.user, scaling=scaling
+            )
+        except svc.ActionNotAllowed:
+            form.add_error(
+                None,
+                _("Scaling cannot change while the endpoint is %(status)s.")
+                % {"status": endpoint.get_status_display()},
+            )
+        else:
+            messages.success(request, _("New scaling sent to the platform."))
+            return redirect("endpoints:detail", code=endpoint.code)
+    return render(
+        request,
+        "endpoints/scale.html",
+        {"endpoint": endpoint, "form": form},
+        status=400 if form.errors else 200,
+    )

@@ -1,0 +1,37 @@
+// Endpoint pages: snippet tabs, one submit per wizard form (the server is the real guard: an
+// idempotency key), nothing inline (the CSP forbids it).
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    var tab = event.target.closest("[data-tabs] [role=tab]");
+    if (!tab) return;
+    var list = tab.closest("[data-tabs]");
+    list.querySelectorAll("[role=tab]").forEach(function (other) {
+      var selected = other === tab;
+      other.setAttribute("aria-selected", selected ? "true" : "false");
+      var panel = document.getElementById(other.getAttribute("aria-controls"));
+      if (panel) panel.hidden = !selected;
+    });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var tab = event.target.closest("[data-tabs] [role=tab]");
+    if (!tab || (event.key !== "ArrowRight" && event.key !== "ArrowLeft")) return;
+    var tabs = Array.prototype.slice.call(tab.closest("[data-tabs]").querySelectorAll("[role=tab]"));
+    var next = tabs[(tabs.indexOf(tab) + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+    next.focus();
+    next.click();
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("[data-once]")) return;
+    if (form.dataset.sent) { event.preventDefault(); return; }
+    form.dataset.sent = "1";
+    // After the browser has read the submitter: a disabled button would drop out of the data.
+    setTimeout(function () {
+      form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
+})();

@@ -1,0 +1,230 @@
+"""Inference list, endpoint detail, Model Registry, Overview; who may do what."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from endpoints.models import Endpoint
+from endpoints.services.credentials import credential_create
+from tests.endpoints.conftest import make_endpoint
+
+pytestmark = pytest.mark.django_db
+S = Endpoint.Status
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def list_queries(client) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get("/inference/").status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_list_query_count_does_not_grow_with_rows(sa, as_viewer, django_assert_num_queries):
+    for i in range(3):
+        make_endpoint(
+            sa, f"few-{i}", status=S.ACTIVE, url=f"http://x/v1/me-{i}", platform_id=f"me-{i}"
+        )
+    as_viewer.get("/inference/")  # warm the session
+    with_three = list_queries(as_viewer)
+    for i in range(3, 30):
+        make_endpoint(sa, f"many-{i}", status=S.ACTIVE, platform_id=f"me-{i}")
+    with django_assert_num_queries(with_three):
+        page = as_viewer.get("/inference/?page=1").content.decode()
+    assert page.count('data-testid="row-') == 20  # one page
+    assert "Page 1 of 2" in page
+
+
+def test_list_shows_the_columns_and_copies_the_url(sa, as_viewer):
+    make_endpoint(
+        sa,
+        "shown",
+        status=S.ACTIVE,
+        platform_id="me-abc",
+        url="http://p/v1/me-abc",
+        current_replicas=2,
+    )
+    page = as_viewer.get("/inference/").content.decode()
+    for text in (
+        "shown",
+        "me-abc",
+        'data-copy="http://p/v1/me-abc"',
+        "demo-chat",
+        "g1-standard-4x16-1rtx2080ti",
+        "2 / 1 / 2",
+        "HCM",
+    ):
+        assert text in page
+
+
+def test_list_search_and_status_filter(sa, as_viewer):
+    make_endpoint(sa, "alpha", status=S.ACTIVE)
+    make_endpoint(sa, "beta", status=S.ERROR)
+    page = as_viewer.get("/inference/?q=alp").content.decode()
+    assert "row-alpha" in page and "row-beta" not in page
+    page = as_viewer.get("/inference/?status=ERROR").content.decode()
+    assert "row-beta" in page and "row-alpha" not in page
+    assert "row-beta" in as_viewer.get("/inference/?status=bogus").content.decode()
+
+
+def test_list_polls_while_something_moves_and_stops_with_286(sa, as_viewer):
+    ep = make_endpoint(sa, "moving", status=S.CREATING)
+    page = as_viewer.get("/inference/").content.decode()
+    assert 'hx-trigger="every 3s"' in page
+    poll = as_viewer.get("/inference/", HTTP_HX_TARGET="endpoint-table", **HX)
+    assert poll.status_code == 200 and "<html" not in poll.content.decode()
+    Endpoint.objects.filter(pk=ep.pk).update(status=S.ACTIVE)
+    poll = as_viewer.get("/inference/", HTTP_HX_TARGET="endpoint-table", **HX)
+    assert poll.status_code == 286
+    assert 'hx-trigger="every 3s"' not in poll.content.decode()
+
+
+def test_detail_polls_until_final(sa, as_viewer):
+    ep = make_endpoint(sa, "d", status=S.CREATING, platform_id="me-d")
+    r = as_viewer.get(f"/inference/{ep.code}/", HTTP_HX_TARGET="endpoint-live", **HX)
+    assert r.status_code == 200 and "In progress" in r.content.decode()
+    Endpoint.objects.filter(pk=ep.pk).update(status=S.ACTIVE)
+    assert (
+        as_viewer.get(f"/inference/{ep.code}/", HTTP_HX_TARGET="endpoint-live", **HX).status_code
+        == 286
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "must", "must_not"),
+    [
+        (
+            "iam_token",
+            ["accounts-api/v2/auth/token", "$VNGCLOUD_CLIENT_SECRET", "Bearer $TOKEN"],
+            ["AIPLATFORM_API_KEY"],
+        ),
+        (
+            "api_key",
+            ["Bearer $AIPLATFORM_API_KEY", 'os.environ["AIPLATFORM_API_KEY"]'],
+            ["auth/token"],
+        ),
+        ("none", ["public endpoint"], ["Authorization: Bearer", "auth/token"]),
+    ],
+)
+def test_detail_snippets_follow_the_auth_mode_and_hold_no_secret(
+    sa, as_viewer, mode, must, must_not
+):
+    key = credential_create(kind="api_key", label="k", secret="sk-REAL-SECRET-VALUE-123")
+    ep = make_endpoint(
+        sa,
+        f"snip-{mode.replace('_', '-')}",
+        auth_mode=mode,
+        status=S.ACTIVE,
+        platform_id=f"me-{mode}",
+        url=f"http://p/v1/me-{mode}",
+        access_credential=key if mode == "api_key" else None,
+    )
+    page = as_viewer.get(f"/inference/{ep.code}/").content.decode()
+    for text in must:
+        assert text in page.replace("&quot;", '"').replace("&#x27;", "'")
+    for text in must_not:
+        assert text not in page.replace("&quot;", '"')
+    assert "http://p/v1/me-" + mode + "/v1/chat/completions" in page
+    for secret in ("sk-REAL-SECRET-VALUE-123", sa.secret):
+        assert secret not in page
+
+
+def test_detail_shows_events_with_phase_durations_and_actions_by_role(
+    sa, as_viewer, as_member, member
+):
+    from endpoints.services import deployments as svc
+
+    ep = make_endpoint(sa, "timeline", status=S.PENDING)
+    svc._event(ep, from_status="", to_status="PENDING", reason="Created", actor=member)
+    svc._event(ep, from_status="PENDING", to_status="CREATING", reason="Accepted")
+    Endpoint.objects.filter(pk=ep.pk).update(status=S.CREATING, platform_id="me-t")
+    page = as_member.get(f"/inference/{ep.code}/").content.decode()
+    assert "Accepted" in page and "bob" in page and 'data-testid="stop"' in page
+    assert "times out after 60 minutes" in page and "<progress" in page
+    viewer_page = as_viewer.get(f"/inference/{ep.code}/").content.decode()
+    assert 'data-testid="stop"' not in viewer_page and 'data-testid="delete"' not in viewer_page
+
+
+def test_viewer_gets_403_on_every_post_and_stranger_on_everything(
+    sa, as_viewer, as_stranger, client
+):
+    ep = make_endpoint(sa, "guarded", status=S.ACTIVE, platform_id="me-g")
+    posts = [
+        f"/inference/{ep.code}/stop/",
+        f"/inference/{ep.code}/start/",
+        f"/inference/{ep.code}/delete/",
+        f"/inference/{ep.code}/scale/",
+        "/inference/create/basics/",
+        "/inference/create/resources/validate/",
+        "/inference/create/review/",
+    ]
+    for url in posts:
+        assert (
+            as_viewer.post(url, {"confirm_name": "guarded", "min_replicas": 1}).status_code == 403
+        ), url
+    assert as_viewer.get(f"/inference/{ep.code}/").status_code == 200
+    assert as_viewer.get("/inference/").status_code == 200
+    for url in ("/inference/", f"/inference/{ep.code}/", "/registry/"):
+        assert as_stranger.get(url).status_code == 403
+        r = client.get(url)
+        assert r.status_code == 302 and "/login/" in r.url
+    ep.refresh_from_db()
+    assert ep.status == S.ACTIVE and ep.events.count() == 0
+
+
+def test_delete_needs_the_name_typed(sa, as_member, monkeypatch):
+    from endpoints.tasks import deployments as tasks
+
+    monkeypatch.setattr(tasks.endpoint_action, "delay", lambda *a: None)
+    ep = make_endpoint(sa, "careful", status=S.ACTIVE, platform_id="me-c")
+    assert "Type" in as_member.get(f"/inference/{ep.code}/delete/").content.decode()
+    r = as_member.post(f"/inference/{ep.code}/delete/", {"confirm_name": "wrong"})
+    assert r.status_code == 400 and "exactly" in r.content.decode()
+    assert ep.events.count() == 0
+    r = as_member.post(f"/inference/{ep.code}/delete/", {"confirm_name": "careful"})
+    assert r.status_code == 302 and "Delete requested by bob" in ep.events.get().reason
+
+
+def test_scale_form_validates(sa, as_member):
+    ep = make_endpoint(sa, "scaled", status=S.ACTIVE, platform_id="me-s")
+    r = as_member.post(
+        f"/inference/{ep.code}/scale/",
+        {
+            "min_replicas": 5,
+            "max_replicas": 2,
+            "cpu_threshold": 70,
+            "ram_threshold": 70,
+            "gpu_threshold": 80,
+            "latency_threshold_ms": 1000,
+        },
+    )
+    assert r.status_code == 400 and "at least the min" in r.content.decode()
+
+
+def test_registry_lists_models_cached_and_refreshes(platform, sa, as_viewer):
+    def model_lists():
+        return platform.stats()["management_calls_by_route"].get("GET /v1/model-registries", 0)
+
+    before = model_lists()
+    page = as_viewer.get("/registry/").content.decode()
+    assert "qwen2-5-7b-instruct" in page and "Qwen/Qwen2.5-7B-Instruct" in page and "18 GB" in page
+    as_viewer.get("/registry/")
+    assert model_lists() - before == 1  # the second view came from the cache
+    r = as_viewer.get("/registry/?refresh=1", HTTP_HX_TARGET="registry-table", **HX)
+    assert r.status_code == 200 and "<html" not in r.content.decode()
+    assert model_lists() - before == 2
+
+
+def test_registry_platform_error_in_words(platform, sa, as_viewer):
+    platform.set_faults(error_ratio=1.0)
+    page = as_viewer.get("/registry/?refresh=1").content.decode()
+    assert "not answering right now" in page
+
+
+def test_overview_counts_and_deploying_now(sa, as_admin):
+    make_endpoint(sa, "o1", status=S.ACTIVE)
+    make_endpoint(sa, "o2", status=S.CREATING)
+    page = as_admin.get("/").content.decode()
+    assert 'data-testid="total-endpoints">2<' in page
+    assert "o2" in page

@@ -1,0 +1,317 @@
+"""The create-endpoint wizard through the Django test client against the local platform."""
+
+from __future__ import annotations
+
+import pytest
+
+from endpoints.models import Credential, Endpoint
+from endpoints.services.credentials import credential_create
+from endpoints.views.wizard import SESSION_KEY
+from tests.endpoints.conftest import BIG_GPU, BIG_MODEL, DEMO_MODEL, SMALL_GPU
+
+pytestmark = pytest.mark.django_db
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture(autouse=True)
+def _no_broker(monkeypatch):
+    from endpoints.tasks import deployments as tasks
+
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.deploy_endpoint, "delay", sent.append)
+    return sent
+
+
+def basics(sa, **over):
+    return {
+        "name": "my-endpoint",
+        "region": "HCM",
+        "credential": str(sa.code),
+        "model_id": DEMO_MODEL,
+        **over,
+    }
+
+
+SCALING = {
+    "min_replicas": "1",
+    "max_replicas": "3",
+    "cpu_threshold": "70",
+    "ram_threshold": "70",
+    "gpu_threshold": "80",
+    "latency_threshold_ms": "1000",
+    "private_access": "on",
+}
+
+
+def walk(client, sa, *, name="my-endpoint", model=DEMO_MODEL, instance=SMALL_GPU, scaling=None):
+    r = client.post("/inference/create/basics/", basics(sa, name=name, model_id=model))
+    assert r.status_code == 302, r.content.decode()
+    r = client.post("/inference/create/resources/", {"instance_type": instance})
+    assert r.status_code == 302, r.content.decode()
+    r = client.post("/inference/create/scaling/", scaling or SCALING)
+    assert r.status_code == 302, r.content.decode()
+    assert r.url == "/inference/create/review/"
+    return client.session[SESSION_KEY]["key"]
+
+
+def error_text(response, field: str) -> str:
+    """The text of the inline error element of `field` (as the browser would show it)."""
+    import re
+
+    html = response.content.decode()
+    match = re.search(rf'id="err-{field}"[^>]*>(.*?)</div>', html, re.S)
+    assert match, f"no error element for {field}"
+    return re.sub(r"<[^>]+>", " ", match.group(1)).strip()
+
+
+def test_the_four_steps_make_one_pending_endpoint_and_enqueue_its_deploy(
+    platform, sa, api_key, as_member, member, _no_broker, django_capture_on_commit_callbacks
+):
+    r = as_member.get("/inference/create/?new=1")
+    assert r.status_code == 302 and r.url == "/inference/create/basics/"
+    assert as_member.get(r.url).status_code == 200
+    scaling = {**SCALING, "access_credential": str(api_key.code)}
+    key = walk(as_member, sa, scaling=scaling)
+    review = as_member.get("/inference/create/review/").content.decode()
+    assert "my-endpoint" in review and key in review
+    # Cost: 6,868 VND/h for 1 to 3 replicas, and 730 hours a month.
+    assert "6,868 \u2013 20,604" in review and "5,013,640 \u2013 15,040,920" in review
+    with django_capture_on_commit_callbacks(execute=True):
+        r = as_member.post("/inference/create/review/", {"idempotency_key": key})
+    ep = Endpoint.objects.get()
+    assert r.status_code == 302 and r.url == f"/inference/{ep.code}/"
+    assert ep.status == Endpoint.Status.PENDING and ep.created_by == member
+    assert ep.auth_mode == Endpoint.AuthMode.API_KEY and ep.access_credential == api_key
+    assert ep.instance_spec["vram_gb"] == 11 and ep.served_model_name == "demo-chat"
+    assert ep.autoscaling == {
+        "cpu_threshold": 70,
+        "ram_threshold": 70,
+        "gpu_threshold": 80,
+        "latency_threshold_ms": 1000,
+    }
+    assert _no_broker == [ep.pk]
+    assert SESSION_KEY not in as_member.session
+    assert ep.events.get().to_status == "PENDING"
+
+
+def test_double_click_on_create_makes_one_endpoint(
+    platform, sa, as_member, _no_broker, django_capture_on_commit_callbacks
+):
+    key = walk(as_member, sa)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = as_member.post("/inference/create/review/", {"idempotency_key": key})
+        second = as_member.post("/inference/create/review/", {"idempotency_key": key})
+    assert Endpoint.objects.count() == 1
+    assert first.url == second.url == f"/inference/{Endpoint.objects.get().code}/"
+    assert len(_no_broker) == 1
+
+
+def test_private_without_api_key_uses_an_iam_token_and_says_so(platform, sa, as_member):
+    walk(as_member, sa)
+    page = as_member.get("/inference/create/scaling/").content.decode()
+    assert 'data-testid="no-api-key"' in page and "needs an AI Platform API key" in page
+    key = as_member.session[SESSION_KEY]["key"]
+    as_member.post("/inference/create/review/", {"idempotency_key": key})
+    assert Endpoint.objects.get().auth_mode == Endpoint.AuthMode.IAM_TOKEN
+
+
+def test_public_endpoint_has_no_auth(platform, sa, api_key, as_member):
+    scaling = {**SCALING, "access_credential": str(api_key.code)}
+    del scaling["private_access"]
+    key = walk(as_member, sa, scaling=scaling)
+    as_member.post("/inference/create/review/", {"idempotency_key": key})
+    ep = Endpoint.objects.get()
+    assert ep.auth_mode == Endpoint.AuthMode.NONE and ep.access_credential is None
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "Give the endpoint a name."),
+        ("has space", "no spaces or other characters"),
+        ("bad!name", "no spaces or other characters"),
+        ("x" * 51, "At most 50 characters"),
+        ("demo-endpoint", "already exists in HCM"),  # the seed endpoint, on the platform only
+    ],
+)
+def test_name_rules_inline_and_on_submit(platform, sa, as_member, name, message):
+    inline = as_member.post(
+        "/inference/create/basics/validate/",
+        basics(sa, name=name),
+        HTTP_HX_TRIGGER_NAME="name",
+        **HX,
+    )
+    assert inline.status_code == 200 and message in error_text(inline, "name")
+    assert 'hx-swap-oob="true"' in inline.content.decode()  # the summary follows along
+    submit = as_member.post("/inference/create/basics/", basics(sa, name=name))
+    assert submit.status_code == 400 and message in error_text(submit, "name")
+    assert "basics" not in as_member.session[SESSION_KEY]["saved"]
+
+
+def test_a_valid_name_has_no_inline_error_and_updates_the_summary(platform, sa, as_member):
+    r = as_member.post(
+        "/inference/create/basics/validate/",
+        basics(sa, name="fine_name-1"),
+        HTTP_HX_TRIGGER_NAME="name",
+        **HX,
+    )
+    assert error_text(r, "name") == ""
+    assert 'data-testid="summary-name">fine_name-1<' in r.content.decode()
+
+
+def test_name_taken_by_a_local_endpoint(platform, sa, as_member):
+    from tests.endpoints.conftest import make_endpoint
+
+    make_endpoint(sa, "mine-already")
+    r = as_member.post("/inference/create/basics/", basics(sa, name="mine-already"))
+    assert r.status_code == 400 and "already exists" in error_text(r, "name")
+
+
+def test_model_and_credential_must_come_from_the_lists(platform, sa, as_member):
+    r = as_member.post("/inference/create/basics/", basics(sa, model_id="mr-nope", credential="x"))
+    assert r.status_code == 400
+    assert "not in the Model Registry" in error_text(r, "model_id")
+    assert "cannot deploy" in error_text(r, "credential")
+
+
+def test_instance_too_small_for_the_model_is_shown_disabled_and_refused(platform, sa, as_member):
+    as_member.post("/inference/create/basics/", basics(sa, model_id=BIG_MODEL))
+    page = as_member.get("/inference/create/resources/").content.decode()
+    assert "Needs 20 GB of VRAM; this type has 11 GB." in page
+    assert (
+        f'value="{SMALL_GPU}"  disabled' in page
+        or f'value="{SMALL_GPU}" disabled' in page.replace("  ", " ")
+    )
+    inline = as_member.post(
+        "/inference/create/resources/validate/",
+        {"instance_type": SMALL_GPU},
+        HTTP_HX_TRIGGER_NAME="instance_type",
+        **HX,
+    )
+    assert "too small for this model" in error_text(inline, "instance_type")
+    r = as_member.post("/inference/create/resources/", {"instance_type": SMALL_GPU})
+    assert r.status_code == 400 and "too small" in error_text(r, "instance_type")
+    r = as_member.post("/inference/create/resources/", {"instance_type": BIG_GPU})
+    assert r.status_code == 302
+    r = as_member.post("/inference/create/resources/", {"instance_type": "g9-made-up"})
+    assert r.status_code == 400 and "not offered" in error_text(r, "instance_type")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("min_replicas", "0", "At least 1"),
+        ("max_replicas", "11", "At most 10"),
+        ("min_replicas", "two", "Whole numbers only"),
+        ("cpu_threshold", "5", "At least 10"),
+        ("ram_threshold", "95", "At most 90"),
+        ("gpu_threshold", "", "from 10 to 90"),
+        ("latency_threshold_ms", "99", "At least 100"),
+        ("latency_threshold_ms", "60001", "At most 60000"),
+    ],
+)
+def test_scaling_rules_inline_and_on_submit(platform, sa, as_member, field, value, message):
+    as_member.post("/inference/create/basics/", basics(sa))
+    as_member.post("/inference/create/resources/", {"instance_type": SMALL_GPU})
+    data = {**SCALING, field: value}
+    inline = as_member.post(
+        "/inference/create/scaling/validate/", data, HTTP_HX_TRIGGER_NAME=field, **HX
+    )
+    assert message in error_text(inline, field)
+    r = as_member.post("/inference/create/scaling/", data)
+    assert r.status_code == 400 and message in error_text(r, field)
+
+
+def test_min_above_max_is_refused(platform, sa, as_member):
+    as_member.post("/inference/create/basics/", basics(sa))
+    as_member.post("/inference/create/resources/", {"instance_type": SMALL_GPU})
+    r = as_member.post(
+        "/inference/create/scaling/", {**SCALING, "min_replicas": "5", "max_replicas": "2"}
+    )
+    assert r.status_code == 400 and "must be at least the min (5)" in error_text(r, "max_replicas")
+
+
+def test_back_forward_and_reload_keep_what_was_typed(platform, sa, as_member):
+    walk(as_member, sa, name="kept-name")
+    # Back from scaling with unsaved edits: the edits stay.
+    r = as_member.post("/inference/create/scaling/", {**SCALING, "max_replicas": "7", "_back": "1"})
+    assert r.url == "/inference/create/resources/"
+    assert f'value="{SMALL_GPU}" checked' in as_member.get(r.url).content.decode()
+    assert 'value="kept-name"' in as_member.get("/inference/create/basics/").content.decode()
+    assert 'value="7"' in as_member.get("/inference/create/scaling/").content.decode()  # reload
+    # The session holds plain values and ids only: never a secret.
+    state = str(as_member.session[SESSION_KEY])
+    assert sa.secret not in state and "secret" not in state
+
+
+def test_steps_cannot_be_skipped(platform, sa, as_member):
+    as_member.get("/inference/create/?new=1")
+    assert as_member.get("/inference/create/review/").url == "/inference/create/basics/"
+    assert as_member.get("/inference/create/nope/").status_code == 404
+
+
+def test_final_post_validates_again_against_the_platform(platform, sa, as_member, platform_api):
+    from tests.endpoints.conftest import console_create
+
+    key = walk(as_member, sa, name="race-name")
+    console_create(platform_api, "race-name")  # somebody took the name in the console meanwhile
+    r = as_member.post("/inference/create/review/", {"idempotency_key": key})
+    assert r.status_code == 302 and r.url == "/inference/create/basics/?check=1"
+    page = as_member.get(r.url).content.decode()
+    assert "already exists in HCM" in page
+    assert Endpoint.objects.count() == 0
+
+
+def test_platform_down_on_create_shows_a_retry_and_loses_nothing(platform, sa, as_member):
+    key = walk(as_member, sa)
+    platform.set_faults(error_ratio=1.0)
+    r = as_member.post("/inference/create/review/", {"idempotency_key": key})
+    assert r.status_code == 503
+    page = r.content.decode()
+    assert "not answering" in page and "Try again" in page
+    assert Endpoint.objects.count() == 0
+    assert as_member.session[SESSION_KEY]["key"] == key  # everything still there
+    platform.set_faults(error_ratio=None)
+    r = as_member.post("/inference/create/review/", {"idempotency_key": key})
+    assert r.status_code == 302 and Endpoint.objects.count() == 1
+
+
+def test_refused_service_account_401_is_shown_on_the_basics_step(platform, as_member, db):
+    bad = credential_create(
+        kind=Credential.Kind.SERVICE_ACCOUNT,
+        label="wrong-secret",
+        client_id=platform.service_account.client_id,
+        secret="not-the-secret",
+    )
+    page = as_member.get("/inference/create/basics/").content.decode()
+    assert "refused the credentials of wrong-secret" in page
+    r = as_member.post("/inference/create/basics/", basics(bad))
+    assert r.status_code == 400 and Endpoint.objects.count() == 0
+
+
+def test_clone_fills_the_wizard(platform, sa, as_member):
+    from tests.endpoints.conftest import make_endpoint
+
+    source = make_endpoint(
+        sa, "original", min_replicas=2, max_replicas=4, autoscaling={"cpu_threshold": 40}
+    )
+    r = as_member.get(f"/inference/create/?clone={source.code}")
+    assert r.url == "/inference/create/basics/"
+    page = as_member.get(r.url).content.decode()
+    assert 'value="original-copy"' in page
+    scaling = as_member.get("/inference/create/scaling/")
+    assert scaling.status_code == 302  # basics first: the name needs a look
+    as_member.post("/inference/create/basics/", basics(sa, name="original-copy"))
+    page = as_member.get("/inference/create/scaling/").content.decode()
+    assert 'name="min_replicas" value="2"' in page and 'name="cpu_threshold" value="40"' in page
+
+
+def test_viewer_and_stranger_cannot_use_the_wizard(platform, sa, as_viewer, as_stranger, client):
+    for c in (as_viewer, as_stranger):
+        assert c.get("/inference/create/basics/").status_code == 403
+        assert c.post("/inference/create/basics/", basics(sa)).status_code == 403
+        assert c.post("/inference/create/basics/validate/", basics(sa)).status_code == 403
+        assert c.post("/inference/create/review/", {"idempotency_key": "x"}).status_code == 403
+    r = client.get("/inference/create/basics/")
+    assert r.status_code == 302 and "/login/" in r.url
+    assert Endpoint.objects.count() == 0
