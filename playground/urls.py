@@ -1,5 +1,20 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from playground import views
+
 app_name = "playground"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("send/", views.send, name="send"),
+    path("code/", views.code, name="code"),
+    path("history/", views.conversation_list, name="history"),
+    path("compare/", views.compare, name="compare"),
+    path("compare/send/", views.compare_send, name="compare_send"),
+    path("<uuid:code>/", views.conversation_detail, name="conversation"),
+    path("<uuid:code>/rename/", views.conversation_rename, name="rename"),
+    path("<uuid:code>/delete/", views.conversation_delete, name="delete"),
+    path("<uuid:code>/share/", views.share_create, name="share"),
+]

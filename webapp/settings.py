@@ -282,3 +282,14 @@ ENDPOINT_DISCOVERY_SECONDS = env_float("ENDPOINT_DISCOVERY_SECONDS", 30.0)
 PLATFORM_CATALOG_CACHE_SECONDS = env_int("PLATFORM_CATALOG_CACHE_SECONDS", 120)
 
 # --- Playground and share links (issue 6) ---
+# Longest message and system prompt accepted (characters), in the playground and on share pages.
+PLAYGROUND_MESSAGE_MAX_CHARS = env_int("PLAYGROUND_MESSAGE_MAX_CHARS", 8000)
+PLAYGROUND_SYSTEM_PROMPT_MAX_CHARS = env_int("PLAYGROUND_SYSTEM_PROMPT_MAX_CHARS", 4000)
+# Live share links: messages per minute for the whole link and for one visitor (the defaults of
+# the share form; each link stores its own), and how long a link lives unless told otherwise.
+PLAYGROUND_SHARE_RATE_PER_LINK = env_int("PLAYGROUND_SHARE_RATE_PER_LINK", 30)
+PLAYGROUND_SHARE_RATE_PER_VISITOR = env_int("PLAYGROUND_SHARE_RATE_PER_VISITOR", 6)
+PLAYGROUND_SHARE_RATE_WINDOW_SECONDS = env_int("PLAYGROUND_SHARE_RATE_WINDOW_SECONDS", 60)
+# A visitor is counted by IP address; behind a trusted reverse proxy, by the first address of
+# X-Forwarded-For instead (only turn this on when the proxy overwrites that header).
+PLAYGROUND_TRUST_X_FORWARDED_FOR = env_bool("PLAYGROUND_TRUST_X_FORWARDED_FOR", False)

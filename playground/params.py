@@ -1,0 +1,49 @@
+"""The chat parameters and their ranges: those of the platform's own playground.
+
+Reference: vngcloud-api.md §6, SEEN (`model-as-a-service/playground.md`): past messages 1–20
+(default 10), max tokens 1–10000 (default 800), temperature 0–2 (default 1), top_p 0–1
+(default 0.7), presence penalty −2..2 (default 0). Forms validate against these, the relay never
+forwards anything outside them, and the page's sliders are drawn from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Range:
+    name: str
+    low: float
+    high: float
+    default: float
+    step: float
+    integer: bool = False
+
+
+TEMPERATURE = Range("temperature", 0, 2, 1, 0.01)
+MAX_TOKENS = Range("max_tokens", 1, 10000, 800, 1, integer=True)
+TOP_P = Range("top_p", 0, 1, 0.7, 0.01)
+PRESENCE_PENALTY = Range("presence_penalty", -2, 2, 0, 0.01)
+PAST_MESSAGES = Range("past_messages", 1, 20, 10, 1, integer=True)
+RANGES = (PAST_MESSAGES, MAX_TOKENS, TEMPERATURE, TOP_P, PRESENCE_PENALTY)
+
+# OpenAI (and vLLM) accept at most four stop sequences.
+MAX_STOP_SEQUENCES = 4
+MAX_STOP_LENGTH = 40
+
+
+def defaults() -> dict:
+    values = {r.name: (int(r.default) if r.integer else r.default) for r in RANGES}
+    values["stop"] = []
+    return values
+
+
+def message_max_chars() -> int:
+    return settings.PLAYGROUND_MESSAGE_MAX_CHARS
+
+
+def system_prompt_max_chars() -> int:
+    return settings.PLAYGROUND_SYSTEM_PROMPT_MAX_CHARS

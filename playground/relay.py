@@ -1,0 +1,253 @@
+"""The streaming relay: browser → Django → the endpoint's data plane → back, chunk by chunk.
+
+The browser never sees a token: the bearer comes from the token service here. Each chunk the
+endpoint sends is turned into one line of JSON (NDJSON) and written out as soon as it arrives:
+no buffering in between (no GZip on this response, `X-Accel-Buffering: no` for nginx, and the
+gevent workers of gunicorn.conf.py write each piece the generator yields). The hot path reads the
+token from the stored row when it is valid and never writes to the database until the reply ends.
+
+Events, one JSON object per line:
+
+    {"type": "start", "conversation": "<uuid>", "url": "/playground/<uuid>/", "model": "demo-chat"}
+    {"type": "delta", "text": "Hel"}
+    {"type": "done", "finish_reason": "stop", "ttft_ms": 12, "total_ms": 840, ...}
+    {"type": "error", "message": "…", "retry": true}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+
+from django.http import StreamingHttpResponse
+from django.utils.translation import gettext as _
+
+from endpoints.clients.errors import (
+    AuthenticationFailed,
+    NotFound,
+    PermissionDenied,
+    PlatformError,
+    RateLimited,
+    StreamInterrupted,
+    Unavailable,
+    ValidationFailed,
+)
+from endpoints.clients.inference import ChatStream, InferenceClient
+from endpoints.models import Endpoint
+from playground.models import Message, tokens_per_second
+
+logger = logging.getLogger(__name__)
+
+NDJSON = "application/x-ndjson; charset=utf-8"
+
+
+def build_payload(
+    *,
+    endpoint: Endpoint,
+    system_prompt: str,
+    history: list[dict],
+    message: str,
+    params: dict,
+) -> dict:
+    """The chat completion request: only validated values, only the platform's parameters."""
+    messages = []
+    if system_prompt:
+        messages.append({"role": "system", "content": system_prompt})
+    messages.extend(history[-params["past_messages"] :] if params["past_messages"] else [])
+    messages.append({"role": "user", "content": message})
+    payload = {
+        "model": endpoint.served_model_name or endpoint.model_name or endpoint.model_id,
+        "messages": messages,
+        "max_tokens": params["max_tokens"],
+        "temperature": params["temperature"],
+        "top_p": params["top_p"],
+        "presence_penalty": params["presence_penalty"],
+    }
+    if params.get("stop"):
+        payload["stop"] = list(params["stop"])
+    return payload
+
+
+def inference_client_for(endpoint: Endpoint) -> InferenceClient:
+    """A data-plane client with the endpoint's credential; on a 401 it re-mints once."""
+    from endpoints import tokens
+
+    mode = endpoint.auth_mode
+    if mode == Endpoint.AuthMode.IAM_TOKEN:
+        credential = tokens.CredentialTokenSource(endpoint.credential)
+    elif mode == Endpoint.AuthMode.API_KEY:
+        credential = tokens.data_plane_bearer(endpoint.access_credential)
+    else:
+        credential = None
+    return InferenceClient(base_url=endpoint.url, auth_mode=mode, credential=credential)
+
+
+def open_stream(endpoint: Endpoint, payload: dict) -> ChatStream:
+    """Send the request; errors before the first byte (401, 404, 503, timeouts) raise here."""
+    return inference_client_for(endpoint).stream_chat_completion(payload)
+
+
+def describe_error(exc: Exception) -> str:
+    """What went wrong, in words a person understands (never a token, never a traceback)."""
+    detail = getattr(exc, "message", "") or ""
+    if isinstance(exc, StreamInterrupted):
+        return _("The reply was cut off mid-way (%(detail)s). What arrived is kept.") % {
+            "detail": detail.rstrip(".")
+        }
+    if isinstance(exc, RateLimited):
+        if exc.retry_after:
+            return _("The endpoint is busy (rate limited): try again in %(wait)d seconds.") % {
+                "wait": max(1, round(exc.retry_after))
+            }
+        return _("The endpoint is busy (rate limited): try again shortly.")
+    if isinstance(exc, AuthenticationFailed):
+        return _(
+            "The endpoint refused the credential, even after a fresh token. An Admin should "
+            "check it under Credentials."
+        )
+    if isinstance(exc, PermissionDenied):
+        return _("The credential may not call this endpoint (permission denied).")
+    if isinstance(exc, NotFound):
+        return _("The platform does not know this endpoint or model any more: %(detail)s") % {
+            "detail": detail
+        }
+    if isinstance(exc, ValidationFailed):
+        return _("The endpoint refused the request: %(detail)s") % {"detail": detail}
+    if isinstance(exc, Unavailable):
+        return _("The endpoint did not answer: %(detail)s") % {"detail": detail}
+    if isinstance(exc, PlatformError):
+        return _("The endpoint answered with an error: %(detail)s") % {"detail": detail}
+    return _("Something went wrong while relaying the reply.")
+
+
+@dataclass
+class Reply:
+    """What came back, filled in as the stream goes; saved once at the end."""
+
+    model: str = ""
+    parts: list[str] = field(default_factory=list)
+    finish_reason: str = ""
+    error: str = ""
+    ttft_ms: int | None = None
+    total_ms: int | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    @property
+    def content(self) -> str:
+        return "".join(self.parts)
+
+    def figures(self) -> dict:
+        data = asdict(self)
+        data.pop("parts")
+        data.pop("error")
+        data["tokens_per_second"] = tokens_per_second(
+            self.completion_tokens, self.ttft_ms, self.total_ms
+        )
+        return data
+
+    def message_fields(self) -> dict:
+        """Keyword arguments for the assistant `Message` row."""
+        return {
+            "content": self.content,
+            "finish_reason": self.finish_reason,
+            "error": self.error,
+            "ttft_ms": self.ttft_ms,
+            "total_ms": self.total_ms,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "model_name": self.model,
+        }
+
+
+def line(event: dict) -> bytes:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def _ms(since: float) -> int:
+    return round((time.perf_counter() - since) * 1000)
+
+
+class RelayBody:
+    """The iterable a StreamingHttpResponse writes out; `close()` ends the upstream request.
+
+    Django calls `close()` when the response is closed: after the last chunk, or when the
+    browser went away (Stop, a closed tab) and the server's next write failed. The reply is then
+    saved as it stands, marked stopped, and the endpoint's connection is closed at once.
+    """
+
+    def __init__(
+        self,
+        stream: ChatStream,
+        *,
+        started: float,
+        head: dict,
+        model: str,
+        on_finish: Callable[[Reply], None] | None = None,
+    ) -> None:
+        self.stream = stream
+        self.started = started
+        self.head = head
+        self.reply = Reply(model=model)
+        self.on_finish = on_finish
+        self._finished = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._events()
+
+    def _events(self) -> Iterator[bytes]:
+        reply = self.reply
+        yield line({"type": "start", **self.head})
+        try:
+            for chunk in self.stream:
+                usage = chunk.get("usage")
+                if usage:
+                    reply.prompt_tokens = usage.get("prompt_tokens")
+                    reply.completion_tokens = usage.get("completion_tokens")
+                for choice in chunk.get("choices") or ():
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        if reply.ttft_ms is None:
+                            reply.ttft_ms = _ms(self.started)
+                        reply.parts.append(text)
+                        yield line({"type": "delta", "text": text})
+                    if choice.get("finish_reason"):
+                        reply.finish_reason = choice["finish_reason"]
+        except PlatformError as exc:
+            reply.error = describe_error(exc)
+            logger.info("playground stream failed: %r", exc)
+        reply.total_ms = _ms(self.started)
+        self._finish()
+        if reply.error:
+            yield line({"type": "error", "message": reply.error, "retry": True, **reply.figures()})
+        else:
+            yield line({"type": "done", **reply.figures()})
+
+    def _finish(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self.stream.close()
+        if self.on_finish is not None:
+            self.on_finish(self.reply)
+
+    def close(self) -> None:
+        if not self._finished:
+            self.reply.finish_reason = self.reply.finish_reason or Message.STOPPED
+            self.reply.total_ms = _ms(self.started)
+            try:
+                self._finish()
+            except Exception:
+                # The browser is gone; nobody can be told. Keep the failure in the log.
+                logger.exception("saving a stopped playground reply failed")
+        self.stream.close()
+
+
+def streaming_response(body: RelayBody) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(body, content_type=NDJSON)
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response

@@ -1,0 +1,74 @@
+"""Reads for the playground: what a person may pick, list and send as context."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from endpoints.models import Endpoint
+from playground.models import Conversation, Message, ShareLink
+
+
+def playground_endpoints() -> QuerySet[Endpoint]:
+    """Endpoints the playground can call: ACTIVE with a URL (credentials come along in one join)."""
+    return (
+        Endpoint.objects.filter(status=Endpoint.Status.ACTIVE)
+        .exclude(url="")
+        .select_related("credential", "access_credential")
+        .order_by("name", "pk")
+    )
+
+
+def conversation_list_for_user(user, *, limit: int = 50) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(owner=user).only(
+        "code", "title", "updated_at", "model_name"
+    )[:limit]
+
+
+def conversation_messages(conversation: Conversation) -> QuerySet[Message]:
+    return conversation.messages.order_by("pk")
+
+
+def conversation_context(
+    conversation: Conversation | None, past_messages: int, *, before_pk: int | None = None
+) -> list[dict]:
+    """The last `past_messages` turns to send along, oldest first; failed replies are left out."""
+    if conversation is None:
+        return []
+    qs = conversation.messages.filter(error="")
+    if before_pk is not None:
+        qs = qs.filter(pk__lt=before_pk)
+    rows = list(qs.order_by("-pk").values_list("role", "content")[:past_messages])
+    return [{"role": role, "content": content} for role, content in reversed(rows)]
+
+
+def last_failed_exchange(conversation: Conversation) -> tuple[Message, Message | None] | None:
+    """(the user message, its failed reply or None) when the last exchange did not succeed."""
+    last_two = list(conversation.messages.order_by("-pk")[:2])
+    if not last_two:
+        return None
+    if last_two[0].role == Message.Role.USER:
+        return last_two[0], None
+    if (
+        last_two[0].failed
+        and len(last_two) == 2
+        and last_two[1].role == Message.Role.USER
+    ):
+        return last_two[1], last_two[0]
+    return None
+
+
+def share_links_for_conversation(conversation: Conversation) -> QuerySet[ShareLink]:
+    return conversation.share_links.select_related("created_by", "revoked_by", "endpoint")
+
+
+def share_link_by_token(token: str) -> ShareLink | None:
+    return (
+        ShareLink.objects.select_related(
+            "conversation",
+            "created_by",
+            "endpoint__credential",
+            "endpoint__access_credential",
+        )
+        .filter(token=token)
+        .first()
+    )

@@ -1,0 +1,347 @@
+"""The playground pages: chat, saved conversations, view code, share links and compare.
+
+Members and Admins only (Viewers read shared transcripts through /share/). The send views answer
+a stream of NDJSON events (see `playground.relay`) or, when nothing could be sent, JSON with
+the reason and an HTTP status that says it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from django.contrib import messages
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from endpoints.clients.errors import PlatformError
+from playground import codegen, params, relay, selectors, services
+from playground.forms import ChatForm, ParamsForm, RenameForm, SettingsForm, ShareForm
+from playground.models import Conversation, ShareLink
+from webapp.roles import AuthenticatedHttpRequest, member_required
+
+
+def _get_conversation_for_user(request: AuthenticatedHttpRequest, code) -> Conversation:
+    """The signed-in person's own conversation; anyone else's is a 404 (no hint it exists)."""
+    return get_object_or_404(
+        Conversation.objects.select_related("endpoint"), code=code, owner=request.user
+    )
+
+
+def form_errors(form) -> JsonResponse:
+    errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+    first = next(iter(errors.values()))[0] if errors else _("The request was refused.")
+    return JsonResponse({"error": {"message": first, "fields": errors, "retry": True}}, status=400)
+
+
+PARAM_HELP = {
+    "past_messages": _lazy("How many earlier messages are sent along with a new one."),
+    "max_tokens": _lazy("The longest reply, in tokens."),
+    "temperature": _lazy("Higher gives more varied replies, lower more focused ones."),
+    "top_p": _lazy("Sample only from the likeliest tokens whose probabilities add up to this."),
+    "presence_penalty": _lazy("Positive values push the model towards new topics."),
+}
+
+
+def param_rows(form, values: dict) -> list[dict]:
+    """One slider + number box per parameter, drawn from the platform's ranges."""
+    return [
+        {
+            "name": r.name,
+            "label": form.fields[r.name].label,
+            "help": PARAM_HELP[r.name],
+            "low": f"{r.low:g}",
+            "high": f"{r.high:g}",
+            "step": f"{r.step:g}",
+            "value": f"{values.get(r.name, r.default):g}",
+        }
+        for r in params.RANGES
+    ]
+
+
+def _page_context(request: AuthenticatedHttpRequest, conversation: Conversation | None) -> dict:
+    endpoints = list(selectors.playground_endpoints())
+    initial = params.defaults()
+    selected = endpoints[0] if endpoints else None
+    if conversation is not None:
+        initial.update(conversation.params or {})
+        initial["system_prompt"] = conversation.system_prompt
+        if conversation.endpoint and conversation.endpoint in endpoints:
+            selected = conversation.endpoint
+    initial["stop"] = "\n".join(initial.get("stop") or [])
+    settings_form = SettingsForm(initial=initial, endpoints=selectors.playground_endpoints())
+    return {
+        "conversation": conversation,
+        "endpoints": endpoints,
+        "selected_endpoint": selected,
+        "unavailable_endpoint": (
+            conversation.endpoint
+            if conversation is not None
+            and conversation.endpoint is not None
+            and conversation.endpoint not in endpoints
+            else None
+        ),
+        "settings_form": settings_form,
+        "param_rows": param_rows(settings_form, initial),
+        "values": initial,
+        "messages_list": (
+            list(selectors.conversation_messages(conversation)) if conversation else []
+        ),
+        "conversations": selectors.conversation_list_for_user(request.user),
+        "share_form": ShareForm(),
+        "share_links": (
+            list(selectors.share_links_for_conversation(conversation)) if conversation else []
+        ),
+        "message_max_chars": params.message_max_chars(),
+    }
+
+
+@require_GET
+@member_required
+def index(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return render(request, "playground/playground.html", _page_context(request, None))
+
+
+@require_GET
+@member_required
+def conversation_detail(request: AuthenticatedHttpRequest, code: uuid.UUID) -> HttpResponse:
+    conversation = _get_conversation_for_user(request, code)
+    return render(request, "playground/playground.html", _page_context(request, conversation))
+
+
+@require_GET
+@member_required
+def conversation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    current = request.GET.get("current", "")
+    return render(
+        request,
+        "playground/playground.html#history",
+        {
+            "conversations": selectors.conversation_list_for_user(request.user),
+            "current_code": current,
+        },
+    )
+
+
+@require_POST
+@member_required
+def send(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Relay one message to the endpoint and stream the reply back as it arrives."""
+    started = time.perf_counter()
+    form = ChatForm(request.POST)
+    if not form.is_valid():
+        return form_errors(form)
+    data = form.cleaned_data
+    endpoint = data["endpoint"]
+    chat_params = form.params()
+    conversation = None
+    if data["conversation"]:
+        conversation = _get_conversation_for_user(request, data["conversation"])
+    replace = None
+    if data["retry"]:
+        failed = selectors.last_failed_exchange(conversation) if conversation else None
+        if failed is None:
+            return JsonResponse(
+                {"error": {"message": _("The last reply did not fail: there is nothing to retry.")}},
+                status=409,
+            )
+        user_message, replace = failed
+        text, user_text = user_message.content, None
+        history = selectors.conversation_context(
+            conversation, chat_params["past_messages"], before_pk=user_message.pk
+        )
+    else:
+        text = user_text = data["message"]
+        history = selectors.conversation_context(conversation, chat_params["past_messages"])
+    payload = relay.build_payload(
+        endpoint=endpoint,
+        system_prompt=data["system_prompt"],
+        history=history,
+        message=text,
+        params=chat_params,
+    )
+    code = conversation.code if conversation else uuid.uuid4()
+
+    def record(reply: relay.Reply) -> None:
+        services.exchange_record(
+            conversation_code=code,
+            owner=request.user,
+            endpoint=endpoint,
+            system_prompt=data["system_prompt"],
+            params=chat_params,
+            user_text=user_text,
+            replace=replace,
+            reply=reply,
+        )
+
+    head = {
+        "conversation": str(code),
+        "url": reverse("playground:conversation", args=[code]),
+        "model": payload["model"],
+    }
+    try:
+        stream = relay.open_stream(endpoint, payload)
+    except PlatformError as exc:
+        reply = relay.Reply(model=payload["model"], error=relay.describe_error(exc))
+        record(reply)
+        return JsonResponse(
+            {"error": {"message": reply.error, "retry": True, "stored": True, **head}}, status=502
+        )
+    body = relay.RelayBody(stream, started=started, head=head, model=payload["model"], on_finish=record)
+    return relay.streaming_response(body)
+
+
+@require_POST
+@member_required
+def code(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """View code: the request the current settings would send, with a credential placeholder."""
+    form = ChatForm(request.POST)
+    valid = form.is_valid()
+    # An empty draft still shows the request's shape, with a sample message.
+    message_errors = form.errors.pop("message", None) if not valid else None
+    if form.errors:
+        return render(
+            request, "playground/playground.html#code", {"code_errors": form.errors}, status=400
+        )
+    data = form.cleaned_data
+    chat_params = form.params()
+    conversation = None
+    if data.get("conversation"):
+        conversation = _get_conversation_for_user(request, data["conversation"])
+    history = selectors.conversation_context(conversation, chat_params["past_messages"])
+    payload = relay.build_payload(
+        endpoint=data["endpoint"],
+        system_prompt=data["system_prompt"],
+        history=history,
+        message=(data.get("message") if not message_errors else "") or _("Hello!"),
+        params=chat_params,
+    )
+    return render(
+        request,
+        "playground/playground.html#code",
+        {"snippets": codegen.snippets(data["endpoint"], payload), "endpoint": data["endpoint"]},
+    )
+
+
+@require_POST
+@member_required
+def conversation_rename(request: AuthenticatedHttpRequest, code: uuid.UUID) -> HttpResponse:
+    conversation = _get_conversation_for_user(request, code)
+    form = RenameForm(request.POST)
+    if form.is_valid():
+        services.conversation_rename(conversation=conversation, title=form.cleaned_data["title"])
+        messages.success(request, _("Conversation renamed."))
+    else:
+        messages.error(request, form.errors["title"][0])
+    return redirect("playground:conversation", code=conversation.code)
+
+
+@require_POST
+@member_required
+def conversation_delete(request: AuthenticatedHttpRequest, code: uuid.UUID) -> HttpResponse:
+    conversation = _get_conversation_for_user(request, code)
+    title = conversation.title
+    services.conversation_delete(conversation=conversation)
+    messages.success(request, _("Conversation “%(title)s” deleted.") % {"title": title})
+    return redirect("playground:index")
+
+
+@require_POST
+@member_required
+def share_create(request: AuthenticatedHttpRequest, code: uuid.UUID) -> HttpResponse:
+    conversation = _get_conversation_for_user(request, code)
+    form = ShareForm(request.POST)
+    status = 200
+    if form.is_valid():
+        data = form.cleaned_data
+        link = services.share_link_create(
+            conversation=conversation,
+            created_by=request.user,
+            kind=data["kind"],
+            public=data["public"],
+            expires_in=form.expiry,
+            endpoint=data.get("endpoint"),
+            system_prompt=data.get("system_prompt") or "",
+            params=form.params() if data["kind"] == ShareLink.Kind.LIVE else {},
+            rate_per_link=data["rate_per_link"],
+            rate_per_visitor=data["rate_per_visitor"],
+        )
+        messages.success(request, _("Share link made: copy it below."))
+        new_token = link.token
+        form = ShareForm()
+    else:
+        status, new_token = 400, None
+    context = {
+        "conversation": conversation,
+        "share_form": form,
+        "share_links": list(selectors.share_links_for_conversation(conversation)),
+        "new_token": new_token,
+    }
+    if request.htmx:
+        return render(request, "playground/playground.html#shares", context, status=status)
+    if status == 400:
+        messages.error(request, _("The link was not made: check the form."))
+    return redirect("playground:conversation", code=conversation.code)
+
+
+@require_GET
+@member_required
+def compare(request: AuthenticatedHttpRequest) -> HttpResponse:
+    endpoints = list(selectors.playground_endpoints())
+    values = params.defaults()
+    form = ParamsForm(initial=values)
+    sides = []
+    for key, label in (("a", _("Left")), ("b", _("Right"))):
+        index = 0 if key == "a" or len(endpoints) < 2 else 1
+        sides.append(
+            {
+                "key": key,
+                "label": label,
+                "selected": endpoints[index] if endpoints else None,
+                "rows": param_rows(form, values),
+            }
+        )
+    return render(
+        request,
+        "playground/compare.html",
+        {
+            "endpoints": endpoints,
+            "sides": sides,
+            "params_form": form,
+            "message_max_chars": params.message_max_chars(),
+        },
+    )
+
+
+@require_POST
+@member_required
+def compare_send(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """One side of a comparison: the same relay, nothing saved."""
+    started = time.perf_counter()
+    form = ChatForm(request.POST)
+    if not form.is_valid():
+        return form_errors(form)
+    data = form.cleaned_data
+    if not data["message"]:
+        return JsonResponse({"error": {"message": _("Type a message first.")}}, status=400)
+    payload = relay.build_payload(
+        endpoint=data["endpoint"],
+        system_prompt=data["system_prompt"],
+        history=[],
+        message=data["message"],
+        params=form.params(),
+    )
+    try:
+        stream = relay.open_stream(data["endpoint"], payload)
+    except PlatformError as exc:
+        return JsonResponse(
+            {"error": {"message": relay.describe_error(exc), "retry": True}}, status=502
+        )
+    body = relay.RelayBody(
+        stream, started=started, head={"model": payload["model"]}, model=payload["model"]
+    )
+    return relay.streaming_response(body)

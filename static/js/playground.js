@@ -1,0 +1,398 @@
+// The playground: streamed chat (fetch + ReadableStream over NDJSON), Stop, Retry, parameter
+// sliders, view-code tabs, share form, compare. A file, not inline script (the CSP forbids it).
+// Every word shown comes from the page's <template> elements, translated by Django.
+(function () {
+  "use strict";
+
+  function $(root, sel) { return root.querySelector(sel); }
+  function $all(root, sel) { return Array.prototype.slice.call(root.querySelectorAll(sel)); }
+
+  function cloneTemplate(id) {
+    var tpl = document.getElementById(id);
+    return tpl ? tpl.content.firstElementChild.cloneNode(true) : null;
+  }
+
+  // ---------------------------------------------------------------- parameters
+  function wireRanges(root) {
+    $all(root, "[data-range]").forEach(function (row) {
+      var slider = $(row, "[data-range-slider]");
+      var number = $(row, "[data-range-number]");
+      if (!slider || !number || row.dataset.wired) return;
+      row.dataset.wired = "1";
+      slider.addEventListener("input", function () { number.value = slider.value; });
+      number.addEventListener("input", function () {
+        if (number.value !== "" && !isNaN(Number(number.value))) slider.value = number.value;
+      });
+    });
+  }
+
+  function wireEndpointSelects(root) {
+    $all(root, "[data-endpoint-select]").forEach(function (select) {
+      var scope = select.closest(".field") || select.parentNode;
+      var label = $(scope, "[data-model-name]");
+      var update = function () {
+        var option = select.options[select.selectedIndex];
+        if (label && option) label.textContent = option.getAttribute("data-model") || "–";
+      };
+      select.addEventListener("change", update);
+      update();
+    });
+  }
+
+  function showFieldErrors(form, fields) {
+    $all(form, "[data-field-error]").forEach(function (el) { el.hidden = true; el.textContent = ""; });
+    $all(form, "[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    Object.keys(fields || {}).forEach(function (name) {
+      var slot = $(form, '[data-field-error="' + name + '"]');
+      if (slot) { slot.textContent = fields[name].join(" "); slot.hidden = false; }
+      var input = form.querySelector('[name="' + name + '"]');
+      if (input) input.setAttribute("aria-invalid", "true");
+    });
+  }
+
+  // ---------------------------------------------------------------- one streamed reply
+  function formatFigure(key, value) {
+    if (value === null || value === undefined || value === "") return "–";
+    if (key === "ttft_ms" || key === "total_ms") return value + " ms";
+    return String(value);
+  }
+
+  function fillFigures(bubble, event) {
+    $all(bubble, "[data-fig]").forEach(function (dd) {
+      var key = dd.getAttribute("data-fig");
+      if (key in event) dd.textContent = formatFigure(key, event[key]);
+    });
+  }
+
+  function endStreaming(bubble) {
+    bubble.classList.remove("is-streaming");
+    bubble.setAttribute("aria-busy", "false");
+    var indicator = $(bubble, "[data-streaming-indicator]");
+    if (indicator) indicator.remove();
+  }
+
+  function showError(bubble, message, onRetry) {
+    bubble.classList.add("is-failed");
+    var box = cloneTemplate("pg-tpl-error");
+    $(box, "[data-error-text]").textContent = message;
+    var retry = $(box, "[data-retry]");
+    if (onRetry) retry.addEventListener("click", onRetry); else retry.remove();
+    var figures = $(bubble, "[data-figures]");
+    bubble.insertBefore(box, figures);
+  }
+
+  // POST the form data, stream NDJSON events into `bubble`. Resolves with the outcome.
+  function streamReply(url, data, bubble, signal, onStart) {
+    var content = $(bubble, "[data-content]");
+    var text = "";
+    var outcome = { kind: "lost", text: "", event: null };
+    return fetch(url, {
+      method: "POST",
+      body: data,
+      signal: signal,
+      credentials: "same-origin",
+      headers: { "Accept": "application/x-ndjson" }
+    }).then(function (response) {
+      if (!response.ok) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          var error = body.error || {};
+          outcome = { kind: "refused", status: response.status, text: "", event: error };
+          return outcome;
+        });
+      }
+      var reader = response.body.getReader();
+      var decoder = new TextDecoder();
+      var buffer = "";
+      function handle(line) {
+        if (!line) return;
+        var event = JSON.parse(line);
+        if (event.type === "start") {
+          var model = $(bubble, "[data-model]");
+          if (model) model.textContent = event.model || "";
+          if (onStart) onStart(event);
+        } else if (event.type === "delta") {
+          text += event.text;
+          content.appendChild(document.createTextNode(event.text));
+        } else if (event.type === "done" || event.type === "error") {
+          outcome = { kind: event.type, text: text, event: event };
+          fillFigures(bubble, event);
+        }
+      }
+      function pump() {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) {
+            handle(buffer.trim());
+            if (outcome.kind === "lost") outcome.text = text;
+            return outcome;
+          }
+          buffer += decoder.decode(chunk.value, { stream: true });
+          var lines = buffer.split("\n");
+          buffer = lines.pop();
+          lines.forEach(handle);
+          return pump();
+        });
+      }
+      return pump();
+    }).catch(function (error) {
+      if (error && error.name === "AbortError") return { kind: "stopped", text: text, event: null };
+      return { kind: "lost", text: text, event: null };
+    });
+  }
+
+  function strings() {
+    var el = document.getElementById("pg-strings");
+    return el ? el.dataset : {};
+  }
+
+  // ---------------------------------------------------------------- chat and live demo
+  function Chat(form) {
+    this.form = form;
+    this.mode = form.getAttribute("data-mode");
+    this.list = $(form, "[data-messages]");
+    this.input = $(form, "[data-message]");
+    this.sendButton = $(form, "[data-send]");
+    this.stopButton = $(form, "[data-stop]");
+    this.history = [];
+    this.controller = null;
+    var self = this;
+    form.addEventListener("submit", function (event) { event.preventDefault(); self.send(null); });
+    this.input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        if (!self.controller) self.send(null);
+      }
+    });
+    this.stopButton.addEventListener("click", function () { if (self.controller) self.controller.abort(); });
+    $all(this.list, "[data-retry]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var bubble = button.closest("[data-role]");
+        self.send({ stored: true, bubble: bubble, user: null, text: null });
+      });
+    });
+  }
+
+  Chat.prototype.busy = function (on) {
+    this.sendButton.disabled = on;
+    this.stopButton.hidden = !on;
+    this.form.classList.toggle("is-busy", on);
+  };
+
+  Chat.prototype.append = function (node) {
+    var empty = $(this.list, "[data-empty]");
+    if (empty) empty.hidden = true;
+    this.list.appendChild(node);
+    this.list.scrollTop = this.list.scrollHeight;
+    return node;
+  };
+
+  // retry: null for a new message, or {stored, bubble, user, text} of the failed exchange.
+  Chat.prototype.send = function (retry) {
+    if (this.controller) return;
+    var self = this;
+    var form = this.form;
+    var text = retry ? retry.text : this.input.value.trim();
+    var data = new FormData(form);
+    var userNode = retry ? retry.user : null;
+    if (retry && retry.stored) {
+      data.set("retry", "on");
+      data.set("message", "");
+    } else {
+      data.set("retry", "");
+      data.set("message", text || "");
+    }
+    if (this.mode === "share") data.set("history", JSON.stringify(this.history));
+    showFieldErrors(form, {});
+    if (retry && retry.bubble) retry.bubble.remove();
+    if (!retry && text) {
+      userNode = cloneTemplate("pg-tpl-user");
+      $(userNode, ".pg-bubble").textContent = text;
+      this.append(userNode);
+      this.input.value = "";
+    }
+    var bubble = this.append(cloneTemplate("pg-tpl-reply"));
+    this.controller = new AbortController();
+    this.busy(true);
+    var sentText = text;
+    streamReply(form.action, data, bubble, this.controller.signal, function (start) {
+      if (self.mode === "chat" && start.conversation) {
+        $(form, "[data-conversation]").value = start.conversation;
+        if (window.location.pathname !== start.url) window.history.replaceState(null, "", start.url);
+      }
+    }).then(function (outcome) {
+      endStreaming(bubble);
+      self.finish(outcome, bubble, userNode, sentText);
+    }).finally(function () {
+      self.controller = null;
+      self.busy(false);
+      self.input.focus();
+    });
+  };
+
+  Chat.prototype.finish = function (outcome, bubble, userNode, text) {
+    var self = this;
+    var s = strings();
+    if (outcome.kind === "done") {
+      this.updateUsage(outcome.event);
+      if (this.mode === "share") {
+        this.history.push({ role: "user", content: text }, { role: "assistant", content: outcome.text });
+      } else {
+        this.refreshHistory();
+      }
+      return;
+    }
+    if (outcome.kind === "stopped") {
+      bubble.appendChild(cloneTemplate("pg-tpl-stopped"));
+      if (this.mode === "share" && outcome.text) {
+        this.history.push({ role: "user", content: text }, { role: "assistant", content: outcome.text });
+      } else if (this.mode === "chat") {
+        this.refreshHistory();
+      }
+      return;
+    }
+    var event = outcome.event || {};
+    var message = event.message || (outcome.kind === "lost" ? s.lost : s.failed);
+    if (outcome.kind === "refused" && event.fields) {
+      showFieldErrors(this.form, event.fields);
+      if (event.fields.message) {
+        // The message itself was refused (empty, too long): give it back to edit.
+        bubble.remove();
+        if (userNode) userNode.remove();
+        if (text) this.input.value = text;
+        return;
+      }
+    }
+    // Stored on the server (the chat saved the failed exchange): Retry asks again for the same
+    // message. Not stored (refused before sending, or a live demo): Retry sends the text anew.
+    var stored = this.mode === "chat" && (outcome.kind === "error" || !!event.stored);
+    if (this.mode === "chat" && stored) this.refreshHistory();
+    var canRetry = event.retry !== false && (stored || !!text);
+    showError(bubble, message, canRetry ? function () {
+      if (!stored && userNode) userNode.remove();
+      self.send({ stored: stored, bubble: bubble, user: stored ? userNode : null, text: text });
+    } : null);
+  };
+
+  Chat.prototype.updateUsage = function (event) {
+    var chip = $(this.form, "[data-usage]");
+    if (!chip || event.prompt_tokens === null || event.prompt_tokens === undefined) return;
+    var usage = document.getElementById("pg-tpl-usage").content.cloneNode(true);
+    $(usage, "[data-in]").textContent = event.prompt_tokens;
+    $(usage, "[data-out]").textContent = event.completion_tokens;
+    chip.textContent = "";
+    chip.appendChild(usage);
+    chip.hidden = false;
+  };
+
+  Chat.prototype.refreshHistory = function () {
+    var url = this.form.getAttribute("data-history-url");
+    var target = document.getElementById("pg-history");
+    if (!url || !target || !window.htmx) return;
+    var code = $(this.form, "[data-conversation]").value;
+    window.htmx.ajax("GET", url + "?current=" + encodeURIComponent(code), { target: "#pg-history", swap: "outerHTML" });
+  };
+
+  // ---------------------------------------------------------------- compare
+  function Compare(form) {
+    var self = this;
+    this.form = form;
+    this.sides = $all(document, "[data-side]");
+    this.stopButton = $(form, "[data-stop]");
+    this.sendButton = $(form, "[data-send]");
+    this.controller = null;
+    form.addEventListener("submit", function (event) { event.preventDefault(); self.send(); });
+    $(form, "[data-message]").addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        if (!self.controller) self.send();
+      }
+    });
+    this.stopButton.addEventListener("click", function () { if (self.controller) self.controller.abort(); });
+  }
+
+  Compare.prototype.send = function () {
+    if (this.controller) return;
+    var self = this;
+    var s = strings();
+    var shared = new FormData(this.form);
+    this.controller = new AbortController();
+    this.sendButton.disabled = true;
+    this.stopButton.hidden = false;
+    showFieldErrors(this.form, {});
+    var runs = this.sides.map(function (side) {
+      var sideForm = $(side, "[data-side-form]");
+      var data = new FormData(sideForm);
+      shared.forEach(function (value, key) { data.set(key, value); });
+      var list = $(side, "[data-messages]");
+      $all(list, "[data-role]").forEach(function (node) { node.remove(); });
+      var empty = $(list, "[data-empty]");
+      if (empty) empty.hidden = true;
+      var bubble = cloneTemplate("pg-tpl-reply");
+      list.appendChild(bubble);
+      showFieldErrors(sideForm, {});
+      return streamReply(self.form.action, data, bubble, self.controller.signal, null).then(function (outcome) {
+        endStreaming(bubble);
+        if (outcome.kind === "stopped") { bubble.appendChild(cloneTemplate("pg-tpl-stopped")); return; }
+        if (outcome.kind === "done") return;
+        var event = outcome.event || {};
+        if (event.fields) {
+          showFieldErrors(sideForm, event.fields);
+          if (event.fields.message) showFieldErrors(self.form, { message: event.fields.message });
+        }
+        showError(bubble, event.message || (outcome.kind === "lost" ? s.lost : s.failed), null);
+      });
+    });
+    Promise.all(runs).finally(function () {
+      self.controller = null;
+      self.sendButton.disabled = false;
+      self.stopButton.hidden = true;
+    });
+  };
+
+  // ---------------------------------------------------------------- small things
+  function selectTab(tab) {
+    var list = tab.closest("[role=tablist]");
+    $all(list, "[role=tab]").forEach(function (other) {
+      var selected = other === tab;
+      other.setAttribute("aria-selected", selected ? "true" : "false");
+      var panel = document.getElementById(other.getAttribute("aria-controls"));
+      if (panel) panel.hidden = !selected;
+    });
+  }
+
+  function wireShareForm(root) {
+    $all(root, "[data-share-form]").forEach(function (form) {
+      var update = function () {
+        var checked = form.querySelector('input[name="kind"]:checked');
+        var live = !checked || checked.value === "live";
+        $all(form, "[data-share-live-only]").forEach(function (el) { el.hidden = !live; });
+        $all(form, "[data-share-transcript-only]").forEach(function (el) { el.hidden = live; });
+      };
+      form.addEventListener("change", update);
+      update();
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var tab = event.target.closest("[data-view-tab], [data-code-tab]");
+    if (tab) selectTab(tab);
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    wireShareForm(event.target);
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    wireRanges(document);
+    wireEndpointSelects(document);
+    wireShareForm(document);
+    var chat = document.querySelector("form[data-playground]");
+    if (chat) new Chat(chat);
+    var compare = document.querySelector("form[data-compare]");
+    if (compare) new Compare(compare);
+  });
+})();

@@ -1,0 +1,100 @@
+"""Playground fixtures: credentials and an ACTIVE endpoint row pointing at the local platform's seed
+endpoint, made directly with the ORM (the wizard is not needed to chat)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from endpoints.clients.inference import endpoint_base_url
+from endpoints.models import Credential, Endpoint
+from endpoints.services.credentials import credential_create
+from endpoints.tokens import platform_client
+from playground import params
+
+
+def make_service_account(platform, label: str = "Local SA") -> Credential:
+    return credential_create(
+        kind=Credential.Kind.SERVICE_ACCOUNT,
+        label=label,
+        client_id=platform.service_account.client_id,
+        secret=platform.service_account.client_secret,
+    )
+
+
+def make_endpoint(platform, credential: Credential, **overrides) -> Endpoint:
+    """A row for the platform's seed endpoint: ACTIVE, URL from the inference URL template, and the
+    served model name read from the platform's Model Registry."""
+    registry = platform_client(credential).list_models()
+    demo = next(m for m in registry if m.framework == "demo")
+    values = {
+        "name": "demo-endpoint",
+        "region": "HCM",
+        "credential": credential,
+        "auth_mode": Endpoint.AuthMode.IAM_TOKEN,
+        "platform_id": platform.seed_endpoint_id,
+        "model_id": demo.id,
+        "model_name": demo.name,
+        "served_model_name": demo.served_model_name,
+        "framework": demo.framework,
+        "instance_type": "g1-standard-4x16-1rtx2080ti",
+        "private_access": True,
+        "status": Endpoint.Status.ACTIVE,
+        "url": endpoint_base_url("HCM", platform.seed_endpoint_id),
+    }
+    values.update(overrides)
+    return Endpoint.objects.create(**values)
+
+
+@pytest.fixture
+def service_account(platform, db) -> Credential:
+    return make_service_account(platform)
+
+
+@pytest.fixture
+def api_key(platform, db) -> Credential:
+    return credential_create(
+        kind=Credential.Kind.API_KEY, label="Local API key", secret=platform.api_key
+    )
+
+
+@pytest.fixture
+def endpoint(platform, service_account) -> Endpoint:
+    """The seed endpoint, called with IAM tokens of the service account."""
+    return make_endpoint(platform, service_account)
+
+
+@pytest.fixture
+def key_endpoint(platform, service_account, api_key) -> Endpoint:
+    """The same seed endpoint under another name, called with the API key."""
+    return make_endpoint(
+        platform,
+        service_account,
+        name="demo-endpoint-key",
+        platform_id=None,
+        auth_mode=Endpoint.AuthMode.API_KEY,
+        access_credential=api_key,
+    )
+
+
+def chat_data(ep: Endpoint, message: str = "Hello there", **overrides) -> dict:
+    data = {
+        "endpoint": str(ep.code),
+        "message": message,
+        "system_prompt": "",
+        "stop": "",
+        **{k: v for k, v in params.defaults().items() if k != "stop"},
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def events(response) -> list[dict]:
+    """The NDJSON events of a streamed relay response, read to the end."""
+    body = b"".join(response.streaming_content).decode()
+    return [json.loads(line) for line in body.splitlines() if line]
+
+
+def text_of(evs: list[dict]) -> str:
+    return "".join(e["text"] for e in evs if e["type"] == "delta")

@@ -1,0 +1,260 @@
+"""The relay against the real local platform: streaming, saving once, faults, stop, retry."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.urls import reverse
+
+from endpoints.models import Credential, Endpoint
+from playground.models import Conversation, Message
+from tests.playground.conftest import chat_data, events, text_of
+
+SEND = reverse("playground:send")
+
+
+def test_send_streams_chunks_and_saves_the_exchange_once(as_member, member, endpoint, platform):
+    response = as_member.post(SEND, chat_data(endpoint, "Tell me about endpoints", max_tokens=40))
+
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"].startswith("application/x-ndjson")
+    assert response["Cache-Control"] == "no-cache"
+    assert response["X-Accel-Buffering"] == "no"
+    assert "Content-Encoding" not in response
+    # Nothing is written before the reply ends.
+    assert not Conversation.objects.exists()
+
+    evs = events(response)
+    assert evs[0]["type"] == "start"
+    assert evs[0]["model"] == endpoint.served_model_name
+    deltas = [e for e in evs if e["type"] == "delta"]
+    assert len(deltas) > 1, "the reply must arrive in pieces, not in one block"
+    done = evs[-1]
+    assert done["type"] == "done"
+    assert done["finish_reason"] in ("stop", "length")
+    assert done["completion_tokens"] > 0 and done["prompt_tokens"] > 0
+    assert done["ttft_ms"] is not None and done["total_ms"] >= done["ttft_ms"]
+
+    conversation = Conversation.objects.get()
+    assert str(conversation.code) == evs[0]["conversation"]
+    assert conversation.owner == member
+    assert conversation.title == "Tell me about endpoints"
+    assert conversation.endpoint == endpoint
+    assert conversation.params["max_tokens"] == 40
+    user, reply = conversation.messages.order_by("pk")
+    assert (user.role, user.content) == ("user", "Tell me about endpoints")
+    assert reply.role == "assistant"
+    assert reply.content == text_of(evs)
+    assert reply.completion_tokens == done["completion_tokens"]
+    assert reply.finish_reason == done["finish_reason"]
+    assert reply.error == ""
+
+
+def test_max_tokens_is_respected(as_member, endpoint, platform):
+    evs = events(as_member.post(SEND, chat_data(endpoint, max_tokens=7, temperature=1.7)))
+    done = evs[-1]
+    assert done["type"] == "done"
+    assert done["finish_reason"] == "length"
+    assert done["completion_tokens"] == 7
+
+
+def test_multi_turn_sends_the_window_of_past_messages(as_member, endpoint, platform):
+    first = events(as_member.post(SEND, chat_data(endpoint, "First question", max_tokens=5)))
+    code = first[0]["conversation"]
+    alone = first[-1]["prompt_tokens"]
+
+    second = events(
+        as_member.post(
+            SEND, chat_data(endpoint, "First question", conversation=code, max_tokens=5)
+        )
+    )
+    with_history = second[-1]["prompt_tokens"]
+    assert with_history > alone  # the earlier turn went along
+
+    third = events(
+        as_member.post(
+            SEND,
+            chat_data(endpoint, "First question", conversation=code, max_tokens=5, past_messages=1),
+        )
+    )
+    assert alone < third[-1]["prompt_tokens"] < with_history + 10
+    conversation = Conversation.objects.get(code=code)
+    assert conversation.messages.count() == 6
+    assert conversation.params["past_messages"] == 1
+
+
+def test_api_key_endpoint_streams_with_the_key(as_member, key_endpoint, platform):
+    evs = events(as_member.post(SEND, chat_data(key_endpoint, max_tokens=5)))
+    assert evs[-1]["type"] == "done"
+    # The key went as Bearer, no IAM token was needed for this call.
+    assert platform.stats()["data_plane_calls"] >= 1
+
+
+def test_token_expiring_mid_conversation_is_reminted(
+    as_member, endpoint, service_account, platform, settings
+):
+    settings.CREDENTIAL_TOKEN_MIN_VALIDITY = 0
+    platform.set_faults(token_ttl=1)
+    # Forget the token the fixture minted: the conversation starts with a one-second token.
+    service_account.access_token, service_account.token_expires_at = "", None
+    service_account.save()
+    first = events(as_member.post(SEND, chat_data(endpoint, max_tokens=5)))
+    assert first[-1]["type"] == "done"
+    service_account.refresh_from_db()
+    old_token = service_account.access_token
+    issued = platform.stats()["tokens_issued"]
+
+    # Wait until the platform itself has expired the token (its TTL is one second)...
+    deadline = time.monotonic() + 10
+    while platform_accepts(platform, old_token):
+        assert time.monotonic() < deadline, "the short-lived token never expired"
+        time.sleep(0.2)
+    # ...while our row still believes it is good (a clock skew, or a token revoked early): the
+    # relay's first call gets a 401, the token service re-mints once, and the call is retried.
+    Credential.objects.filter(pk=service_account.pk).update(
+        token_expires_at=service_account.token_expires_at.replace(year=2100)
+    )
+    platform.set_faults(token_ttl=None)
+
+    second = events(
+        as_member.post(SEND, chat_data(endpoint, conversation=first[0]["conversation"]))
+    )
+    assert second[-1]["type"] == "done", second[-1]
+    service_account.refresh_from_db()
+    assert service_account.access_token != old_token
+    assert platform.stats()["tokens_issued"] == issued + 1
+    assert Conversation.objects.get().messages.filter(error="").count() == 4
+
+
+def platform_accepts(platform, token: str) -> bool:
+    import requests
+
+    response = requests.get(
+        f"{platform.endpoint_url()}/v1/models",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    return response.status_code == 200
+
+
+def test_stream_cut_midway_keeps_what_arrived_and_retry_replaces_the_failure(
+    as_member, endpoint, platform
+):
+    ok = events(as_member.post(SEND, chat_data(endpoint, "Keep me", max_tokens=5)))
+    code = ok[0]["conversation"]
+    platform.set_faults(stream_cut_after=3)
+
+    cut = events(
+        as_member.post(SEND, chat_data(endpoint, "Cut me", conversation=code, max_tokens=60))
+    )
+    assert [e["type"] for e in cut[1:4]] == ["delta"] * 3
+    assert cut[-1]["type"] == "error"
+    assert "cut off" in cut[-1]["message"]
+    assert cut[-1]["retry"] is True
+    conversation = Conversation.objects.get(code=code)
+    messages = list(conversation.messages.order_by("pk"))
+    assert [m.content for m in messages[:3]][:2] == ["Keep me", messages[1].content]
+    failed = messages[-1]
+    assert failed.error and failed.content == text_of(cut)
+    assert messages[-2].content == "Cut me"
+
+    platform.set_faults(stream_cut_after=None)
+    retried = events(
+        as_member.post(SEND, chat_data(endpoint, "", conversation=code, retry="on"))
+    )
+    assert retried[-1]["type"] == "done"
+    after = list(conversation.messages.order_by("pk"))
+    assert [m.role for m in after] == ["user", "assistant", "user", "assistant"]
+    assert after[2].content == "Cut me"
+    assert after[3].error == "" and after[3].content == text_of(retried)
+    assert not Message.objects.filter(pk=failed.pk).exists()
+
+
+def test_error_event_mid_stream_is_shown_in_words(as_member, endpoint, platform):
+    platform.set_faults(stream_error_after=2)
+    evs = events(as_member.post(SEND, chat_data(endpoint, max_tokens=50)))
+    assert evs[-1]["type"] == "error"
+    assert "failed while generating" in evs[-1]["message"]
+    assert Message.objects.get(role="assistant").error
+
+
+def test_upstream_5xx_before_streaming_is_a_502_and_keeps_the_conversation(
+    as_member, endpoint, platform
+):
+    ok = events(as_member.post(SEND, chat_data(endpoint, "Keep me", max_tokens=5)))
+    code = ok[0]["conversation"]
+    platform.set_faults(error_ratio=1.0)
+
+    response = as_member.post(SEND, chat_data(endpoint, "Fail me", conversation=code))
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert "did not answer" in error["message"] or "error" in error["message"]
+    assert error["retry"] is True and error["stored"] is True
+    messages = list(Conversation.objects.get(code=code).messages.order_by("pk"))
+    assert [m.content for m in messages[:3]] == ["Keep me", messages[1].content, "Fail me"]
+    assert messages[3].error == error["message"]
+
+    platform.set_faults(error_ratio=None)
+    retried = events(as_member.post(SEND, chat_data(endpoint, "", conversation=code, retry="1")))
+    assert retried[-1]["type"] == "done"
+    assert Conversation.objects.get(code=code).messages.filter(error="").count() == 4
+
+
+def test_stop_closes_the_upstream_request_and_saves_the_partial_reply(
+    live_server, member, endpoint, platform
+):
+    """A real HTTP client goes away mid-reply (the browser's Stop aborts its fetch)."""
+    platform.set_faults(token_per_second=20)
+    session = signed_in_session(live_server, member)
+    response = session.post(
+        live_server.url + SEND,
+        data=chat_data(endpoint, max_tokens=400),
+        headers={"X-CSRFToken": session.cookies["csrftoken"]},
+        stream=True,
+        timeout=10,
+    )
+    assert response.status_code == 200
+    lines = response.iter_lines()
+    assert b'"start"' in next(lines)
+    assert b'"delta"' in next(lines)
+    assert platform.stats()["inflight_streams"] == 1
+    response.close()  # the connection is gone, like an aborted fetch
+
+    deadline = time.monotonic() + 10
+    while platform.stats()["inflight_streams"] or not Message.objects.exists():
+        assert time.monotonic() < deadline, "the relay did not notice the client went away"
+        time.sleep(0.05)
+    reply = Message.objects.get(role="assistant")
+    assert reply.finish_reason == Message.STOPPED
+    assert reply.content and reply.error == ""
+    assert reply.completion_tokens is None
+    assert Message.objects.get(role="user").content == "Hello there"
+
+
+def signed_in_session(live_server, user):
+    """A requests session carrying the user's session cookie and a CSRF cookie."""
+    import requests
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    session = requests.Session()
+    session.cookies.set("sessionid", client.cookies["sessionid"].value)
+    page = session.get(live_server.url + reverse("playground:index"), timeout=10)
+    assert page.status_code == 200
+    return session
+
+
+@pytest.mark.parametrize("status", [Endpoint.Status.INACTIVE, Endpoint.Status.ERROR])
+def test_endpoint_not_active_is_refused_before_anything_is_sent(
+    as_member, endpoint, platform, status
+):
+    Endpoint.objects.filter(pk=endpoint.pk).update(status=status)
+    calls = platform.stats()["data_plane_calls"]
+    response = as_member.post(SEND, chat_data(endpoint))
+    assert response.status_code == 400
+    assert "not ACTIVE" in response.json()["error"]["fields"]["endpoint"][0]
+    assert platform.stats()["data_plane_calls"] == calls
+    assert not Conversation.objects.exists()
