@@ -160,6 +160,7 @@ class App:
         r("GET", r"/_local/faults", "admin", self.admin_get_faults)
         r("POST", r"/_local/faults", "admin", self.admin_set_faults)
         r("POST", r"/_local/reset", "admin", self.admin_reset)
+        r("POST", r"/_local/endpoints", "admin", self.admin_seed_endpoints)
 
     def _route(self, method: str, pattern: str, kind: str, handler) -> None:
         self.routes.append((method, re.compile(f"^{pattern}/?$"), kind, handler))
@@ -602,6 +603,15 @@ class App:
         if not isinstance(body, dict):
             raise ApiError(400, "VALIDATION_ERROR", "Send a JSON object of faults.")
         return json_response(200, {"faults": self.platform.set_faults(body)})
+
+    def admin_seed_endpoints(self, req: Request) -> Response:
+        try:
+            body = req.json() or {}
+            count, prefix = int(body.get("count", 0)), str(body.get("name_prefix", "seeded-"))
+        except (ValueError, TypeError):
+            raise ApiError(400, "VALIDATION_ERROR", "Send {count, name_prefix}.") from None
+        created = self.platform.seed_endpoints(count, prefix)
+        return json_response(201, {"listData": created, "totalItem": len(created)})
 
     def admin_reset(self, req: Request) -> Response:
         self.platform.reset()
