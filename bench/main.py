@@ -89,6 +89,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="at most this many PostgreSQL connections for the run (the server is shared)",
     )
     parser.add_argument("--var-dir", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment setting for every process of the run, to try a change "
+        "(e.g. --set DATABASE_CONN_MAX_AGE=0); recorded in the results",
+    )
     return parser.parse_args(argv)
 
 
@@ -117,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or (
         args.var_dir / "quick.json" if args.quick else ROOT / "bench" / "results" / "latest.json"
     )
+    overrides = dict(item.split("=", 1) for item in args.set if "=" in item)
     options = Options(
+        overrides=overrides,
         redis_url=args.redis_url,
         var_dir=args.var_dir,
         database=args.database,
@@ -126,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         pg_connection_limit=args.pg_connection_limit,
     )
     started_at = datetime.now(UTC)
+    load_start = [round(x, 2) for x in os.getloadavg()]
     started = time.perf_counter()
     outcomes: dict[str, Outcome] = {}
     with Stack(options) as stack:
@@ -165,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
             "git_commit": _git_commit(),
             "quick": args.quick,
             "cpus": os.cpu_count(),
+            # The machine may be shared: its load says how noisy the figures are.
+            "load_average_start": load_start,
+            "load_average_end": [round(x, 2) for x in os.getloadavg()],
+            "environment_overrides": overrides,
             "python": platform.python_version(),
             "machine": platform.machine(),
             "database": options.database,

@@ -56,6 +56,8 @@ class Options:
     # and a run that used every connection would break it.
     pg_connection_limit: int = 60
     web_workers: int = 2
+    # Extra environment for every process (`--set`), applied last.
+    overrides: dict[str, str] = field(default_factory=dict)
 
 
 class Stack:
@@ -229,6 +231,7 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        env.update(self.options.overrides)
         return env
 
     def _manage(self, *args: str) -> None:
