@@ -188,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
             ),
             "worker": "celery worker --concurrency=2 (prefork)",
             "local_platform": "token_per_second 0 (no artificial delay) unless a benchmark says",
+            "settings": {
+                key: stack.env.get(key, "")
+                for key in ("DEBUG", "WEB_CONCURRENCY", "DATABASE_CONN_MAX_AGE")
+            },
         }
     ordered = [outcomes[i] for i in TABLE_ORDER if i in outcomes]
     doc = report.document(ordered, meta)

@@ -280,7 +280,7 @@ def relay_concurrency(ctx: Context) -> Outcome:
         outcome.notes.append(_error_note("relay", errors))
     held = samples["inflight"]
     per_stream_kb = (samples["rss_kb"] - rss_before) / held if held else None
-    outcome.met = len(ok) >= 200 and not errors
+    outcome.met = len(ok) >= 200 and held >= 200 and not errors
     outcome.figures = {
         "streams_opened": wanted,
         "completed_without_error": len(ok),
