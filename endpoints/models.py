@@ -98,6 +98,15 @@ class Credential(models.Model):
         """IAM must not be called for this credential yet (a lockout or a retry delay)."""
         return self.retry_not_before is not None and self.retry_not_before > (now or timezone.now())
 
+    def error_title(self) -> str:
+        """A few words naming the last failure ("Secret refused"), empty when there is none."""
+        if not self.last_error:
+            return ""
+        try:
+            return str(ErrorCode(self.last_error_code).label)
+        except ValueError:
+            return str(_("Error"))
+
     def error_summary(self) -> str:
         """The last failure in words a person understands (empty when there is none)."""
         return str(ERROR_SUMMARIES.get(self.last_error_code, "")) if self.last_error else ""
@@ -195,6 +204,8 @@ class Endpoint(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     raw_status = models.CharField(max_length=100, blank=True)
     status_reason = models.TextField(blank=True)
+    # When the platform refused the deploy: the wizard step its message belongs to (for "Fix it").
+    refusal_step = models.CharField(max_length=20, blank=True)
     url = models.URLField(max_length=500, blank=True)
 
     # One wizard submission makes one endpoint: the key is minted when the wizard starts and a
@@ -236,6 +247,10 @@ class Endpoint(models.Model):
 
     def is_final(self) -> bool:
         return self.status in self.FINAL_STATUSES
+
+    def is_moving(self) -> bool:
+        """Worth watching: not final, or an action was asked for and has not been answered."""
+        return not self.is_final() or self.next_poll_at is not None
 
     def phase_duration(self) -> timedelta:
         return timezone.now() - self.phase_started_at

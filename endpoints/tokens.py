@@ -87,7 +87,14 @@ class _Locked:
         self.lock = _lock(credential)
 
     def __enter__(self) -> None:
-        if not self.lock.acquire():
+        try:
+            acquired = self.lock.acquire()
+        except redis.RedisError as exc:
+            raise TokenLockTimeout(
+                _("Redis cannot be reached, so no token can be refreshed safely: %(error)s")
+                % {"error": exc}
+            ) from None
+        if not acquired:
             raise TokenLockTimeout(
                 _("Another process is refreshing the token of “%(label)s”; try again.")
                 % {"label": self.credential.label}
@@ -100,6 +107,8 @@ class _Locked:
             # It expired while we held it (a mint slower than CREDENTIAL_LOCK_TIMEOUT): the row
             # is still consistent, since every writer re-reads under the lock first.
             logger.warning("token lock of credential %s expired before release", self.credential.pk)
+        except redis.RedisError:
+            logger.warning("token lock of credential %s: Redis went away", self.credential.pk)
 
 
 # ---------------------------------------------------------------------------------- public API
@@ -280,11 +289,18 @@ def _mint(credential: Credential) -> str:
     """Ask IAM for a token and write the outcome on the row. Call with the lock held."""
     credential.state = Credential.State.REFRESHING
     credential.save(update_fields=["state", "updated_at"])
+    client_id, secret = credential.client_id, credential.secret
     try:
-        token = iam.mint_token(client_id=credential.client_id, client_secret=credential.secret)
+        token = iam.mint_token(client_id=client_id, client_secret=secret)
     except PlatformError as exc:
-        _record_failure(credential, exc)
+        if _identity_unchanged(credential, client_id, secret):
+            _record_failure(credential, exc)
         raise
+    if not _identity_unchanged(credential, client_id, secret):
+        # An admin saved a new secret during the call (the edit does not take this lock): the
+        # outcome belongs to the old one. Hand the token out, store nothing; the next call mints
+        # with the new secret.
+        return token.access_token
     credential.access_token = token.access_token
     credential.token_expires_at = token.expires_at
     # The token's own issue time (measured before the request), so half-life is exact.
@@ -297,6 +313,15 @@ def _mint(credential: Credential) -> str:
     credential.save(update_fields=[*_OUTCOME_FIELDS, "access_token", "token_expires_at"])
     logger.info("credential %s: minted a token valid for %s s", credential.pk, token.expires_in)
     return token.access_token
+
+
+def _identity_unchanged(credential: Credential, client_id: str, secret: str) -> bool:
+    """Whether the row still holds the client id and secret a mint just used."""
+    try:
+        row = Credential.objects.filter(pk=credential.pk).values_list("client_id", "secret").first()
+    except DecryptionError:
+        return False
+    return row == (client_id, secret)
 
 
 _OUTCOME_FIELDS = [

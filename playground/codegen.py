@@ -1,4 +1,4 @@
-"""View code: the request the playground would send now, as curl, Python requests and the OpenAI SDK.
+"""View code: the request the playground would send now, as curl, Python requests, OpenAI SDK.
 
 Built from the same payload the relay sends (`relay.build_payload`), with a placeholder where the
 credential goes: the page never shows a token or a key.
@@ -66,7 +66,11 @@ def _auth_comment(env: str | None) -> str:
 
 
 def _curl(url: str, env: str | None, body: dict) -> str:
-    lines = [_auth_comment(env), "curl --no-buffer --request POST \\", f"  --url {shlex.quote(url)} \\"]
+    lines = [
+        _auth_comment(env),
+        "curl --no-buffer --request POST \\",
+        f"  --url {shlex.quote(url)} \\",
+    ]
     lines.append("  --header 'Content-Type: application/json' \\")
     if env:
         lines.append(f'  --header "Authorization: Bearer ${env}" \\')
@@ -109,7 +113,7 @@ def _requests(url: str, env: str | None, body: dict) -> str:
 
 
 def _openai(endpoint: Endpoint, env: str | None, body: dict) -> str:
-    arguments = {k: v for k, v in body.items()}
+    arguments = dict(body)
     key = f"os.environ[{env!r}]".replace("'", '"') if env else '"not-needed"'
     call_args = "\n".join(
         f"    {name}={py_literal(value, 4)}," for name, value in arguments.items()

@@ -20,7 +20,10 @@ from playground.models import Message, ShareLink
 
 def _range_field(r: params.Range, label) -> forms.Field:
     between = format_lazy(
-        _("{name} must be between {low} and {high}."), name=label, low=f"{r.low:g}", high=f"{r.high:g}"
+        _("{name} must be between {low} and {high}."),
+        name=label,
+        low=f"{r.low:g}",
+        high=f"{r.high:g}",
     )
     errors = {
         "required": format_lazy(_("{name} is required."), name=label),
@@ -256,9 +259,7 @@ EXPIRY_DELTAS = {
     "30d": timedelta(days=30),
 }
 RATE_LIMIT_MAX = 1000
-_RATE_BETWEEN = format_lazy(
-    _("Allow between 1 and {max} messages per minute."), max=RATE_LIMIT_MAX
-)
+_RATE_BETWEEN = format_lazy(_("Allow between 1 and {max} messages per minute."), max=RATE_LIMIT_MAX)
 RATE_ERRORS = {"min_value": _RATE_BETWEEN, "max_value": _RATE_BETWEEN, "invalid": _RATE_BETWEEN}
 
 

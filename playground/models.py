@@ -51,7 +51,9 @@ class Message(models.Model):
     # Not an OpenAI finish reason: the person pressed Stop (or closed the page) mid-reply.
     STOPPED = "stopped"
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
     role = models.CharField(max_length=10, choices=Role.choices)
     content = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)

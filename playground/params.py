@@ -1,8 +1,8 @@
 """The chat parameters and their ranges: those of the platform's own playground.
 
-Reference: vngcloud-api.md §6, SEEN (`model-as-a-service/playground.md`): past messages 1–20
-(default 10), max tokens 1–10000 (default 800), temperature 0–2 (default 1), top_p 0–1
-(default 0.7), presence penalty −2..2 (default 0). Forms validate against these, the relay never
+Reference: vngcloud-api.md §6, SEEN (`model-as-a-service/playground.md`): past messages 1..20
+(default 10), max tokens 1..10000 (default 800), temperature 0..2 (default 1), top_p 0..1
+(default 0.7), presence penalty -2..2 (default 0). Forms validate against these, the relay never
 forwards anything outside them, and the page's sliders are drawn from them.
 """
 

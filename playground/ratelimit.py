@@ -1,17 +1,20 @@
-"""Fixed-window counters in Redis (through the cache), so a limit holds across web processes.
+"""Rate limits counted in Redis, so that a limit holds across every web process and machine.
 
-Each (scope, identity) gets one counter per window: INCR on a key that expires with its window.
-Every web process and machine that shares the Redis shares the count.
+A window opens at the first request of a (scope, identity) pair and lasts `window` seconds:
+SET NX EX opens it, INCR counts, TTL says when it closes, all in one MULTI so that concurrent
+processes see one count.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
+from functools import cache
 
+import redis
 from django.conf import settings
-from django.core.cache import cache
+
+KEY_PREFIX = "idash:playground:rate:"
 
 
 @dataclass(frozen=True)
@@ -22,20 +25,21 @@ class Verdict:
     retry_after: int
 
 
+@cache
+def _redis_for(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
 def hit(scope: str, identity: str, *, limit: int, window: int | None = None) -> Verdict:
-    """Count one request; refuse when the window already holds `limit` of them."""
+    """Count one request; refuse it when the window already held `limit` of them."""
     window = window or settings.PLAYGROUND_SHARE_RATE_WINDOW_SECONDS
-    now = time.time()
-    slot = int(now // window)
-    key = f"playground:rate:{scope}:{identity}:{slot}"
-    # add() is a no-op when the key exists (SET NX); incr() is Redis INCR, atomic across processes.
-    cache.add(key, 0, timeout=window + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the key expired between add() and incr()
-        cache.add(key, 1, timeout=window + 5)
-        count = 1
-    retry_after = max(1, int(window - (now % window) + 0.999))
+    key = f"{KEY_PREFIX}{scope}:{identity}"
+    pipe = _redis_for(settings.REDIS_URL).pipeline(transaction=True)
+    pipe.set(key, 0, ex=window, nx=True)
+    pipe.incr(key)
+    pipe.ttl(key)
+    _, count, ttl = pipe.execute()
+    retry_after = ttl if ttl and ttl > 0 else window
     return Verdict(allowed=count <= limit, count=count, limit=limit, retry_after=retry_after)
 
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
+from django.db import connection
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 
@@ -71,6 +73,12 @@ def build_payload(
     return payload
 
 
+class NoToken(PlatformError):
+    """The endpoint's service account has no usable IAM token (IAM down, locked, secret refused)."""
+
+    transient = True
+
+
 def inference_client_for(endpoint: Endpoint) -> InferenceClient:
     """A data-plane client with the endpoint's credential; on a 401 it re-mints once."""
     from endpoints import tokens
@@ -78,6 +86,11 @@ def inference_client_for(endpoint: Endpoint) -> InferenceClient:
     mode = endpoint.auth_mode
     if mode == Endpoint.AuthMode.IAM_TOKEN:
         credential = tokens.CredentialTokenSource(endpoint.credential)
+        try:
+            # The stored token when it is valid (no query, no call); a mint only when it is not.
+            credential.get()
+        except PlatformError as exc:
+            raise NoToken(exc.message, code=exc.code, retry_after=exc.retry_after) from exc
     elif mode == Endpoint.AuthMode.API_KEY:
         credential = tokens.data_plane_bearer(endpoint.access_credential)
     else:
@@ -93,6 +106,10 @@ def open_stream(endpoint: Endpoint, payload: dict) -> ChatStream:
 def describe_error(exc: Exception) -> str:
     """What went wrong, in words a person understands (never a token, never a traceback)."""
     detail = getattr(exc, "message", "") or ""
+    if isinstance(exc, NoToken):
+        return _("No IAM token for this endpoint's service account: %(detail)s") % {
+            "detail": detail
+        }
     if isinstance(exc, StreamInterrupted):
         return _("The reply was cut off mid-way (%(detail)s). What arrived is kept.") % {
             "detail": detail.rstrip(".")
@@ -232,7 +249,10 @@ class RelayBody:
         self._finished = True
         self.stream.close()
         if self.on_finish is not None:
-            self.on_finish(self.reply)
+            try:
+                self.on_finish(self.reply)
+            finally:
+                release_database_connection()
 
     def close(self) -> None:
         if not self._finished:
@@ -246,7 +266,28 @@ class RelayBody:
         self.stream.close()
 
 
+def _greenlet_per_request() -> bool:
+    """True under gunicorn's gevent workers (gunicorn.conf.py): each request is a greenlet."""
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey and monkey.is_module_patched("socket"))
+
+
+def release_database_connection() -> None:
+    """Under gevent, close this request's database connection while a reply streams.
+
+    A reply streams for seconds or minutes; a gevent worker holds hundreds at once, each in its
+    own greenlet with its own connection (Django's connections are per greenlet there, so none is
+    ever reused by a later request anyway). Kept open, they would exhaust PostgreSQL's
+    max_connections long before the worker runs out of room; closed, the save at the end opens
+    one for a moment. Sync and threaded servers keep theirs for the next request (CONN_MAX_AGE),
+    and inside a transaction (tests) the connection is left alone.
+    """
+    if _greenlet_per_request() and not connection.in_atomic_block:
+        connection.close()
+
+
 def streaming_response(body: RelayBody) -> StreamingHttpResponse:
+    release_database_connection()
     response = StreamingHttpResponse(body, content_type=NDJSON)
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

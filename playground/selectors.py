@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from endpoints.models import Endpoint
 from playground.models import Conversation, Message, ShareLink
@@ -24,35 +24,39 @@ def conversation_list_for_user(user, *, limit: int = 50) -> QuerySet[Conversatio
     )[:limit]
 
 
+# Messages are ordered by when their request started (then by pk): a reply stopped by its reader
+# is saved a moment later, possibly after the next message was sent, and must still come first.
+ORDER = ("created_at", "pk")
+NEWEST_FIRST = ("-created_at", "-pk")
+
+
 def conversation_messages(conversation: Conversation) -> QuerySet[Message]:
-    return conversation.messages.order_by("pk")
+    return conversation.messages.order_by(*ORDER)
 
 
 def conversation_context(
-    conversation: Conversation | None, past_messages: int, *, before_pk: int | None = None
+    conversation: Conversation | None, past_messages: int, *, before: Message | None = None
 ) -> list[dict]:
     """The last `past_messages` turns to send along, oldest first; failed replies are left out."""
     if conversation is None:
         return []
     qs = conversation.messages.filter(error="")
-    if before_pk is not None:
-        qs = qs.filter(pk__lt=before_pk)
-    rows = list(qs.order_by("-pk").values_list("role", "content")[:past_messages])
+    if before is not None:
+        qs = qs.filter(
+            Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
+        )
+    rows = list(qs.order_by(*NEWEST_FIRST).values_list("role", "content")[:past_messages])
     return [{"role": role, "content": content} for role, content in reversed(rows)]
 
 
 def last_failed_exchange(conversation: Conversation) -> tuple[Message, Message | None] | None:
     """(the user message, its failed reply or None) when the last exchange did not succeed."""
-    last_two = list(conversation.messages.order_by("-pk")[:2])
+    last_two = list(conversation.messages.order_by(*NEWEST_FIRST)[:2])
     if not last_two:
         return None
     if last_two[0].role == Message.Role.USER:
         return last_two[0], None
-    if (
-        last_two[0].failed
-        and len(last_two) == 2
-        and last_two[1].role == Message.Role.USER
-    ):
+    if last_two[0].failed and len(last_two) == 2 and last_two[1].role == Message.Role.USER:
         return last_two[1], last_two[0]
     return None
 

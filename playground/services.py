@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -31,14 +31,17 @@ def exchange_record(
     user_text: str | None,
     replace: Message | None,
     reply: Reply,
+    at: datetime | None = None,
 ) -> Conversation:
     """Write one exchange at the end of a reply, in one transaction.
 
     `user_text` is the new message, or None for a retry (its user message is already stored and
     `replace` is the failed reply it replaces). The conversation is created on its first
-    exchange, and remembers the endpoint, system prompt and parameters last used.
+    exchange, and remembers the endpoint, system prompt and parameters last used. Its messages are
+    dated `at`, when the request started (see selectors.ORDER).
     """
     now = timezone.now()
+    at = at or now
     conversation, created = Conversation.objects.get_or_create(
         code=conversation_code,
         owner=owner,
@@ -63,7 +66,7 @@ def exchange_record(
     if user_text is not None:
         rows.append(
             Message(
-                conversation=conversation, role=Message.Role.USER, content=user_text, created_at=now
+                conversation=conversation, role=Message.Role.USER, content=user_text, created_at=at
             )
         )
     elif replace is not None:
@@ -72,7 +75,7 @@ def exchange_record(
         Message(
             conversation=conversation,
             role=Message.Role.ASSISTANT,
-            created_at=now,
+            created_at=at,
             **reply.message_fields(),
         )
     )

@@ -40,7 +40,9 @@ def _gone(request: HttpRequest, link: ShareLink, *, as_json: bool) -> HttpRespon
         message = _("This link has expired and no longer works.")
     if as_json:
         return JsonResponse({"error": {"message": message, "retry": False}}, status=410)
-    return render(request, "playground/share_gone.html", {"link": link, "message": message}, status=410)
+    return render(
+        request, "playground/share_gone.html", {"link": link, "message": message}, status=410
+    )
 
 
 def _live_endpoint(link: ShareLink) -> Endpoint | None:
@@ -150,7 +152,7 @@ def _too_many(message: str, retry_after: int) -> JsonResponse:
 @member_required
 def share_revoke(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     link = _get_link(token)
-    # The conversation's owner, whoever made the link, or an Admin; to anyone else it does not exist.
+    # The conversation's owner, whoever made the link, or an Admin; to others it does not exist.
     if request.user.pk not in (link.conversation.owner_id, link.created_by_id) and (
         role_of(request.user) < Role.ADMIN
     ):

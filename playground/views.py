@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -132,6 +133,7 @@ def conversation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def send(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Relay one message to the endpoint and stream the reply back as it arrives."""
     started = time.perf_counter()
+    started_at = timezone.now()
     form = ChatForm(request.POST)
     if not form.is_valid():
         return form_errors(form)
@@ -146,13 +148,17 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponse:
         failed = selectors.last_failed_exchange(conversation) if conversation else None
         if failed is None:
             return JsonResponse(
-                {"error": {"message": _("The last reply did not fail: there is nothing to retry.")}},
+                {
+                    "error": {
+                        "message": _("The last reply did not fail: there is nothing to retry.")
+                    }
+                },
                 status=409,
             )
         user_message, replace = failed
         text, user_text = user_message.content, None
         history = selectors.conversation_context(
-            conversation, chat_params["past_messages"], before_pk=user_message.pk
+            conversation, chat_params["past_messages"], before=user_message
         )
     else:
         text = user_text = data["message"]
@@ -176,11 +182,13 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponse:
             user_text=user_text,
             replace=replace,
             reply=reply,
+            at=started_at,
         )
 
     head = {
         "conversation": str(code),
         "url": reverse("playground:conversation", args=[code]),
+        "title": conversation.title if conversation else services.title_from(text),
         "model": payload["model"],
     }
     try:
@@ -191,7 +199,9 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponse:
         return JsonResponse(
             {"error": {"message": reply.error, "retry": True, "stored": True, **head}}, status=502
         )
-    body = relay.RelayBody(stream, started=started, head=head, model=payload["model"], on_finish=record)
+    body = relay.RelayBody(
+        stream, started=started, head=head, model=payload["model"], on_finish=record
+    )
     return relay.streaming_response(body)
 
 
@@ -302,7 +312,8 @@ def compare(request: AuthenticatedHttpRequest) -> HttpResponse:
                 "key": key,
                 "label": label,
                 "selected": endpoints[index] if endpoints else None,
-                "rows": param_rows(form, values),
+                # One prompt, no history: "past messages" has nothing to count here.
+                "rows": [r for r in param_rows(form, values) if r["name"] != "past_messages"],
             }
         )
     return render(

@@ -167,10 +167,8 @@ def run() -> None:
         procfile += "\nredis: " + " ".join(private_redis_cmd(redis_url)) + "\n"
     run_procfile = VAR / "Procfile.run"
     run_procfile.write_text(procfile)
-    say(
-        "Starting web, worker, beat and the local platform on http://127.0.0.1:8000 "
-        "(Ctrl-C stops all)"
-    )
+    bind = env.get("GUNICORN_BIND", "127.0.0.1:8000")
+    say(f"Starting web, worker, beat and the local platform on http://{bind} (Ctrl-C stops all)")
     os.execvpe(  # noqa: S606 (honcho replaces this process, so Ctrl-C reaches it directly)
         sys.executable,
         [sys.executable, "-m", "honcho", "-f", str(run_procfile), "-d", str(ROOT), "start"],

@@ -19,12 +19,16 @@ pytest_plugins = [
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
-    """Each test starts with an empty cache (rate-limit counters, cached lists)."""
+def _isolate():
+    """Each test starts with an empty cache (rate-limit counters, cached lists) and in English
+    (a request through LocaleMiddleware leaves its language active in the thread)."""
     from django.core.cache import cache
+    from django.utils import translation
 
     cache.clear()
+    translation.activate("en")
     yield
+    translation.deactivate()
 
 
 @pytest.fixture(scope="session")

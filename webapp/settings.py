@@ -285,8 +285,8 @@ PLATFORM_CATALOG_CACHE_SECONDS = env_int("PLATFORM_CATALOG_CACHE_SECONDS", 120)
 # Longest message and system prompt accepted (characters), in the playground and on share pages.
 PLAYGROUND_MESSAGE_MAX_CHARS = env_int("PLAYGROUND_MESSAGE_MAX_CHARS", 8000)
 PLAYGROUND_SYSTEM_PROMPT_MAX_CHARS = env_int("PLAYGROUND_SYSTEM_PROMPT_MAX_CHARS", 4000)
-# Live share links: messages per minute for the whole link and for one visitor (the defaults of
-# the share form; each link stores its own), and how long a link lives unless told otherwise.
+# Live share links: messages per window for the whole link and for one visitor (the defaults of
+# the share form; each link stores its own); a window opens at a first message and lasts this long.
 PLAYGROUND_SHARE_RATE_PER_LINK = env_int("PLAYGROUND_SHARE_RATE_PER_LINK", 30)
 PLAYGROUND_SHARE_RATE_PER_VISITOR = env_int("PLAYGROUND_SHARE_RATE_PER_VISITOR", 6)
 PLAYGROUND_SHARE_RATE_WINDOW_SECONDS = env_int("PLAYGROUND_SHARE_RATE_WINDOW_SECONDS", 60)

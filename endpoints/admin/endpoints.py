@@ -31,19 +31,12 @@ class EndpointAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "region", "auth_mode")
     search_fields = ("name", "platform_id", "model_name", "served_model_name")
-    readonly_fields = (
-        "code",
-        "platform_id",
-        "status",
-        "raw_status",
-        "status_reason",
-        "url",
-        "current_replicas",
-        "next_poll_at",
-        "poll_attempts",
-        "phase_started_at",
-        "created_by",
-        "created_at",
-        "updated_at",
-    )
     inlines = [EndpointEventInline]
+
+    # Endpoints change through the console (wizard, actions) so that every change reaches the
+    # platform and leaves an event; the admin panel shows them and may delete stale rows.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Endpoint._meta.fields]

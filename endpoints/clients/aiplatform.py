@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from endpoints.clients import http
 from endpoints.clients.errors import PlatformError, error_from_response
@@ -193,6 +194,7 @@ class AiPlatformClient:
     def _fields(self, resource: str) -> dict:
         return self.routes[f"fields.{resource}"]
 
+    @sensitive_variables("token")
     def _call(
         self,
         operation: str,
@@ -222,6 +224,7 @@ class AiPlatformClient:
                 status_code=response.status_code,
             ) from exc
 
+    @sensitive_variables("token")
     def _send(self, method: str, url: str, token: str, params, body):
         return http.request(
             method,

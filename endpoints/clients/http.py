@@ -12,6 +12,7 @@ import threading
 
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -57,6 +58,9 @@ def default_timeout() -> float:
     return float(settings.AIPLATFORM_HTTP_TIMEOUT)
 
 
+# The headers carry a Bearer token or Basic credentials: keep them out of error reports, and
+# cut the chain to requests' own frames (`from None`), whose locals hold the same headers.
+@sensitive_variables("kwargs")
 def request(
     method: str, url: str, *, timeout: float | tuple[float, float] | None = None, **kwargs
 ) -> requests.Response:
@@ -65,12 +69,13 @@ def request(
         return get_session().request(
             method, url, timeout=timeout if timeout is not None else default_timeout(), **kwargs
         )
-    except requests.Timeout as exc:
-        raise Unavailable(f"The AI Platform did not answer in time ({_where(url)}).") from exc
-    except requests.ConnectionError as exc:
-        raise Unavailable(f"Could not connect to the AI Platform ({_where(url)}).") from exc
+    except requests.Timeout:
+        raise Unavailable(f"The AI Platform did not answer in time ({_where(url)}).") from None
+    except requests.ConnectionError:
+        raise Unavailable(f"Could not connect to the AI Platform ({_where(url)}).") from None
     except requests.RequestException as exc:
-        raise Unavailable(f"Request to the AI Platform failed ({_where(url)}): {exc}") from exc
+        kind = type(exc).__name__
+        raise Unavailable(f"Request to the AI Platform failed ({_where(url)}): {kind}") from None
 
 
 def _where(url: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import requests
 import urllib3
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from endpoints.clients import http
 from endpoints.clients.aiplatform import StaticToken, TokenSource
@@ -80,6 +81,7 @@ class InferenceClient:
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
+    @sensitive_variables("token", "fresh")
     def _send(self, method: str, path: str, *, json_body=None, stream: bool = False):
         """One request; on 401 in iam_token mode, one refresh and one retry."""
         url = self.base_url + path

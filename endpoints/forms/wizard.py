@@ -72,6 +72,10 @@ class BasicsForm(forms.Form):
         self.fields["model_id"].choices = [("", _("Choose a model…"))] + [
             (m.id, f"{m.name} · {m.framework}") for m in models
         ]
+        if credentials:
+            # Most teams have one service account: start with it chosen.
+            self.fields["credential"].initial = str(credentials[0].code)
+        self.fields["region"].initial = settings.AIPLATFORM_REGIONS[0]
         self.fields["credential"].error_messages["invalid_choice"] = _(
             "That credential cannot deploy (it was removed or marked invalid)."
         )

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from endpoints.clients.errors import PlatformError
@@ -216,7 +217,7 @@ class ConnectionReport:
     ok: bool
     summary: str
     regions: list[str] = field(default_factory=list)
-    token_expires_at: object = None
+    token_expires_at: datetime | None = None
     detail: str = ""
 
 
@@ -239,6 +240,8 @@ def credential_test_connection(*, credential: Credential) -> ConnectionReport:
     try:
         tokens.mint_now(credential)
         regions = tokens.platform_client(credential).list_regions()
+    except tokens.TokenLockTimeout as exc:
+        return ConnectionReport(ok=False, summary=exc.message)
     except PlatformError as exc:
         credential.refresh_from_db()
         return ConnectionReport(
@@ -246,10 +249,14 @@ def credential_test_connection(*, credential: Credential) -> ConnectionReport:
             summary=credential.error_summary() or _connection_error_words(exc),
             detail=exc.message,
         )
-    names = [r.name or r.id for r in regions]
+    names = [f"{r.name} ({r.id})" if r.name and r.name != r.id else r.id for r in regions]
     return ConnectionReport(
         ok=True,
-        summary=_("Connected: IAM issued a token and the AI Platform lists %(count)d region(s).")
+        summary=ngettext(
+            "Connected: IAM issued a token and the AI Platform lists %(count)d region.",
+            "Connected: IAM issued a token and the AI Platform lists %(count)d regions.",
+            len(names),
+        )
         % {"count": len(names)},
         regions=names,
         token_expires_at=credential.token_expires_at,
@@ -269,13 +276,3 @@ def _connection_error_words(exc: PlatformError) -> str:
     if exc.transient:
         return _("The AI Platform could not be reached or answered with a server error.")
     return _("The AI Platform refused the request.")
-
-
-def credential_health(credential: Credential) -> dict:
-    """Numbers the health column shows (seconds left, next refresh), computed once."""
-    now = timezone.now()
-    return {
-        "seconds_left": credential.token_seconds_left(now),
-        "refresh_due_at": credential.refresh_due_at(),
-        "backing_off": credential.is_backing_off(now),
-    }

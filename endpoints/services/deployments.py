@@ -202,6 +202,20 @@ class Phase:
         end = self.ended_at or timezone.now()
         return max(0.0, (end - self.started_at).total_seconds())
 
+    @property
+    def duration(self) -> str:
+        return duration_label(self.seconds)
+
+
+def duration_label(seconds: float) -> str:
+    """12 s, 3 min 20 s, 1 h 5 min: how long a phase lasted."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
 
 def endpoint_phases(endpoint: Endpoint, events: list[EndpointEvent]) -> list[Phase]:
     """The status phases in order, each with how long it lasted (the current one: so far)."""
@@ -418,11 +432,24 @@ def _is_ours(endpoint: Endpoint, found: PlatformEndpoint) -> bool:
     )
 
 
-def _fail(endpoint: Endpoint, reason: str, *, actor: User | None = None) -> None:
+def refusal_step(exc: PlatformError) -> str:
+    """The wizard step a refusal of the create call belongs to (where the user can fix it)."""
+    if isinstance(exc, AuthenticationFailed | PermissionDenied | Conflict):
+        return "basics"  # the service account, or the name
+    text = exc.message.lower()
+    if any(w in text for w in ("replica", "threshold", "utilization", "latency", "private")):
+        return "scaling"
+    if any(w in text for w in ("instance", "flavor", "vram", "gpu memory")):
+        return "resources"
+    return "basics"
+
+
+def _fail(endpoint: Endpoint, reason: str, *, actor: User | None = None, step: str = "") -> None:
     old = endpoint.status
     Endpoint.objects.filter(pk=endpoint.pk).update(
         status=S.ERROR,
         status_reason=reason,
+        refusal_step=step,
         next_poll_at=None,
         poll_attempts=0,
         phase_started_at=timezone.now(),
@@ -452,6 +479,7 @@ def endpoint_deploy(*, endpoint_id: int) -> str:
                     "created by this dashboard. Choose another name (Clone this endpoint)."
                 )
                 % {"name": endpoint.name},
+                step="basics",
             )
             return "name-taken"
         if found is None:
@@ -463,6 +491,8 @@ def endpoint_deploy(*, endpoint_id: int) -> str:
                     raise
     except PlatformError as exc:
         if exc.transient:
+            if _check_timeout(endpoint):
+                return "timed-out"
             _release(
                 endpoint,
                 reason=_("The platform did not answer (%(error)s); trying again.")
@@ -472,6 +502,7 @@ def endpoint_deploy(*, endpoint_id: int) -> str:
         _fail(
             endpoint,
             _("The platform refused the endpoint: %(error)s") % {"error": exc.message},
+            step=refusal_step(exc),
         )
         return "refused"
     # Link it, unless somebody deleted the row meanwhile: then the platform copy must go too.
@@ -527,6 +558,7 @@ def endpoint_apply_platform_state(
         fields["status_reason"] = found.status_reason or ""
     if new_status != old_status:
         fields["phase_started_at"] = now
+        fields["refusal_step"] = ""
     final = new_status in Endpoint.FINAL_STATUSES
     if final:
         fields["next_poll_at"] = None
@@ -558,17 +590,18 @@ def _check_timeout(endpoint: Endpoint) -> bool:
     limit = timedelta(minutes=settings.DEPLOY_TIMEOUT_MINUTES)
     if endpoint.status not in DEPLOYING_STATUSES or endpoint.phase_duration() < limit:
         return False
-    _fail(
-        endpoint,
-        _(
+    minutes = settings.DEPLOY_TIMEOUT_MINUTES
+    if endpoint.status == S.PENDING:
+        reason = _(
+            "The platform could not be reached for %(minutes)s minutes, so the endpoint was "
+            "never created there. Clone it to try again."
+        ) % {"minutes": minutes}
+    else:
+        reason = _(
             "Deployment timed out: still %(status)s on the platform after %(minutes)s minutes. "
             "Check the model and instance type, then delete it or start it again."
-        )
-        % {
-            "status": endpoint.raw_status or endpoint.status,
-            "minutes": settings.DEPLOY_TIMEOUT_MINUTES,
-        },
-    )
+        ) % {"status": endpoint.raw_status or endpoint.status, "minutes": minutes}
+    _fail(endpoint, reason)
     return True
 
 
@@ -846,6 +879,10 @@ def endpoint_request_action(
             % {"action": ACTION_LABELS[action], "user": user.get_username()},
             actor=user,
         )
+        # A lease while the action runs: the page keeps watching, the poller keeps off.
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            next_poll_at=timezone.now() + timedelta(seconds=settings.ENDPOINT_CLAIM_SECONDS)
+        )
         pk, actor_id = endpoint.pk, user.pk
         transaction.on_commit(
             lambda: endpoint_action_task.delay(pk, action, scaling or {}, actor_id)
@@ -913,7 +950,10 @@ def endpoint_perform_action(
     except PlatformError as exc:
         if exc.transient:
             raise
-        Endpoint.objects.filter(pk=endpoint.pk).update(status_reason=exc.message)
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            status_reason=exc.message,
+            next_poll_at=None if endpoint.is_final() else timezone.now(),
+        )
         _event(
             endpoint,
             from_status=endpoint.status,

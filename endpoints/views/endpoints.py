@@ -44,7 +44,7 @@ def endpoint_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     rows = list(page.object_list)
-    moving = any(not e.is_final() for e in rows)
+    moving = any(e.is_moving() for e in rows)
     context = {
         "page": page,
         "rows": rows,
@@ -67,15 +67,44 @@ def _detail_context(request, endpoint: Endpoint) -> dict:
         "events": list(reversed(events)),
         "phases": phases,
         "url": svc.endpoint_url(endpoint),
-        "moving": not endpoint.is_final(),
+        "moving": endpoint.is_moving(),
         "actions": {a: can_edit and svc.action_allowed(endpoint, a) for a in svc.ACTIONS},
         "snippets": snippets_for(endpoint),
         "cost": svc.cost_range(
             endpoint.instance_spec or {}, endpoint.min_replicas, endpoint.max_replicas
         ),
         "timeout_minutes": settings.DEPLOY_TIMEOUT_MINUTES,
+        "phase_label": svc.duration_label(endpoint.phase_duration().total_seconds()),
+        "progress_steps": _progress_steps(endpoint, phases),
         "timeout_seconds": settings.DEPLOY_TIMEOUT_MINUTES * 60,
     }
+
+
+PROGRESS_PATHS = {
+    Endpoint.Status.PENDING: ("PENDING", "CREATING", "ACTIVE"),
+    Endpoint.Status.CREATING: ("PENDING", "CREATING", "ACTIVE"),
+    Endpoint.Status.UPDATING: ("UPDATING", "ACTIVE"),
+    Endpoint.Status.DELETING: ("DELETING", "DELETED"),
+}
+
+
+def _progress_steps(endpoint: Endpoint, phases: list) -> list[dict]:
+    """Where a moving endpoint is on its way: done steps with their time, the current one, next."""
+    path = PROGRESS_PATHS.get(endpoint.status)
+    if not path:
+        return []
+    labels = dict(Endpoint.Status.choices)
+    took = {p.status: p.duration for p in phases}
+    current = path.index(endpoint.status)
+    return [
+        {
+            "status": status,
+            "label": labels[status],
+            "state": "done" if i < current else "current" if i == current else "todo",
+            "duration": took.get(status, "") if i <= current else "",
+        }
+        for i, status in enumerate(path)
+    ]
 
 
 @viewer_required

@@ -53,8 +53,25 @@ def _plain(cleaned: dict) -> dict:
     return {k: v for k, v in cleaned.items() if isinstance(v, str | int | bool | float | None)}
 
 
-def _draft(post) -> dict:
-    return {k: post.get(k) for k in post if k not in ("csrfmiddlewaretoken", "_back")}
+DRAFT_FIELDS = {
+    "basics": ("name", "region", "credential", "model_id"),
+    "resources": ("instance_type",),
+    "scaling": (
+        "min_replicas",
+        "max_replicas",
+        "cpu_threshold",
+        "ram_threshold",
+        "gpu_threshold",
+        "latency_threshold_ms",
+        "private_access",
+        "access_credential",
+    ),
+}
+
+
+def _draft(post, step: str) -> dict:
+    """What was typed on a step, kept as plain strings (only the step's own fields)."""
+    return {k: str(post.get(k))[:200] for k in DRAFT_FIELDS.get(step, ()) if k in post}
 
 
 def _first_missing(state: dict) -> str | None:
@@ -169,7 +186,10 @@ def _summary(state: dict, catalog: _Catalog, current: dict | None = None, step: 
         if name == step and current:
             values.update({k: v for k, v in current.items() if v not in (None, "")})
     if step == "scaling" and current is not None:
-        values["private_access"] = bool(current.get("private_access"))
+        values["private_access"] = str(current.get("private_access", "")).lower() in (
+            "on",
+            "true",
+        )
     model = next((m for m in catalog.models() if m.id == values.get("model_id")), None)
     instance = None
     if values.get("instance_type"):
@@ -200,7 +220,10 @@ def _summary(state: dict, catalog: _Catalog, current: dict | None = None, step: 
 def _render(request, step: str, form, catalog: _Catalog, state: dict, *, status: int = 200):
     current = None
     if form is not None and form.is_bound:
-        current = _draft(form.data)
+        current = _draft(form.data, step)
+        for name in form.errors:
+            if name in form.fields:
+                form.fields[name].widget.attrs["aria-invalid"] = "true"
     elif form is not None:
         current = {k: form[k].value() for k in form.fields}
     context = {
@@ -213,6 +236,9 @@ def _render(request, step: str, form, catalog: _Catalog, state: dict, *, status:
         "platform_error": catalog.error,
         "saved_steps": set(state["saved"]),
         "cloned_from": state.get("cloned_from"),
+        "refusal": (state.get("refusal") or {}).get("message")
+        if (state.get("refusal") or {}).get("step") == step
+        else "",
     }
     if step == "basics":
         context["no_credentials"] = not catalog.credentials
@@ -229,14 +255,25 @@ def wizard_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     """`/inference/create/`: start (or clone into) a wizard, then go to the first open step."""
     if request.GET.get("clone"):
         source = get_object_or_404(Endpoint, code=request.GET["clone"])
-        request.session[SESSION_KEY] = _state_from_endpoint(source)
-        messages.info(
-            request, _("The wizard is filled with %(name)s's settings.") % {"name": source.name}
-        )
+        state = _state_from_endpoint(source)
+        request.session[SESSION_KEY] = state
+        if state["refusal"]:
+            messages.warning(
+                request,
+                _("The platform refused %(name)s: fix it on the step “%(step)s”.")
+                % {"name": source.name, "step": STEP_TITLES[state["refusal"]["step"]]},
+            )
+        else:
+            messages.info(
+                request, _("The wizard is filled with %(name)s's settings.") % {"name": source.name}
+            )
         return redirect("endpoints:wizard", step="basics")
-    if request.GET.get("new"):
+    if request.GET.get("new") or request.GET.get("model"):
         request.session.pop(SESSION_KEY, None)
     state = _state(request)
+    if request.GET.get("model"):  # "Deploy" from the Model Registry
+        state["drafts"]["basics"] = {"model_id": request.GET["model"][:200]}
+        _save(request, state)
     return redirect("endpoints:wizard", step=_first_missing(state) or "review")
 
 
@@ -249,9 +286,13 @@ def _state_from_endpoint(source: Endpoint) -> dict:
     }
     for key, (default, _low, _high) in svc.THRESHOLDS.items():
         scaling[key] = (source.autoscaling or {}).get(key, default)
+    refusal = None
+    if source.status == Endpoint.Status.ERROR and source.refusal_step in FORM_STEPS:
+        refusal = {"step": source.refusal_step, "message": source.status_reason}
     return {
         "key": str(uuid.uuid4()),
         "cloned_from": source.name,
+        "refusal": refusal,
         # Name left for the user: the same name would be refused as taken.
         "saved": {
             "resources": {"instance_type": source.instance_type},
@@ -292,7 +333,7 @@ def wizard_step(request: AuthenticatedHttpRequest, step: str) -> HttpResponse:
             form = _form(step, catalog, initial=initial or None)
         return _render(request, step, form, catalog, state)
 
-    state["drafts"][step] = _draft(request.POST)
+    state["drafts"][step] = _draft(request.POST, step)
     _save(request, state)
     if "_back" in request.POST:
         return redirect("endpoints:wizard", step=STEPS[STEPS.index(step) - 1])
@@ -324,7 +365,7 @@ def wizard_validate(request: AuthenticatedHttpRequest, step: str) -> HttpRespons
     form = _form(step, catalog, data=request.POST, credential_code=credential_code)
     form.is_valid()
     field = request.htmx.trigger_name if request.htmx else request.POST.get("_field")
-    state["drafts"][step] = _draft(request.POST)
+    state["drafts"][step] = _draft(request.POST, step)
     _save(request, state)
     return render(
         request,
@@ -333,7 +374,7 @@ def wizard_validate(request: AuthenticatedHttpRequest, step: str) -> HttpRespons
             "field": form[field] if field in form.fields else None,
             "form": form,
             "step": step,
-            "summary": _summary(state, catalog, _draft(request.POST), step),
+            "summary": _summary(state, catalog, _draft(request.POST, step), step),
             "platform_error": catalog.error,
         },
     )

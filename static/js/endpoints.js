@@ -3,9 +3,9 @@
 (function () {
   "use strict";
 
-  document.addEventListener("click", function (event) {
-    var tab = event.target.closest("[data-tabs] [role=tab]");
-    if (!tab) return;
+  var chosenTab = null;  // the snippet tab survives the live partial's swaps every 3 s
+
+  function select(tab) {
     var list = tab.closest("[data-tabs]");
     list.querySelectorAll("[role=tab]").forEach(function (other) {
       var selected = other === tab;
@@ -13,6 +13,18 @@
       var panel = document.getElementById(other.getAttribute("aria-controls"));
       if (panel) panel.hidden = !selected;
     });
+  }
+
+  document.addEventListener("click", function (event) {
+    var tab = event.target.closest("[data-tabs] [role=tab]");
+    if (!tab) return;
+    chosenTab = tab.id;
+    select(tab);
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    var tab = chosenTab && document.getElementById(chosenTab);
+    if (tab) select(tab);
   });
 
   document.addEventListener("keydown", function (event) {

@@ -88,11 +88,17 @@
     var outcome = { kind: "lost", text: "", event: null };
     return fetch(url, {
       method: "POST",
-      body: data,
+      // URL-encoded (no file here): lighter to parse than multipart, on the hot path.
+      body: new URLSearchParams(data),
       signal: signal,
       credentials: "same-origin",
       headers: { "Accept": "application/x-ndjson" }
     }).then(function (response) {
+      var type = response.headers.get("Content-Type") || "";
+      if (response.ok && type.indexOf("application/x-ndjson") !== 0) {
+        // Not the relay (a sign-in page after the session ended, a proxy's page): say so.
+        return { kind: "refused", status: response.status, text: "", event: {} };
+      }
       if (!response.ok) {
         return response.json().catch(function () { return {}; }).then(function (body) {
           var error = body.error || {};
@@ -200,7 +206,11 @@
       data.set("retry", "");
       data.set("message", text || "");
     }
-    if (this.mode === "share") data.set("history", JSON.stringify(this.history));
+    if (this.mode === "share") {
+      // Only the window the link sends along (the server refuses a longer history).
+      var past = parseInt(form.getAttribute("data-past") || "20", 10);
+      data.set("history", JSON.stringify(this.history.slice(-past)));
+    }
     showFieldErrors(form, {});
     if (retry && retry.bubble) retry.bubble.remove();
     if (!retry && text) {
@@ -216,6 +226,8 @@
     streamReply(form.action, data, bubble, this.controller.signal, function (start) {
       if (self.mode === "chat" && start.conversation) {
         $(form, "[data-conversation]").value = start.conversation;
+        var title = document.querySelector("[data-title]");
+        if (title && start.title) title.textContent = start.title;
         if (window.location.pathname !== start.url) window.history.replaceState(null, "", start.url);
       }
     }).then(function (outcome) {
@@ -241,6 +253,9 @@
       return;
     }
     if (outcome.kind === "stopped") {
+      // No figures came (the reply never finished): say so instead of a row of dashes.
+      var figures = $(bubble, "[data-figures]");
+      if (figures) figures.remove();
       bubble.appendChild(cloneTemplate("pg-tpl-stopped"));
       if (this.mode === "share" && outcome.text) {
         this.history.push({ role: "user", content: text }, { role: "assistant", content: outcome.text });
@@ -331,7 +346,12 @@
       showFieldErrors(sideForm, {});
       return streamReply(self.form.action, data, bubble, self.controller.signal, null).then(function (outcome) {
         endStreaming(bubble);
-        if (outcome.kind === "stopped") { bubble.appendChild(cloneTemplate("pg-tpl-stopped")); return; }
+        if (outcome.kind === "stopped") {
+          var figures = $(bubble, "[data-figures]");
+          if (figures) figures.remove();
+          bubble.appendChild(cloneTemplate("pg-tpl-stopped"));
+          return;
+        }
         if (outcome.kind === "done") return;
         var event = outcome.event || {};
         if (event.fields) {

@@ -46,6 +46,17 @@ def iam_calls(platform, client_id: str | None = None) -> int:
     return platform.stats()["iam_calls"].get(client_id or platform.service_account.client_id, 0)
 
 
+@pytest.fixture(autouse=True)
+def _english_unless_asked():
+    """A request in Vietnamese leaves the thread's language switched: reset around each test."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def service_account(platform, db) -> Credential:
     return make_service_account(platform)

@@ -49,6 +49,7 @@ def test_non_admins_are_refused_every_credential_page_and_action(request, person
     for name, (method, url) in _urls(stored).items():
         response = getattr(client, method)(url, FORM if method == "post" else None)
         assert response.status_code == 403, name
+        assert "Team A" not in response.content.decode() and SECRET not in response.content.decode()
         response = getattr(client, method)(url, FORM, headers={"HX-Request": "true"})
         assert response.status_code == 403, f"{name} (htmx)"
     stored.refresh_from_db()
@@ -288,3 +289,12 @@ def test_unknown_credential_is_404(as_admin, db):
 
     response = as_admin.get(reverse("credentials:edit", args=[uuid.uuid4()]))
     assert response.status_code == 404
+
+
+def test_the_page_speaks_vietnamese(as_admin, stored, settings):
+    as_admin.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
+    html = as_admin.get(reverse("credentials:list")).content.decode()
+    for words in ("Thông tin xác thực", "Tình trạng token", "Kiểm tra kết nối", "Trạng thái"):
+        assert words in html
+    html = as_admin.get(reverse("credentials:edit", args=[stored.code])).content.decode()
+    assert "Lưu thay đổi" in html and "Chỉnh sửa “Team A”" in html

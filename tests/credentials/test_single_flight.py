@@ -52,3 +52,36 @@ def test_twenty_concurrent_calls_in_two_processes_cause_one_iam_call(platform):
     credential.refresh_from_db()
     assert credential.state == Credential.State.OK
     assert credential.token_seconds_left() > 1700
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_401s_on_the_same_token_cost_one_mint(platform):
+    import threading
+
+    from django.db import connection
+
+    from endpoints import tokens
+
+    credential = make_service_account(platform)
+    stale = tokens.get_token(credential)
+    platform.set_faults(latency_ms=200)
+    barrier = threading.Barrier(10)
+    results: list[str] = []
+
+    def saw_a_401() -> None:
+        try:
+            source = tokens.CredentialTokenSource(Credential.objects.get(pk=credential.pk))
+            barrier.wait()
+            results.append(source.refresh(stale))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=saw_a_401) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(results) == 10 and len(set(results)) == 1
+    assert results[0] != stale
+    assert iam_calls(platform) == 2  # the first token, then exactly one re-mint

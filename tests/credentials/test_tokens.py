@@ -184,3 +184,44 @@ def test_api_key_bearer_is_the_key_and_service_account_bearer_is_a_token(platfor
     assert tokens.data_plane_bearer(service_account) == tokens.get_token(service_account)
     with pytest.raises(ValueError, match="not a service account"):
         tokens.get_token(key)
+
+
+def test_a_secret_changed_during_a_failing_mint_is_not_marked_invalid(platform, db, monkeypatch):
+    from endpoints.clients import iam
+    from endpoints.services.credentials import credential_update
+
+    credential = make_service_account(platform, secret="the-old-revoked-secret")
+    real_mint = iam.mint_token
+
+    def admin_edits_meanwhile(**kwargs):
+        # The admin saves the right secret while IAM is still answering the old one.
+        credential_update(
+            credential=credential,
+            label=credential.label,
+            region="HCM",
+            client_id=credential.client_id,
+            secret=platform.service_account.client_secret,
+        )
+        return real_mint(**kwargs)
+
+    monkeypatch.setattr(tokens.iam, "mint_token", admin_edits_meanwhile)
+    with pytest.raises(tokens.AuthenticationFailed):
+        tokens.get_token(Credential.objects.get(pk=credential.pk))
+    monkeypatch.setattr(tokens.iam, "mint_token", real_mint)
+
+    stored = Credential.objects.get(pk=credential.pk)
+    assert stored.state != Credential.State.INVALID  # the new secret gets its chance
+    assert tokens.get_token(stored)
+    stored.refresh_from_db()
+    assert stored.state == Credential.State.OK
+
+
+def test_without_redis_the_token_service_says_so(platform, service_account, settings):
+    tokens._redis_for.cache_clear()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        with pytest.raises(tokens.TokenLockTimeout, match="Redis cannot be reached"):
+            tokens.get_token(service_account)
+    finally:
+        tokens._redis_for.cache_clear()
+    assert iam_calls(platform) == 0  # never a mint without the lock

@@ -108,6 +108,7 @@ def test_platform_403_for_a_read_only_service_account(platform, db):
     assert svc.endpoint_deploy(endpoint_id=ep.pk) == "refused"
     ep.refresh_from_db()
     assert ep.status == S.ERROR and "AiPlatformFullAccess" in ep.status_reason
+    assert ep.refusal_step == "basics"
 
 
 def test_platform_down_during_a_deploy_retries_and_creates_once(platform, sa, platform_api):
@@ -309,3 +310,14 @@ def test_deleting_before_the_platform_heard_of_it_cleans_up_a_racing_deploy(
     assert ep.status == S.DELETED
     assert svc.endpoint_deploy(endpoint_id=ep.pk) == "not-claimed"
     assert platform_named(platform_api, "racing") == []
+
+
+def test_a_platform_down_for_the_whole_timeout_fails_the_pending_endpoint(platform, sa):
+    ep = make_endpoint(sa, "never-reached")
+    platform.set_faults(error_ratio=1.0)
+    Endpoint.objects.filter(pk=ep.pk).update(
+        phase_started_at=timezone.now() - timedelta(minutes=61)
+    )
+    assert svc.endpoint_deploy(endpoint_id=ep.pk) == "timed-out"
+    ep.refresh_from_db()
+    assert ep.status == S.ERROR and "never created there" in ep.status_reason

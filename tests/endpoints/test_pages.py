@@ -142,6 +142,8 @@ def test_detail_shows_events_with_phase_durations_and_actions_by_role(
     page = as_member.get(f"/inference/{ep.code}/").content.decode()
     assert "Accepted" in page and "bob" in page and 'data-testid="stop"' in page
     assert "times out after 60 minutes" in page and "<progress" in page
+    strip = page.split('data-testid="phases"')[1].split("</div>")[0]
+    assert "Pending" in strip and "Creating" in strip and "so far" in strip
     viewer_page = as_viewer.get(f"/inference/{ep.code}/").content.decode()
     assert 'data-testid="stop"' not in viewer_page and 'data-testid="delete"' not in viewer_page
 
@@ -228,3 +230,32 @@ def test_overview_counts_and_deploying_now(sa, as_admin):
     page = as_admin.get("/").content.decode()
     assert 'data-testid="total-endpoints">2<' in page
     assert "o2" in page
+
+
+def test_overview_cards_link_to_the_filtered_list(sa, as_member):
+    make_endpoint(sa, "odd-one", status=S.UNKNOWN, raw_status="WARMING_UP")
+    page = as_member.get("/").content.decode()
+    assert 'href="/inference/?status=UNKNOWN"' in page and "WARMING_UP" in page
+
+
+def test_wizard_model_refresh_asks_the_platform_again(platform, sa, as_member):
+    def model_lists():
+        return platform.stats()["management_calls_by_route"].get("GET /v1/model-registries", 0)
+
+    as_member.get("/inference/create/basics/")
+    before = model_lists()
+    r = as_member.get(
+        f"/inference/create/models/?refresh=1&credential={sa.code}", HTTP_HX_REQUEST="true"
+    )
+    assert r.status_code == 200 and 'id="model-field"' in r.content.decode()
+    assert "qwen2-5-7b-instruct" in r.content.decode() and "<html" not in r.content.decode()
+    assert model_lists() == before + 1
+
+
+def test_pages_speak_vietnamese(sa, as_member, settings):
+    as_member.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
+    make_endpoint(sa, "vi-ep", status=S.ACTIVE, platform_id="me-vi")
+    listing = as_member.get("/inference/").content.decode()
+    assert "Tên model được phục vụ" in listing and "Cập nhật lần cuối" in listing
+    wizard = as_member.get("/inference/create/basics/").content.decode()
+    assert "Cấu hình cơ bản" in wizard and "Tóm tắt" in wizard and "Tạo endpoint" in wizard

@@ -145,6 +145,7 @@ def test_name_rules_inline_and_on_submit(platform, sa, as_member, name, message)
     assert 'hx-swap-oob="true"' in inline.content.decode()  # the summary follows along
     submit = as_member.post("/inference/create/basics/", basics(sa, name=name))
     assert submit.status_code == 400 and message in error_text(submit, "name")
+    assert 'aria-invalid="true"' in submit.content.decode()
     assert "basics" not in as_member.session[SESSION_KEY]["saved"]
 
 
@@ -315,3 +316,81 @@ def test_viewer_and_stranger_cannot_use_the_wizard(platform, sa, as_viewer, as_s
     r = client.get("/inference/create/basics/")
     assert r.status_code == 302 and "/login/" in r.url
     assert Endpoint.objects.count() == 0
+
+
+def test_a_platform_400_at_deploy_is_shown_on_the_step_it_belongs_to(platform, sa, as_member):
+    """The deploy runs in the background: its refusal is fixed by cloning into the wizard."""
+    from endpoints.services import deployments as svc
+    from tests.endpoints.conftest import make_endpoint
+
+    ep = make_endpoint(sa, "refused", max_replicas=11)  # no form of ours lets this through
+    svc.endpoint_deploy(endpoint_id=ep.pk)
+    ep.refresh_from_db()
+    assert ep.status == Endpoint.Status.ERROR and ep.refusal_step == "scaling"
+    detail = as_member.get(f"/inference/{ep.code}/").content.decode()
+    assert f"/inference/create/?clone={ep.code}" in detail and "Fix it in the wizard" in detail
+    r = as_member.get(f"/inference/create/?clone={ep.code}", follow=True)
+    assert "fix it on the step “Replicas and scaling”" in r.content.decode()
+    as_member.post("/inference/create/basics/", basics(sa, name="refused-2"))
+    page = as_member.get("/inference/create/scaling/").content.decode()
+    assert 'data-testid="refusal"' in page
+    assert "Max replica count must be a whole number from 1 to 10" in page
+    r = as_member.post("/inference/create/scaling/", {**SCALING, "max_replicas": "11"})
+    assert r.status_code == 400 and "At most 10" in error_text(r, "max_replicas")
+
+
+def test_drafts_keep_only_the_steps_own_fields(platform, sa, as_member):
+    as_member.post("/inference/create/basics/", {**basics(sa, name="bad name"), "junk": "x" * 5000})
+    draft = as_member.session[SESSION_KEY]["drafts"]["basics"]
+    assert "junk" not in draft and draft["name"] == "bad name"
+
+
+def test_inputs_check_themselves_as_the_user_types(platform, sa, as_member):
+    page = as_member.get("/inference/create/basics/").content.decode()
+    name_input = (
+        page.split('name="name"')[0].rsplit("<input", 1)[1]
+        + page.split('name="name"')[1].split(">")[0]
+    )
+    assert 'hx-post="/inference/create/basics/validate/"' in name_input
+    assert 'hx-trigger="input changed delay:400ms"' in name_input
+    assert 'hx-target="#err-name"' in name_input
+    inline = as_member.post(
+        "/inference/create/basics/validate/",
+        basics(sa, model_id="mr-nope"),
+        HTTP_HX_TRIGGER_NAME="model_id",
+        **HX,
+    )
+    assert "not in the Model Registry" in error_text(inline, "model_id")
+
+
+@pytest.mark.parametrize("refusal", ["403", "409"])
+def test_platform_refusals_at_deploy_come_back_on_the_basics_step(
+    platform, sa, as_member, platform_api, refusal
+):
+    from endpoints.services import deployments as svc
+    from tests.endpoints.conftest import console_create, make_endpoint
+
+    if refusal == "403":
+        ro = credential_create(
+            kind=Credential.Kind.SERVICE_ACCOUNT,
+            label="read-only",
+            client_id=platform.readonly_account.client_id,
+            secret=platform.readonly_account.client_secret,
+        )
+        ep = make_endpoint(ro, "no-rights")
+        words = "AiPlatformFullAccess"
+    else:
+        ep = make_endpoint(sa, "taken-later")
+        console_create(platform_api, "taken-later", model_id=BIG_MODEL, instance_type_id=BIG_GPU)
+        words = "already exists on the platform"
+    svc.endpoint_deploy(endpoint_id=ep.pk)
+    ep.refresh_from_db()
+    assert ep.status == Endpoint.Status.ERROR and ep.refusal_step == "basics"
+    page = as_member.get(f"/inference/create/?clone={ep.code}", follow=True).content.decode()
+    refusal_box = page.split('data-testid="refusal"')[1].split("</div>")[0]
+    assert words in refusal_box
+
+
+def test_deploy_from_the_registry_preselects_the_model(platform, sa, as_member):
+    r = as_member.get(f"/inference/create/?model={BIG_MODEL}", follow=True)
+    assert f'<option value="{BIG_MODEL}" selected>' in r.content.decode()

@@ -78,6 +78,11 @@ def key_endpoint(platform, service_account, api_key) -> Endpoint:
     )
 
 
+# The demo model at temperature 0 is deterministic (argmax); for this question it writes on past
+# any max_tokens below 400 instead of ending early, so `finish_reason == "length"` is certain.
+LONG_QUESTION = "What is an endpoint?"
+
+
 def chat_data(ep: Endpoint, message: str = "Hello there", **overrides) -> dict:
     data = {
         "endpoint": str(ep.code),

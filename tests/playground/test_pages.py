@@ -140,7 +140,8 @@ def test_view_code_snippets_run_against_the_endpoint(
     """The snippets are not illustrations: run them, with the key in the environment."""
     from playground import codegen, relay
 
-    data = chat_data(key_endpoint, "It's a \"test\"", max_tokens="6", stop="zzz", top_p="0.9")
+    question = 'It\'s "quoted": what is an endpoint?'
+    data = chat_data(key_endpoint, question, max_tokens="6", stop="zzz", temperature="0")
     from playground.forms import ChatForm
 
     form = ChatForm(data)
@@ -168,3 +169,32 @@ def test_view_code_snippets_run_against_the_endpoint(
     else:
         assert "completion_tokens" in result.stdout
         assert "6" in result.stdout.split("completion_tokens")[1][:5]
+
+
+def test_the_playground_speaks_vietnamese(as_member, endpoint, platform, settings):
+    as_member.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
+    html = as_member.get(reverse("playground:index")).content.decode()
+    assert "Thử nghiệm model để xem nó hoạt động như thế nào." in html
+    assert "Tên model được phục vụ" in html
+    assert "Số token tối đa" in html
+    response = as_member.post(SEND, chat_data(endpoint, temperature="5"))
+    assert "Temperature phải nằm trong khoảng từ 0 đến 2." in response.json()["error"]["message"]
+
+
+def test_reopening_a_conversation_whose_endpoint_stopped_says_so(as_member, endpoint, platform):
+    evs = events(as_member.post(SEND, chat_data(endpoint, "Before it stopped", max_tokens=3)))
+    Endpoint.objects.filter(pk=endpoint.pk).update(status=Endpoint.Status.INACTIVE)
+    html = as_member.get(
+        reverse("playground:conversation", args=[evs[0]["conversation"]])
+    ).content.decode()
+    assert "This conversation used the endpoint demo-endpoint, which is INACTIVE now" in html
+    assert f'value="{endpoint.code}"' not in html  # not offered any more
+    assert "Before it stopped" in html  # the conversation itself is all there
+
+
+def test_the_page_works_with_no_active_endpoint(as_member, db):
+    html = as_member.get(reverse("playground:index")).content.decode()
+    assert "No endpoint is ACTIVE, so there is nothing to chat with yet." in html
+    assert "<option" not in html.split('id="pg-endpoint"')[1].split("</select>")[0]
+    compare = as_member.get(reverse("playground:compare")).content.decode()
+    assert "nothing to compare yet" in compare

@@ -138,8 +138,7 @@ def test_another_users_conversation_is_a_404_everywhere(client, endpoint, conver
     assert client.get(reverse("playground:conversation", args=[code])).status_code == 404
     assert client.post(SEND, chat_data(endpoint, conversation=str(code))).status_code == 404
     assert (
-        client.post(reverse("playground:rename", args=[code]), {"title": "mine"}).status_code
-        == 404
+        client.post(reverse("playground:rename", args=[code]), {"title": "mine"}).status_code == 404
     )
     assert client.post(reverse("playground:delete", args=[code])).status_code == 404
     share = {"kind": "transcript", "expires_in": "1d"}

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from endpoints.models import Credential, Endpoint
 from playground.models import Conversation, Message
-from tests.playground.conftest import chat_data, events, text_of
+from tests.playground.conftest import LONG_QUESTION, chat_data, events, text_of
 
 SEND = reverse("playground:send")
 
@@ -53,7 +53,9 @@ def test_send_streams_chunks_and_saves_the_exchange_once(as_member, member, endp
 
 
 def test_max_tokens_is_respected(as_member, endpoint, platform):
-    evs = events(as_member.post(SEND, chat_data(endpoint, max_tokens=7, temperature=1.7)))
+    evs = events(
+        as_member.post(SEND, chat_data(endpoint, LONG_QUESTION, max_tokens=7, temperature=0))
+    )
     done = evs[-1]
     assert done["type"] == "done"
     assert done["finish_reason"] == "length"
@@ -66,9 +68,7 @@ def test_multi_turn_sends_the_window_of_past_messages(as_member, endpoint, platf
     alone = first[-1]["prompt_tokens"]
 
     second = events(
-        as_member.post(
-            SEND, chat_data(endpoint, "First question", conversation=code, max_tokens=5)
-        )
+        as_member.post(SEND, chat_data(endpoint, "First question", conversation=code, max_tokens=5))
     )
     with_history = second[-1]["prompt_tokens"]
     assert with_history > alone  # the earlier turn went along
@@ -147,7 +147,10 @@ def test_stream_cut_midway_keeps_what_arrived_and_retry_replaces_the_failure(
     platform.set_faults(stream_cut_after=3)
 
     cut = events(
-        as_member.post(SEND, chat_data(endpoint, "Cut me", conversation=code, max_tokens=60))
+        as_member.post(
+            SEND,
+            chat_data(endpoint, LONG_QUESTION, conversation=code, max_tokens=60, temperature=0),
+        )
     )
     assert [e["type"] for e in cut[1:4]] == ["delta"] * 3
     assert cut[-1]["type"] == "error"
@@ -158,23 +161,36 @@ def test_stream_cut_midway_keeps_what_arrived_and_retry_replaces_the_failure(
     assert [m.content for m in messages[:3]][:2] == ["Keep me", messages[1].content]
     failed = messages[-1]
     assert failed.error and failed.content == text_of(cut)
-    assert messages[-2].content == "Cut me"
+    assert messages[-2].content == LONG_QUESTION
 
     platform.set_faults(stream_cut_after=None)
-    retried = events(
-        as_member.post(SEND, chat_data(endpoint, "", conversation=code, retry="on"))
-    )
+    retried = events(as_member.post(SEND, chat_data(endpoint, "", conversation=code, retry="on")))
     assert retried[-1]["type"] == "done"
     after = list(conversation.messages.order_by("pk"))
     assert [m.role for m in after] == ["user", "assistant", "user", "assistant"]
-    assert after[2].content == "Cut me"
+    assert after[2].content == LONG_QUESTION
     assert after[3].error == "" and after[3].content == text_of(retried)
     assert not Message.objects.filter(pk=failed.pk).exists()
 
 
+def test_stream_ending_without_done_is_reported_not_taken_as_complete(
+    as_member, endpoint, platform
+):
+    platform.set_faults(stream_truncate_after=3)
+    evs = events(
+        as_member.post(SEND, chat_data(endpoint, LONG_QUESTION, max_tokens=50, temperature=0))
+    )
+    assert evs[-1]["type"] == "error"
+    assert "cut off" in evs[-1]["message"]
+    reply = Message.objects.get(role="assistant")
+    assert reply.error and reply.content == text_of(evs) and reply.content
+
+
 def test_error_event_mid_stream_is_shown_in_words(as_member, endpoint, platform):
     platform.set_faults(stream_error_after=2)
-    evs = events(as_member.post(SEND, chat_data(endpoint, max_tokens=50)))
+    evs = events(
+        as_member.post(SEND, chat_data(endpoint, LONG_QUESTION, max_tokens=50, temperature=0))
+    )
     assert evs[-1]["type"] == "error"
     assert "failed while generating" in evs[-1]["message"]
     assert Message.objects.get(role="assistant").error
@@ -210,7 +226,7 @@ def test_stop_closes_the_upstream_request_and_saves_the_partial_reply(
     session = signed_in_session(live_server, member)
     response = session.post(
         live_server.url + SEND,
-        data=chat_data(endpoint, max_tokens=400),
+        data=chat_data(endpoint, LONG_QUESTION, max_tokens=400, temperature=0),
         headers={"X-CSRFToken": session.cookies["csrftoken"]},
         stream=True,
         timeout=10,
@@ -230,7 +246,7 @@ def test_stop_closes_the_upstream_request_and_saves_the_partial_reply(
     assert reply.finish_reason == Message.STOPPED
     assert reply.content and reply.error == ""
     assert reply.completion_tokens is None
-    assert Message.objects.get(role="user").content == "Hello there"
+    assert Message.objects.get(role="user").content == LONG_QUESTION
 
 
 def signed_in_session(live_server, user):
@@ -258,3 +274,90 @@ def test_endpoint_not_active_is_refused_before_anything_is_sent(
     assert "not ACTIVE" in response.json()["error"]["fields"]["endpoint"][0]
     assert platform.stats()["data_plane_calls"] == calls
     assert not Conversation.objects.exists()
+
+
+def test_hot_path_reads_little_and_writes_only_at_the_end(as_member, endpoint, platform):
+    """Before the first byte: a handful of reads (the token comes from the stored row). While
+    chunks flow: no query at all. The exchange is written once, after the last chunk."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = events(as_member.post(SEND, chat_data(endpoint, "Warm up", max_tokens=3)))
+    code = first[0]["conversation"]
+    tokens_before = platform.stats()["tokens_issued"]
+
+    with CaptureQueriesContext(connection) as before_first_byte:
+        response = as_member.post(
+            SEND,
+            chat_data(endpoint, LONG_QUESTION, conversation=code, max_tokens=20, temperature=0),
+        )
+    assert response.status_code == 200
+    reads = [q["sql"] for q in before_first_byte.captured_queries]
+    assert len(reads) <= 6, reads
+    assert not any(sql.lstrip().upper().startswith(("INSERT", "UPDATE")) for sql in reads), reads
+
+    seen_after = []
+    with CaptureQueriesContext(connection) as streaming:
+        for chunk in response.streaming_content:
+            seen_after.append((chunk, len(streaming.captured_queries)))
+    deltas = [n for chunk, n in seen_after if b'"delta"' in chunk]
+    assert len(deltas) >= 2 and set(deltas) == {0}, "no query while chunks are relayed"
+    writes = [q["sql"] for q in streaming.captured_queries]
+    assert any(sql.startswith("INSERT") for sql in writes)
+    assert platform.stats()["tokens_issued"] == tokens_before, "the stored token was reused"
+
+
+def test_a_stopped_reply_saved_late_keeps_its_place(member, endpoint):
+    """Stop, then send at once: the stopped exchange is written after the next one started."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from playground import selectors, services
+    from playground.relay import Reply
+
+    code = __import__("uuid").uuid4()
+    t0 = timezone.now()
+    common = {
+        "conversation_code": code,
+        "owner": member,
+        "endpoint": endpoint,
+        "system_prompt": "",
+        "params": {},
+        "replace": None,
+    }
+    services.exchange_record(
+        **common, user_text="second", reply=Reply(parts=["b"]), at=t0 + timedelta(seconds=1)
+    )
+    services.exchange_record(
+        **common,
+        user_text="first",
+        reply=Reply(parts=["a"], finish_reason=Message.STOPPED),
+        at=t0,
+    )
+    conversation = Conversation.objects.get(code=code)
+    ordered = [m.content for m in selectors.conversation_messages(conversation)]
+    assert ordered == ["first", "a", "second", "b"]
+    assert selectors.last_failed_exchange(conversation) is None
+    context = selectors.conversation_context(conversation, 10)
+    assert [m["content"] for m in context] == ["first", "a", "second", "b"]
+
+
+def test_no_token_because_iam_is_down_is_said_in_words(
+    as_member, endpoint, service_account, platform
+):
+    service_account.access_token, service_account.token_expires_at = "", None
+    service_account.save()
+    platform.set_faults(iam_unavailable=True)
+    calls = platform.stats()["data_plane_calls"]
+    response = as_member.post(SEND, chat_data(endpoint, "Anyone there?"))
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["message"].startswith("No IAM token for this endpoint's service account")
+    assert error["retry"] is True
+    assert platform.stats()["data_plane_calls"] == calls
+    # The message is kept, with the failure, so Retry can ask again once IAM is back.
+    conversation = Conversation.objects.get()
+    user, reply = conversation.messages.order_by("pk")
+    assert user.content == "Anyone there?"
+    assert reply.error == error["message"]

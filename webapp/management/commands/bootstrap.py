@@ -12,7 +12,7 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from endpoints.models import Credential
-from endpoints.services.credentials import credential_create
+from endpoints.services.credentials import credential_create, credential_update
 
 ADMIN_USERNAME = "admin"
 
@@ -35,7 +35,8 @@ class Command(BaseCommand):
             settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
             password_file.write_text(password + "\n")
             password_file.chmod(0o600)
-        banner = "Sign in at http://127.0.0.1:8000/login/"
+        bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+        banner = f"Sign in at http://{bind}/login/"
         if password_file.exists():
             password = password_file.read_text().strip()
             banner += f" as {ADMIN_USERNAME} with password {password}"
@@ -63,7 +64,19 @@ class Command(BaseCommand):
 
     @sensitive_variables("secret")
     def _seed(self, label: str, *, kind: str, secret: str, client_id: str = "") -> None:
-        if Credential.objects.filter(label=label).exists():
+        existing = Credential.objects.filter(label=label).first()
+        if existing is not None:
+            # var/local.env was made anew (or edited): keep the seeded credential in step with
+            # the local platform it belongs to, instead of leaving a secret IAM will refuse.
+            if existing.secret != secret or existing.client_id != client_id:
+                credential_update(
+                    credential=existing,
+                    label=label,
+                    region=existing.region,
+                    client_id=client_id,
+                    secret=secret,
+                )
+                self.stdout.write(f"Updated the credential {label!r} for the local platform.")
             return
         region = settings.AIPLATFORM_REGIONS[0] if settings.AIPLATFORM_REGIONS else "HCM"
         credential_create(kind=kind, label=label, region=region, client_id=client_id, secret=secret)

@@ -1,0 +1,53 @@
+"""Admin panel: share links, so an Admin can see every live demo and revoke any of them at once.
+
+Conversations are not listed: they are each person's own (the playground 404s them to others).
+The link token is not shown: it is the key to the demo.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from playground import services
+from playground.models import ShareLink
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    list_display = [
+        "conversation",
+        "kind",
+        "public",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "rate_per_link",
+        "rate_per_visitor",
+    ]
+    list_filter = ["kind", "public", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["conversation__title", "created_by__username"]
+    list_select_related = ["conversation", "created_by"]
+    fields = [*list_display, "revoked_by", "endpoint", "params"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("Revoke the selected links"))
+    def revoke(self, request, queryset) -> None:
+        count = sum(
+            services.share_link_revoke(link=link, by=request.user)
+            for link in queryset.filter(revoked_at__isnull=True)
+        )
+        self.message_user(
+            request,
+            ngettext("%(n)d link revoked.", "%(n)d links revoked.", count) % {"n": count},
+            messages.SUCCESS,
+        )

@@ -1,0 +1,251 @@
+"""A Member's journey in Chromium: a streamed chat, parameters, Stop, Retry, view code, a live
+share link used from a fresh browser context with no login, and compare."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from playground.models import Conversation, ShareLink
+from tests.fixtures.browser import screenshot, sign_in
+from tests.fixtures.personas import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def shot(page, name: str) -> None:
+    """A full-page screenshot from the top (the sticky top bar otherwise lands mid-page)."""
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, name)
+
+
+def reply_locator(page, index: int = -1):
+    replies = page.locator("[data-messages] .pg-msg-assistant")
+    return replies.nth(index) if index >= 0 else replies.last
+
+
+def test_member_chats_streams_shares_and_a_visitor_chats_without_login(
+    page, browser, live_server, member, endpoint, platform
+):
+    # The demo model writes 15 tokens a second: a 30-token reply takes about two seconds.
+    platform.set_faults(token_per_second=15)
+    sign_in(page, live_server, "bob", PASSWORD)
+    page.goto(f"{live_server.url}/playground/")
+    assert page.get_by_role("heading", name="Playground").is_visible()
+    assert page.locator("[data-model-name]").inner_text() == "demo-chat"
+
+    # Parameters: the number box and the slider stay in step.
+    page.get_by_role("spinbutton", name="Maximum tokens").fill("30")
+    page.locator("#pg-temperature").fill("0.7")
+    slider = page.get_by_role("slider", name="Temperature")
+    assert slider.input_value() == "0.7"
+    # Drag-equivalent on the slider: the number box follows. Temperature 0 makes the demo model
+    # deterministic, so the reply surely runs to max_tokens.
+    slider.evaluate(
+        "el => { el.value = '0'; el.dispatchEvent(new Event('input', {bubbles: true})); }"
+    )
+    assert page.locator("#pg-temperature").input_value() == "0"
+    page.get_by_label("System prompt").fill("You are a concise assistant.")
+
+    page.get_by_role("textbox", name="Message", exact=True).fill("What is an endpoint?")
+    page.get_by_role("textbox", name="Message", exact=True).press("Enter")
+
+    # The reply arrives in pieces: catch it while it is still streaming.
+    reply = reply_locator(page)
+    content = reply.locator("[data-content]")
+    page.wait_for_function(
+        "() => { const r = [...document.querySelectorAll('[data-messages] .pg-msg-assistant')]"
+        ".pop();"
+        " return r && r.classList.contains('is-streaming')"
+        " && r.querySelector('[data-content]').textContent.length > 0; }"
+    )
+    partial = content.inner_text()
+    assert reply.locator("[data-streaming-indicator]").is_visible()
+    assert reply.get_attribute("aria-busy") == "true"
+    assert reply.locator('[data-fig="finish_reason"]').inner_text() == "\N{EN DASH}"
+    assert page.locator("[data-stop]").is_visible()
+    shot(page, "playground-streaming")
+
+    # ...then it completes, with its figures, and max_tokens is respected.
+    finish = reply.locator('[data-fig="finish_reason"]')
+    finish.filter(has_text="length").wait_for(timeout=20_000)
+    assert reply.locator('[data-fig="completion_tokens"]').inner_text() == "30"
+    assert re.fullmatch(r"\d+ ms", reply.locator('[data-fig="ttft_ms"]').inner_text())
+    assert re.fullmatch(r"\d+ ms", reply.locator('[data-fig="total_ms"]').inner_text())
+    assert re.fullmatch(r"[\d.]+", reply.locator('[data-fig="tokens_per_second"]').inner_text())
+    final = content.inner_text()
+    assert len(final) > len(partial) and final.startswith(partial.rstrip("▍").strip()[:5])
+    assert not reply.locator("[data-streaming-indicator]").count()
+    assert page.locator("[data-usage]").is_visible()
+
+    conversation = Conversation.objects.get()
+    page.wait_for_url(f"**/playground/{conversation.code}/")
+    assert conversation.messages.get(role="assistant").completion_tokens == 30
+    page.locator("#pg-history").get_by_text("What is an endpoint?").wait_for()
+
+    # Stop: a long reply, stopped half-way, keeps what arrived.
+    page.get_by_role("spinbutton", name="Maximum tokens").fill("400")
+    page.get_by_role("textbox", name="Message", exact=True).fill("Now a long answer please")
+    page.get_by_role("button", name="Send").click()
+    stopped = reply_locator(page, 1)
+    stopped.locator("[data-content]").filter(has_text=re.compile(r"\w")).wait_for()
+    page.get_by_role("button", name="Stop").click()
+    stopped.get_by_text("Stopped").wait_for()
+    assert page.get_by_role("button", name="Send").is_enabled()
+
+    # A stream cut mid-way: the error in words, with Retry; the conversation so far stays.
+    platform.set_faults(stream_cut_after=2, token_per_second=None)
+    page.get_by_role("spinbutton", name="Maximum tokens").fill("30")
+    page.get_by_role("textbox", name="Message", exact=True).fill(
+        "Tell me again: what is an endpoint?"
+    )
+    page.get_by_role("button", name="Send").click()
+    failed = reply_locator(page, 2)
+    failed.get_by_text("The reply was cut off mid-way").wait_for()
+    assert page.locator("[data-messages] .pg-msg-user").count() == 3
+    platform.set_faults(stream_cut_after=None)
+    failed.get_by_role("button", name="Retry").click()
+    retried = reply_locator(page)
+    retried.locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
+    assert page.locator("[data-messages] .pg-msg-assistant").count() == 3
+    shot(page, "playground")
+
+    # View code: the exact current request, with a placeholder for the credential.
+    page.get_by_role("tab", name="View code").click()
+    curl = page.locator('pre[data-snippet="curl"]')
+    curl.wait_for()
+    code = curl.inner_text()
+    assert '"max_tokens": 30' in code and '"temperature": 0.0' in code
+    assert "$AIPLATFORM_IAM_TOKEN" in code and "You are a concise assistant." in code
+    page.get_by_role("tab", name="OpenAI SDK").click()
+    assert "from openai import OpenAI" in page.locator('pre[data-snippet="openai"]').inner_text()
+    shot(page, "playground-view-code")
+    page.get_by_role("tab", name="Chat").click()
+
+    # Reopening restores the conversation; share it as a live demo.
+    page.reload()
+    assert page.locator("[data-messages] .pg-msg-user").count() == 3
+    assert page.get_by_role("spinbutton", name="Maximum tokens").input_value() == "30"
+    page.get_by_label("Live demo").check()
+    page.get_by_role("button", name="Make link").click()
+    link_anchor = page.locator("a[data-share-url][data-new]")
+    link_anchor.wait_for()
+    share_url = link_anchor.inner_text()
+    link = ShareLink.objects.get()
+    assert link.kind == "live" and link.params["max_tokens"] == 30
+    assert share_url.endswith(f"/share/{link.token}/")
+
+    # A visitor with no account, in a fresh browser context.
+    visitor_context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+    visitor_context.set_default_timeout(15_000)
+    visitor = visitor_context.new_page()
+    errors: list[str] = []
+    visitor.on("pageerror", lambda exc: errors.append(str(exc)))
+    visitor.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
+    try:
+        visitor.goto(share_url)
+        assert "/login/" not in visitor.url
+        assert "Shared by bob" in visitor.get_by_test_id("share-meta").inner_text()
+        visitor.get_by_role("textbox", name="Message", exact=True).fill(
+            "Hello! What is an endpoint?"
+        )
+        visitor.get_by_role("textbox", name="Message", exact=True).press("Enter")
+        answer = visitor.locator("[data-messages] .pg-msg-assistant").last
+        answer.locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
+        assert answer.locator('[data-fig="completion_tokens"]').inner_text() == "30"
+        assert answer.locator("[data-content]").inner_text().strip()
+        shot(visitor, "share-live")
+        assert not errors, errors
+    finally:
+        visitor_context.close()
+
+    # Revoked: the visitor's next request is refused.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke").click()
+    page.locator("#pg-shares").get_by_text("Revoked").wait_for()
+    link.refresh_from_db()
+    assert link.revoked_at is not None
+
+
+def test_compare_streams_two_endpoints_side_by_side(
+    page, live_server, member, endpoint, key_endpoint, platform
+):
+    platform.set_faults(token_per_second=30)
+    sign_in(page, live_server, "bob", PASSWORD)
+    page.goto(f"{live_server.url}/playground/compare/")
+    right = page.locator('[data-side="b"]')
+    left = page.locator('[data-side="a"]')
+    assert right.locator("select").input_value() == str(key_endpoint.code)
+    right.get_by_text("Parameters").click()
+    right.get_by_role("spinbutton", name="Maximum tokens").fill("12")
+    right.get_by_role("spinbutton", name="Temperature").fill("0")
+    right.get_by_role("spinbutton", name="Top P").fill("0.5")
+    left.get_by_text("Parameters").click()
+    left.get_by_role("spinbutton", name="Maximum tokens").fill("20")
+    left.get_by_role("spinbutton", name="Temperature").fill("0")
+    page.get_by_label("Prompt", exact=True).fill("Compare: what is an endpoint?")
+    page.get_by_role("button", name="Send to both").click()
+
+    # Both stream at the same time.
+    page.wait_for_function(
+        "() => document.querySelectorAll('.cmp-side .pg-msg-assistant.is-streaming').length === 2"
+    )
+    for side, tokens in ((left, "20"), (right, "12")):
+        side.locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
+        assert side.locator('[data-fig="completion_tokens"]').inner_text() == tokens
+    assert platform.stats()["peak_inflight_streams"] >= 2
+    shot(page, "compare")
+
+
+def test_a_viewer_reads_a_shared_transcript(page, live_server, member, viewer, endpoint):
+    from datetime import timedelta
+
+    from playground import services
+    from playground.models import Message
+
+    conversation = Conversation.objects.create(
+        owner=member, title="Deploying Qwen", endpoint=endpoint, system_prompt="Be brief."
+    )
+    Message.objects.create(conversation=conversation, role="user", content="How long to deploy?")
+    Message.objects.create(
+        conversation=conversation,
+        role="assistant",
+        content="Real deploys take 14 to 48 minutes.",
+        model_name="demo-chat",
+        finish_reason="stop",
+        ttft_ms=41,
+        total_ms=388,
+        prompt_tokens=9,
+        completion_tokens=8,
+    )
+    link = services.share_link_create(
+        conversation=conversation,
+        created_by=member,
+        kind=ShareLink.Kind.TRANSCRIPT,
+        public=False,
+        expires_in=timedelta(days=7),
+        endpoint=None,
+        system_prompt="",
+        params={},
+        rate_per_link=30,
+        rate_per_visitor=6,
+    )
+    sign_in(page, live_server, "carol", PASSWORD)
+    page.goto(f"{live_server.url}/share/{link.token}/")
+    assert page.get_by_role("heading", name="Deploying Qwen").is_visible()
+    assert "Shared by bob" in page.get_by_test_id("share-meta").inner_text()
+    assert page.get_by_text("Real deploys take 14 to 48 minutes.").is_visible()
+    assert page.locator('[data-fig="ttft_ms"]').inner_text() == "41 ms"
+    assert not page.get_by_role("textbox", name="Message").count()
+    shot(page, "share-transcript")
+    # The Viewer may read it, but not use the playground.
+    response = page.goto(f"{live_server.url}/playground/")
+    assert response.status == 403
