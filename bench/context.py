@@ -18,7 +18,7 @@ class Sizes:
     stream_concurrency: int = 8
     stream_tokens: int = 40
     stream_tokens_per_second: float = 50
-    stream_rounds: int = 6
+    stream_rounds: int = 3
     hold_streams: int = 200
     # Long enough (10 s) for all of them to be open at once, even though a burst of 200
     # requests takes the views a few seconds to get through on two cores.

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # and one alone for token-flight so that its IAM calls are counted apart.
 POLL_ACCOUNTS = 5
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+BASE_FAULTS = {"ignore_eos": True}
 
 
 def say(message: str) -> None:
@@ -152,6 +153,9 @@ class Stack:
             self.seed_endpoint,
             "--lockout-after",
             "1000",
+            # Every reply runs to its max_tokens: streams of a known length.
+            "--faults",
+            json.dumps(BASE_FAULTS),
         ]
         for account in self.accounts:
             cmd += ["--service-account", f"{account.client_id}:{account.client_secret}"]
@@ -356,9 +360,11 @@ class Stack:
         self.platform("POST", "/_local/faults", faults)
 
     def clear_faults(self) -> None:
+        """Back to the run's own faults (BASE_FAULTS)."""
         current = self.platform("GET", "/_local/faults")["faults"]
-        if current:
-            self.set_faults(**dict.fromkeys(current))
+        extra = [key for key in current if key not in BASE_FAULTS]
+        if extra:
+            self.set_faults(**dict.fromkeys(extra))
 
     def stats(self) -> dict:
         return self.platform("GET", "/_local/stats")

@@ -426,6 +426,8 @@ class App:
         if not isinstance(payload, dict):
             raise OpenAIError(400, "We could not parse the JSON body of your request.")
         params = validate_chat(payload, ep["servedModelName"])
+        if self.platform.fault("ignore_eos"):
+            params["ignore_eos"] = True
         upstream = self.platform.config.upstream_url
         if upstream:
             from localplatform.upstream import forward_chat

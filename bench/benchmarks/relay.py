@@ -19,7 +19,7 @@ from bench.context import Context
 from bench.seed import DEMO_SERVED_MODEL
 from bench.stats import fmt_ms, ms, percentile, summary_ms
 
-MESSAGE = "Tell me about the weather in Hanoi this week."
+MESSAGE = "How does the dashboard watch a deployment?"
 TTFT_TARGETS_MS = {1: 3.0, 32: 40.0}
 
 TTFT_WHAT = "time to first token added by the playground relay (p50, p99)"

@@ -56,6 +56,24 @@ def test_stamp_chunks_makes_each_token_its_send_time(platform):
     assert not any(w and w.startswith("@") for w in words)
 
 
+def test_ignore_eos_makes_every_reply_run_to_max_tokens(platform):
+    client = InferenceClient(
+        base_url=platform.endpoint_url(), auth_mode="api_key", credential=platform.api_key
+    )
+    body = {"model": "demo-chat", "messages": [{"role": "user", "content": "Tell me more."}]}
+    platform.set_faults(ignore_eos=True)
+    for _ in range(10):
+        reply = client.chat_completion({**body, "max_tokens": 30})
+        assert reply["usage"]["completion_tokens"] == 30
+        assert reply["choices"][0]["finish_reason"] == "length"
+    platform.set_faults(ignore_eos=None)
+    finishes = {
+        client.chat_completion({**body, "max_tokens": 30})["choices"][0]["finish_reason"]
+        for _ in range(30)
+    }
+    assert "stop" in finishes  # without the fault the model ends replies by itself
+
+
 def test_bulk_endpoints_are_deploying_and_listed_in_creation_order(platform):
     created = _admin(platform, "/_local/endpoints", {"count": 120, "name_prefix": "bulk-"})
     assert created["totalItem"] == 120
