@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from bench.benchmarks import Outcome, Row, missing_code, not_measured
 from bench.context import Context
+from bench.flight import warm_redis
 from bench.stack import ROOT
 from bench.stats import fmt_ms, ms, summary_ms
 
@@ -46,6 +47,7 @@ def _uncontended_mint(credential_id: int) -> float:
     def caller() -> None:
         credential = Credential.objects.get(pk=credential_id)
         connection.ensure_connection()
+        warm_redis()
         started = time.perf_counter()
         get_token(credential)
         took.append(time.perf_counter() - started)
@@ -140,6 +142,7 @@ def _flight(ctx: Context, credential_id: int, client_id: str) -> Outcome:
         "distinct_tokens": len(tokens),
         "errors": len(errors),
         "wait": summary,
+        "waits_ms": sorted(ms(w) for w in waits),
         "uncontended_mint_ms": {
             "median": ms(mint),
             "all": [ms(m) for m in mints],
