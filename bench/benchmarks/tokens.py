@@ -154,7 +154,8 @@ def _flight(ctx: Context, credential_id: int, client_id: str) -> Outcome:
             "token-flight",
             f"{callers} callers / {sizes.flight_processes} processes, expired token",
             f"1 mint {fmt_ms(ms(mint))}",
-            f"{iam} IAM call(s), {len(tokens)} token(s); wait p50 "
+            f"{iam} IAM call{'' if iam == 1 else 's'}, {len(tokens)} "
+            f"token{'' if len(tokens) == 1 else 's'}; wait p50 "
             f"{fmt_ms(summary['p50_ms'])} / p99 {fmt_ms(summary['p99_ms'])}",
             f"1 IAM call; p99 ≤ {fmt_ms(limit_ms)}",
             outcome.met,
