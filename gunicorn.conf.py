@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 
+# Web processes borrow database connections from a process-wide pool (see settings), since a
+# greenlet per request would otherwise open a new connection for every request.
+os.environ.setdefault("DATABASE_POOL", "true")
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gevent"

@@ -150,6 +150,21 @@ ERROR_SUMMARIES = {
 }
 
 
+class EndpointQuerySet(models.QuerySet):
+    # The poller's own bookkeeping: moving these is not a change anybody would call an update.
+    BOOKKEEPING_FIELDS = frozenset({"next_poll_at", "poll_attempts"})
+
+    def update(self, **kwargs):
+        """Like QuerySet.update, but "last updated" follows every real change.
+
+        Status changes are compare-and-swap updates, which skip `auto_now`; without this the
+        list's and the detail page's "Last updated" would stay at the creation time.
+        """
+        if "updated_at" not in kwargs and set(kwargs) - self.BOOKKEEPING_FIELDS:
+            kwargs["updated_at"] = timezone.now()
+        return super().update(**kwargs)
+
+
 class Endpoint(models.Model):
     """An inference endpoint as the dashboard knows it; `platform_id` links it to the platform."""
 
@@ -221,6 +236,8 @@ class Endpoint(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EndpointQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

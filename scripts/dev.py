@@ -202,7 +202,10 @@ def test(pytest_args: list[str]) -> int:
     compile_catalogs(env)
     try:
         return subprocess.run(
-            [sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=env
+            # -v: the log names every test, so a reader sees the worker and browser tests pass.
+            [sys.executable, "-m", "pytest", "-v", *pytest_args],
+            cwd=ROOT,
+            env=env,
         ).returncode
     finally:
         if redis_proc:

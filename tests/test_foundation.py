@@ -80,6 +80,15 @@ def test_wrong_password_is_refused_in_words(client, member):
     assert "Please enter a correct username and password" in response.content.decode()
 
 
+def test_successful_sign_ins_are_never_throttled(client, member, settings):
+    settings.LOGIN_RATE_PER_USERNAME = "3/5m"
+    settings.LOGIN_RATE_PER_IP = "3/5m"
+    for _ in range(6):
+        response = client.post(reverse("login"), {"username": "bob", "password": PASSWORD})
+        assert response.status_code == 302
+        client.post(reverse("logout"))
+
+
 def test_login_is_throttled_per_username(client, member, settings):
     settings.LOGIN_RATE_PER_USERNAME = "3/5m"
     for _ in range(3):

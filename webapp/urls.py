@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic.base import RedirectView
 
 from webapp import views
 
@@ -17,5 +18,7 @@ urlpatterns = [
     path("share/", include("playground.share_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz/", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page says.
+    path("favicon.ico", RedirectView.as_view(url="/static/img/logo.svg", permanent=True)),
     path("admin/", admin.site.urls),
 ]

@@ -220,6 +220,9 @@ class ScalingForm(forms.Form):
         self.fields["access_credential"].choices = [
             ("", _("No API key: call it with an IAM token"))
         ] + [(code, c.label) for code, c in self.api_keys.items()]
+        if self.api_keys:
+            # Private access means an API key (today's docs): offer the stored one first.
+            self.fields["access_credential"].initial = next(iter(self.api_keys))
 
     def clean(self):
         data = super().clean()

@@ -93,6 +93,12 @@ def platform_client(credential: Credential) -> AiPlatformClient:
 def platform_error_message(exc: PlatformError, credential: Credential | None = None) -> str:
     """A platform refusal in words a person can act on."""
     label = credential.label if credential else _("the service account")
+    if isinstance(exc, tokens.CredentialInvalid):
+        # The token service's words already say what the admin must do.
+        return _("The platform refused the credentials of %(label)s (401): %(error)s") % {
+            "label": label,
+            "error": exc.message,
+        }
     if isinstance(exc, AuthenticationFailed):
         return _(
             "The platform refused the credentials of %(label)s (401): %(error)s. An admin must "
@@ -115,15 +121,23 @@ def platform_error_message(exc: PlatformError, credential: Credential | None = N
 
 # ------------------------------------------------------------------------------ selectors
 def service_account_choices() -> QuerySet[Credential]:
-    """Service accounts that may deploy: every one that is not known to be invalid."""
-    return Credential.objects.filter(kind=Credential.Kind.SERVICE_ACCOUNT).exclude(
-        state=Credential.State.INVALID
+    """Service accounts that may deploy: every one that is not known to be invalid.
+
+    The encrypted columns are deferred: a list never needs them, and a row no key decrypts must
+    not take a page down (the token service reports it in words when it is used).
+    """
+    return (
+        Credential.objects.filter(kind=Credential.Kind.SERVICE_ACCOUNT)
+        .exclude(state=Credential.State.INVALID)
+        .defer("secret", "access_token")
     )
 
 
 def api_key_choices(region: str | None = None) -> QuerySet[Credential]:
-    qs = Credential.objects.filter(kind=Credential.Kind.API_KEY).exclude(
-        state=Credential.State.INVALID
+    qs = (
+        Credential.objects.filter(kind=Credential.Kind.API_KEY)
+        .exclude(state=Credential.State.INVALID)
+        .defer("secret", "access_token")
     )
     return qs.filter(region=region) if region else qs
 
@@ -211,10 +225,10 @@ def duration_label(seconds: float) -> str:
     """12 s, 3 min 20 s, 1 h 5 min: how long a phase lasted."""
     seconds = int(seconds)
     if seconds < 60:
-        return f"{seconds} s"
+        return _("%(s)d s") % {"s": seconds}
     if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+        return _("%(m)d min %(s)d s") % {"m": seconds // 60, "s": seconds % 60}
+    return _("%(h)d h %(m)d min") % {"h": seconds // 3600, "m": seconds % 3600 // 60}
 
 
 def endpoint_phases(endpoint: Endpoint, events: list[EndpointEvent]) -> list[Phase]:

@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from endpoints.clients.errors import PlatformError
@@ -27,10 +28,10 @@ from webapp.roles import AuthenticatedHttpRequest, member_required
 SESSION_KEY = "endpoints:wizard"
 STEPS = ("basics", "resources", "scaling", "review")
 STEP_TITLES = {
-    "basics": _("Basic configuration"),
-    "resources": _("Resource configuration"),
-    "scaling": _("Replicas and scaling"),
-    "review": _("Review and create"),
+    "basics": gettext_lazy("Basic configuration"),
+    "resources": gettext_lazy("Resource configuration"),
+    "scaling": gettext_lazy("Replicas and scaling"),
+    "review": gettext_lazy("Review and create"),
 }
 FORM_STEPS = STEPS[:3]
 

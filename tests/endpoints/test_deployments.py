@@ -321,3 +321,27 @@ def test_a_platform_down_for_the_whole_timeout_fails_the_pending_endpoint(platfo
     assert svc.endpoint_deploy(endpoint_id=ep.pk) == "timed-out"
     ep.refresh_from_db()
     assert ep.status == S.ERROR and "never created there" in ep.status_reason
+
+
+def test_last_updated_follows_status_changes_but_not_poll_bookkeeping(sa, platform_api):
+    """Status changes are compare-and-swap updates, which skip auto_now."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from endpoints.models import Endpoint
+    from endpoints.services.deployments import endpoint_deploy, endpoints_poll
+    from tests.endpoints.conftest import make_endpoint
+
+    endpoint = make_endpoint(sa, "last-updated")
+    long_ago = timezone.now() - timedelta(days=1)
+    Endpoint.objects.filter(pk=endpoint.pk).update(updated_at=long_ago)
+
+    Endpoint.objects.filter(pk=endpoint.pk).update(next_poll_at=timezone.now())
+    assert Endpoint.objects.get(pk=endpoint.pk).updated_at == long_ago
+
+    endpoint_deploy(endpoint_id=endpoint.pk)  # PENDING -> CREATING on the platform
+    endpoint.refresh_from_db()
+    assert endpoint.status == Endpoint.Status.CREATING
+    assert endpoint.updated_at > long_ago
+    endpoints_poll()  # must not crash, whatever it finds

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
+from endpoints.fields import DecryptionError
 from endpoints.models import Credential
 from endpoints.services.credentials import credential_create, credential_update
 
@@ -64,11 +65,15 @@ class Command(BaseCommand):
 
     @sensitive_variables("secret")
     def _seed(self, label: str, *, kind: str, secret: str, client_id: str = "") -> None:
-        existing = Credential.objects.filter(label=label).first()
+        existing = Credential.objects.filter(label=label).defer("secret", "access_token").first()
         if existing is not None:
             # var/local.env was made anew (or edited): keep the seeded credential in step with
             # the local platform it belongs to, instead of leaving a secret IAM will refuse.
-            if existing.secret != secret or existing.client_id != client_id:
+            try:
+                stale = existing.secret != secret or existing.client_id != client_id
+            except DecryptionError:  # encrypted under keys this machine no longer has
+                stale = True
+            if stale or existing.state == Credential.State.INVALID:
                 credential_update(
                     credential=existing,
                     label=label,
