@@ -222,12 +222,6 @@ class Stack:
                 "SECURE_HSTS_SECONDS": "0",
                 "VAR_DIR": str(self.var_dir),
                 "DATABASE_URL": self.database_url,
-                # gevent runs each request in a new greenlet, and Django keeps one connection per
-                # greenlet: persistent connections (the default 60 s) are never reused by the
-                # next request and stay open until their greenlet is collected, which exhausted
-                # PostgreSQL's connections within one run (docs/bench.md). 0 closes each at the
-                # end of its request. `--set DATABASE_CONN_MAX_AGE=60` shows the default.
-                "DATABASE_CONN_MAX_AGE": "0",
                 "REDIS_URL": self.options.redis_url,
                 # Own cache keys and queue: a run never eats another's tasks or counters.
                 "CACHE_KEY_PREFIX": f"idash-bench-{self.run_id}",
