@@ -20,6 +20,9 @@ CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 EOS = "<eos>"
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _NO_SPACE_BEFORE = set(".,;:!?)")
+_VIETNAMESE = re.compile(
+    r"[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]", re.I
+)
 
 
 def tokenize(text: str) -> list[str]:
@@ -56,6 +59,17 @@ class DemoModel:
                     self.trigrams[(a, b)][c] += 1
         # Lower-cased index so that a prompt's last word can seed the answer.
         self.vocabulary = {word.lower(): word for word in self.bigrams}
+        # Where sentences begin, with the words each sentence holds: an answer starts at the
+        # beginning of a sentence about the question, not in the middle of one.
+        self.sentence_starts: list[tuple[tuple[str, ...], frozenset[str], bool]] = []
+        for text in texts:
+            for sentence in re.split(r"(?<=[.!?])\s+|\n\s*\n", text):
+                tokens = tokenize(sentence)
+                if tokens and tokens[0][:1].isupper() and tokens[0] in self.bigrams:
+                    words = frozenset(t.lower() for t in tokens if len(t) > 3)
+                    vietnamese = bool(_VIETNAMESE.search(sentence))
+                    # Three words: "Inference Dashboard" begins sentences in both languages.
+                    self.sentence_starts.append((tuple(tokens[:3]), words, vietnamese))
 
     @classmethod
     def from_corpus(cls, directory: Path = CORPUS_DIR) -> DemoModel:
@@ -99,14 +113,11 @@ class DemoModel:
     ) -> Iterator[str]:
         """Yield tokens one by one, forever unless the model samples its end (ignore_eos off)."""
         rng = random.Random(seed) if seed is not None else random.Random()
-        # Condition on the prompt's last known word, so different questions start differently.
         prev2: str | None = None
         prev1: str | None = None
-        for word in reversed(tokenize(prompt)):
-            known = self.vocabulary.get(word.lower())
-            if known is not None and known in self.bigrams:
-                prev1 = known
-                break
+        for token in self._opening(prompt, temperature=temperature, rng=rng):
+            yield token
+            prev2, prev1 = prev1, token
         while True:
             counts = self._distribution(prev2, prev1)
             if ignore_eos and EOS in counts:
@@ -116,3 +127,23 @@ class DemoModel:
                 return
             yield token
             prev2, prev1 = prev1, token
+
+    def _opening(self, prompt: str, *, temperature: float, rng: random.Random) -> tuple[str, ...]:
+        """The first words of a sentence in the prompt's language sharing most words with it.
+
+        Temperature 0 takes the first such sentence of the corpus (deterministic); otherwise one
+        of them at random, so the same question gets different answers.
+        """
+        if not self.sentence_starts:
+            return ()
+        asked = {t.lower() for t in tokenize(prompt) if len(t) > 3}
+        vietnamese = bool(_VIETNAMESE.search(prompt))
+        scored = [
+            ((vi == vietnamese, len(words & asked)), start)
+            for start, words, vi in self.sentence_starts
+        ]
+        best = max(score for score, _ in scored)
+        candidates = [start for score, start in scored if score == best]
+        if temperature <= 0:
+            return candidates[0]
+        return rng.choice(candidates)
