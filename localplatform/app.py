@@ -102,7 +102,8 @@ def api_error_response(err: ApiError) -> Response:
     )
 
 
-def paged(req: Request, items: list) -> Response:
+def page_window(req: Request) -> tuple[int, int]:
+    """The 1-based `page` and the `size` a list call asks for."""
     try:
         page = int(req.query.get("page", "1"))
         size = int(req.query.get("size", "20"))
@@ -112,12 +113,20 @@ def paged(req: Request, items: list) -> Response:
         raise ApiError(
             400, "VALIDATION_ERROR", "page starts at 1 and size must be between 1 and 100."
         )
-    total = len(items)
+    return page, size
+
+
+def paged(req: Request, items: list) -> Response:
+    page, size = page_window(req)
     start = (page - 1) * size
+    return page_response(items[start : start + size], page, size, len(items))
+
+
+def page_response(page_items: list, page: int, size: int, total: int) -> Response:
     return json_response(
         200,
         {
-            "listData": items[start : start + size],
+            "listData": page_items,
             "page": page,
             "pageSize": size,
             "totalPage": math.ceil(total / size),
@@ -160,6 +169,7 @@ class App:
         r("GET", r"/_local/faults", "admin", self.admin_get_faults)
         r("POST", r"/_local/faults", "admin", self.admin_set_faults)
         r("POST", r"/_local/reset", "admin", self.admin_reset)
+        r("POST", r"/_local/endpoints", "admin", self.admin_seed_endpoints)
 
     def _route(self, method: str, pattern: str, kind: str, handler) -> None:
         self.routes.append((method, re.compile(f"^{pattern}/?$"), kind, handler))
@@ -302,9 +312,12 @@ class App:
         return paged(req, items)
 
     def list_endpoints(self, req: Request) -> Response:
-        return paged(
-            req, self.platform.list_endpoints(req.query.get("region"), req.query.get("name"))
+        # Only the asked page is copied to its wire form: thousands of endpoints stay cheap to walk.
+        page, size = page_window(req)
+        total, items = self.platform.list_endpoints_page(
+            req.query.get("region"), req.query.get("name"), start=(page - 1) * size, size=size
         )
+        return page_response(items, page, size, total)
 
     def _body(self, req: Request) -> dict:
         try:
@@ -413,6 +426,8 @@ class App:
         if not isinstance(payload, dict):
             raise OpenAIError(400, "We could not parse the JSON body of your request.")
         params = validate_chat(payload, ep["servedModelName"])
+        if self.platform.fault("ignore_eos"):
+            params["ignore_eos"] = True
         upstream = self.platform.config.upstream_url
         if upstream:
             from localplatform.upstream import forward_chat
@@ -511,6 +526,7 @@ class App:
         cut_after = self.platform.fault("stream_cut_after") or 0
         error_after = self.platform.fault("stream_error_after") or 0
         truncate_after = self.platform.fault("stream_truncate_after") or 0
+        stamp = bool(self.platform.fault("stamp_chunks"))
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         platform = self.platform
@@ -557,6 +573,9 @@ class App:
                             }
                             yield b"data: " + json.dumps(err).encode() + b"\n\n"
                             return
+                        if stamp:
+                            # `make bench` (relay-stream) reads the send time back from the text.
+                            value = f"@{time.time():.6f} "
                         yield chunk({"content": value}, None)
                         sent += 1
                         continue
@@ -598,6 +617,15 @@ class App:
         if not isinstance(body, dict):
             raise ApiError(400, "VALIDATION_ERROR", "Send a JSON object of faults.")
         return json_response(200, {"faults": self.platform.set_faults(body)})
+
+    def admin_seed_endpoints(self, req: Request) -> Response:
+        try:
+            body = req.json() or {}
+            count, prefix = int(body.get("count", 0)), str(body.get("name_prefix", "seeded-"))
+        except (ValueError, TypeError):
+            raise ApiError(400, "VALIDATION_ERROR", "Send {count, name_prefix}.") from None
+        created = self.platform.seed_endpoints(count, prefix)
+        return json_response(201, {"listData": created, "totalItem": len(created)})
 
     def admin_reset(self, req: Request) -> Response:
         self.platform.reset()

@@ -23,6 +23,10 @@ FAULT_KEYS = {
     "stream_truncate_after": int,
     "rate_limit_retry_after": int,
     "token_per_second": float,
+    # Benchmarks only: each content chunk's text is the wall-clock time it was written out;
+    # replies always run to max_tokens (a stream of known length).
+    "stamp_chunks": bool,
+    "ignore_eos": bool,
 }
 
 

@@ -454,14 +454,26 @@ class Platform:
         return ep
 
     def list_endpoints(self, region: str | None = None, name: str | None = None) -> list[dict]:
-        now = time.time()
         with self.lock:
-            items = [ep for ep in list(self.endpoints.values()) if self._advance(ep, now)]
-            if region:
-                items = [ep for ep in items if ep["region"] == region]
-            if name:
-                items = [ep for ep in items if ep["name"] == name]
-            return [public(ep) for ep in sorted(items, key=lambda e: (e["createdAt"], e["id"]))]
+            return [public(ep) for ep in self._listed(region, name)]
+
+    def list_endpoints_page(
+        self, region: str | None, name: str | None, *, start: int, size: int
+    ) -> tuple[int, list[dict]]:
+        """(total, one page in wire form): only that page is copied."""
+        with self.lock:
+            items = self._listed(region, name)
+            return len(items), [public(ep) for ep in items[start : start + size]]
+
+    def _listed(self, region: str | None, name: str | None) -> list[dict]:
+        """Live endpoint records (call with the lock held), oldest first."""
+        now = time.time()
+        items = [ep for ep in list(self.endpoints.values()) if self._advance(ep, now)]
+        if region:
+            items = [ep for ep in items if ep["region"] == region]
+        if name:
+            items = [ep for ep in items if ep["name"] == name]
+        return sorted(items, key=lambda e: (e["createdAt"], e["id"]))
 
     def get_endpoint(self, endpoint_id: str) -> dict:
         with self.lock:
@@ -581,6 +593,42 @@ class Platform:
             self._begin_deploy(ep)
             self.endpoints[ep["id"]] = ep
             return public(ep)
+
+    def seed_endpoints(self, count: int, name_prefix: str) -> list[dict]:
+        """Benchmarks only: `count` demo endpoints at once, deploying (CREATING) like a create.
+
+        `make bench` needs thousands; creating them one POST at a time checks every name
+        against every endpoint, which takes longer than the benchmark itself.
+        """
+        if not 1 <= count <= 100_000 or not NAME_RE.match(f"{name_prefix}{count}"):
+            raise ApiError(400, "VALIDATION_ERROR", "count 1-100000 and a valid name prefix.")
+        # Ids in creation order (one random base, counting up), so that a list sorted by
+        # (createdAt, id) keeps them in the order they were made, as separate creates would.
+        base = uuid.uuid4().int >> 32 << 32
+        with self.lock:
+            now = time.time()
+            taken = {ep["name"] for ep in self.endpoints.values()}
+            created = []
+            for index in range(1, count + 1):
+                name = f"{name_prefix}{index}"
+                if name in taken:
+                    raise ApiError(409, "ENDPOINT_NAME_EXISTS", f"{name!r} already exists.")
+                ep = self._endpoint_record(
+                    endpoint_id=f"me-{uuid.UUID(int=base + index)}",
+                    name=name,
+                    region="HCM",
+                    model=catalog.REGISTRY_MODELS[0],
+                    instance_type=catalog.INSTANCE_TYPES[0],
+                    min_replicas=1,
+                    max_replicas=MAX_REPLICAS,
+                    thresholds={},
+                    private_access=True,
+                    now=now,
+                )
+                self._begin_deploy(ep)
+                self.endpoints[ep["id"]] = ep
+                created.append(public(ep))
+            return created
 
     def _conflict(self, ep: dict, action: str) -> ApiError:
         return ApiError(

@@ -212,14 +212,40 @@ def test(pytest_args: list[str]) -> int:
             redis_proc.terminate()
 
 
+def bench(bench_args: list[str]) -> int:
+    """`python -m bench` on its own Redis database (14) and a fresh database of its own."""
+    env = dict(os.environ)
+    redis_url, redis_proc = choose_redis(for_tests=False)
+    bench_redis = env.get("BENCH_REDIS_URL") or redis_url.rsplit("/", 1)[0] + "/14"
+    say(f"Bench Redis: {bench_redis.split('@')[-1]}")
+    if postgres_answers():
+        database = ["--database", "postgresql"]
+        say("Bench database: PostgreSQL at 127.0.0.1:5432 (made fresh for the run)")
+    else:
+        database = ["--database", "sqlite"]
+        say("Bench database: SQLite under var/bench (no PostgreSQL answered at 127.0.0.1:5432)")
+    compile_catalogs(env)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "bench", "--redis-url", bench_redis, *database, *bench_args],
+            cwd=ROOT,
+            env=env,
+        ).returncode
+    finally:
+        if redis_proc:
+            redis_proc.terminate()
+
+
 def main() -> None:
     command, *rest = sys.argv[1:] or ["run"]
     if command == "run":
         run()
     elif command == "test":
         sys.exit(test(rest))
+    elif command == "bench":
+        sys.exit(bench(rest))
     else:
-        sys.exit(f"unknown command {command!r}: use run or test")
+        sys.exit(f"unknown command {command!r}: use run, test or bench")
 
 
 if __name__ == "__main__":
