@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -85,13 +86,13 @@ class _Locked:
     """`with _Locked(credential) as held:` holds the credential's mint lock, or raises
     TokenLockTimeout.
 
-    With `ready`, a caller that finds the lock taken does not queue for it: it polls `ready()`
-    (has the holder's mint landed?) and leaves without the lock (`held` is False) as soon as it
-    has. Fifty callers waiting on one mint then all return right after it, instead of taking the
-    lock one after the other to read the same token.
+    With `ready`, a caller that finds the lock taken does not queue for it: it asks `ready()`
+    whenever the holder lets go (has its mint landed?) and leaves without the lock (`held` is
+    False) as soon as it has. Fifty callers waiting on one mint then all return right after it,
+    instead of taking the lock one after the other to read the same token.
     """
 
-    POLL_SECONDS = 0.005
+    POLL_SECONDS = 0.002
 
     def __init__(self, credential: Credential, *, ready: Callable[[], bool] | None = None) -> None:
         self.credential = credential
@@ -125,11 +126,14 @@ class _Locked:
         while True:
             if self.lock.acquire(blocking=False):
                 return True
-            time.sleep(self.POLL_SECONDS)
+            # Watch the lock (one cheap Redis EXISTS), not the row: the holder writes the token,
+            # then lets go, so the row is read once, when there is something new in it.
+            while self.lock.locked():
+                if time.monotonic() > deadline:
+                    return None
+                time.sleep(self.POLL_SECONDS)
             if self.ready():
                 return False
-            if time.monotonic() > deadline:
-                return None
 
     def __exit__(self, *exc_info: object) -> None:
         if not self.held:
@@ -157,18 +161,58 @@ def get_token(credential: Credential, *, min_validity: float | None = None) -> s
     margin = settings.CREDENTIAL_TOKEN_MIN_VALIDITY if min_validity is None else min_validity
     if _usable(credential, margin):
         return credential.access_token
-
-    def minted_meanwhile() -> bool:
-        _reload(credential)
-        return _usable(credential, margin)
-
-    with _Locked(credential, ready=minted_meanwhile) as held:
-        if not held:
+    # Two levels of single flight: the threads (or greenlets) of one process queue on a local
+    # lock, so only one of them goes to Redis and the database; the others take what it found.
+    arrived = _generation.get(credential.pk, 0)
+    with _process_lock(credential.pk):
+        if _take_recent(credential, margin, arrived=arrived):
             return credential.access_token
-        _reload(credential)
-        if _usable(credential, margin):
-            return credential.access_token
-        return _mint_or_fall_back(credential, avoid=None)
+
+        def minted_meanwhile() -> bool:
+            _reload(credential)
+            return _usable(credential, margin)
+
+        with _Locked(credential, ready=minted_meanwhile) as held:
+            if held:
+                _reload(credential)
+                if not _usable(credential, margin):
+                    token = _mint_or_fall_back(credential, avoid=None)
+                    if token != credential.access_token or not _usable(credential, margin):
+                        # An old token still valid while IAM cannot be asked: not shared, so
+                        # the callers queued behind see the failure state for themselves.
+                        return token
+        _recent[credential.pk] = (credential.access_token, credential.token_expires_at)
+        _generation[credential.pk] = arrived + 1
+        return credential.access_token
+
+
+_process_locks: dict[int, threading.Lock] = {}
+_process_locks_guard = threading.Lock()
+# The last token this process read or minted per credential, and a counter of such fetches.
+# A caller adopts the recent token only if a fetch finished while it queued (the counter moved
+# since it arrived): it was part of that burst. A later caller reads the row, which stays the
+# truth (a secret changed, a 401 forced a re-mint elsewhere, an expiry moved).
+_recent: dict[int, tuple[str, datetime | None]] = {}
+_generation: dict[int, int] = {}
+
+
+def _process_lock(pk: int) -> threading.Lock:
+    with _process_locks_guard:
+        return _process_locks.setdefault(pk, threading.Lock())
+
+
+def _take_recent(credential: Credential, margin: float, *, arrived: int) -> bool:
+    """Adopt the token a caller of this process fetched while this one queued behind it."""
+    recent = _recent.get(credential.pk)
+    if recent is None or _generation.get(credential.pk, 0) == arrived:
+        return False
+    token, expires_at = recent
+    if not token or expires_at is None:
+        return False
+    if (expires_at - timezone.now()).total_seconds() <= margin:
+        return False
+    credential.access_token, credential.token_expires_at = token, expires_at
+    return True
 
 
 class CredentialTokenSource:
@@ -192,6 +236,7 @@ class CredentialTokenSource:
     def refresh(self, stale: str) -> str:
         credential = self.credential
         _require_service_account(credential)
+        _recent.pop(credential.pk, None)  # the platform refused it: nobody may adopt it
         with _Locked(credential):
             _reload(credential)
             if (
