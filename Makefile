@@ -21,7 +21,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 bench: $(STAMP) system-packages
-	$(PY) scripts/dev.py bench
+	$(PY) scripts/dev.py bench $(BENCH_ARGS)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
