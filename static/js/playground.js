@@ -223,8 +223,10 @@
     this.controller = new AbortController();
     this.busy(true);
     var sentText = text;
+    var createdUrl = null;
     streamReply(form.action, data, bubble, this.controller.signal, function (start) {
       if (self.mode === "chat" && start.conversation) {
+        if (!$(form, "[data-conversation]").value) createdUrl = start.url;
         $(form, "[data-conversation]").value = start.conversation;
         var title = document.querySelector("[data-title]");
         if (title && start.title) title.textContent = start.title;
@@ -233,6 +235,10 @@
     }).then(function (outcome) {
       endStreaming(bubble);
       self.finish(outcome, bubble, userNode, sentText);
+      // A new conversation now exists: bring in its tools (rename, delete, share) from its page.
+      if (createdUrl && window.htmx && document.querySelector(".pg-side")) {
+        window.htmx.ajax("GET", createdUrl, { target: ".pg-side", select: ".pg-side", swap: "outerHTML" });
+      }
     }).finally(function () {
       self.controller = null;
       self.busy(false);

@@ -123,6 +123,10 @@ def test_member_chats_streams_shares_and_a_visitor_chats_without_login(
     shot(page, "playground-view-code")
     page.get_by_role("tab", name="Chat").click()
 
+    # The conversation's tools (rename, delete, share) arrived without a reload.
+    page.get_by_role("heading", name="This conversation").wait_for()
+    assert page.get_by_role("button", name="Make link").is_visible()
+
     # Reopening restores the conversation; share it as a live demo.
     page.reload()
     assert page.locator("[data-messages] .pg-msg-user").count() == 3
