@@ -62,7 +62,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--output",
         type=Path,
         default=None,
-        help="JSON results (default bench/results/latest.json; quick runs: var/bench/quick.json)",
+        help=(
+            "JSON results (default bench/results/latest.json; quick runs: var/bench/quick.json;"
+            " --only runs: var/bench/partial.json)"
+        ),
     )
     parser.add_argument(
         "--redis-url",
@@ -122,9 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(chosen) - set(TABLE_ORDER)
     if unknown:
         sys.exit(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
-    output = args.output or (
-        args.var_dir / "quick.json" if args.quick else ROOT / "bench" / "results" / "latest.json"
-    )
+    # Only a full run replaces the committed results: a quick or partial one goes under var/.
+    if args.output:
+        output = args.output
+    elif args.quick:
+        output = args.var_dir / "quick.json"
+    elif args.only:
+        output = args.var_dir / "partial.json"
+    else:
+        output = ROOT / "bench" / "results" / "latest.json"
     overrides = dict(item.split("=", 1) for item in args.set if "=" in item)
     options = Options(
         overrides=overrides,
