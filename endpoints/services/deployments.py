@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,7 +39,7 @@ from endpoints.clients.errors import (
     PlatformError,
     ValidationFailed,
 )
-from endpoints.models import Credential, Endpoint, EndpointEvent
+from endpoints.models import Credential, Endpoint, EndpointEvent, EndpointQuerySet
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -543,7 +544,17 @@ def endpoint_apply_platform_state(
     reason: str = "",
 ) -> bool:
     """Copy what the platform says onto the row; an event when the status changed. True if so."""
-    now = timezone.now()
+    fields, changed = _platform_fields(endpoint, found, timezone.now())
+    return _write_platform_state(endpoint, found, fields, changed, actor=actor, reason=reason)
+
+
+def _platform_fields(
+    endpoint: Endpoint, found: PlatformEndpoint, now: Any
+) -> tuple[dict[str, Any], bool]:
+    """What the row should become after the platform's answer, and whether the status changed.
+
+    Pure: reads the row in memory, writes nothing (the poller decides how to write it).
+    """
     new_status = normalize_status(found.status)
     old_status, old_raw = endpoint.status, endpoint.raw_status
     if (
@@ -581,6 +592,28 @@ def endpoint_apply_platform_state(
         attempts = 0 if new_status != old_status else endpoint.poll_attempts
         fields["next_poll_at"] = now + timedelta(seconds=_poll_interval(attempts))
         fields["poll_attempts"] = attempts + 1
+    return fields, changed
+
+
+def _only_bookkeeping(endpoint: Endpoint, fields: dict[str, Any]) -> bool:
+    """True when the platform's answer changes nothing on the row but when to ask again."""
+    return all(
+        getattr(endpoint, key) == value
+        for key, value in fields.items()
+        if key not in EndpointQuerySet.BOOKKEEPING_FIELDS
+    )
+
+
+def _write_platform_state(
+    endpoint: Endpoint,
+    found: PlatformEndpoint,
+    fields: dict[str, Any],
+    changed: bool,
+    *,
+    actor: User | None = None,
+    reason: str = "",
+) -> bool:
+    old_status, old_raw = endpoint.status, endpoint.raw_status
     # Compare-and-swap on the status we read: a concurrent writer's newer news wins.
     updated = Endpoint.objects.filter(pk=endpoint.pk, status=old_status, raw_status=old_raw).update(
         **fields
@@ -593,7 +626,7 @@ def endpoint_apply_platform_state(
         _event(
             endpoint,
             from_status=_shown_status(old_status, old_raw),
-            to_status=_shown_status(new_status, found.status),
+            to_status=_shown_status(fields["status"], found.status),
             reason=reason or found.status_reason or "",
             actor=actor,
         )
@@ -748,69 +781,192 @@ def _gone(endpoint: Endpoint, client: AiPlatformClient) -> None:
 
 
 def endpoints_poll() -> dict[str, int]:
-    """One poller pass: claim due endpoints, list once per credential and region, apply, import."""
+    """One poller pass: claim every due endpoint, list once per credential and region, apply.
+
+    The due endpoints are claimed oldest `next_poll_at` first, in rounds of ENDPOINT_POLL_BATCH
+    (one round covers thousands), so a backlog never starves the endpoints at its end. Each
+    (credential, region) list is walked at most once per pass, for all its claimed endpoints and
+    for the discovery of endpoints made in the console. Only what changed is written: a status
+    change by compare-and-swap with its event, the rest as a few grouped updates of the poll
+    bookkeeping.
+    """
     now = timezone.now()
+    started = time.monotonic()
     stats = {"claimed": 0, "changed": 0, "imported": 0, "deploys": 0, "lists": 0}
-    due = list(
-        Endpoint.objects.filter(next_poll_at__lte=now)
-        .exclude(status=S.DELETED)
-        .values_list("pk", "status")[:500]
-    )
-    from endpoints.tasks.deployments import deploy_endpoint as deploy_endpoint_task
-
-    claimed: list[int] = []
-    for pk, status in due:
-        if status == S.PENDING:
-            # The deploy claims for itself; this only wakes it (after a crash or a retry delay).
-            deploy_endpoint_task.delay(pk)
-            stats["deploys"] += 1
-            continue
-        endpoint = _claim(pk)
-        if endpoint is not None:
-            claimed.append(pk)
-    stats["claimed"] = len(claimed)
-
-    groups: dict[tuple[int, str], list[Endpoint]] = {}
-    for endpoint in Endpoint.objects.select_related("credential").filter(pk__in=claimed):
-        groups.setdefault((endpoint.credential_id, endpoint.region), []).append(endpoint)
-    credentials = {c.pk: c for c in service_account_choices()}
+    batch = max(1, settings.ENDPOINT_POLL_BATCH)
+    _wake_pending_deploys(now, batch, stats)
+    credentials: dict[int, Credential] = {c.pk: c for c in service_account_choices()}
+    listings: dict[tuple[int, str], dict[str, PlatformEndpoint] | None] = {}
     discovery: set[tuple[int, str]] = set()
     for credential in credentials.values():
         for region in settings.AIPLATFORM_REGIONS:
             key = f"endpoints:discovery:{credential.pk}:{region}"
             if cache.add(key, 1, timeout=settings.ENDPOINT_DISCOVERY_SECONDS):
                 discovery.add((credential.pk, region))
+    polled: set[int] = set()
+    while True:
+        claimed, lease = _claim_due(now, batch)
+        stats["claimed"] += len(claimed)
+        groups: dict[tuple[int, str], list[Endpoint]] = {}
+        for endpoint in claimed:
+            groups.setdefault((endpoint.credential_id, endpoint.region), []).append(endpoint)
+        missing = {cid for cid, _region in groups if cid not in credentials}
+        if missing:
+            # Claimed endpoints of a credential no longer offered (invalid): their polls fail
+            # in words through the token service, like any other refusal.
+            credentials.update(
+                (c.pk, c)
+                for c in Credential.objects.filter(pk__in=missing).defer("secret", "access_token")
+            )
+        bookkeeping: list[tuple[Endpoint, dict[str, Any]]] = []
+        for pair, mine in groups.items():
+            credential = credentials[pair[0]]
+            for endpoint in mine:
+                endpoint.credential = credential  # no lazy load per row
+            _poll_group(credential, pair[1], mine, listings, stats, bookkeeping)
+        polled.update(endpoint.pk for endpoint in claimed)
+        _write_bookkeeping(bookkeeping, lease)
+        out_of_time = time.monotonic() - started >= settings.ENDPOINT_POLL_PASS_SECONDS
+        if len(claimed) < batch or out_of_time:
+            break
+    for pair in sorted(discovery):
+        credential = credentials[pair[0]]
+        listed = _listing(credential, pair[1], listings, stats)
+        if listed is not None:
+            stats["imported"] += _discover(credential, pair[1], listed, skip=polled)
+    return stats
 
-    for credential_id, region in set(groups) | discovery:
-        mine = groups.get((credential_id, region), [])
-        credential = credentials.get(credential_id) or (mine[0].credential if mine else None)
-        if credential is None:
-            continue
-        client = platform_client(credential)
+
+def _wake_pending_deploys(now: Any, batch: int, stats: dict[str, int]) -> None:
+    """A due PENDING endpoint's deploy claims for itself; this only wakes it (after a crash or a
+    retry delay). A deploy woken twice is harmless: its own claim lets one of them through."""
+    from endpoints.tasks.deployments import deploy_endpoint as deploy_endpoint_task
+
+    pending = (
+        Endpoint.objects.filter(next_poll_at__lte=now, status=S.PENDING)
+        .order_by("next_poll_at", "pk")
+        .values_list("pk", flat=True)[:batch]
+    )
+    for pk in pending:
+        deploy_endpoint_task.delay(pk)
+        stats["deploys"] += 1
+
+
+def _claim_due(now: Any, limit: int) -> tuple[list[Endpoint], Any]:
+    """Take the lease of up to `limit` due endpoints, oldest `next_poll_at` first.
+
+    PostgreSQL: the rows are locked with SKIP LOCKED and leased in one transaction, so two
+    pollers running at once take disjoint sets and never wait for each other. Without SKIP
+    LOCKED (SQLite, whose writers are serialised anyway) each row is taken by compare-and-swap
+    on the `next_poll_at` that was read.
+    """
+    lease = now + timedelta(seconds=settings.ENDPOINT_CLAIM_SECONDS)
+    due = (
+        Endpoint.objects.filter(next_poll_at__lte=now)
+        .exclude(status__in=(S.PENDING, S.DELETED))
+        .order_by("next_poll_at", "pk")
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
+            rows = list(due.select_for_update(skip_locked=True)[:limit])
+            if rows:
+                Endpoint.objects.filter(pk__in=[row.pk for row in rows]).update(next_poll_at=lease)
+    else:
+        rows = [
+            row
+            for row in due[:limit]
+            if Endpoint.objects.filter(pk=row.pk, next_poll_at=row.next_poll_at).update(
+                next_poll_at=lease
+            )
+        ]
+    for row in rows:
+        row.next_poll_at = lease
+    return rows, lease
+
+
+def _listing(
+    credential: Credential,
+    region: str,
+    listings: dict[tuple[int, str], dict[str, PlatformEndpoint] | None],
+    stats: dict[str, int],
+) -> dict[str, PlatformEndpoint] | None:
+    """The platform's list for a credential and region, walked once per pass (None: it failed)."""
+    key = (credential.pk, region)
+    if key not in listings:
         try:
-            listed = {ep.id: ep for ep in client.list_endpoints(region)}
-            stats["lists"] += 1
+            listed = platform_client(credential).list_endpoints(region)
         except PlatformError as exc:
             logger.warning("poll %s/%s: %r", credential.label, region, exc)
-            for endpoint in mine:
-                if not _check_timeout(endpoint):
-                    _release(endpoint)
-            continue
+            listings[key] = None
+        else:
+            listings[key] = {ep.id: ep for ep in listed}
+            stats["lists"] += 1
+    return listings[key]
+
+
+def _poll_group(
+    credential: Credential,
+    region: str,
+    mine: list[Endpoint],
+    listings: dict[tuple[int, str], dict[str, PlatformEndpoint] | None],
+    stats: dict[str, int],
+    bookkeeping: list[tuple[Endpoint, dict[str, Any]]],
+) -> None:
+    """Apply one list to every claimed endpoint of a credential and region, in memory."""
+    listed = _listing(credential, region, listings, stats)
+    now = timezone.now()
+    if listed is None:
         for endpoint in mine:
-            try:
-                found = listed.get(endpoint.platform_id or "")
-                if found is None:
-                    _gone(endpoint, client)
-                elif endpoint_apply_platform_state(endpoint, found):
+            if not _check_timeout(endpoint):
+                bookkeeping.append((endpoint, _backoff(endpoint, now)))
+        return
+    client: AiPlatformClient | None = None
+    for endpoint in mine:
+        try:
+            found = listed.get(endpoint.platform_id or "")
+            if found is None:
+                client = client or platform_client(credential)
+                _gone(endpoint, client)
+                continue
+            fields, changed = _platform_fields(endpoint, found, now)
+            if changed:
+                if _write_platform_state(endpoint, found, fields, changed):
                     stats["changed"] += 1
-                endpoint.refresh_from_db()
-                _check_timeout(endpoint)
-            except PlatformError as exc:
-                logger.warning("poll %s: %r", endpoint.platform_id, exc)
-                _release(endpoint)
-        if (credential_id, region) in discovery:
-            stats["imported"] += _discover(credential, region, listed, skip={e.pk for e in mine})
-    return stats
+            elif _check_timeout(endpoint):
+                continue
+            elif _only_bookkeeping(endpoint, fields):
+                bookkeeping.append((endpoint, fields))
+            else:
+                # The same status, but replicas, URL or reason moved: written, no event.
+                _write_platform_state(endpoint, found, fields, changed)
+        except PlatformError as exc:
+            logger.warning("poll %s: %r", endpoint.platform_id, exc)
+            _release(endpoint)
+
+
+def _backoff(endpoint: Endpoint, now: Any) -> dict[str, Any]:
+    return {
+        "next_poll_at": now + timedelta(seconds=_poll_interval(endpoint.poll_attempts)),
+        "poll_attempts": endpoint.poll_attempts + 1,
+    }
+
+
+def _write_bookkeeping(rows: list[tuple[Endpoint, dict[str, Any]]], lease: Any) -> None:
+    """Unchanged endpoints: only when to poll next, in one update per distinct value.
+
+    Guarded by the lease this pass holds: a writer that took the row meanwhile (an action, which
+    sets its own lease) keeps its schedule.
+    """
+    by_value: dict[tuple[Any, int], list[int]] = {}
+    for endpoint, fields in rows:
+        value = (fields["next_poll_at"], fields["poll_attempts"])
+        by_value.setdefault(value, []).append(endpoint.pk)
+        endpoint.next_poll_at, endpoint.poll_attempts = value
+    for (next_poll_at, attempts), pks in by_value.items():
+        for start in range(0, len(pks), 5000):
+            Endpoint.objects.filter(pk__in=pks[start : start + 5000], next_poll_at=lease).update(
+                next_poll_at=next_poll_at, poll_attempts=attempts
+            )
 
 
 def _discover(
