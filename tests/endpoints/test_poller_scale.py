@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -68,8 +69,8 @@ def deploying(platform, platform_api, creds: list[Credential], count: int) -> li
     round robin over the credentials, the oldest `next_poll_at` first in the returned order."""
     platform.set_faults(deploy_hang=True)
     names = [f"scale-{index:04d}" for index in range(count)]
-    for name in names:
-        console_create(platform_api, name)
+    with ThreadPoolExecutor(max_workers=8) as pool:  # 300 console creates, a few at a time
+        list(pool.map(lambda name: console_create(platform_api, name), names))
     found = {ep.name: ep for ep in platform_api.list_endpoints("HCM")}
     now = timezone.now()
     rows = []
