@@ -595,15 +595,6 @@ def _platform_fields(
     return fields, changed
 
 
-def _only_bookkeeping(endpoint: Endpoint, fields: dict[str, Any]) -> bool:
-    """True when the platform's answer changes nothing on the row but when to ask again."""
-    return all(
-        getattr(endpoint, key) == value
-        for key, value in fields.items()
-        if key not in EndpointQuerySet.BOOKKEEPING_FIELDS
-    )
-
-
 def _write_platform_state(
     endpoint: Endpoint,
     found: PlatformEndpoint,
@@ -787,8 +778,8 @@ def endpoints_poll() -> dict[str, int]:
     (one round covers thousands), so a backlog never starves the endpoints at its end. Each
     (credential, region) list is walked at most once per pass, for all its claimed endpoints and
     for the discovery of endpoints made in the console. Only what changed is written: a status
-    change by compare-and-swap with its event, the rest as a few grouped updates of the poll
-    bookkeeping.
+    change by compare-and-swap with its event; the rest (the schedule, replicas, ...) as one
+    update per distinct change, whatever the number of endpoints.
     """
     now = timezone.now()
     started = time.monotonic()
@@ -818,14 +809,14 @@ def endpoints_poll() -> dict[str, int]:
                 (c.pk, c)
                 for c in Credential.objects.filter(pk__in=missing).defer("secret", "access_token")
             )
-        bookkeeping: list[tuple[Endpoint, dict[str, Any]]] = []
+        same_status: list[tuple[Endpoint, dict[str, Any]]] = []
         for pair, mine in groups.items():
             credential = credentials[pair[0]]
             for endpoint in mine:
                 endpoint.credential = credential  # no lazy load per row
-            _poll_group(credential, pair[1], mine, listings, stats, bookkeeping)
+            _poll_group(credential, pair[1], mine, listings, stats, same_status)
         polled.update(endpoint.pk for endpoint in claimed)
-        _write_bookkeeping(bookkeeping, lease)
+        _write_same_status(same_status, lease)
         out_of_time = time.monotonic() - started >= settings.ENDPOINT_POLL_PASS_SECONDS
         if len(claimed) < batch or out_of_time:
             break
@@ -910,7 +901,7 @@ def _poll_group(
     mine: list[Endpoint],
     listings: dict[tuple[int, str], dict[str, PlatformEndpoint] | None],
     stats: dict[str, int],
-    bookkeeping: list[tuple[Endpoint, dict[str, Any]]],
+    same_status: list[tuple[Endpoint, dict[str, Any]]],
 ) -> None:
     """Apply one list to every claimed endpoint of a credential and region, in memory."""
     listed = _listing(credential, region, listings, stats)
@@ -918,7 +909,7 @@ def _poll_group(
     if listed is None:
         for endpoint in mine:
             if not _check_timeout(endpoint):
-                bookkeeping.append((endpoint, _backoff(endpoint, now)))
+                same_status.append((endpoint, _backoff(endpoint, now)))
         return
     client: AiPlatformClient | None = None
     for endpoint in mine:
@@ -932,13 +923,10 @@ def _poll_group(
             if changed:
                 if _write_platform_state(endpoint, found, fields, changed):
                     stats["changed"] += 1
-            elif _check_timeout(endpoint):
-                continue
-            elif _only_bookkeeping(endpoint, fields):
-                bookkeeping.append((endpoint, fields))
-            else:
-                # The same status, but replicas, URL or reason moved: written, no event.
-                _write_platform_state(endpoint, found, fields, changed)
+            elif not _check_timeout(endpoint):
+                # The same status: the schedule, and whatever else moved (replicas, URL,
+                # reason), written with the others that changed alike; no event.
+                same_status.append((endpoint, fields))
         except PlatformError as exc:
             logger.warning("poll %s: %r", endpoint.platform_id, exc)
             _release(endpoint)
@@ -951,22 +939,33 @@ def _backoff(endpoint: Endpoint, now: Any) -> dict[str, Any]:
     }
 
 
-def _write_bookkeeping(rows: list[tuple[Endpoint, dict[str, Any]]], lease: Any) -> None:
-    """Unchanged endpoints: only when to poll next, in one update per distinct value.
+def _write_same_status(rows: list[tuple[Endpoint, dict[str, Any]]], lease: Any) -> None:
+    """Endpoints whose status did not change: one update per distinct change, not per row.
 
-    Guarded by the lease this pass holds: a writer that took the row meanwhile (an action, which
-    sets its own lease) keeps its schedule.
+    Only the columns that differ are written (so "last updated" moves only for a real change,
+    not for the poll schedule). Each update is a compare-and-swap on the status read and on the
+    lease this pass holds: a writer that changed the status or took the row meanwhile (an
+    action sets its own lease) keeps what it wrote.
     """
-    by_value: dict[tuple[Any, int], list[int]] = {}
+    groups: dict[tuple[str, str, tuple[tuple[str, Any], ...]], list[int]] = {}
     for endpoint, fields in rows:
-        value = (fields["next_poll_at"], fields["poll_attempts"])
-        by_value.setdefault(value, []).append(endpoint.pk)
-        endpoint.next_poll_at, endpoint.poll_attempts = value
-    for (next_poll_at, attempts), pks in by_value.items():
+        diff = {
+            key: value
+            for key, value in fields.items()
+            if key in EndpointQuerySet.BOOKKEEPING_FIELDS or getattr(endpoint, key) != value
+        }
+        key = (endpoint.status, endpoint.raw_status, tuple(sorted(diff.items())))
+        groups.setdefault(key, []).append(endpoint.pk)
+        for name, value in diff.items():
+            setattr(endpoint, name, value)
+    for (status, raw_status, diff), pks in groups.items():
         for start in range(0, len(pks), 5000):
-            Endpoint.objects.filter(pk__in=pks[start : start + 5000], next_poll_at=lease).update(
-                next_poll_at=next_poll_at, poll_attempts=attempts
-            )
+            Endpoint.objects.filter(
+                pk__in=pks[start : start + 5000],
+                status=status,
+                raw_status=raw_status,
+                next_poll_at=lease,
+            ).update(**dict(diff))
 
 
 def _discover(

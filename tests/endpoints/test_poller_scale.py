@@ -21,6 +21,7 @@ from django.utils import timezone
 from endpoints.models import Credential, Endpoint, EndpointEvent
 from endpoints.services import deployments as svc
 from endpoints.services.credentials import credential_create
+from endpoints.tokens import get_token
 from tests.endpoints.conftest import console_create, make_endpoint
 
 S = Endpoint.Status
@@ -306,3 +307,59 @@ def test_two_pollers_at_once_never_process_the_same_endpoint(
     assert {name for name, _pk in processed} == {"poller-0", "poller-1"}
     assert sum(r["claimed"] for r in results.values()) == 150
     assert Endpoint.objects.filter(pk__in=set(pks), poll_attempts=1).count() == 150
+
+
+@pytest.mark.django_db
+def test_same_status_news_is_written_in_grouped_updates_and_only_real_changes_move_last_updated(
+    platform, platform_api
+):
+    creds = credentials(platform, 2)
+    rows = deploying(platform, platform_api, creds, 100)
+    discovery(creds, due=False)
+    pks = [r.pk for r in rows]
+    long_ago = timezone.now() - timedelta(days=1)
+    platform_max = rows[0].max_replicas
+    # Half of them disagree with the platform about their scaling (as rows written before the
+    # platform answered would); the other half agree on everything.
+    Endpoint.objects.filter(pk__in=pks[:50]).update(max_replicas=platform_max - 1)
+    Endpoint.objects.filter(pk__in=pks).update(updated_at=long_ago)
+    for credential in creds:
+        get_token(credential)  # a running site has its tokens: the pass is polling, not minting
+
+    with CaptureQueriesContext(connection) as queries:
+        stats = svc.endpoints_poll()
+
+    assert stats["claimed"] == 100 and stats["changed"] == 0
+    assert len(queries) <= 15  # not one per row: one update per distinct change
+    polled = Endpoint.objects.filter(pk__in=pks)
+    assert set(polled.values_list("max_replicas", flat=True)) == {platform_max}
+    assert set(polled.values_list("status", flat=True)) == {S.CREATING}
+    assert polled.filter(poll_attempts=1).count() == 100
+    assert polled.filter(pk__in=pks[:50], updated_at__gt=long_ago).count() == 50
+    assert polled.filter(pk__in=pks[50:], updated_at=long_ago).count() == 50  # schedule only
+    assert not EndpointEvent.objects.filter(endpoint__in=rows).exists()
+
+
+@pytest.mark.django_db
+def test_an_action_that_takes_the_row_during_a_pass_keeps_its_schedule(
+    platform, platform_api, monkeypatch
+):
+    creds = credentials(platform, 1)
+    rows = deploying(platform, platform_api, creds, 20)
+    discovery(creds, due=False)
+    target = rows[3]
+    action_lease = timezone.now() + timedelta(minutes=5)
+    real = svc._platform_fields
+
+    def action_meanwhile(endpoint, found, now):
+        if endpoint.pk == target.pk:  # a user's stop request lands while the pass runs
+            Endpoint.objects.filter(pk=target.pk).update(next_poll_at=action_lease)
+        return real(endpoint, found, now)
+
+    monkeypatch.setattr(svc, "_platform_fields", action_meanwhile)
+    svc.endpoints_poll()
+
+    target.refresh_from_db()
+    assert target.next_poll_at == action_lease and target.poll_attempts == 0
+    others = Endpoint.objects.filter(pk__in=[r.pk for r in rows]).exclude(pk=target.pk)
+    assert others.filter(poll_attempts=1).count() == 19
