@@ -971,21 +971,34 @@ def _write_same_status(rows: list[tuple[Endpoint, dict[str, Any]]], lease: Any) 
 def _discover(
     credential: Credential, region: str, listed: dict[str, PlatformEndpoint], *, skip: set[int]
 ) -> int:
-    """Import unknown endpoints; catch changes made in the console to ones at rest."""
-    known = {e.platform_id: e for e in Endpoint.objects.filter(platform_id__in=list(listed))}
+    """Import unknown endpoints; catch changes made in the console to ones at rest.
+
+    Reads one tuple per listed endpoint; whole rows only for the few that changed.
+    """
+    known = {
+        platform_id: (pk, credential_id, next_poll_at, raw_status)
+        for pk, platform_id, credential_id, next_poll_at, raw_status in Endpoint.objects.filter(
+            platform_id__in=list(listed)
+        ).values_list("pk", "platform_id", "credential_id", "next_poll_at", "raw_status")
+    }
     imported = 0
+    changed: dict[int, PlatformEndpoint] = {}
     for platform_id, found in listed.items():
-        endpoint = known.get(platform_id)
-        if endpoint is None:
+        row = known.get(platform_id)
+        if row is None:
             imported += _import(credential, region, found) is not None
-        elif (
-            endpoint.pk not in skip
-            and endpoint.credential_id == credential.pk
-            and (endpoint.next_poll_at is None and endpoint.raw_status != found.status)
+            continue
+        pk, credential_id, next_poll_at, raw_status = row
+        if (
+            pk not in skip
+            and credential_id == credential.pk
+            and (next_poll_at is None and raw_status != found.status)
         ):
-            endpoint_apply_platform_state(
-                endpoint, found, reason=_("Changed outside the dashboard.")
-            )
+            changed[pk] = found
+    for endpoint in Endpoint.objects.filter(pk__in=list(changed)):
+        endpoint_apply_platform_state(
+            endpoint, changed[endpoint.pk], reason=_("Changed outside the dashboard.")
+        )
     return imported
 
 
