@@ -363,3 +363,32 @@ def test_an_action_that_takes_the_row_during_a_pass_keeps_its_schedule(
     assert target.next_poll_at == action_lease and target.poll_attempts == 0
     others = Endpoint.objects.filter(pk__in=[r.pk for r in rows]).exclude(pk=target.pk)
     assert others.filter(poll_attempts=1).count() == 19
+
+
+@pytest.mark.django_db
+def test_discovery_catches_a_console_change_to_an_endpoint_at_rest_in_the_same_walk(
+    platform, platform_api
+):
+    creds = credentials(platform, 2)
+    rows = deploying(platform, platform_api, creds, 40)
+    at_rest = rows[7]
+    # Active and no longer watched here; then somebody stops it in the console.
+    Endpoint.objects.filter(pk=at_rest.pk).update(
+        status=S.ACTIVE, raw_status="ACTIVE", next_poll_at=None
+    )
+    platform.set_faults(deploy_hang=None)
+    platform_api.stop_endpoint(at_rest.platform_id)
+    discovery(creds, due=True)
+    before = platform.stats()
+
+    stats = svc.endpoints_poll()
+
+    assert stats["claimed"] == 39 and stats["lists"] == 2 and stats["imported"] == 1  # the seed
+    assert route_calls(before, platform.stats())[LIST_ROUTE] == 2 * pages_per_walk(platform)
+    at_rest.refresh_from_db()
+    assert at_rest.status == S.INACTIVE and at_rest.next_poll_at is None
+    event = EndpointEvent.objects.get(endpoint=at_rest)
+    assert (event.from_status, event.to_status) == (S.ACTIVE, S.INACTIVE)
+    assert event.reason == "Changed outside the dashboard."
+    # The 39 still deploying were checked, not taken for console changes.
+    assert not EndpointEvent.objects.filter(endpoint__in=rows).exclude(endpoint=at_rest).exists()
