@@ -796,7 +796,7 @@ def endpoints_poll() -> dict[str, int]:
                 discovery.add((credential.pk, region))
     polled: set[int] = set()
     while True:
-        claimed, lease = _claim_due(now, batch)
+        claimed, lease, more = _claim_due(now, batch)
         stats["claimed"] += len(claimed)
         groups: dict[tuple[int, str], list[Endpoint]] = {}
         for endpoint in claimed:
@@ -818,7 +818,7 @@ def endpoints_poll() -> dict[str, int]:
         polled.update(endpoint.pk for endpoint in claimed)
         _write_same_status(same_status, lease)
         out_of_time = time.monotonic() - started >= settings.ENDPOINT_POLL_PASS_SECONDS
-        if len(claimed) < batch or out_of_time:
+        if not more or out_of_time:
             break
     for pair in sorted(discovery):
         credential = credentials[pair[0]]
@@ -843,8 +843,11 @@ def _wake_pending_deploys(now: Any, batch: int, stats: dict[str, int]) -> None:
         stats["deploys"] += 1
 
 
-def _claim_due(now: Any, limit: int) -> tuple[list[Endpoint], Any]:
+def _claim_due(now: Any, limit: int) -> tuple[list[Endpoint], Any, bool]:
     """Take the lease of up to `limit` due endpoints, oldest `next_poll_at` first.
+
+    Returns the rows taken, the lease, and whether more may be due (a full batch was read: under
+    contention fewer are taken than read, which does not mean the backlog is done).
 
     PostgreSQL: the rows are locked with SKIP LOCKED and leased in one transaction, so two
     pollers running at once take disjoint sets and never wait for each other. Without SKIP
@@ -860,19 +863,22 @@ def _claim_due(now: Any, limit: int) -> tuple[list[Endpoint], Any]:
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
             rows = list(due.select_for_update(skip_locked=True)[:limit])
+            more = len(rows) == limit
             if rows:
                 Endpoint.objects.filter(pk__in=[row.pk for row in rows]).update(next_poll_at=lease)
     else:
+        read = list(due[:limit])
+        more = len(read) == limit
         rows = [
             row
-            for row in due[:limit]
+            for row in read
             if Endpoint.objects.filter(pk=row.pk, next_poll_at=row.next_poll_at).update(
                 next_poll_at=lease
             )
         ]
     for row in rows:
         row.next_poll_at = lease
-    return rows, lease
+    return rows, lease, more
 
 
 def _listing(
