@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,7 +39,7 @@ from endpoints.clients.errors import (
     PlatformError,
     ValidationFailed,
 )
-from endpoints.models import Credential, Endpoint, EndpointEvent
+from endpoints.models import Credential, Endpoint, EndpointEvent, EndpointQuerySet
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -543,7 +544,17 @@ def endpoint_apply_platform_state(
     reason: str = "",
 ) -> bool:
     """Copy what the platform says onto the row; an event when the status changed. True if so."""
-    now = timezone.now()
+    fields, changed = _platform_fields(endpoint, found, timezone.now())
+    return _write_platform_state(endpoint, found, fields, changed, actor=actor, reason=reason)
+
+
+def _platform_fields(
+    endpoint: Endpoint, found: PlatformEndpoint, now: Any
+) -> tuple[dict[str, Any], bool]:
+    """What the row should become after the platform's answer, and whether the status changed.
+
+    Pure: reads the row in memory, writes nothing (the poller decides how to write it).
+    """
     new_status = normalize_status(found.status)
     old_status, old_raw = endpoint.status, endpoint.raw_status
     if (
@@ -581,6 +592,19 @@ def endpoint_apply_platform_state(
         attempts = 0 if new_status != old_status else endpoint.poll_attempts
         fields["next_poll_at"] = now + timedelta(seconds=_poll_interval(attempts))
         fields["poll_attempts"] = attempts + 1
+    return fields, changed
+
+
+def _write_platform_state(
+    endpoint: Endpoint,
+    found: PlatformEndpoint,
+    fields: dict[str, Any],
+    changed: bool,
+    *,
+    actor: User | None = None,
+    reason: str = "",
+) -> bool:
+    old_status, old_raw = endpoint.status, endpoint.raw_status
     # Compare-and-swap on the status we read: a concurrent writer's newer news wins.
     updated = Endpoint.objects.filter(pk=endpoint.pk, status=old_status, raw_status=old_raw).update(
         **fields
@@ -593,7 +617,7 @@ def endpoint_apply_platform_state(
         _event(
             endpoint,
             from_status=_shown_status(old_status, old_raw),
-            to_status=_shown_status(new_status, found.status),
+            to_status=_shown_status(fields["status"], found.status),
             reason=reason or found.status_reason or "",
             actor=actor,
         )
@@ -748,89 +772,239 @@ def _gone(endpoint: Endpoint, client: AiPlatformClient) -> None:
 
 
 def endpoints_poll() -> dict[str, int]:
-    """One poller pass: claim due endpoints, list once per credential and region, apply, import."""
+    """One poller pass: claim every due endpoint, list once per credential and region, apply.
+
+    The due endpoints are claimed oldest `next_poll_at` first, in rounds of ENDPOINT_POLL_BATCH
+    (one round covers thousands), so a backlog never starves the endpoints at its end. Each
+    (credential, region) list is walked at most once per pass, for all its claimed endpoints and
+    for the discovery of endpoints made in the console. Only what changed is written: a status
+    change by compare-and-swap with its event; the rest (the schedule, replicas, ...) as one
+    update per distinct change, whatever the number of endpoints.
+    """
     now = timezone.now()
+    started = time.monotonic()
     stats = {"claimed": 0, "changed": 0, "imported": 0, "deploys": 0, "lists": 0}
-    due = list(
-        Endpoint.objects.filter(next_poll_at__lte=now)
-        .exclude(status=S.DELETED)
-        .values_list("pk", "status")[:500]
-    )
-    from endpoints.tasks.deployments import deploy_endpoint as deploy_endpoint_task
-
-    claimed: list[int] = []
-    for pk, status in due:
-        if status == S.PENDING:
-            # The deploy claims for itself; this only wakes it (after a crash or a retry delay).
-            deploy_endpoint_task.delay(pk)
-            stats["deploys"] += 1
-            continue
-        endpoint = _claim(pk)
-        if endpoint is not None:
-            claimed.append(pk)
-    stats["claimed"] = len(claimed)
-
-    groups: dict[tuple[int, str], list[Endpoint]] = {}
-    for endpoint in Endpoint.objects.select_related("credential").filter(pk__in=claimed):
-        groups.setdefault((endpoint.credential_id, endpoint.region), []).append(endpoint)
-    credentials = {c.pk: c for c in service_account_choices()}
+    batch = max(1, settings.ENDPOINT_POLL_BATCH)
+    _wake_pending_deploys(now, batch, stats)
+    credentials: dict[int, Credential] = {c.pk: c for c in service_account_choices()}
+    listings: dict[tuple[int, str], dict[str, PlatformEndpoint] | None] = {}
     discovery: set[tuple[int, str]] = set()
     for credential in credentials.values():
         for region in settings.AIPLATFORM_REGIONS:
             key = f"endpoints:discovery:{credential.pk}:{region}"
             if cache.add(key, 1, timeout=settings.ENDPOINT_DISCOVERY_SECONDS):
                 discovery.add((credential.pk, region))
+    polled: set[int] = set()
+    while True:
+        claimed, lease, more = _claim_due(now, batch)
+        stats["claimed"] += len(claimed)
+        groups: dict[tuple[int, str], list[Endpoint]] = {}
+        for endpoint in claimed:
+            groups.setdefault((endpoint.credential_id, endpoint.region), []).append(endpoint)
+        missing = {cid for cid, _region in groups if cid not in credentials}
+        if missing:
+            # Claimed endpoints of a credential no longer offered (invalid): their polls fail
+            # in words through the token service, like any other refusal.
+            credentials.update(
+                (c.pk, c)
+                for c in Credential.objects.filter(pk__in=missing).defer("secret", "access_token")
+            )
+        same_status: list[tuple[Endpoint, dict[str, Any]]] = []
+        for pair, mine in groups.items():
+            credential = credentials[pair[0]]
+            for endpoint in mine:
+                endpoint.credential = credential  # no lazy load per row
+            _poll_group(credential, pair[1], mine, listings, stats, same_status)
+        polled.update(endpoint.pk for endpoint in claimed)
+        _write_same_status(same_status, lease)
+        out_of_time = time.monotonic() - started >= settings.ENDPOINT_POLL_PASS_SECONDS
+        if not more or out_of_time:
+            break
+    for pair in sorted(discovery):
+        credential = credentials[pair[0]]
+        listed = _listing(credential, pair[1], listings, stats)
+        if listed is not None:
+            stats["imported"] += _discover(credential, pair[1], listed, skip=polled)
+    return stats
 
-    for credential_id, region in set(groups) | discovery:
-        mine = groups.get((credential_id, region), [])
-        credential = credentials.get(credential_id) or (mine[0].credential if mine else None)
-        if credential is None:
-            continue
-        client = platform_client(credential)
+
+def _wake_pending_deploys(now: Any, batch: int, stats: dict[str, int]) -> None:
+    """A due PENDING endpoint's deploy claims for itself; this only wakes it (after a crash or a
+    retry delay). A deploy woken twice is harmless: its own claim lets one of them through."""
+    from endpoints.tasks.deployments import deploy_endpoint as deploy_endpoint_task
+
+    pending = (
+        Endpoint.objects.filter(next_poll_at__lte=now, status=S.PENDING)
+        .order_by("next_poll_at", "pk")
+        .values_list("pk", flat=True)[:batch]
+    )
+    for pk in pending:
+        deploy_endpoint_task.delay(pk)
+        stats["deploys"] += 1
+
+
+def _claim_due(now: Any, limit: int) -> tuple[list[Endpoint], Any, bool]:
+    """Take the lease of up to `limit` due endpoints, oldest `next_poll_at` first.
+
+    Returns the rows taken, the lease, and whether more may be due (a full batch was read: under
+    contention fewer are taken than read, which does not mean the backlog is done).
+
+    PostgreSQL: the rows are locked with SKIP LOCKED and leased in one transaction, so two
+    pollers running at once take disjoint sets and never wait for each other. Without SKIP
+    LOCKED (SQLite, whose writers are serialised anyway) each row is taken by compare-and-swap
+    on the `next_poll_at` that was read.
+    """
+    lease = now + timedelta(seconds=settings.ENDPOINT_CLAIM_SECONDS)
+    due = (
+        Endpoint.objects.filter(next_poll_at__lte=now)
+        .exclude(status__in=(S.PENDING, S.DELETED))
+        .order_by("next_poll_at", "pk")
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
+            rows = list(due.select_for_update(skip_locked=True)[:limit])
+            more = len(rows) == limit
+            if rows:
+                Endpoint.objects.filter(pk__in=[row.pk for row in rows]).update(next_poll_at=lease)
+    else:
+        read = list(due[:limit])
+        more = len(read) == limit
+        rows = [
+            row
+            for row in read
+            if Endpoint.objects.filter(pk=row.pk, next_poll_at=row.next_poll_at).update(
+                next_poll_at=lease
+            )
+        ]
+    for row in rows:
+        row.next_poll_at = lease
+    return rows, lease, more
+
+
+def _listing(
+    credential: Credential,
+    region: str,
+    listings: dict[tuple[int, str], dict[str, PlatformEndpoint] | None],
+    stats: dict[str, int],
+) -> dict[str, PlatformEndpoint] | None:
+    """The platform's list for a credential and region, walked once per pass (None: it failed)."""
+    key = (credential.pk, region)
+    if key not in listings:
         try:
-            listed = {ep.id: ep for ep in client.list_endpoints(region)}
-            stats["lists"] += 1
+            listed = platform_client(credential).list_endpoints(region)
         except PlatformError as exc:
             logger.warning("poll %s/%s: %r", credential.label, region, exc)
-            for endpoint in mine:
-                if not _check_timeout(endpoint):
-                    _release(endpoint)
-            continue
+            listings[key] = None
+        else:
+            listings[key] = {ep.id: ep for ep in listed}
+            stats["lists"] += 1
+    return listings[key]
+
+
+def _poll_group(
+    credential: Credential,
+    region: str,
+    mine: list[Endpoint],
+    listings: dict[tuple[int, str], dict[str, PlatformEndpoint] | None],
+    stats: dict[str, int],
+    same_status: list[tuple[Endpoint, dict[str, Any]]],
+) -> None:
+    """Apply one list to every claimed endpoint of a credential and region, in memory."""
+    listed = _listing(credential, region, listings, stats)
+    now = timezone.now()
+    if listed is None:
         for endpoint in mine:
-            try:
-                found = listed.get(endpoint.platform_id or "")
-                if found is None:
-                    _gone(endpoint, client)
-                elif endpoint_apply_platform_state(endpoint, found):
+            if not _check_timeout(endpoint):
+                same_status.append((endpoint, _backoff(endpoint, now)))
+        return
+    client: AiPlatformClient | None = None
+    for endpoint in mine:
+        try:
+            found = listed.get(endpoint.platform_id or "")
+            if found is None:
+                client = client or platform_client(credential)
+                _gone(endpoint, client)
+                continue
+            fields, changed = _platform_fields(endpoint, found, now)
+            if changed:
+                if _write_platform_state(endpoint, found, fields, changed):
                     stats["changed"] += 1
-                endpoint.refresh_from_db()
-                _check_timeout(endpoint)
-            except PlatformError as exc:
-                logger.warning("poll %s: %r", endpoint.platform_id, exc)
-                _release(endpoint)
-        if (credential_id, region) in discovery:
-            stats["imported"] += _discover(credential, region, listed, skip={e.pk for e in mine})
-    return stats
+            elif not _check_timeout(endpoint):
+                # The same status: the schedule, and whatever else moved (replicas, URL,
+                # reason), written with the others that changed alike; no event.
+                same_status.append((endpoint, fields))
+        except PlatformError as exc:
+            logger.warning("poll %s: %r", endpoint.platform_id, exc)
+            _release(endpoint)
+
+
+def _backoff(endpoint: Endpoint, now: Any) -> dict[str, Any]:
+    return {
+        "next_poll_at": now + timedelta(seconds=_poll_interval(endpoint.poll_attempts)),
+        "poll_attempts": endpoint.poll_attempts + 1,
+    }
+
+
+def _write_same_status(rows: list[tuple[Endpoint, dict[str, Any]]], lease: Any) -> None:
+    """Endpoints whose status did not change: one update per distinct change, not per row.
+
+    Only the columns that differ are written (so "last updated" moves only for a real change,
+    not for the poll schedule). Each update is a compare-and-swap on the status read and on the
+    lease this pass holds: a writer that changed the status or took the row meanwhile (an
+    action sets its own lease) keeps what it wrote.
+    """
+    groups: dict[tuple[str, str, tuple[tuple[str, Any], ...]], list[int]] = {}
+    for endpoint, fields in rows:
+        diff = {
+            key: value
+            for key, value in fields.items()
+            if key in EndpointQuerySet.BOOKKEEPING_FIELDS or getattr(endpoint, key) != value
+        }
+        key = (endpoint.status, endpoint.raw_status, tuple(sorted(diff.items())))
+        groups.setdefault(key, []).append(endpoint.pk)
+        for name, value in diff.items():
+            setattr(endpoint, name, value)
+    for (status, raw_status, diff), pks in groups.items():
+        for start in range(0, len(pks), 5000):
+            Endpoint.objects.filter(
+                pk__in=pks[start : start + 5000],
+                status=status,
+                raw_status=raw_status,
+                next_poll_at=lease,
+            ).update(**dict(diff))
 
 
 def _discover(
     credential: Credential, region: str, listed: dict[str, PlatformEndpoint], *, skip: set[int]
 ) -> int:
-    """Import unknown endpoints; catch changes made in the console to ones at rest."""
-    known = {e.platform_id: e for e in Endpoint.objects.filter(platform_id__in=list(listed))}
+    """Import unknown endpoints; catch changes made in the console to ones at rest.
+
+    Reads one tuple per listed endpoint; whole rows only for the few that changed.
+    """
+    known = {
+        platform_id: (pk, credential_id, next_poll_at, raw_status)
+        for pk, platform_id, credential_id, next_poll_at, raw_status in Endpoint.objects.filter(
+            platform_id__in=list(listed)
+        ).values_list("pk", "platform_id", "credential_id", "next_poll_at", "raw_status")
+    }
     imported = 0
+    changed: dict[int, PlatformEndpoint] = {}
     for platform_id, found in listed.items():
-        endpoint = known.get(platform_id)
-        if endpoint is None:
+        row = known.get(platform_id)
+        if row is None:
             imported += _import(credential, region, found) is not None
-        elif (
-            endpoint.pk not in skip
-            and endpoint.credential_id == credential.pk
-            and (endpoint.next_poll_at is None and endpoint.raw_status != found.status)
+            continue
+        pk, credential_id, next_poll_at, raw_status = row
+        if (
+            pk not in skip
+            and credential_id == credential.pk
+            and (next_poll_at is None and raw_status != found.status)
         ):
-            endpoint_apply_platform_state(
-                endpoint, found, reason=_("Changed outside the dashboard.")
-            )
+            changed[pk] = found
+    for endpoint in Endpoint.objects.filter(pk__in=list(changed)):
+        endpoint_apply_platform_state(
+            endpoint, changed[endpoint.pk], reason=_("Changed outside the dashboard.")
+        )
     return imported
 
 
