@@ -8,7 +8,7 @@ import re
 import pytest
 
 from playground.models import Conversation, ShareLink
-from tests.fixtures.browser import screenshot, sign_in
+from tests.fixtures.browser import open_page, screenshot, sign_in
 from tests.fixtures.personas import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -141,19 +141,7 @@ def test_member_chats_streams_shares_and_a_visitor_chats_without_login(
     assert share_url.endswith(f"/share/{link.token}/")
 
     # A visitor with no account, in a fresh browser context.
-    visitor_context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
-    visitor_context.set_default_timeout(15_000)
-    visitor = visitor_context.new_page()
-    errors: list[str] = []
-    visitor.on("pageerror", lambda exc: errors.append(str(exc)))
-    visitor.on(
-        "console",
-        lambda msg: (
-            errors.append(msg.text)
-            if msg.type == "error" and "Content Security Policy" in msg.text
-            else None
-        ),
-    )
+    visitor_context, visitor, errors = open_page(browser, width=1280)
     try:
         visitor.goto(share_url)
         assert "/login/" not in visitor.url
