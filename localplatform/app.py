@@ -27,6 +27,9 @@ Response = tuple[int, list[tuple[str, str]], Iterable[bytes]]
 FINGERPRINT = "localplatform-demo"
 MAX_CONTEXT_TOKENS = 2048
 DEFAULT_MAX_TOKENS = 256
+# The optional region prefix of data-plane paths: production's host
+# `inference-aiplatform-{region}.api.vngcloud.vn` written as the first path segment.
+DATA_PREFIX = r"(?:/inference-aiplatform-(?P<region>[^/]+))?"
 
 
 class StreamCut(Exception):
@@ -143,9 +146,16 @@ class App:
         r = self._route
         # IAM (SEEN: reference §5.1)
         r("POST", r"/accounts-api/v2/auth/token", "iam", self.iam_token)
-        # Data plane (SEEN: reference §3.4; the id prefix keeps it apart from management)
-        r("POST", r"/v1/(?P<eid>me-[^/]+)/v1/chat/completions", "data", self.chat_completions)
-        r("GET", r"/v1/(?P<eid>me-[^/]+)/v1/models", "data", self.data_models)
+        # Data plane (SEEN: reference §3.4; the id prefix keeps it apart from management).
+        # Also under `/inference-aiplatform-<region>`, the production host name as a path, so
+        # that the documented URL template can be pointed at this one process.
+        r(
+            "POST",
+            DATA_PREFIX + r"/v1/(?P<eid>me-[^/]+)/v1/chat/completions",
+            "data",
+            self.chat_completions,
+        )
+        r("GET", DATA_PREFIX + r"/v1/(?P<eid>me-[^/]+)/v1/models", "data", self.data_models)
         # Management: API keys are SEEN (reference §4.2); the rest are ours, UNVERIFIED.
         r("GET", r"/v1/regions", "mgmt", self.list_regions)
         r("GET", r"/v1/model-registries", "mgmt", self.list_models)
@@ -370,12 +380,17 @@ class App:
 
     # ------------------------------------------------------------ data plane
     def _endpoint_for_call(self, req: Request) -> dict:
+        not_found = OpenAIError(
+            404, f"Endpoint {req.params['eid']} not found.", type_="not_found_error", code=404
+        )
         try:
             ep = self.platform.endpoint_for_inference(req.params["eid"])
         except ApiError:
-            raise OpenAIError(
-                404, f"Endpoint {req.params['eid']} not found.", type_="not_found_error", code=404
-            ) from None
+            raise not_found from None
+        region = req.params.get("region")
+        if region is not None and region.lower() != ep["region"].lower():
+            # Each region is its own host in production: another region's endpoint is unknown.
+            raise not_found
         if ep["privateAccess"]:
             credential = req.bearer()
             if not (

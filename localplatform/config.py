@@ -62,6 +62,9 @@ class Config:
     upstream_model: str = ""
     faults: dict = field(default_factory=dict)
     access_log: bool = False
+    # Endpoint objects without `url`, as the real platform's may be: the dashboard then builds
+    # the data-plane URL from AIPLATFORM_INFERENCE_URL_TEMPLATE.
+    omit_url: bool = False
 
     @property
     def base_url(self) -> str:
@@ -231,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         default=_env_bool("ACCESS_LOG"),
         help="log every request to stderr [env LOCALPLATFORM_ACCESS_LOG]",
+    )
+    p.add_argument(
+        "--omit-url",
+        action="store_true",
+        default=_env_bool("OMIT_URL"),
+        help="leave `url` out of endpoint objects, so that clients build it from their template "
+        "[env LOCALPLATFORM_OMIT_URL]",
     )
     return p
 

@@ -331,7 +331,7 @@ class Platform:
         private_access: bool,
         now: float,
     ) -> dict:
-        return {
+        record = {
             "id": endpoint_id,
             "name": name,
             "region": region,
@@ -361,6 +361,10 @@ class Platform:
             "_inflight": 0,
             "_busy_at": now,
         }
+        if self.config.omit_url:
+            # --omit-url: never stored, so no list, get, create or action can send it.
+            del record["url"]
+        return record
 
     def _schedule(
         self,
