@@ -152,7 +152,7 @@ ERROR_SUMMARIES = {
 
 class EndpointQuerySet(models.QuerySet):
     # The poller's own bookkeeping: moving these is not a change anybody would call an update.
-    BOOKKEEPING_FIELDS = frozenset({"next_poll_at", "poll_attempts"})
+    BOOKKEEPING_FIELDS = frozenset({"next_poll_at", "poll_attempts", "checked_at"})
 
     def update(self, **kwargs):
         """Like QuerySet.update, but "last updated" follows every real change.
@@ -177,15 +177,13 @@ class Endpoint(models.Model):
         ERROR = "ERROR", _("Error")
         DELETING = "DELETING", _("Deleting")
         DELETED = "DELETED", _("Deleted")
+        MISSING = "MISSING", _("Missing")
         UNKNOWN = "UNKNOWN", _("Unknown")
 
     class AuthMode(models.TextChoices):
         IAM_TOKEN = "iam_token", _("IAM token")
         API_KEY = "api_key", _("API key")
         NONE = "none", _("None (public)")
-
-    # Statuses after which nothing moves without a user action.
-    FINAL_STATUSES = frozenset({Status.ACTIVE, Status.INACTIVE, Status.ERROR, Status.DELETED})
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("endpoint name"), max_length=50)
@@ -216,9 +214,18 @@ class Endpoint(models.Model):
     autoscaling = models.JSONField(default=dict, blank=True)
     private_access = models.BooleanField(_("private access"), default=False)
 
+    # Written only by endpoints.lifecycle.transition() (and the reconciler's same-status writes).
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     raw_status = models.CharField(max_length=100, blank=True)
-    status_reason = models.TextField(blank=True)
+    # Why it is as it is: a code of endpoints.reasons and its parameters, rendered per reader.
+    reason_code = models.CharField(max_length=40, blank=True)
+    reason_params = models.JSONField(default=dict, blank=True)
+    # An action a person asked for that the platform has not answered yet ("stop", "scale", ...).
+    pending_action = models.CharField(max_length=20, blank=True)
+    pending_since = models.DateTimeField(null=True, blank=True)
+    # The last time the reconciler compared this row with the platform, and what went wrong then.
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_error = models.CharField(max_length=500, blank=True)
     # When the platform refused the deploy: the wizard step its message belongs to (for "Fix it").
     refusal_step = models.CharField(max_length=20, blank=True)
     url = models.URLField(max_length=500, blank=True)
@@ -263,11 +270,59 @@ class Endpoint(models.Model):
         return self.name
 
     def is_final(self) -> bool:
-        return self.status in self.FINAL_STATUSES
+        """Deleted: nothing will ever change again."""
+        from endpoints import lifecycle
+
+        return self.status in lifecycle.FINAL
+
+    def is_stable(self) -> bool:
+        """At rest (re-checked every ENDPOINT_RECHECK_SECONDS), not on its way somewhere."""
+        from endpoints import lifecycle
+
+        return self.status in lifecycle.STABLE
 
     def is_moving(self) -> bool:
-        """Worth watching: not final, or an action was asked for and has not been answered."""
-        return not self.is_final() or self.next_poll_at is not None
+        """On its way somewhere: a deploy, an update, a delete, or an action not yet answered."""
+        from endpoints import lifecycle
+
+        return self.status in lifecycle.MOVING or bool(self.pending_action)
+
+    def can_be_called(self) -> bool:
+        """Its data plane answers: the playground, share links and snippets work."""
+        return self.status == self.Status.ACTIVE
+
+    def allowed_actions(self) -> frozenset[str]:
+        from endpoints import lifecycle
+
+        return lifecycle.allowed_actions(self)
+
+    def pending_action_label(self) -> str:
+        from endpoints import lifecycle
+
+        return str(lifecycle.ACTION_LABELS.get(self.pending_action, self.pending_action))
+
+    def data_plane_url(self) -> str:
+        """The OpenAI-compatible base URL: the one the platform gave, else the documented pattern
+        (AIPLATFORM_INFERENCE_URL_TEMPLATE with `{region}`, lower case as in the SEEN hosts, and
+        `{endpoint_id}`). Empty before the platform has given the endpoint an id."""
+        from endpoints.clients.inference import endpoint_base_url
+
+        if self.url:
+            return self.url
+        if not self.platform_id:
+            return ""
+        return endpoint_base_url(self.region, self.platform_id)
+
+    def reason_text(self) -> str:
+        """Why it is as it is, in the reader's language."""
+        from endpoints import reasons
+
+        return reasons.render(self.reason_code, self.reason_params)
+
+    def cost_range(self) -> dict | None:
+        from endpoints.scaling import cost_range
+
+        return cost_range(self.instance_spec or {}, self.min_replicas, self.max_replicas)
 
     def phase_duration(self) -> timedelta:
         return timezone.now() - self.phase_started_at
@@ -280,7 +335,9 @@ class EndpointEvent(models.Model):
     at = models.DateTimeField(default=timezone.now)
     from_status = models.CharField(max_length=100, blank=True)
     to_status = models.CharField(max_length=100, blank=True)
-    reason = models.TextField(blank=True)
+    # What happened: a code of endpoints.reasons and its parameters, rendered per reader.
+    code = models.CharField(max_length=40, blank=True)
+    params = models.JSONField(default=dict, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -290,3 +347,12 @@ class EndpointEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint_id}: {self.from_status} → {self.to_status}"
+
+    def message(self) -> str:
+        """What happened, in the reader's language."""
+        from endpoints import reasons
+
+        return reasons.render(self.code, self.params)
+
+    def changes_status(self) -> bool:
+        return bool(self.to_status) and self.to_status != self.from_status

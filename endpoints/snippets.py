@@ -13,7 +13,6 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from endpoints.models import Endpoint
-from endpoints.services.deployments import endpoint_url
 
 PROMPT = "Hello! What can you do?"
 
@@ -25,7 +24,7 @@ def _iam_token_url() -> str:
 def snippets_for(endpoint: Endpoint) -> list[dict]:
     """[{"id", "label", "code"}] for the endpoint's auth mode."""
     base = (
-        endpoint_url(endpoint)
+        endpoint.data_plane_url()
         or "https://inference-aiplatform-hcm.api.vngcloud.vn/v1/<endpoint-id>"
     )
     url = f"{base}/v1/chat/completions"

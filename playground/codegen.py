@@ -48,7 +48,7 @@ def py_literal(value, indent: int = 0) -> str:
 
 def snippets(endpoint: Endpoint, payload: dict) -> list[Snippet]:
     body = {**payload, "stream": True, "stream_options": {"include_usage": True}}
-    url = f"{endpoint.url.rstrip('/')}/v1/chat/completions"
+    url = f"{endpoint.data_plane_url().rstrip('/')}/v1/chat/completions"
     env = ENV_FOR_MODE.get(endpoint.auth_mode)
     return [
         Snippet("curl", "cURL", "bash", _curl(url, env, body)),
@@ -126,7 +126,7 @@ def _openai(endpoint: Endpoint, env: str | None, body: dict) -> str:
             "from openai import OpenAI",
             "",
             "client = OpenAI(",
-            f"    base_url={py_literal(endpoint.url.rstrip('/') + '/v1')},",
+            f"    base_url={py_literal(endpoint.data_plane_url().rstrip('/') + '/v1')},",
             f"    api_key={key},",
             ")",
             "stream = client.chat.completions.create(",

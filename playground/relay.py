@@ -95,7 +95,9 @@ def inference_client_for(endpoint: Endpoint) -> InferenceClient:
         credential = tokens.data_plane_bearer(endpoint.access_credential)
     else:
         credential = None
-    return InferenceClient(base_url=endpoint.url, auth_mode=mode, credential=credential)
+    return InferenceClient(
+        base_url=endpoint.data_plane_url(), auth_mode=mode, credential=credential
+    )
 
 
 def open_stream(endpoint: Endpoint, payload: dict) -> ChatStream:

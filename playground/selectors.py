@@ -9,10 +9,11 @@ from playground.models import Conversation, Message, ShareLink
 
 
 def playground_endpoints() -> QuerySet[Endpoint]:
-    """Endpoints the playground can call: ACTIVE with a URL (credentials come along in one join)."""
+    """Endpoints the playground can call: ACTIVE and linked to the platform (its URL is the one
+    the platform gave or the template's); credentials come along in one join."""
     return (
         Endpoint.objects.filter(status=Endpoint.Status.ACTIVE)
-        .exclude(url="")
+        .filter(~Q(url="") | Q(platform_id__isnull=False))
         .select_related("credential", "access_credential")
         .order_by("name", "pk")
     )

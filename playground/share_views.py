@@ -47,7 +47,7 @@ def _gone(request: HttpRequest, link: ShareLink, *, as_json: bool) -> HttpRespon
 
 def _live_endpoint(link: ShareLink) -> Endpoint | None:
     endpoint = link.endpoint
-    if endpoint is None or endpoint.status != Endpoint.Status.ACTIVE or not endpoint.url:
+    if endpoint is None or not endpoint.can_be_called() or not endpoint.data_plane_url():
         return None
     return endpoint
 

@@ -293,13 +293,20 @@ ENDPOINT_POLL_TICK_SECONDS = env_float("ENDPOINT_POLL_TICK_SECONDS", 5.0)
 ENDPOINT_POLL_MIN_SECONDS = env_float("ENDPOINT_POLL_MIN_SECONDS", 5.0)
 ENDPOINT_POLL_MAX_SECONDS = env_float("ENDPOINT_POLL_MAX_SECONDS", 60.0)
 # A claimed deploy or poll that has not finished after this long (a killed worker) is claimed again.
-ENDPOINT_CLAIM_SECONDS = env_float("ENDPOINT_CLAIM_SECONDS", 60.0)
+# Losing a lease to a slow call is safe (a deploy that lost it never deletes what it made), so it
+# is kept short: about the three platform calls of a deploy.
+ENDPOINT_CLAIM_SECONDS = env_float("ENDPOINT_CLAIM_SECONDS", 3 * AIPLATFORM_HTTP_TIMEOUT)
+# Endpoints at rest (ACTIVE, INACTIVE, ERROR, MISSING, unknown statuses) are compared with the
+# platform at least this often, so a change made in the real console shows within one re-check.
+ENDPOINT_RECHECK_SECONDS = env_float("ENDPOINT_RECHECK_SECONDS", 60.0)
+# An action (stop, start, scale) whose task never reported back (a worker lost it) is given up.
+ENDPOINT_ACTION_TIMEOUT_SECONDS = env_float("ENDPOINT_ACTION_TIMEOUT_SECONDS", 600.0)
 # A poller pass claims up to this many due endpoints at once (oldest next_poll_at first), in one
 # statement; it is large enough that 5,000 moving endpoints are checked in a single round.
 ENDPOINT_POLL_BATCH = env_int("ENDPOINT_POLL_BATCH", 10000)
 # A pass with a larger backlog claims round after round, but starts no new round after this long
 # (it must stay well inside ENDPOINT_CLAIM_SECONDS, the lease of each round).
-ENDPOINT_POLL_PASS_SECONDS = env_float("ENDPOINT_POLL_PASS_SECONDS", 20.0)
+ENDPOINT_POLL_PASS_SECONDS = env_float("ENDPOINT_POLL_PASS_SECONDS", 10.0)
 # How often each credential and region is listed to import endpoints created in the console.
 ENDPOINT_DISCOVERY_SECONDS = env_float("ENDPOINT_DISCOVERY_SECONDS", 30.0)
 # Model Registry and instance types, cached briefly in the shared cache.

@@ -14,6 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_ratelimit import ALL
 from django_ratelimit.core import get_usage
 
+from endpoints import lifecycle
 from endpoints.models import Credential, Endpoint
 from webapp.roles import AuthenticatedHttpRequest, Role, role_of, viewer_required
 
@@ -88,7 +89,7 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
         .values_list("status", "n")
     )
     moving = (
-        Endpoint.objects.exclude(status__in=Endpoint.FINAL_STATUSES)
+        Endpoint.objects.filter(status__in=lifecycle.MOVING | {Endpoint.Status.UNKNOWN})
         .select_related("credential")
         .order_by("-updated_at")[:10]
     )

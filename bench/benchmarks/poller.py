@@ -43,7 +43,7 @@ def _route_calls(before: dict, after: dict) -> dict:
 
 def poll_cycle(ctx: Context) -> Outcome:
     missing = missing_code(
-        "endpoints.services.deployments:endpoints_poll",
+        "endpoints.reconciler:endpoints_poll",
         "endpoints.tasks.deployments:poll_endpoints",
     )
     if missing:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from endpoints.models import Endpoint, EndpointEvent
 
@@ -11,8 +12,12 @@ class EndpointEventInline(admin.TabularInline):
     model = EndpointEvent
     extra = 0
     can_delete = False
-    fields = ("at", "from_status", "to_status", "reason", "actor")
+    fields = ("at", "from_status", "to_status", "what", "actor")
     readonly_fields = fields
+
+    @admin.display(description=_("what happened"))
+    def what(self, event: EndpointEvent) -> str:
+        return event.message()
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

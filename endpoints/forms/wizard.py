@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from endpoints.clients.aiplatform import InstanceType, RegistryModel
 from endpoints.models import Credential, Endpoint
-from endpoints.services.deployments import MAX_REPLICAS, THRESHOLDS
+from endpoints.scaling import MAX_REPLICAS, THRESHOLDS
 
 NAME_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9_-]{1,50}$",

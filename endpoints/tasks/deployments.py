@@ -1,11 +1,13 @@
-"""Deploy, action and poll tasks (endpoints): thin wrappers around the deployment services."""
+"""Deploy, action and reconcile tasks (endpoints): thin wrappers around the services."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from endpoints import reconciler
 from endpoints.clients.errors import RateLimited, Unavailable
-from endpoints.services import deployments
+from endpoints.platform_errors import error_text
+from endpoints.services import actions, deployments
 
 
 # acks_late: the deploy is idempotent (a claim by compare-and-swap, a look-up by name before any
@@ -17,12 +19,14 @@ def deploy_endpoint(endpoint_id: int) -> str:
 
 @shared_task(name="endpoints.poll_endpoints", ignore_result=True)
 def poll_endpoints() -> dict:
-    return deployments.endpoints_poll()
+    return reconciler.endpoints_poll()
 
 
 # Not acks_late: a stop or a delete sent twice is harmless, but a scale sent twice after a crash
-# could undo a newer one. Transient platform errors are retried with backoff and jitter.
+# could undo a newer one. Transient platform errors are retried with backoff and jitter; after
+# the last retry the request is given up in words (and a lost task by the reconciler).
 @shared_task(
+    bind=True,
     name="endpoints.endpoint_action",
     ignore_result=True,
     autoretry_for=(Unavailable, RateLimited),
@@ -31,7 +35,17 @@ def poll_endpoints() -> dict:
     retry_jitter=True,
     max_retries=6,
 )
-def endpoint_action(endpoint_id: int, action: str, scaling: dict, actor_id: int | None) -> str:
-    return deployments.endpoint_perform_action(
-        endpoint_id=endpoint_id, action=action, scaling=scaling, actor_id=actor_id
-    )
+def endpoint_action(
+    self, endpoint_id: int, action: str, scaling: dict, actor_id: int | None
+) -> str:
+    try:
+        return actions.endpoint_perform_action(
+            endpoint_id=endpoint_id, action=action, scaling=scaling, actor_id=actor_id
+        )
+    except (Unavailable, RateLimited) as exc:
+        if self.request.retries >= self.max_retries:
+            actions.endpoint_action_gave_up(
+                endpoint_id=endpoint_id, action=action, error=error_text(exc)
+            )
+            return "gave-up"
+        raise

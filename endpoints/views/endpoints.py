@@ -10,10 +10,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from endpoints import lifecycle, selectors
 from endpoints.forms.wizard import ScaleEditForm
 from endpoints.models import Endpoint
-from endpoints.services import deployments as svc
+from endpoints.scaling import THRESHOLDS
+from endpoints.services.actions import ActionNotAllowed, endpoint_request_action
 from endpoints.snippets import snippets_for
+from endpoints.timeline import duration_label, endpoint_phases
 from webapp.roles import AuthenticatedHttpRequest, Role, member_required, role_of, viewer_required
 
 PAGE_SIZE = 20
@@ -40,7 +43,7 @@ def endpoint_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     status = request.GET.get("status") or ""
     if status not in Endpoint.Status.values:
         status = ""
-    page = Paginator(svc.endpoint_list(search=search, status=status), PAGE_SIZE).get_page(
+    page = Paginator(selectors.endpoint_list(search=search, status=status), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     rows = list(page.object_list)
@@ -60,21 +63,21 @@ def endpoint_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def _detail_context(request, endpoint: Endpoint) -> dict:
     events = list(endpoint.events.select_related("actor").order_by("at", "pk"))
-    phases = svc.endpoint_phases(endpoint, events)
+    phases = endpoint_phases(events)
     can_edit = role_of(request.user) >= Role.MEMBER
+    allowed = endpoint.allowed_actions()
     return {
         "endpoint": endpoint,
         "events": list(reversed(events)),
         "phases": phases,
-        "url": svc.endpoint_url(endpoint),
+        "url": endpoint.data_plane_url(),
         "moving": endpoint.is_moving(),
-        "actions": {a: can_edit and svc.action_allowed(endpoint, a) for a in svc.ACTIONS},
-        "snippets": snippets_for(endpoint),
-        "cost": svc.cost_range(
-            endpoint.instance_spec or {}, endpoint.min_replicas, endpoint.max_replicas
-        ),
+        "can_edit": can_edit,
+        "actions": {a: can_edit and a in allowed for a in lifecycle.ACTIONS},
+        "snippets": snippets_for(endpoint) if endpoint.can_be_called() else [],
+        "cost": endpoint.cost_range(),
         "timeout_minutes": settings.DEPLOY_TIMEOUT_MINUTES,
-        "phase_label": svc.duration_label(endpoint.phase_duration().total_seconds()),
+        "phase_label": duration_label(endpoint.phase_duration().total_seconds()),
         "progress_steps": _progress_steps(endpoint, phases),
         "timeout_seconds": settings.DEPLOY_TIMEOUT_MINUTES * 60,
     }
@@ -123,18 +126,18 @@ def endpoint_action(request: AuthenticatedHttpRequest, code, action: str) -> Htt
     if action not in ("stop", "start"):
         return HttpResponse(status=404)
     try:
-        svc.endpoint_request_action(endpoint=endpoint, action=action, user=request.user)
-    except svc.ActionNotAllowed:
+        endpoint_request_action(endpoint=endpoint, action=action, user=request.user)
+    except ActionNotAllowed:
         messages.error(
             request,
             _("%(action)s is not possible while the endpoint is %(status)s.")
-            % {"action": svc.ACTION_LABELS[action], "status": endpoint.get_status_display()},
+            % {"action": lifecycle.ACTION_LABELS[action], "status": endpoint.get_status_display()},
         )
     else:
         messages.success(
             request,
             _("%(action)s requested for %(name)s.")
-            % {"action": svc.ACTION_LABELS[action], "name": endpoint.name},
+            % {"action": lifecycle.ACTION_LABELS[action], "name": endpoint.name},
         )
     return redirect("endpoints:detail", code=endpoint.code)
 
@@ -150,8 +153,8 @@ def endpoint_delete(request: AuthenticatedHttpRequest, code) -> HttpResponse:
             error = _("Type the endpoint's name exactly to confirm.")
         else:
             try:
-                svc.endpoint_request_action(endpoint=endpoint, action="delete", user=request.user)
-            except svc.ActionNotAllowed:
+                endpoint_request_action(endpoint=endpoint, action="delete", user=request.user)
+            except ActionNotAllowed:
                 messages.error(request, _("This endpoint is already being deleted."))
             else:
                 messages.success(request, _("Deleting %(name)s.") % {"name": endpoint.name})
@@ -169,16 +172,16 @@ def endpoint_delete(request: AuthenticatedHttpRequest, code) -> HttpResponse:
 def endpoint_scale(request: AuthenticatedHttpRequest, code) -> HttpResponse:
     endpoint = _get_endpoint_for_user(request, code)
     initial = {"min_replicas": endpoint.min_replicas, "max_replicas": endpoint.max_replicas}
-    for key, (default, _low, _high) in svc.THRESHOLDS.items():
+    for key, (default, _low, _high) in THRESHOLDS.items():
         initial[key] = (endpoint.autoscaling or {}).get(key, default)
     form = ScaleEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         scaling = {k: form.cleaned_data[k] for k in form.fields}
         try:
-            svc.endpoint_request_action(
+            endpoint_request_action(
                 endpoint=endpoint, action="scale", user=request.user, scaling=scaling
             )
-        except svc.ActionNotAllowed:
+        except ActionNotAllowed:
             form.add_error(
                 None,
                 _("Scaling cannot change while the endpoint is %(status)s.")

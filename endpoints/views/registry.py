@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.shortcuts import render
 
+from endpoints import selectors
 from endpoints.clients.errors import PlatformError
-from endpoints.services import deployments as svc
+from endpoints.platform_errors import platform_error_message
 from webapp.roles import AuthenticatedHttpRequest, viewer_required
 
 
 @viewer_required
 def registry_index(request: AuthenticatedHttpRequest) -> HttpResponse:
-    credentials = list(svc.service_account_choices())
+    credentials = list(selectors.service_account_choices())
     by_code = {str(c.code): c for c in credentials}
     credential = by_code.get(request.GET.get("credential") or "") or (
         credentials[0] if credentials else None
@@ -21,9 +22,9 @@ def registry_index(request: AuthenticatedHttpRequest) -> HttpResponse:
     if credential is not None:
         # A refresh is a read that skips the cache: a GET, so Viewers may use it too.
         try:
-            models = svc.registry_models(credential, refresh=bool(request.GET.get("refresh")))
+            models = selectors.registry_models(credential, refresh=bool(request.GET.get("refresh")))
         except PlatformError as exc:
-            error = svc.platform_error_message(exc, credential)
+            error = platform_error_message(exc, credential)
     context = {
         "credentials": credentials,
         "credential": credential,

@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from endpoints.clients.aiplatform import PlatformEndpoint
 from endpoints.models import Credential, Endpoint, EndpointEvent
+from endpoints import reconciler
+from endpoints.services import actions
 from endpoints.services import deployments as svc
 from endpoints.services.credentials import credential_create
 from tests.endpoints.conftest import BIG_MODEL, DEMO_MODEL, console_create, make_endpoint
@@ -43,7 +45,7 @@ def settle(platform, times=1):
 
     for _ in range(times):
         time.sleep(0.3)
-        svc.endpoints_poll()
+        reconciler.endpoints_poll()
 
 
 def test_deploy_creates_one_platform_endpoint_and_the_poller_makes_it_active(
@@ -63,7 +65,9 @@ def test_deploy_creates_one_platform_endpoint_and_the_poller_makes_it_active(
     ep.refresh_from_db()
     assert ep.status == S.ACTIVE
     assert ep.url == f"{platform.url}/v1/{ep.platform_id}"
-    assert ep.current_replicas == 1 and ep.next_poll_at is None
+    assert ep.current_replicas == 1
+    # At rest: re-checked every ENDPOINT_RECHECK_SECONDS from now on.
+    assert ep.next_poll_at is not None and ep.poll_attempts == 0
     changes = [(e.from_status, e.to_status) for e in ep.events.all()]
     assert ("PENDING", "CREATING") in changes and ("CREATING", "ACTIVE") in changes
 
@@ -84,7 +88,7 @@ def test_a_foreign_endpoint_with_the_same_name_is_refused_not_adopted(platform, 
     )
     assert svc.endpoint_deploy(endpoint_id=ep.pk) == "name-taken"
     ep.refresh_from_db()
-    assert ep.status == S.ERROR and "already exists" in ep.status_reason
+    assert ep.status == S.ERROR and "already exists" in ep.reason_text()
     assert ep.platform_id is None
 
 
@@ -93,7 +97,7 @@ def test_platform_400_is_written_in_its_own_words(platform, sa):
     assert svc.endpoint_deploy(endpoint_id=ep.pk) == "refused"
     ep.refresh_from_db()
     assert ep.status == S.ERROR
-    assert "Max replica count must be a whole number from 1 to 10" in ep.status_reason
+    assert "Max replica count must be a whole number from 1 to 10" in ep.reason_text()
     assert ep.events.filter(to_status=S.ERROR).count() == 1
 
 
@@ -107,7 +111,7 @@ def test_platform_403_for_a_read_only_service_account(platform, db):
     ep = make_endpoint(ro, "no-rights")
     assert svc.endpoint_deploy(endpoint_id=ep.pk) == "refused"
     ep.refresh_from_db()
-    assert ep.status == S.ERROR and "AiPlatformFullAccess" in ep.status_reason
+    assert ep.status == S.ERROR and "AiPlatformFullAccess" in ep.reason_text()
     assert ep.refusal_step == "basics"
 
 
@@ -116,7 +120,7 @@ def test_platform_down_during_a_deploy_retries_and_creates_once(platform, sa, pl
     platform.set_faults(error_ratio=1.0)
     assert svc.endpoint_deploy(endpoint_id=ep.pk) == "retry"
     ep.refresh_from_db()
-    assert ep.status == S.PENDING and "trying again" in ep.status_reason
+    assert ep.status == S.PENDING and "trying again" in ep.reason_text()
     assert ep.next_poll_at is not None
     platform.set_faults(error_ratio=None)
     Endpoint.objects.filter(pk=ep.pk).update(next_poll_at=timezone.now())
@@ -129,20 +133,20 @@ def test_a_deploy_that_hangs_times_out_with_a_readable_reason(platform, sa, sett
     platform.set_faults(deploy_hang=True)
     ep = make_endpoint(sa, "hangs")
     svc.endpoint_deploy(endpoint_id=ep.pk)
-    svc.endpoints_poll()
+    reconciler.endpoints_poll()
     ep.refresh_from_db()
     assert ep.status == S.CREATING  # not yet: 60 minutes have not passed
     Endpoint.objects.filter(pk=ep.pk).update(
         phase_started_at=timezone.now() - timedelta(minutes=61), next_poll_at=timezone.now()
     )
-    svc.endpoints_poll()
+    reconciler.endpoints_poll()
     ep.refresh_from_db()
     assert ep.status == S.ERROR
-    assert "timed out" in ep.status_reason and "60 minutes" in ep.status_reason
+    assert "timed out" in ep.reason_text() and "60 minutes" in ep.reason_text()
     assert ep.events.filter(from_status=S.CREATING, to_status=S.ERROR).count() == 1
     # The platform still says CREATING: the next passes keep our verdict and add no event.
     Endpoint.objects.filter(pk=ep.pk).update(next_poll_at=timezone.now())
-    svc.endpoints_poll()
+    reconciler.endpoints_poll()
     ep.refresh_from_db()
     assert ep.status == S.ERROR and ep.events.filter(to_status=S.ERROR).count() == 1
 
@@ -153,11 +157,11 @@ def test_deploy_failure_reported_by_the_platform(platform, sa):
     svc.endpoint_deploy(endpoint_id=ep.pk)
     settle(platform)
     ep.refresh_from_db()
-    assert ep.status == S.ERROR and "container exited" in ep.status_reason
+    assert ep.status == S.ERROR and "container exited" in ep.reason_text()
 
 
 def test_the_seed_endpoint_made_in_the_console_is_imported(platform, sa, api_key):
-    stats = svc.endpoints_poll()
+    stats = reconciler.endpoints_poll()
     assert stats["imported"] >= 1
     seed = Endpoint.objects.get(platform_id=platform.seed_endpoint_id)
     assert seed.status == S.ACTIVE and seed.url
@@ -166,12 +170,12 @@ def test_the_seed_endpoint_made_in_the_console_is_imported(platform, sa, api_key
     # Private on the platform, and an API key is stored: called with it.
     assert seed.private_access and seed.auth_mode == Endpoint.AuthMode.API_KEY
     assert seed.access_credential == api_key
-    assert "Imported" in seed.events.get().reason
+    assert "Imported" in seed.events.get().message()
     # A second pass imports nothing more.
     from django.core.cache import cache
 
     cache.clear()
-    svc.endpoints_poll()
+    reconciler.endpoints_poll()
     assert Endpoint.objects.filter(platform_id=platform.seed_endpoint_id).count() == 1
 
 
@@ -180,7 +184,7 @@ def test_console_endpoint_without_api_key_uses_iam_token_and_public_none(
 ):
     console_create(platform_api, "console-private", private_access=True)
     console_create(platform_api, "console-public", private_access=False)
-    svc.endpoints_poll()
+    reconciler.endpoints_poll()
     assert Endpoint.objects.get(name="console-private").auth_mode == Endpoint.AuthMode.IAM_TOKEN
     assert Endpoint.objects.get(name="console-public").auth_mode == Endpoint.AuthMode.NONE
 
@@ -193,7 +197,7 @@ def test_poller_lists_once_per_credential_and_region_not_per_endpoint(platform, 
     import time
 
     time.sleep(0.3)
-    stats = svc.endpoints_poll()
+    stats = reconciler.endpoints_poll()
     after = platform.stats()
     assert stats["claimed"] == 4 and stats["lists"] == 1
 
@@ -234,8 +238,8 @@ def test_unknown_raw_status_is_kept_shown_and_never_crashes(sa, monkeypatch, as_
             ]
 
     # The real platform cannot be told to invent a status: replace it at the client boundary.
-    monkeypatch.setattr(svc, "platform_client", lambda credential: OddPlatform())
-    svc.endpoints_poll()
+    monkeypatch.setattr(reconciler, "platform_client", lambda credential: OddPlatform())
+    reconciler.endpoints_poll()
     ep.refresh_from_db()
     assert ep.status == S.UNKNOWN and ep.raw_status == "WARMING_UP"
     assert ep.events.get().to_status == "WARMING_UP"
@@ -245,7 +249,7 @@ def test_unknown_raw_status_is_kept_shown_and_never_crashes(sa, monkeypatch, as_
     assert "WARMING_UP" in as_viewer.get("/inference/").content.decode()
 
 
-def test_endpoint_deleted_on_the_platform_becomes_deleted(platform, sa, platform_api):
+def test_endpoint_deleted_on_the_platform_becomes_missing(platform, sa, platform_api):
     ep = make_endpoint(sa, "goner")
     svc.endpoint_deploy(endpoint_id=ep.pk)
     settle(platform)
@@ -256,9 +260,11 @@ def test_endpoint_deleted_on_the_platform_becomes_deleted(platform, sa, platform
     time.sleep(0.3)
     # Not in the list: confirmed with a GET before it is called deleted.
     Endpoint.objects.filter(pk=ep.pk).update(next_poll_at=timezone.now())
-    svc.endpoints_poll()
+    reconciler.endpoints_poll()
     ep.refresh_from_db()
-    assert ep.status == S.DELETED and "outside the dashboard" in ep.status_reason
+    assert ep.status == S.MISSING and "deleted outside the dashboard" in ep.reason_text()
+    assert ep.allowed_actions() == {"delete"} and not ep.can_be_called()
+    assert ep.events.last().code == "missing"
 
 
 def test_stop_start_scale_delete_go_through_the_task_path_with_events(platform, sa, member):
@@ -269,8 +275,8 @@ def test_stop_start_scale_delete_go_through_the_task_path_with_events(platform, 
     assert ep.status == S.ACTIVE
 
     def act(action, **scaling):
-        svc.endpoint_request_action(endpoint=ep, action=action, user=member, scaling=scaling)
-        svc.endpoint_perform_action(
+        actions.endpoint_request_action(endpoint=ep, action=action, user=member, scaling=scaling)
+        actions.endpoint_perform_action(
             endpoint_id=ep.pk, action=action, scaling=scaling, actor_id=member.pk
         )
         ep.refresh_from_db()
@@ -278,9 +284,9 @@ def test_stop_start_scale_delete_go_through_the_task_path_with_events(platform, 
     act("stop")
     assert ep.status == S.INACTIVE
     stop = ep.events.get(from_status=S.ACTIVE, to_status=S.INACTIVE)
-    assert stop.actor == member and "Stopped by bob" in stop.reason
-    with pytest.raises(svc.ActionNotAllowed):
-        svc.endpoint_request_action(endpoint=ep, action="stop", user=member)
+    assert stop.actor == member and stop.message() == "Stopped."
+    with pytest.raises(actions.ActionNotAllowed):
+        actions.endpoint_request_action(endpoint=ep, action="stop", user=member)
     act("start")
     assert ep.status == S.CREATING
     settle(platform)
@@ -296,16 +302,16 @@ def test_stop_start_scale_delete_go_through_the_task_path_with_events(platform, 
     assert ep.status == S.DELETING
     settle(platform)
     ep.refresh_from_db()
-    assert ep.status == S.DELETED and ep.status_reason == ""
-    requested = EndpointEvent.objects.filter(endpoint=ep, reason__contains="requested by bob")
-    assert requested.count() == 4
+    assert ep.status == S.DELETED and ep.reason_code == "deleted_on_platform"
+    requested = EndpointEvent.objects.filter(endpoint=ep, code="action_requested", actor=member)
+    assert [e.params["action"] for e in requested] == ["stop", "start", "scale", "delete"]
 
 
 def test_deleting_before_the_platform_heard_of_it_cleans_up_a_racing_deploy(
     platform, sa, member, platform_api
 ):
     ep = make_endpoint(sa, "racing")
-    svc.endpoint_request_action(endpoint=ep, action="delete", user=member)
+    actions.endpoint_request_action(endpoint=ep, action="delete", user=member)
     ep.refresh_from_db()
     assert ep.status == S.DELETED
     assert svc.endpoint_deploy(endpoint_id=ep.pk) == "not-claimed"
@@ -320,7 +326,7 @@ def test_a_platform_down_for_the_whole_timeout_fails_the_pending_endpoint(platfo
     )
     assert svc.endpoint_deploy(endpoint_id=ep.pk) == "timed-out"
     ep.refresh_from_db()
-    assert ep.status == S.ERROR and "never created there" in ep.status_reason
+    assert ep.status == S.ERROR and "never created there" in ep.reason_text()
 
 
 def test_last_updated_follows_status_changes_but_not_poll_bookkeeping(sa, platform_api):
@@ -330,7 +336,8 @@ def test_last_updated_follows_status_changes_but_not_poll_bookkeeping(sa, platfo
     from django.utils import timezone
 
     from endpoints.models import Endpoint
-    from endpoints.services.deployments import endpoint_deploy, endpoints_poll
+    from endpoints.reconciler import endpoints_poll
+    from endpoints.services.deployments import endpoint_deploy
     from tests.endpoints.conftest import make_endpoint
 
     endpoint = make_endpoint(sa, "last-updated")

@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from endpoints.models import Credential, Endpoint, EndpointEvent
-from endpoints.services import deployments as svc
+from endpoints import reconciler
 from endpoints.services.credentials import credential_create
 from endpoints.tokens import get_token
 from tests.endpoints.conftest import console_create, make_endpoint
@@ -89,7 +89,6 @@ def deploying(platform, platform_api, creds: list[Credential], count: int) -> li
                 platform_id=ep.id,
                 status=S.CREATING,
                 raw_status=ep.status,
-                status_reason=ep.status_reason or "",
                 min_replicas=ep.min_replicas,
                 max_replicas=ep.max_replicas,
                 current_replicas=ep.current_replicas,
@@ -121,7 +120,7 @@ def test_one_pass_checks_every_due_endpoint_with_one_list_walk_per_credential(
     started = timezone.now()
     before = platform.stats()
 
-    stats = svc.endpoints_poll()
+    stats = reconciler.endpoints_poll()
 
     calls = route_calls(before, platform.stats())
     assert stats["claimed"] == 300 and stats["lists"] == 3
@@ -143,7 +142,7 @@ def test_one_pass_checks_every_due_endpoint_with_one_list_walk_per_credential(
 def test_a_pass_costs_the_same_queries_for_30_or_300_unchanged_endpoints(platform, platform_api):
     creds = credentials(platform, 3)
     rows = deploying(platform, platform_api, creds, 300)
-    svc.endpoints_poll()  # tokens minted, the seed imported: the steady state from here on
+    reconciler.endpoints_poll()  # tokens minted, the seed imported: the steady state from here on
     discovery(creds, due=False)
     pks = [r.pk for r in rows]
 
@@ -151,7 +150,7 @@ def test_a_pass_costs_the_same_queries_for_30_or_300_unchanged_endpoints(platfor
         past = timezone.now() - timedelta(seconds=1)
         Endpoint.objects.filter(pk__in=pks[:count]).update(next_poll_at=past, poll_attempts=1)
         with CaptureQueriesContext(connection) as queries:
-            stats = svc.endpoints_poll()
+            stats = reconciler.endpoints_poll()
         assert stats["claimed"] == count and stats["changed"] == 0
         return len(queries)
 
@@ -174,11 +173,11 @@ def test_a_status_change_in_a_large_pass_is_written_with_its_event(platform, pla
     platform.set_faults(deploy_hang=None)
     platform_api.stop_endpoint(moved.platform_id)
 
-    stats = svc.endpoints_poll()
+    stats = reconciler.endpoints_poll()
 
     assert stats["claimed"] == 60 and stats["changed"] == 1
     moved.refresh_from_db()
-    assert moved.status == S.INACTIVE and moved.next_poll_at is None
+    assert moved.status == S.INACTIVE and moved.poll_attempts == 0
     event = EndpointEvent.objects.get(endpoint__in=rows)
     assert (event.endpoint_id, event.from_status, event.to_status) == (
         moved.pk,
@@ -204,13 +203,13 @@ def test_a_backlog_larger_than_the_batch_is_polled_oldest_first_without_starving
 
     for n in range(1, 4):
         before = platform.stats()
-        stats = svc.endpoints_poll()
+        stats = reconciler.endpoints_poll()
         assert stats["claimed"] == 100 and stats["lists"] == 3
         assert route_calls(before, platform.stats()) == {LIST_ROUTE: 3 * pages_per_walk(platform)}
         # Exactly the 100 oldest of what was left: the ones just polled wait their turn.
         assert checked() == set(pks[: 100 * n])
     assert not Endpoint.objects.filter(pk__in=pks, poll_attempts__gt=1).exists()
-    assert svc.endpoints_poll()["claimed"] == 0  # all of them are now scheduled in the future
+    assert reconciler.endpoints_poll()["claimed"] == 0  # all of them are now scheduled in the future
 
 
 @pytest.mark.django_db
@@ -221,7 +220,7 @@ def test_a_pass_with_several_rounds_still_walks_each_list_once(platform, platfor
     settings.ENDPOINT_POLL_BATCH = 70  # 5 rounds in one pass
     before = platform.stats()
 
-    stats = svc.endpoints_poll()
+    stats = reconciler.endpoints_poll()
 
     assert stats["claimed"] == 300 and stats["lists"] == 3
     assert route_calls(before, platform.stats()) == {LIST_ROUTE: 3 * pages_per_walk(platform)}
@@ -249,7 +248,7 @@ def test_without_skip_locked_the_claim_falls_back_to_compare_and_swap(
         return real_filter(*args, **kwargs)
 
     monkeypatch.setattr(Endpoint.objects, "filter", racing_filter)
-    stats = svc.endpoints_poll()
+    stats = reconciler.endpoints_poll()
 
     assert stats["claimed"] == 39 and stats["lists"] == 2
     taken.refresh_from_db()
@@ -272,7 +271,7 @@ def test_two_pollers_at_once_never_process_the_same_endpoint(
     # passes are provably running at the same time, each holding claimed endpoints.
     both_busy = threading.Barrier(2, timeout=30)
     seen_threads: set[str] = set()
-    real = svc._platform_fields
+    real = reconciler.platform_fields
 
     def recording(endpoint, found, now):
         name = threading.current_thread().name
@@ -284,7 +283,7 @@ def test_two_pollers_at_once_never_process_the_same_endpoint(
             both_busy.wait()
         return real(endpoint, found, now)
 
-    monkeypatch.setattr(svc, "_platform_fields", recording)
+    monkeypatch.setattr(reconciler, "platform_fields", recording)
     start = threading.Barrier(2, timeout=30)
     results: dict[str, dict] = {}
     errors: list[BaseException] = []
@@ -294,7 +293,7 @@ def test_two_pollers_at_once_never_process_the_same_endpoint(
 
         try:
             start.wait()
-            results[threading.current_thread().name] = svc.endpoints_poll()
+            results[threading.current_thread().name] = reconciler.endpoints_poll()
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
         finally:
@@ -332,7 +331,7 @@ def test_same_status_news_is_written_in_grouped_updates_and_only_real_changes_mo
         get_token(credential)  # a running site has its tokens: the pass is polling, not minting
 
     with CaptureQueriesContext(connection) as queries:
-        stats = svc.endpoints_poll()
+        stats = reconciler.endpoints_poll()
 
     assert stats["claimed"] == 100 and stats["changed"] == 0
     # Not one per row: one update per distinct change (SQLite: plus its per-row claim).
@@ -355,15 +354,15 @@ def test_an_action_that_takes_the_row_during_a_pass_keeps_its_schedule(
     discovery(creds, due=False)
     target = rows[3]
     action_lease = timezone.now() + timedelta(minutes=5)
-    real = svc._platform_fields
+    real = reconciler.platform_fields
 
     def action_meanwhile(endpoint, found, now):
         if endpoint.pk == target.pk:  # a user's stop request lands while the pass runs
             Endpoint.objects.filter(pk=target.pk).update(next_poll_at=action_lease)
         return real(endpoint, found, now)
 
-    monkeypatch.setattr(svc, "_platform_fields", action_meanwhile)
-    svc.endpoints_poll()
+    monkeypatch.setattr(reconciler, "platform_fields", action_meanwhile)
+    reconciler.endpoints_poll()
 
     target.refresh_from_db()
     assert target.next_poll_at == action_lease and target.poll_attempts == 0
@@ -387,14 +386,14 @@ def test_discovery_catches_a_console_change_to_an_endpoint_at_rest_in_the_same_w
     discovery(creds, due=True)
     before = platform.stats()
 
-    stats = svc.endpoints_poll()
+    stats = reconciler.endpoints_poll()
 
     assert stats["claimed"] == 39 and stats["lists"] == 2 and stats["imported"] == 1  # the seed
     assert route_calls(before, platform.stats())[LIST_ROUTE] == 2 * pages_per_walk(platform)
     at_rest.refresh_from_db()
-    assert at_rest.status == S.INACTIVE and at_rest.next_poll_at is None
+    assert at_rest.status == S.INACTIVE and at_rest.poll_attempts == 0
     event = EndpointEvent.objects.get(endpoint=at_rest)
     assert (event.from_status, event.to_status) == (S.ACTIVE, S.INACTIVE)
-    assert event.reason == "Changed outside the dashboard."
+    assert event.message() == "Changed outside the dashboard."
     # The 39 still deploying were checked, not taken for console changes.
     assert not EndpointEvent.objects.filter(endpoint__in=rows).exclude(endpoint=at_rest).exists()

@@ -1,0 +1,591 @@
+"""The reconciler: keeps every endpoint row true to the platform.
+
+Beat runs `endpoints_poll()` every ENDPOINT_POLL_TICK_SECONDS. A pass claims every due endpoint,
+oldest `next_poll_at` first (moving ones are due every few seconds, backing off; stable ones every
+ENDPOINT_RECHECK_SECONDS; see `lifecycle.schedule`), walks each (credential, region) list at most
+once, and applies it: platform calls stay O(credentials x regions) per pass, never O(endpoints).
+An endpoint missing from the list is confirmed with one GET and then marked MISSING (or DELETED
+when a person deleted it). Status changes go through `lifecycle.transition`; whatever else moved
+(replicas, the schedule) is written as one UPDATE per distinct change. A row that raises anything
+records why on itself and is looked at later; it never stops the pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from endpoints import lifecycle
+from endpoints.clients.aiplatform import PlatformEndpoint
+from endpoints.clients.errors import NotFound, PlatformError
+from endpoints.models import Credential, Endpoint, EndpointEvent, EndpointQuerySet
+from endpoints.platform_errors import error_text
+from endpoints.scaling import autoscaling_from_platform, instance_spec
+from endpoints.selectors import (
+    api_key_choices,
+    instance_types,
+    platform_client,
+    registry_models,
+    service_account_choices,
+)
+from endpoints.services.deployments import check_timeout, is_ours, wake_pending_deploys
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+logger = logging.getLogger(__name__)
+
+S = Endpoint.Status
+Listings = dict[tuple[int, str], dict[str, PlatformEndpoint] | PlatformError | None]
+
+
+# ------------------------------------------------------------------------------ apply state
+def apply_platform_state(
+    endpoint: Endpoint,
+    found: PlatformEndpoint,
+    *,
+    code: str = "",
+    params: dict | None = None,
+    actor: User | None = None,
+) -> bool:
+    """Copy what the platform says onto the row; a transition when the status changed. True if
+    the status changed (and this writer wrote it)."""
+    now = timezone.now()
+    fields, changed = platform_fields(endpoint, found, now)
+    if not changed:
+        Endpoint.objects.filter(
+            pk=endpoint.pk, status=endpoint.status, raw_status=endpoint.raw_status
+        ).update(**fields)
+        for key, value in fields.items():
+            setattr(endpoint, key, value)
+        return False
+    return _transition(endpoint, found, fields, code=code, params=params, actor=actor)
+
+
+def platform_fields(
+    endpoint: Endpoint, found: PlatformEndpoint, now: datetime
+) -> tuple[dict[str, Any], bool]:
+    """What the row should become after the platform's answer, and whether the status changed.
+
+    Pure: reads the row in memory, writes nothing (the pass decides how to write it).
+    """
+    new_status = lifecycle.normalize_status(found.status)
+    if (
+        endpoint.status == S.ERROR
+        and new_status in lifecycle.DEPLOYING
+        and endpoint.reason_code == "timed_out"
+        and endpoint.raw_status == found.status
+    ):
+        # Timed out by us while the platform still says CREATING: keep our verdict.
+        new_status = S.ERROR
+    changed = new_status != endpoint.status or found.status[:100] != endpoint.raw_status
+    fields: dict[str, Any] = {
+        "status": new_status,
+        "current_replicas": found.current_replicas,
+        # The platform's own URL when it gives one; otherwise Endpoint.data_plane_url() builds it.
+        "url": found.url if new_status == S.ACTIVE else endpoint.url,
+        "checked_at": now,
+        "check_error": "",
+    }
+    if found.min_replicas:
+        fields["min_replicas"] = found.min_replicas
+    if found.max_replicas:
+        fields["max_replicas"] = found.max_replicas
+    moved = new_status != endpoint.status
+    attempts = endpoint.poll_attempts if new_status in lifecycle.MOVING and not moved else 0
+    fields.update(lifecycle.schedule(new_status, attempts, now))
+    if not changed:
+        if found.status_reason and endpoint.reason_code in ("", "platform", "reported"):
+            fields["reason_code"] = "platform"
+            fields["reason_params"] = {"detail": found.status_reason}
+        elif endpoint.reason_code in ("unreachable", "wait", "check_failed"):
+            fields["reason_code"], fields["reason_params"] = "", {}
+    return fields, changed
+
+
+def _transition(
+    endpoint: Endpoint,
+    found: PlatformEndpoint,
+    fields: dict[str, Any],
+    *,
+    code: str = "",
+    params: dict | None = None,
+    actor: User | None = None,
+    guard: dict | None = None,
+) -> bool:
+    new_status = fields.get("status") or lifecycle.normalize_status(found.status)
+    if not code:
+        if endpoint.status == S.MISSING:
+            code, params = "back", {}
+        elif found.status_reason:
+            code, params = "platform", {"detail": found.status_reason}
+        elif endpoint.status in lifecycle.STABLE and not endpoint.pending_action:
+            code, params = "changed_outside", {}
+        else:
+            code, params = "reported", {}
+    return lifecycle.transition(
+        endpoint,
+        new_status,
+        code,
+        params,
+        actor=actor,
+        raw_status=found.status,
+        fields=fields,
+        guard=guard,
+    )
+
+
+# ------------------------------------------------------------------------------ the pass
+def endpoints_poll() -> dict[str, int]:
+    """One reconciler pass: claim every due endpoint, list once per credential and region, apply.
+
+    The due endpoints are claimed oldest `next_poll_at` first, in rounds of ENDPOINT_POLL_BATCH,
+    so a backlog never starves the endpoints at its end. Each (credential, region) list is walked
+    at most once per pass, for all its claimed endpoints and for discovery (endpoints made in the
+    console, and changes to endpoints that are not due yet).
+    """
+    now = timezone.now()
+    started = time.monotonic()
+    stats = {"claimed": 0, "changed": 0, "imported": 0, "deploys": 0, "lists": 0, "failed": 0}
+    batch = max(1, settings.ENDPOINT_POLL_BATCH)
+    stats["deploys"] = wake_pending_deploys(now, batch)
+    credentials: dict[int, Credential] = {c.pk: c for c in service_account_choices()}
+    listings: Listings = {}
+    discovery: set[tuple[int, str]] = set()
+    for credential in credentials.values():
+        for region in settings.AIPLATFORM_REGIONS:
+            key = f"endpoints:discovery:{credential.pk}:{region}"
+            if cache.add(key, 1, timeout=settings.ENDPOINT_DISCOVERY_SECONDS):
+                discovery.add((credential.pk, region))
+    polled: set[int] = set()
+    while True:
+        claimed, lease, more = claim_due(now, batch)
+        stats["claimed"] += len(claimed)
+        groups: dict[tuple[int, str], list[Endpoint]] = {}
+        for endpoint in claimed:
+            groups.setdefault((endpoint.credential_id, endpoint.region), []).append(endpoint)
+        missing = {cid for cid, _region in groups if cid not in credentials}
+        if missing:
+            # Claimed endpoints of a credential no longer offered (invalid): their checks fail
+            # in words through the token service, like any other refusal.
+            credentials.update(
+                (c.pk, c)
+                for c in Credential.objects.filter(pk__in=missing).defer("secret", "access_token")
+            )
+        same_status: list[tuple[Endpoint, dict[str, Any]]] = []
+        for pair, mine in groups.items():
+            credential = credentials[pair[0]]
+            for endpoint in mine:
+                endpoint.credential = credential  # no lazy load per row
+            _poll_group(credential, pair[1], mine, lease, listings, stats, same_status)
+        polled.update(endpoint.pk for endpoint in claimed)
+        _write_same_status(same_status, lease)
+        out_of_time = time.monotonic() - started >= settings.ENDPOINT_POLL_PASS_SECONDS
+        if not more or out_of_time:
+            break
+    for pair in sorted(discovery):
+        credential = credentials[pair[0]]
+        listed = _listing(credential, pair[1], listings, stats)
+        if isinstance(listed, dict):
+            try:
+                stats["imported"] += _discover(credential, pair[1], listed, skip=polled)
+            except Exception:
+                logger.exception("discovery %s/%s failed", credential.label, pair[1])
+    return stats
+
+
+def claim_due(now: datetime, limit: int) -> tuple[list[Endpoint], datetime, bool]:
+    """Take the lease of up to `limit` due endpoints, oldest `next_poll_at` first.
+
+    Returns the rows taken, the lease, and whether more may be due (a full batch was read: under
+    contention fewer are taken than read, which does not mean the backlog is done).
+
+    PostgreSQL: the rows are locked with SKIP LOCKED and leased in one transaction, so two
+    reconcilers running at once take disjoint sets and never wait for each other. Without SKIP
+    LOCKED (SQLite, whose writers are serialised anyway) each row is taken by compare-and-swap
+    on the `next_poll_at` that was read.
+    """
+    lease = now + timedelta(seconds=settings.ENDPOINT_CLAIM_SECONDS)
+    due = (
+        Endpoint.objects.filter(next_poll_at__lte=now)
+        .exclude(status__in=(S.PENDING, S.DELETED))
+        .order_by("next_poll_at", "pk")
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
+            rows = list(due.select_for_update(skip_locked=True)[:limit])
+            more = len(rows) == limit
+            if rows:
+                Endpoint.objects.filter(pk__in=[row.pk for row in rows]).update(next_poll_at=lease)
+    else:
+        read = list(due[:limit])
+        more = len(read) == limit
+        rows = [
+            row
+            for row in read
+            if Endpoint.objects.filter(pk=row.pk, next_poll_at=row.next_poll_at).update(
+                next_poll_at=lease
+            )
+        ]
+    for row in rows:
+        row.next_poll_at = lease
+    return rows, lease, more
+
+
+def _listing(
+    credential: Credential, region: str, listings: Listings, stats: dict[str, int]
+) -> dict[str, PlatformEndpoint] | PlatformError | None:
+    """The platform's list for a credential and region, walked once per pass: a dict, or the
+    error it failed with. While the platform's Retry-After runs, it is not asked at all."""
+    key = (credential.pk, region)
+    if key not in listings:
+        wait_key = f"endpoints:list-wait:{credential.pk}:{region}"
+        waiting = cache.get(wait_key)
+        if waiting is not None:
+            listings[key] = waiting
+            return waiting
+        try:
+            listed = platform_client(credential).list_endpoints(region)
+        except PlatformError as exc:
+            logger.warning("list %s/%s: %r", credential.label, region, exc)
+            listings[key] = exc
+            if exc.retry_after:
+                cache.set(wait_key, exc, timeout=max(1, int(exc.retry_after)))
+        else:
+            listings[key] = {ep.id: ep for ep in listed}
+            stats["lists"] += 1
+    return listings[key]
+
+
+def _poll_group(
+    credential: Credential,
+    region: str,
+    mine: list[Endpoint],
+    lease: datetime,
+    listings: Listings,
+    stats: dict[str, int],
+    same_status: list[tuple[Endpoint, dict[str, Any]]],
+) -> None:
+    """Apply one list to every claimed endpoint of a credential and region."""
+    try:
+        listed = _listing(credential, region, listings, stats)
+    except Exception as exc:  # anything at all: the pass goes on with the other groups
+        logger.exception("list %s/%s failed", credential.label, region)
+        listed = PlatformError(error_text(exc))
+    now = timezone.now()
+    held = {"next_poll_at": lease}
+    for endpoint in mine:
+        try:
+            _expire_pending_action(endpoint, now)
+            if not isinstance(listed, dict):
+                _not_listed(endpoint, listed, now, same_status, held)
+                continue
+            found = listed.get(endpoint.platform_id or "")
+            if found is None:
+                _gone(endpoint, credential, held)
+                continue
+            fields, changed = platform_fields(endpoint, found, now)
+            if changed:
+                if _transition(endpoint, found, fields, guard=held):
+                    stats["changed"] += 1
+            elif not check_timeout(endpoint, guard=held):
+                # The same status: the schedule, and whatever else moved (replicas, URL,
+                # reason), written with the others that changed alike; no event.
+                same_status.append((endpoint, fields))
+        except Exception as exc:  # a row that fails says why on itself, the pass goes on
+            stats["failed"] += 1
+            logger.exception("reconcile endpoint %s failed", endpoint.pk)
+            _record_failure(endpoint, exc, now, held)
+
+
+def _expire_pending_action(endpoint: Endpoint, now: datetime) -> None:
+    """An action whose task never reported back (its worker was lost): free the endpoint."""
+    if not endpoint.pending_action or endpoint.pending_since is None:
+        return
+    limit = timedelta(seconds=settings.ENDPOINT_ACTION_TIMEOUT_SECONDS)
+    if now - endpoint.pending_since < limit:
+        return
+    from endpoints.services.actions import endpoint_action_gave_up
+
+    endpoint_action_gave_up(
+        endpoint_id=endpoint.pk, action=endpoint.pending_action, error="no answer from the worker"
+    )
+    endpoint.pending_action = ""
+
+
+def _not_listed(
+    endpoint: Endpoint,
+    error: PlatformError | None,
+    now: datetime,
+    same_status: list[tuple[Endpoint, dict[str, Any]]],
+    held: dict[str, Any],
+) -> None:
+    """The list failed: back off (never sooner than the platform's Retry-After) and say why."""
+    if check_timeout(endpoint, guard=held):
+        return
+    fields = lifecycle.schedule(endpoint.status, endpoint.poll_attempts, now)
+    if endpoint.status not in lifecycle.MOVING:
+        fields["next_poll_at"] = now + timedelta(
+            seconds=lifecycle.poll_interval(endpoint.poll_attempts)
+        )
+        fields["poll_attempts"] = endpoint.poll_attempts + 1
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        fields["next_poll_at"] = max(fields["next_poll_at"], now + timedelta(seconds=retry_after))
+        fields["check_error"] = str(error_text(error))[:500] if error else ""
+    elif error is not None:
+        fields["check_error"] = error_text(error)[:500]
+    same_status.append((endpoint, fields))
+
+
+def _record_failure(endpoint: Endpoint, exc: BaseException, now: datetime, held: dict) -> None:
+    """Why this row could not be checked, on the row; the next look moved forward (backing off)."""
+    attempts = endpoint.poll_attempts
+    delay = max(lifecycle.poll_interval(attempts), settings.ENDPOINT_POLL_MIN_SECONDS)
+    try:
+        Endpoint.objects.filter(pk=endpoint.pk, **held).update(
+            check_error=error_text(exc)[:500],
+            checked_at=now,
+            next_poll_at=now + timedelta(seconds=delay),
+            poll_attempts=attempts + 1,
+        )
+    except Exception:
+        logger.exception("could not record the failure of endpoint %s", endpoint.pk)
+
+
+def _write_same_status(rows: list[tuple[Endpoint, dict[str, Any]]], lease: datetime) -> None:
+    """Endpoints whose status did not change: one update per distinct change, not per row.
+
+    Only the columns that differ are written (so "last updated" moves only for a real change,
+    not for the schedule). Each update is a compare-and-swap on the status read and on the
+    lease this pass holds: a writer that changed the status or took the row meanwhile (an
+    action, a deploy) keeps what it wrote.
+    """
+    groups: dict[tuple[str, str, tuple[tuple[str, Any], ...]], list[int]] = {}
+    for endpoint, fields in rows:
+        diff = {
+            key: value
+            for key, value in fields.items()
+            if key in EndpointQuerySet.BOOKKEEPING_FIELDS or getattr(endpoint, key) != value
+        }
+        frozen = tuple(sorted((k, _hashable(v)) for k, v in diff.items()))
+        key = (endpoint.status, endpoint.raw_status, frozen)
+        groups.setdefault(key, []).append(endpoint.pk)
+        for name, value in diff.items():
+            setattr(endpoint, name, value)
+    for (status, raw_status, diff), pks in groups.items():
+        values = {k: _unhashable(v) for k, v in diff}
+        for start in range(0, len(pks), 5000):
+            Endpoint.objects.filter(
+                pk__in=pks[start : start + 5000],
+                status=status,
+                raw_status=raw_status,
+                next_poll_at=lease,
+            ).update(**values)
+
+
+class _Frozen(tuple):
+    """A dict parameter (reason_params) made hashable for grouping, and back."""
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return _Frozen(sorted(value.items()))
+    return value
+
+
+def _unhashable(value: Any) -> Any:
+    return dict(value) if isinstance(value, _Frozen) else value
+
+
+# ------------------------------------------------------------------------------ gone
+def _gone(endpoint: Endpoint, credential: Credential, held: dict[str, Any]) -> None:
+    """Not in the list: confirm with a GET (the list may predate its creation) before saying so.
+    Deleted by a person (DELETING): DELETED. Otherwise MISSING, which a later look can undo."""
+    now = timezone.now()
+    if endpoint.status == S.MISSING:
+        # Confirmed once already: the list alone tells whether it came back (no call per row).
+        Endpoint.objects.filter(pk=endpoint.pk, **held).update(
+            checked_at=now, check_error="", **lifecycle.schedule(S.MISSING, 0, now)
+        )
+        return
+    try:
+        found = platform_client(credential).get_endpoint(endpoint.platform_id or "")
+    except NotFound:
+        done = endpoint.status == S.DELETING
+        lifecycle.transition(
+            endpoint,
+            S.DELETED if done else S.MISSING,
+            "deleted_on_platform" if done else "missing",
+            raw_status="",
+            fields={
+                "current_replicas": 0,
+                "pending_action": "",
+                "checked_at": timezone.now(),
+                "check_error": "",
+            },
+            guard=held,
+        )
+        return
+    apply_platform_state(endpoint, found)
+
+
+# ------------------------------------------------------------------------------ discovery
+def _discover(
+    credential: Credential, region: str, listed: dict[str, PlatformEndpoint], *, skip: set[int]
+) -> int:
+    """Import unknown endpoints; bring forward the next look of known ones the console changed.
+
+    Reads one tuple per listed endpoint; writes only for the few that are new or changed.
+    """
+    known = {
+        platform_id: (pk, credential_id, raw_status)
+        for pk, platform_id, credential_id, raw_status in Endpoint.objects.filter(
+            platform_id__in=list(listed)
+        ).values_list("pk", "platform_id", "credential_id", "raw_status")
+    }
+    imported = 0
+    changed: list[int] = []
+    for platform_id, found in listed.items():
+        row = known.get(platform_id)
+        if row is None:
+            imported += _import(credential, region, found) is not None
+            continue
+        pk, credential_id, raw_status = row
+        if pk not in skip and credential_id == credential.pk and raw_status != found.status[:100]:
+            changed.append(pk)
+    for endpoint in Endpoint.objects.filter(pk__in=changed).exclude(
+        status__in=(S.PENDING, S.DELETED)
+    ):
+        try:
+            _apply_discovered(endpoint, listed[endpoint.platform_id or ""])
+        except Exception as exc:  # one row never stops discovery
+            logger.exception("discovery: endpoint %s failed", endpoint.pk)
+            _record_failure(endpoint, exc, timezone.now(), {})
+    return imported
+
+
+def _apply_discovered(endpoint: Endpoint, found: PlatformEndpoint) -> None:
+    """A change made in the console to an endpoint that is not due yet: take its claim (the same
+    compare-and-swap as a pass) and apply the list now, so it shows within this walk."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.ENDPOINT_CLAIM_SECONDS)
+    if not Endpoint.objects.filter(pk=endpoint.pk, next_poll_at=endpoint.next_poll_at).update(
+        next_poll_at=lease
+    ):
+        return  # a pass or an action holds it
+    endpoint.next_poll_at = lease
+    held = {"next_poll_at": lease}
+    fields, changed = platform_fields(endpoint, found, now)
+    if changed:
+        _transition(endpoint, found, fields, guard=held)
+    else:
+        Endpoint.objects.filter(pk=endpoint.pk, **held).update(**fields)
+
+
+def _auth_mode_for_import(found: PlatformEndpoint, region: str) -> tuple[str, Credential | None]:
+    if not found.private_access:
+        return Endpoint.AuthMode.NONE, None
+    key = api_key_choices(region).first()
+    if key is not None:
+        return Endpoint.AuthMode.API_KEY, key
+    return Endpoint.AuthMode.IAM_TOKEN, None
+
+
+def _adopt(row: Endpoint, found: PlatformEndpoint) -> Endpoint | None:
+    """Our PENDING row whose deploy died after the platform created the endpoint: link it, but
+    only while no deploy holds it (the same claim the deploy takes), so the two never race."""
+    now = timezone.now()
+    if row.status != S.PENDING or not is_ours(row, found):
+        return None
+    if row.next_poll_at is not None and row.next_poll_at > now:
+        return None  # a deploy holds the lease: it links the endpoint itself
+    lease = now + timedelta(seconds=settings.ENDPOINT_CLAIM_SECONDS)
+    if not Endpoint.objects.filter(
+        pk=row.pk, status=S.PENDING, platform_id__isnull=True, next_poll_at=row.next_poll_at
+    ).update(platform_id=found.id, next_poll_at=lease):
+        return None
+    row.platform_id, row.next_poll_at = found.id, lease
+    apply_platform_state(row, found, code="adopted")
+    return row
+
+
+def _import(credential: Credential, region: str, found: PlatformEndpoint) -> Endpoint | None:
+    """A platform endpoint nobody here knows: adopt our PENDING row of that name, or import it."""
+    row = (
+        Endpoint.objects.filter(
+            credential=credential, region=region, name=found.name, platform_id__isnull=True
+        )
+        .exclude(status=S.DELETED)
+        .first()
+    )
+    if row is not None:
+        return _adopt(row, found)
+    model = next(
+        (m for m in _safe(lambda: registry_models(credential), []) if m.id == found.model_id), None
+    )
+    instance = next(
+        (
+            t
+            for t in _safe(lambda: instance_types(credential, region), [])
+            if t.id == found.instance_type_id
+        ),
+        None,
+    )
+    auth_mode, access = _auth_mode_for_import(found, region)
+    status = lifecycle.normalize_status(found.status)
+    if status == S.PENDING:
+        status = S.CREATING
+    now = timezone.now()
+    endpoint = Endpoint(
+        name=found.name[:50],
+        region=found.region or region,
+        credential=credential,
+        access_credential=access,
+        auth_mode=auth_mode,
+        platform_id=found.id,
+        model_id=found.model_id,
+        model_name=model.name if model else "",
+        served_model_name=found.served_model_name or (model.served_model_name if model else ""),
+        framework=model.framework if model else "",
+        instance_type=found.instance_type_id,
+        instance_spec=instance_spec(instance) if instance else {},
+        min_replicas=found.min_replicas or 1,
+        max_replicas=found.max_replicas or found.min_replicas or 1,
+        current_replicas=found.current_replicas,
+        autoscaling=autoscaling_from_platform(found.autoscaling or {}),
+        private_access=found.private_access,
+        status=status,
+        raw_status=found.status[:100],
+        reason_code="imported",
+        url=found.url if status == S.ACTIVE else "",
+        phase_started_at=now,
+        checked_at=now,
+        **lifecycle.schedule(status, 0, now),
+    )
+    try:
+        with transaction.atomic():
+            endpoint.save()
+            EndpointEvent.objects.create(
+                endpoint=endpoint,
+                at=now,
+                to_status=lifecycle.shown_status(status, found.status),
+                code="imported",
+            )
+    except IntegrityError:
+        return None  # another pass, or another credential of the same account, was first
+    return endpoint
+
+
+def _safe(fn, default):
+    try:
+        return fn()
+    except PlatformError:
+        return default

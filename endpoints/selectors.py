@@ -1,0 +1,118 @@
+"""Reads: endpoints for the pages, what the live pages compare, and the platform's catalog
+(Model Registry, instance types, names taken) cached briefly in the shared cache."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet
+
+from endpoints import tokens
+from endpoints.clients.aiplatform import AiPlatformClient, InstanceType, RegistryModel
+from endpoints.models import Credential, Endpoint
+
+S = Endpoint.Status
+
+
+def platform_client(credential: Credential) -> AiPlatformClient:
+    """The management client for a service account, its tokens from the token service."""
+    return tokens.platform_client(credential)
+
+
+# ------------------------------------------------------------------------------ credentials
+def service_account_choices() -> QuerySet[Credential]:
+    """Service accounts that may deploy: every one that is not known to be invalid.
+
+    The encrypted columns are deferred: a list never needs them, and a row no key decrypts must
+    not take a page down (the token service reports it in words when it is used).
+    """
+    return (
+        Credential.objects.filter(kind=Credential.Kind.SERVICE_ACCOUNT)
+        .exclude(state=Credential.State.INVALID)
+        .defer("secret", "access_token")
+    )
+
+
+def api_key_choices(region: str | None = None) -> QuerySet[Credential]:
+    qs = (
+        Credential.objects.filter(kind=Credential.Kind.API_KEY)
+        .exclude(state=Credential.State.INVALID)
+        .defer("secret", "access_token")
+    )
+    return qs.filter(region=region) if region else qs
+
+
+# ------------------------------------------------------------------------------ endpoints
+def endpoint_list(*, search: str = "", status: str = "") -> QuerySet[Endpoint]:
+    """Endpoints for the Inference list: one query whatever the number of rows. Deleted ones
+    only when asked for by status."""
+    qs = Endpoint.objects.select_related("credential")
+    qs = qs.filter(status=status) if status else qs.exclude(status=S.DELETED)
+    if search:
+        qs = qs.filter(
+            Q(name__icontains=search)
+            | Q(platform_id__icontains=search)
+            | Q(model_name__icontains=search)
+            | Q(served_model_name__icontains=search)
+        )
+    return qs.order_by("-created_at", "-pk")
+
+
+def endpoints_version() -> str:
+    """Changes whenever anything a list of endpoints shows changes: one aggregate query.
+
+    `updated_at` moves with every real change (EndpointQuerySet.update), not with the
+    reconciler's bookkeeping; the count covers rows removed outright.
+    """
+    row = Endpoint.objects.aggregate(at=Max("updated_at"), n=Count("pk"))
+    return f"{row['n']}-{row['at'].timestamp() if row['at'] else 0}"
+
+
+def endpoint_version(endpoint_id: int) -> str | None:
+    """Changes whenever the endpoint page would show something new (a status, a replica count,
+    an event): one query. None when the endpoint does not exist."""
+    row = (
+        Endpoint.objects.filter(pk=endpoint_id)
+        .annotate(last_event=Max("events__pk"))
+        .values_list("updated_at", "last_event")
+        .first()
+    )
+    if row is None:
+        return None
+    return f"{row[0].timestamp()}-{row[1] or 0}"
+
+
+# ------------------------------------------------------------------------------ the catalog
+def _catalog_key(kind: str, credential: Credential, *extra: str) -> str:
+    return ":".join(["endpoints", "catalog", kind, str(credential.code), *extra])
+
+
+def registry_models(credential: Credential, *, refresh: bool = False) -> list[RegistryModel]:
+    """The Model Registry as the platform lists it, cached briefly in the shared cache."""
+    key = _catalog_key("models", credential)
+    models = None if refresh else cache.get(key)
+    if models is None:
+        models = platform_client(credential).list_models()
+        cache.set(key, models, settings.PLATFORM_CATALOG_CACHE_SECONDS)
+    return models
+
+
+def instance_types(
+    credential: Credential, region: str, *, refresh: bool = False
+) -> list[InstanceType]:
+    key = _catalog_key("instance-types", credential, region)
+    types = None if refresh else cache.get(key)
+    if types is None:
+        types = platform_client(credential).list_instance_types(region)
+        cache.set(key, types, settings.PLATFORM_CATALOG_CACHE_SECONDS)
+    return types
+
+
+def platform_endpoint_names(credential: Credential, region: str, *, fresh: bool) -> set[str]:
+    """Names taken on the platform. Inline checks may use a cached list; submit may not."""
+    key = _catalog_key("endpoint-names", credential, region)
+    names = None if fresh else cache.get(key)
+    if names is None:
+        names = {ep.name for ep in platform_client(credential).list_endpoints(region)}
+        cache.set(key, names, 10)
+    return names

@@ -1,0 +1,154 @@
+"""What a person does to an endpoint: stop, start, edit scaling, delete.
+
+The request is recorded at once (an event, and `pending_action` so the pages show it is on its
+way); a worker asks the platform and records its answer or its refusal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from endpoints import lifecycle
+from endpoints.clients.errors import NotFound, PlatformError
+from endpoints.models import Endpoint
+from endpoints.platform_errors import error_text
+from endpoints.scaling import THRESHOLDS
+from endpoints.selectors import platform_client
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+S = Endpoint.Status
+
+
+class ActionNotAllowed(Exception):
+    pass
+
+
+def endpoint_request_action(
+    *, endpoint: Endpoint, action: str, user: User, scaling: dict | None = None
+) -> None:
+    """Record who asked for what and run it in the background, like a deploy."""
+    if action not in endpoint.allowed_actions():
+        raise ActionNotAllowed(action)
+    from endpoints.tasks.deployments import endpoint_action as endpoint_action_task
+
+    with transaction.atomic():
+        if action == "delete" and (not endpoint.platform_id or endpoint.status == S.MISSING):
+            # Never reached the platform, or the platform no longer has it: nothing to ask it.
+            # A deploy in flight notices the DELETED row and removes what it made.
+            if not lifecycle.transition(
+                endpoint,
+                S.DELETED,
+                "deleted_before_platform" if not endpoint.platform_id else "deleted",
+                actor=user,
+                fields={"pending_action": "", "current_replicas": 0},
+                guard={"platform_id": endpoint.platform_id}
+                if endpoint.platform_id
+                else {"platform_id__isnull": True},
+            ):
+                raise ActionNotAllowed(action)
+            return
+        updated = Endpoint.objects.filter(
+            pk=endpoint.pk, status=endpoint.status, pending_action=""
+        ).update(pending_action=action, pending_since=timezone.now())
+        if not updated:
+            raise ActionNotAllowed(action)
+        endpoint.pending_action = action
+        lifecycle.record(endpoint, "action_requested", {"action": action}, actor=user)
+        pk, actor_id = endpoint.pk, user.pk
+        transaction.on_commit(
+            lambda: endpoint_action_task.delay(pk, action, scaling or {}, actor_id)
+        )
+
+
+def endpoint_perform_action(
+    *, endpoint_id: int, action: str, scaling: dict, actor_id: int | None
+) -> str:
+    """Ask the platform; record its answer (or its refusal) as an event. Transient errors raise
+    (the task retries them); `pending_action` is cleared once the platform has answered."""
+    from django.contrib.auth import get_user_model
+
+    from endpoints.reconciler import apply_platform_state
+
+    endpoint = Endpoint.objects.select_related("credential").get(pk=endpoint_id)
+    if endpoint.pending_action != action:
+        return "not-pending"  # answered already (a retried task), or the endpoint was deleted
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    client = platform_client(endpoint.credential)
+    platform_id = endpoint.platform_id or ""
+    params: dict = {}
+    try:
+        if action == "stop":
+            found = client.stop_endpoint(platform_id)
+            code = "stopped"
+        elif action == "start":
+            found = client.start_endpoint(platform_id)
+            code = "started"
+        elif action == "scale":
+            found = client.update_scaling(
+                platform_id,
+                min_replicas=scaling["min_replicas"],
+                max_replicas=scaling["max_replicas"],
+                cpu_threshold=scaling.get("cpu_threshold"),
+                ram_threshold=scaling.get("ram_threshold"),
+                gpu_threshold=scaling.get("gpu_threshold"),
+                latency_threshold_ms=scaling.get("latency_threshold_ms"),
+            )
+            code, params = (
+                "scaled",
+                {"min": scaling["min_replicas"], "max": scaling["max_replicas"]},
+            )
+            auto = {k: scaling[k] for k in THRESHOLDS if scaling.get(k) is not None}
+            Endpoint.objects.filter(pk=endpoint.pk).update(
+                autoscaling={**endpoint.autoscaling, **auto}
+            )
+        elif action == "delete":
+            with contextlib.suppress(NotFound):
+                client.delete_endpoint(platform_id)
+            if not lifecycle.transition(
+                endpoint,
+                S.DELETING,
+                "deleted",
+                actor=actor,
+                raw_status="DELETING",
+                fields={"pending_action": ""},
+            ):
+                Endpoint.objects.filter(pk=endpoint.pk).update(pending_action="")
+            return "ok"
+        else:
+            raise ValueError(action)
+    except PlatformError as exc:
+        if exc.transient:
+            raise
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            pending_action="",
+            reason_code="action_refused",
+            reason_params={"action": action, "error": error_text(exc)},
+        )
+        lifecycle.record(
+            endpoint, "action_refused", {"action": action, "error": error_text(exc)}, actor=actor
+        )
+        return "refused"
+    Endpoint.objects.filter(pk=endpoint.pk).update(pending_action="")
+    endpoint.refresh_from_db()
+    if not apply_platform_state(endpoint, found, code=code, params=params, actor=actor):
+        lifecycle.record(endpoint, code, params, actor=actor)
+    return "ok"
+
+
+def endpoint_action_gave_up(*, endpoint_id: int, action: str, error: str) -> None:
+    """The platform did not answer an action through all its retries: say so, free the row."""
+    endpoint = Endpoint.objects.filter(pk=endpoint_id, pending_action=action).first()
+    if endpoint is None:
+        return
+    Endpoint.objects.filter(pk=endpoint.pk, pending_action=action).update(
+        pending_action="",
+        reason_code="action_refused",
+        reason_params={"action": action, "error": error},
+    )
+    lifecycle.record(endpoint, "action_refused", {"action": action, "error": error})
