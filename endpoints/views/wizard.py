@@ -1,13 +1,22 @@
 """The create-endpoint wizard, by hand: one URL and one form per step (STYLE.md rule 9).
 
 State lives under one namespaced session key and holds only ids and plain values (never a
-secret): each step's last valid values, the raw draft of what was typed (so Back, forward and a
-reload keep it) and the idempotency key of this creation. The final POST rebuilds every step's
-form from the session with fresh answers from the platform and validates everything again.
+secret): each step's last valid values, the raw draft of what was typed on a submitted step (so
+Back, forward and a reload keep it) and the idempotency key of this creation. The final POST
+rebuilds every step's form from the session with fresh answers from the platform and validates
+everything again.
+
+Only a submitted form writes the state (a step's Next or Back, the start, the final POST). Pages
+and the inline checks that run while the user types only read it and leave the session unmodified:
+Django loads a session once per request and saves the whole of it at the end if it was modified,
+so an inline check that answered after a step was submitted would put back the state it read
+before, and the submitted step would be gone. One key per step would not help: the cached_db
+backend saves the whole session dict, every key as this request loaded it.
 """
 
 from __future__ import annotations
 
+import copy
 import uuid
 
 from django.contrib import messages
@@ -38,16 +47,17 @@ FORM_STEPS = STEPS[:3]
 
 # ------------------------------------------------------------------------------ state
 def _state(request) -> dict:
+    """The wizard's state as stored, or a new one; a copy, so reading never modifies the session
+    (nothing is stored until `_save`)."""
     state = request.session.get(SESSION_KEY)
     if not isinstance(state, dict) or "key" not in state:
-        state = {"key": str(uuid.uuid4()), "saved": {}, "drafts": {}}
-        request.session[SESSION_KEY] = state
-    return state
+        return {"key": str(uuid.uuid4()), "saved": {}, "drafts": {}}
+    return copy.deepcopy(state)
 
 
 def _save(request, state: dict) -> None:
+    """Store the state: only views that handle a submitted form call this."""
     request.session[SESSION_KEY] = state
-    request.session.modified = True
 
 
 def _plain(cleaned: dict) -> dict:
@@ -357,7 +367,10 @@ def wizard_step(request: AuthenticatedHttpRequest, step: str) -> HttpResponse:
 @member_required
 @require_POST
 def wizard_validate(request: AuthenticatedHttpRequest, step: str) -> HttpResponse:
-    """Inline check as the user types: the field's errors, and the summary out of band."""
+    """Inline check as the user types: the field's errors, and the summary out of band.
+
+    It never writes the session: what was typed is kept when the step is submitted (Next or Back).
+    """
     if step not in FORM_STEPS:
         raise Http404
     state = _state(request)
@@ -366,8 +379,7 @@ def wizard_validate(request: AuthenticatedHttpRequest, step: str) -> HttpRespons
     form = _form(step, catalog, data=request.POST, credential_code=credential_code)
     form.is_valid()
     field = request.htmx.trigger_name if request.htmx else request.POST.get("_field")
-    state["drafts"][step] = _draft(request.POST, step)
-    _save(request, state)
+    # Read only: this answer may come after the step was submitted (see the module's docstring).
     return render(
         request,
         "endpoints/wizard/_validate.html",

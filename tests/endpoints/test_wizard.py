@@ -394,3 +394,63 @@ def test_platform_refusals_at_deploy_come_back_on_the_basics_step(
 def test_deploy_from_the_registry_preselects_the_model(platform, sa, as_member):
     r = as_member.get(f"/inference/create/?model={BIG_MODEL}", follow=True)
     assert f'<option value="{BIG_MODEL}" selected>' in r.content.decode()
+
+
+def test_a_late_inline_check_does_not_undo_a_submitted_step(platform, sa, as_member, monkeypatch):
+    """Two overlapping requests on one session, as the browser makes them: the inline check of the
+    name loads the session and waits on the platform; meanwhile the user submits the step. The
+    check answers after the submit was saved, and the submitted step survives it."""
+    from django.conf import settings
+    from django.test import Client
+
+    from endpoints.views import wizard
+
+    cookie = settings.SESSION_COOKIE_NAME
+    as_member.get("/inference/create/?new=1")
+    other = Client()  # the browser's other connection, with the same session cookie
+    other.cookies[cookie] = as_member.cookies[cookie].value
+    names_taken = wizard._Catalog.names_taken
+    submitted = []
+
+    def slow_platform(catalog, code, region):
+        if not submitted:  # the check waits on the platform: the step is submitted meanwhile
+            submitted.append(None)
+            submitted[0] = other.post("/inference/create/basics/", basics(sa))
+        return names_taken(catalog, code, region)
+
+    monkeypatch.setattr(wizard._Catalog, "names_taken", slow_platform)
+    late = as_member.post(
+        "/inference/create/basics/validate/",
+        basics(sa, name="my-endpoin"),
+        HTTP_HX_TRIGGER_NAME="name",
+        **HX,
+    )
+    assert submitted[0].status_code == 302, submitted[0].content.decode()
+    assert submitted[0].url == "/inference/create/resources/"
+    assert late.status_code == 200 and error_text(late, "name") == ""
+    state = as_member.session[SESSION_KEY]
+    assert state["saved"]["basics"]["name"] == "my-endpoint"
+    assert "basics" not in state["drafts"]
+    assert as_member.get("/inference/create/").url == "/inference/create/resources/"
+    page = as_member.get("/inference/create/basics/").content.decode()
+    assert 'value="my-endpoint"' in page
+    assert cookie not in late.cookies  # the inline check saved no session at all
+
+
+def test_inline_checks_and_pages_never_write_the_session(platform, sa, as_member):
+    """Only a submitted step (Next or Back) writes the wizard's state; what only reads does not."""
+    from django.conf import settings
+
+    cookie = settings.SESSION_COOKIE_NAME
+    before = dict(as_member.session)
+    for step, data in [
+        ("basics", basics(sa)),
+        ("resources", {"instance_type": SMALL_GPU}),
+        ("scaling", SCALING),
+    ]:
+        r = as_member.post(f"/inference/create/{step}/validate/", data, **HX)
+        assert r.status_code == 200 and cookie not in r.cookies, step
+    for url in ("/inference/create/basics/", "/inference/create/models/?refresh=1"):
+        r = as_member.get(url)
+        assert r.status_code == 200 and cookie not in r.cookies, url
+    assert dict(as_member.session) == before and SESSION_KEY not in before
