@@ -27,11 +27,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from endpoints import selectors
 from endpoints.clients.errors import PlatformError
 from endpoints.forms.wizard import BasicsForm, ResourcesForm, ReviewForm, ScalingForm
 from endpoints.models import Credential, Endpoint
-from endpoints.services import deployments as svc
+from endpoints.platform_errors import platform_error_message
+from endpoints.scaling import THRESHOLDS, cost_range, instance_spec
 from endpoints.services.credentials import credential_choices_for_user
+from endpoints.services.deployments import EndpointNameTaken, endpoint_create
 from webapp.roles import AuthenticatedHttpRequest, member_required
 
 SESSION_KEY = "endpoints:wizard"
@@ -112,7 +115,7 @@ class _Catalog:
         try:
             return fn()
         except PlatformError as exc:
-            self.error = svc.platform_error_message(exc, self.credential())
+            self.error = platform_error_message(exc, self.credential())
             return default
 
     def models(self, code: str | None = None, *, refresh: bool = False):
@@ -120,7 +123,7 @@ class _Catalog:
         if credential is None:
             return []
         return self._call(
-            lambda: svc.registry_models(credential, refresh=refresh or self.fresh), []
+            lambda: selectors.registry_models(credential, refresh=refresh or self.fresh), []
         )
 
     def model(self):
@@ -132,14 +135,16 @@ class _Catalog:
         region = self.state["saved"].get("basics", {}).get("region", "HCM")
         if credential is None:
             return []
-        return self._call(lambda: svc.instance_types(credential, region, refresh=self.fresh), [])
+        return self._call(
+            lambda: selectors.instance_types(credential, region, refresh=self.fresh), []
+        )
 
     def names_taken(self, code: str, region: str) -> set[str] | None:
         credential = self.credential(code)
         if credential is None:
             return set()
         return self._call(
-            lambda: svc.platform_endpoint_names(credential, region, fresh=self.fresh), None
+            lambda: selectors.platform_endpoint_names(credential, region, fresh=self.fresh), None
         )
 
     def api_keys(self):
@@ -213,7 +218,7 @@ def _summary(state: dict, catalog: _Catalog, current: dict | None = None, step: 
     except (TypeError, ValueError):
         low, high = 1, 10
     if instance is not None:
-        cost = svc.cost_range(svc.instance_spec(instance), low, max(low, high))
+        cost = cost_range(instance_spec(instance), low, max(low, high))
     credential = catalog.credential(values.get("credential"))
     api_key = next(
         (c for c in catalog.api_keys() if str(c.code) == values.get("access_credential")), None
@@ -295,11 +300,11 @@ def _state_from_endpoint(source: Endpoint) -> dict:
         "private_access": source.private_access,
         "access_credential": str(source.access_credential.code) if source.access_credential else "",
     }
-    for key, (default, _low, _high) in svc.THRESHOLDS.items():
+    for key, (default, _low, _high) in THRESHOLDS.items():
         scaling[key] = (source.autoscaling or {}).get(key, default)
     refusal = None
     if source.status == Endpoint.Status.ERROR and source.refusal_step in FORM_STEPS:
-        refusal = {"step": source.refusal_step, "message": source.status_reason}
+        refusal = {"step": source.refusal_step, "message": source.reason_text()}
     return {
         "key": str(uuid.uuid4()),
         "cloned_from": source.name,
@@ -457,9 +462,9 @@ def _review(request, state: dict) -> HttpResponse:
     model = basics.models[basics.cleaned_data["model_id"]]
     instance = resources.types[resources.cleaned_data["instance_type"]]
     access = scaling.api_keys.get(scaling.cleaned_data.get("access_credential") or "")
-    autoscaling = {k: scaling.cleaned_data[k] for k in svc.THRESHOLDS}
+    autoscaling = {k: scaling.cleaned_data[k] for k in THRESHOLDS}
     try:
-        endpoint, created = svc.endpoint_create(
+        endpoint, created = endpoint_create(
             user=request.user,
             credential=basics.credentials[basics.cleaned_data["credential"]],
             access_credential=access,
@@ -473,7 +478,7 @@ def _review(request, state: dict) -> HttpResponse:
             private_access=scaling.cleaned_data["private_access"],
             idempotency_key=uuid.UUID(state["key"]),
         )
-    except svc.EndpointNameTaken:
+    except EndpointNameTaken:
         messages.error(request, _("That name was taken a moment ago. Choose another name."))
         return redirect(reverse("endpoints:wizard", kwargs={"step": "basics"}) + "?check=1")
     if created:

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from endpoints import reconciler
 from endpoints.clients.aiplatform import PlatformEndpoint
 from endpoints.models import Credential, Endpoint, EndpointEvent
-from endpoints import reconciler
 from endpoints.services import actions
 from endpoints.services import deployments as svc
 from endpoints.services.credentials import credential_create

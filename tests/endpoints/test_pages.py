@@ -138,11 +138,19 @@ def test_detail_shows_events_with_phase_durations_and_actions_by_role(
     ep = make_endpoint(sa, "timeline", status=S.PENDING)
     EndpointEvent.objects.create(endpoint=ep, to_status="PENDING", code="created", actor=member)
     EndpointEvent.objects.create(
-        endpoint=ep, from_status="PENDING", to_status="CREATING", code="accepted", params={"id": "me-t"}
+        endpoint=ep,
+        from_status="PENDING",
+        to_status="CREATING",
+        code="accepted",
+        params={"id": "me-t"},
     )
     Endpoint.objects.filter(pk=ep.pk).update(status=S.CREATING, platform_id="me-t")
     page = as_member.get(f"/inference/{ep.code}/").content.decode()
-    assert "Accepted by the platform as me-t" in page and "bob" in page and 'data-testid="stop"' in page
+    assert (
+        "Accepted by the platform as me-t" in page
+        and "bob" in page
+        and 'data-testid="stop"' in page
+    )
     assert "times out after 60 minutes" in page and "<progress" in page
     strip = page.split('data-testid="phases"')[1].split("</div>")[0]
     assert "Pending" in strip and "Creating" in strip and "so far" in strip
@@ -188,7 +196,11 @@ def test_delete_needs_the_name_typed(sa, as_member, monkeypatch):
     assert ep.events.count() == 0
     r = as_member.post(f"/inference/{ep.code}/delete/", {"confirm_name": "careful"})
     event = ep.events.get()
-    assert r.status_code == 302 and event.message() == "Delete requested." and event.actor.username == "bob"
+    assert (
+        r.status_code == 302
+        and event.message() == "Delete requested."
+        and event.actor.username == "bob"
+    )
 
 
 def test_scale_form_validates(sa, as_member):

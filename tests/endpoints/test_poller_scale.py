@@ -18,8 +18,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from endpoints.models import Credential, Endpoint, EndpointEvent
 from endpoints import reconciler
+from endpoints.models import Credential, Endpoint, EndpointEvent
 from endpoints.services.credentials import credential_create
 from endpoints.tokens import get_token
 from tests.endpoints.conftest import console_create, make_endpoint
@@ -209,7 +209,9 @@ def test_a_backlog_larger_than_the_batch_is_polled_oldest_first_without_starving
         # Exactly the 100 oldest of what was left: the ones just polled wait their turn.
         assert checked() == set(pks[: 100 * n])
     assert not Endpoint.objects.filter(pk__in=pks, poll_attempts__gt=1).exists()
-    assert reconciler.endpoints_poll()["claimed"] == 0  # all of them are now scheduled in the future
+    assert (
+        reconciler.endpoints_poll()["claimed"] == 0
+    )  # all of them are now scheduled in the future
 
 
 @pytest.mark.django_db
