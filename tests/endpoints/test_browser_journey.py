@@ -140,8 +140,8 @@ def test_member_creates_watches_copies_stops_and_deletes(
         page.get_by_test_id("confirm-delete").click()
         expect_text(page.get_by_test_id("status"), "Deleted", timeout=30)
         events = page.get_by_test_id("events").inner_text()
-        for word in ("Stopped by bob", "Deleted by bob", "Created with the wizard by bob"):
-            assert word in events
+        for words in ("Stop requested. · bob", "Deleted. · bob", "Created with the wizard. · bob"):
+            assert words in events
     finally:
         for proc in procs:
             proc.stop()

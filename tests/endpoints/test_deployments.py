@@ -64,7 +64,9 @@ def test_deploy_creates_one_platform_endpoint_and_the_poller_makes_it_active(
     settle(platform)
     ep.refresh_from_db()
     assert ep.status == S.ACTIVE
-    assert ep.url == f"{platform.url}/v1/{ep.platform_id}"
+    # The platform sent no URL (--omit-url): it is built from the production-shaped template.
+    assert ep.url == ""
+    assert ep.data_plane_url() == f"{platform.url}/inference-aiplatform-hcm/v1/{ep.platform_id}"
     assert ep.current_replicas == 1
     # At rest: re-checked every ENDPOINT_RECHECK_SECONDS from now on.
     assert ep.next_poll_at is not None and ep.poll_attempts == 0
@@ -164,7 +166,7 @@ def test_the_seed_endpoint_made_in_the_console_is_imported(platform, sa, api_key
     stats = reconciler.endpoints_poll()
     assert stats["imported"] >= 1
     seed = Endpoint.objects.get(platform_id=platform.seed_endpoint_id)
-    assert seed.status == S.ACTIVE and seed.url
+    assert seed.status == S.ACTIVE and seed.data_plane_url().endswith(f"/v1/{seed.platform_id}")
     assert seed.credential == sa
     assert seed.served_model_name == "demo-chat" and seed.model_name == "demo-chat"
     # Private on the platform, and an API key is stored: called with it.

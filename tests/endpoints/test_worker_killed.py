@@ -80,3 +80,55 @@ def test_worker_killed_mid_deploy_still_makes_exactly_one_active_endpoint(
     finally:
         for proc in procs:
             proc.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_mid_create_then_discovery_ends_with_one_linked_endpoint(
+    platform, tmp_path, platform_api
+):
+    """The interleaving that deleted endpoints: the create reached the platform, the worker died
+    before linking, and discovery walks the list while the woken deploy runs again. Whoever comes
+    first links it; nobody deletes it."""
+    from endpoints.tasks.deployments import deploy_endpoint
+
+    sa = credential_create(
+        kind=Credential.Kind.SERVICE_ACCOUNT,
+        label="kill-sa-2",
+        client_id=platform.service_account.client_id,
+        secret=platform.service_account.client_secret,
+    )
+    racing = {**FAST, "ENDPOINT_DISCOVERY_SECONDS": "1"}
+    platform.set_faults(latency_ms=1500)
+    first = start_worker(tmp_path, extra_env=racing, name="doomed")
+    procs = [first]
+    try:
+        ep = make_endpoint(sa, "contested", next_poll_at=timezone.now())
+        deploy_endpoint.delay(ep.pk)
+
+        def created():
+            return any(e.name == "contested" for e in platform_api.list_endpoints("HCM"))
+
+        # The create has reached the platform (its answer is 1.5 s away): kill the worker now.
+        wait_for(created, 30, "the create to reach the platform", first)
+        first.kill()
+        ep.refresh_from_db()
+        assert ep.platform_id is None  # the answer never came back
+        platform.set_faults(latency_ms=None)
+        procs += [start_worker(tmp_path, extra_env=racing, name="rescuer")]
+        procs += [start_beat(tmp_path, extra_env=racing)]
+
+        def active():
+            ep.refresh_from_db()
+            return ep.status == Endpoint.Status.ACTIVE
+
+        wait_for(active, 60, "ACTIVE", *procs)
+        time.sleep(3)  # a few more passes: nothing may undo it
+        named = [e for e in platform_api.list_endpoints("HCM") if e.name == "contested"]
+        assert len(named) == 1 and ep.platform_id == named[0].id
+        ep.refresh_from_db()
+        assert ep.status == Endpoint.Status.ACTIVE
+        deletes = platform.stats()["management_calls_by_route"].get("DELETE /v1/endpoints/{eid}")
+        assert not deletes
+    finally:
+        for proc in procs:
+            proc.stop()

@@ -38,7 +38,7 @@ def api_key_client(platform, endpoint_id: str | None = None) -> InferenceClient:
 
 
 def test_endpoint_base_url_follows_the_template(platform, settings):
-    assert endpoint_base_url("HCM", "me-1") == f"{platform.url}/v1/me-1"
+    assert endpoint_base_url("HCM", "me-1") == f"{platform.url}/inference-aiplatform-hcm/v1/me-1"
     settings.AIPLATFORM_INFERENCE_URL_TEMPLATE = (
         "https://inference-aiplatform-{region}.api.vngcloud.vn/v1/{endpoint_id}"
     )
@@ -152,7 +152,7 @@ def test_public_endpoint_needs_no_credential(platform):
             private_access=False,
         )
     )
-    client = InferenceClient(base_url=ep.url, auth_mode="none")
+    client = InferenceClient(base_url=endpoint_base_url(ep.region, ep.id), auth_mode="none")
     with pytest.raises(Unavailable) as excinfo:
         client.chat_completion(chat())  # still CREATING
     assert excinfo.value.status_code == 503

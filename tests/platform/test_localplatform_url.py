@@ -80,12 +80,17 @@ def test_option_parses_from_the_flag_and_the_environment(monkeypatch):
     assert load_config([]).omit_url is True
 
 
-def test_endpoint_objects_carry_url_by_default(platform):
-    api = Management(platform)
-    seed = api.call("GET", f"/v1/endpoints/{platform.seed_endpoint_id}")["data"]
-    assert seed["url"] == platform.endpoint_url()
-    (listed,) = api.call("GET", "/v1/endpoints?region=HCM")["listData"]
-    assert listed["url"] == platform.endpoint_url()
+def test_endpoint_objects_carry_url_by_default():
+    # The suite's shared platform runs with --omit-url: this one is started without it.
+    lp = start_local_platform()
+    try:
+        api = Management(lp)
+        seed = api.call("GET", f"/v1/endpoints/{lp.seed_endpoint_id}")["data"]
+        assert seed["url"] == lp.endpoint_url()
+        (listed,) = api.call("GET", "/v1/endpoints?region=HCM")["listData"]
+        assert listed["url"] == lp.endpoint_url()
+    finally:
+        stop_local_platform(lp)
 
 
 def test_omit_url_leaves_url_out_of_every_endpoint_object(platform_without_url):

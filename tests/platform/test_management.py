@@ -79,7 +79,7 @@ def test_seed_endpoint_is_listed_and_active(platform):
     assert isinstance(seed, PlatformEndpoint)
     assert seed.id == platform.seed_endpoint_id
     assert seed.status == "ACTIVE"
-    assert seed.url == platform.endpoint_url()
+    assert seed.url == ""  # the suite's platform runs with --omit-url, as the real API may
     assert seed.private_access is True
     assert seed.served_model_name == "demo-chat"
     assert seed.created_at is not None and seed.created_at.tzinfo is not None
@@ -98,7 +98,7 @@ def test_lifecycle_create_scale_stop_start_delete(platform):
 
     active = wait_for(lambda: (ep := client.get_endpoint(created.id)).status == "ACTIVE" and ep)
     assert active.current_replicas == 1
-    assert active.url.endswith(f"/v1/{created.id}")
+    assert active.url == ""  # --omit-url: the dashboard builds it from its template
 
     updating = client.update_scaling(created.id, min_replicas=2, max_replicas=4)
     assert updating.status == "UPDATING"
