@@ -105,14 +105,21 @@ def test_worker_killed_mid_create_then_discovery_ends_with_one_linked_endpoint(
         ep = make_endpoint(sa, "contested", next_poll_at=timezone.now())
         deploy_endpoint.delay(ep.pk)
 
+        def create_sent():
+            # Counted when the request arrives, before the platform's 1.5 s of latency.
+            return platform.stats()["management_calls_by_route"].get("POST /v1/endpoints", 0)
+
         def created():
             return any(e.name == "contested" for e in platform_api.list_endpoints("HCM"))
 
-        # The create has reached the platform (its answer is 1.5 s away): kill the worker now.
-        wait_for(created, 30, "the create to reach the platform", first)
+        # The create is in flight: kill the worker. The platform still makes the endpoint; its
+        # answer never reaches anybody.
+        wait_for(create_sent, 30, "the deploy's create call", first)
+        time.sleep(0.3)
         first.kill()
+        wait_for(created, 30, "the create to land on the platform", first)
         ep.refresh_from_db()
-        assert ep.platform_id is None  # the answer never came back
+        assert ep.platform_id is None and ep.status == Endpoint.Status.PENDING
         platform.set_faults(latency_ms=None)
         procs += [start_worker(tmp_path, extra_env=racing, name="rescuer")]
         procs += [start_beat(tmp_path, extra_env=racing)]
