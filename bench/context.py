@@ -27,6 +27,13 @@ class Sizes:
     list_sizes: tuple[int, int] = (100, 5000)
     list_requests: int = 40
     poll_endpoints: int = 5000
+    # staleness: changes at random moments of the window, on the poll-cycle's fleet, with the
+    # reconciler's re-check interval and beat tick set to these (unless --set gives them).
+    staleness_endpoints: int = 5000
+    staleness_changes: int = 50
+    staleness_window_seconds: float = 60
+    staleness_recheck_seconds: float = 20
+    staleness_tick_seconds: float = 5
     flight_processes: int = 2
     flight_threads: int = 25
     flight_baseline_mints: int = 7
@@ -48,6 +55,11 @@ QUICK = Sizes(
     list_sizes=(10, 50),
     list_requests=5,
     poll_endpoints=50,
+    staleness_endpoints=50,
+    staleness_changes=4,
+    staleness_window_seconds=3,
+    staleness_recheck_seconds=3,
+    staleness_tick_seconds=1,
     flight_processes=2,
     flight_threads=3,
     flight_baseline_mints=2,
@@ -61,5 +73,5 @@ class Context:
     session: Session
     sizes: Sizes
     quick: bool
-    # Platform endpoints seeded by list-page, reused by poll-cycle.
+    # Platform endpoints seeded by list-page, reused by poll-cycle and staleness.
     platform_endpoint_ids: list[str] = field(default_factory=list)

@@ -26,6 +26,8 @@ RUN_ORDER = [
     "relay-concurrency",
     "list-page",
     "poll-cycle",
+    # Last: it stops, starts, scales and deletes endpoints of the fleet the others use.
+    "staleness",
 ]
 TABLE_ORDER = [
     "relay-ttft",
@@ -33,12 +35,13 @@ TABLE_ORDER = [
     "relay-concurrency",
     "list-page",
     "poll-cycle",
+    "staleness",
     "token-flight",
 ]
 
 
 def _benchmarks() -> dict:
-    from bench.benchmarks import pages, poller, relay, tokens
+    from bench.benchmarks import pages, poller, relay, staleness, tokens
 
     return {
         "relay-ttft": relay.relay_ttft,
@@ -46,6 +49,7 @@ def _benchmarks() -> dict:
         "relay-concurrency": relay.relay_concurrency,
         "list-page": pages.list_page,
         "poll-cycle": poller.poll_cycle,
+        "staleness": staleness.staleness,
         "token-flight": tokens.token_flight,
     }
 
@@ -195,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             "web": (
                 f"gunicorn -c gunicorn.conf.py, gevent, {options.web_workers} workers, DEBUG off"
             ),
-            "worker": "celery worker --concurrency=2 (prefork)",
+            "worker": "celery worker --concurrency=2 (prefork); staleness: + celery beat and "
+            "a worker of its own",
             "local_platform": "token_per_second 0 (no artificial delay) unless a benchmark says",
             "settings": {
                 key: stack.env.get(key, "")

@@ -25,7 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # and one alone for token-flight so that its IAM calls are counted apart.
 POLL_ACCOUNTS = 5
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-BASE_FAULTS = {"ignore_eos": True}
+# Deploys hang in CREATING unless a benchmark lets them finish (`Stack.deploys_finish()`): then
+# an endpoint is ACTIVE DEPLOY_SECONDS after it was made.
+BASE_FAULTS = {"ignore_eos": True, "deploy_hang": True}
+DEPLOY_SECONDS = 1
 
 
 def say(message: str) -> None:
@@ -109,18 +112,23 @@ class Stack:
 
     def stop(self) -> None:
         for name in reversed(list(self.procs)):
-            proc = self.procs.pop(name)
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    continue
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+            self.stop_process(name)
         self._forget_redis_keys()
+
+    def stop_process(self, name: str) -> None:
+        """Stop one process this stack started (its whole process group), if it still runs."""
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
     # ------------------------------------------------------------------ pieces
     def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
@@ -145,8 +153,10 @@ class Stack:
             "0",
             "--token-per-second",
             "0",  # zero artificial delay: the model answers as fast as it can
+            # Endpoints made for the poller stay CREATING (the deploy_hang fault), except those
+            # made inside `deploys_finish()`, ACTIVE a second later.
             "--deploy-seconds",
-            "86400",  # endpoints created for the poller stay CREATING (non-final)
+            str(DEPLOY_SECONDS),
             "--api-key",
             self.api_key,
             "--seed-endpoint",
@@ -271,10 +281,11 @@ class Stack:
             time.sleep(0.1)
         say(f"dashboard (gunicorn, gevent, DEBUG off) at {self.web_url}")
 
-    def _start_worker(self) -> None:
-        queue = self.env["CELERY_TASK_DEFAULT_QUEUE"]
+    def _start_worker(self, name: str = "worker", env: dict[str, str] | None = None) -> None:
+        env = env or self.env
+        queue = env["CELERY_TASK_DEFAULT_QUEUE"]
         self._spawn(
-            "worker",
+            name,
             [
                 sys.executable,
                 "-m",
@@ -288,19 +299,63 @@ class Stack:
                 "-Q",
                 queue,
                 "-n",
-                f"bench-{self.run_id}@%h",
+                f"{queue}@%h",
             ],
-            self.env,
+            env,
         )
-        log = self.log_dir / "worker.log"
+        log = self.log_dir / f"{name}.log"
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
-            self._check_alive("worker")
+            self._check_alive(name)
             if log.exists() and b" ready." in log.read_bytes():
-                say("Celery worker ready")
+                say(f"Celery worker ready ({name}, queue {queue})")
                 return
             time.sleep(0.2)
         raise RuntimeError(f"the Celery worker did not start; see {log}")
+
+    # ------------------------------------------------------------------ the reconciler as deployed
+    def start_reconciler(self, settings: dict[str, str]) -> dict[str, str]:
+        """Celery beat and a worker of their own, as production runs the reconciler: beat sends
+        the poll task every ENDPOINT_POLL_TICK_SECONDS (webapp/celery.py) to a queue that only
+        this worker reads. `settings` is extra environment for both (e.g. a shorter
+        ENDPOINT_RECHECK_SECONDS). The stack's own worker is left alone (it reads its own queue).
+        Returns the environment they run with; `stop_reconciler()` stops both."""
+        env = {
+            **self.env,
+            **settings,
+            "CELERY_TASK_DEFAULT_QUEUE": f"bench-{self.run_id}-beat",
+        }
+        self._start_worker("reconciler", env)
+        schedule = self.var_dir / f"celerybeat-schedule-{self.run_id}"
+        self._spawn(
+            "beat",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "webapp",
+                "beat",
+                "--loglevel=INFO",
+                f"--schedule={schedule}",
+            ],
+            env,
+        )
+        log = self.log_dir / "beat.log"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            self._check_alive("beat")
+            if log.exists() and b"beat: Starting" in log.read_bytes():
+                say("Celery beat started")
+                return env
+            time.sleep(0.2)
+        raise RuntimeError(f"Celery beat did not start; see {log}")
+
+    def stop_reconciler(self) -> None:
+        self.stop_process("beat")
+        self.stop_process("reconciler")
+        for path in self.var_dir.glob(f"celerybeat-schedule-{self.run_id}*"):
+            path.unlink(missing_ok=True)
 
     def _check_alive(self, name: str) -> None:
         proc = self.procs[name]
@@ -316,7 +371,8 @@ class Stack:
         with contextlib.suppress(redis.RedisError):
             client = redis.Redis.from_url(self.options.redis_url, socket_timeout=5)
             keys = list(client.scan_iter(f"*idash-bench-{self.run_id}*", count=1000))
-            keys.append(self.env["CELERY_TASK_DEFAULT_QUEUE"])
+            queue = self.env["CELERY_TASK_DEFAULT_QUEUE"]
+            keys += [queue, f"{queue}-beat"]
             client.delete(*keys)
 
     # ------------------------------------------------------------------ facts
@@ -359,6 +415,31 @@ class Stack:
         extra = [key for key in current if key not in BASE_FAULTS]
         if extra:
             self.set_faults(**dict.fromkeys(extra))
+
+    @contextlib.contextmanager
+    def deploys_finish(self):
+        """Endpoints made inside deploy as a create would: ACTIVE after DEPLOY_SECONDS (outside,
+        the run's deploy_hang fault keeps them CREATING)."""
+        self.set_faults(deploy_hang=None)
+        try:
+            yield
+        finally:
+            self.set_faults(deploy_hang=True)
+
+    def platform_token(self, account: Account | None = None) -> str:
+        """An IAM token of a service account (the first by default), straight from IAM."""
+        import base64
+
+        account = account or self.accounts[0]
+        basic = base64.b64encode(f"{account.client_id}:{account.client_secret}".encode()).decode()
+        req = urllib.request.Request(
+            f"{self.platform_url}/accounts-api/v2/auth/token",
+            data=json.dumps({"grant_type": "client_credentials"}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Basic {basic}"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read())["access_token"]
 
     def stats(self) -> dict:
         return self.platform("GET", "/_local/stats")

@@ -330,17 +330,15 @@ def _not_listed(
     """The list failed: back off (never sooner than the platform's Retry-After) and say why."""
     if check_timeout(endpoint, guard=held):
         return
-    fields = lifecycle.schedule(endpoint.status, endpoint.poll_attempts, now)
-    if endpoint.status not in lifecycle.MOVING:
-        fields["next_poll_at"] = now + timedelta(
-            seconds=lifecycle.poll_interval(endpoint.poll_attempts)
-        )
-        fields["poll_attempts"] = endpoint.poll_attempts + 1
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after:
-        fields["next_poll_at"] = max(fields["next_poll_at"], now + timedelta(seconds=retry_after))
-        fields["check_error"] = str(error_text(error))[:500] if error else ""
-    elif error is not None:
+    # Moving or at rest, the next look backs off from a few seconds while the platform fails.
+    delay = lifecycle.poll_interval(endpoint.poll_attempts)
+    if error is not None and error.retry_after:
+        delay = max(delay, error.retry_after)
+    fields: dict[str, Any] = {
+        "next_poll_at": now + timedelta(seconds=delay),
+        "poll_attempts": endpoint.poll_attempts + 1,
+    }
+    if error is not None:
         fields["check_error"] = error_text(error)[:500]
     same_status.append((endpoint, fields))
 

@@ -1,12 +1,16 @@
-"""Inference list, endpoint detail with live partials, and the actions on an endpoint."""
+"""Inference list, endpoint page (live: webapp/live.py), and the actions on an endpoint."""
 
 from __future__ import annotations
+
+import hashlib
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -17,10 +21,10 @@ from endpoints.scaling import THRESHOLDS
 from endpoints.services.actions import ActionNotAllowed, endpoint_request_action
 from endpoints.snippets import snippets_for
 from endpoints.timeline import duration_label, endpoint_phases
+from webapp import live
 from webapp.roles import AuthenticatedHttpRequest, Role, member_required, role_of, viewer_required
 
 PAGE_SIZE = 20
-HTMX_STOP_POLLING = 286
 
 
 def _get_endpoint_for_user(request: AuthenticatedHttpRequest, code) -> Endpoint:
@@ -30,15 +34,14 @@ def _get_endpoint_for_user(request: AuthenticatedHttpRequest, code) -> Endpoint:
     )
 
 
-def _polling(response: HttpResponse, moving: bool) -> HttpResponse:
-    """htmx stops an `every 3s` poll when answered 286: do so once nothing here is moving."""
-    if not moving:
-        response.status_code = HTMX_STOP_POLLING
-    return response
-
-
 @viewer_required
 def endpoint_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The Inference list. Its table is a live region: it polls this URL with `v` (the version
+    it shows) and gets 204 until anything a list shows changes."""
+    polling = bool(request.htmx) and request.htmx.target == "endpoint-table"
+    version = selectors.endpoints_version()  # before the rows: a change in between re-renders
+    if polling and live.unchanged(request, version):
+        return live.no_change()
     search = (request.GET.get("q") or "").strip()[:100]
     status = request.GET.get("status") or ""
     if status not in Endpoint.Status.values:
@@ -55,32 +58,18 @@ def endpoint_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "status": status,
         "statuses": Endpoint.Status.choices,
         "moving": moving,
+        "live": live.region(
+            request.path,
+            version,
+            ticking=moving,
+            q=search,
+            status=status,
+            page=page.number if page.number > 1 else None,
+        ),
     }
-    if request.htmx and request.htmx.target == "endpoint-table":
-        return _polling(render(request, "endpoints/list.html#table", context), moving)
+    if polling:
+        return live.fragment(render(request, "endpoints/list.html#table", context))
     return render(request, "endpoints/list.html", context)
-
-
-def _detail_context(request, endpoint: Endpoint) -> dict:
-    events = list(endpoint.events.select_related("actor").order_by("at", "pk"))
-    phases = endpoint_phases(events)
-    can_edit = role_of(request.user) >= Role.MEMBER
-    allowed = endpoint.allowed_actions()
-    return {
-        "endpoint": endpoint,
-        "events": list(reversed(events)),
-        "phases": phases,
-        "url": endpoint.data_plane_url(),
-        "moving": endpoint.is_moving(),
-        "can_edit": can_edit,
-        "actions": {a: can_edit and a in allowed for a in lifecycle.ACTIONS},
-        "snippets": snippets_for(endpoint) if endpoint.can_be_called() else [],
-        "cost": endpoint.cost_range(),
-        "timeout_minutes": settings.DEPLOY_TIMEOUT_MINUTES,
-        "phase_label": duration_label(endpoint.phase_duration().total_seconds()),
-        "progress_steps": _progress_steps(endpoint, phases),
-        "timeout_seconds": settings.DEPLOY_TIMEOUT_MINUTES * 60,
-    }
 
 
 PROGRESS_PATHS = {
@@ -110,13 +99,90 @@ def _progress_steps(endpoint: Endpoint, phases: list) -> list[dict]:
     ]
 
 
+def _detail_context(
+    request: AuthenticatedHttpRequest, endpoint: Endpoint, version: str, *, after: int | None = None
+) -> dict:
+    """Everything the endpoint page shows. With `after` (a poll), also the events newer than it.
+
+    The page's parts: the status fragment (a live region polling `endpoints:status`), the
+    phases strip, the timeline (new events are prepended), and the "Call this endpoint" card,
+    which is re-sent only when its HTML changed (`call`, a hash of it, rides on the poll URL), so
+    that the snippet tab chosen, scroll and focus stay as they are."""
+    events = list(endpoint.events.select_related("actor").order_by("at", "pk"))
+    phases = endpoint_phases(events)
+    can_edit = role_of(request.user) >= Role.MEMBER
+    allowed = endpoint.allowed_actions()
+    callable_ = endpoint.can_be_called()
+    last_event = max((e.pk for e in events), default=0)
+    newest_first = list(reversed(events))
+    context = {
+        "endpoint": endpoint,
+        "events": newest_first,
+        "new_events": [e for e in newest_first if after is not None and e.pk > after],
+        "after": after,
+        "phases": phases,
+        # Copying a URL that does not answer helps nobody: only while it can be called.
+        "url": endpoint.data_plane_url() if endpoint.status != Endpoint.Status.MISSING else "",
+        "moving": endpoint.is_moving(),
+        "can_edit": can_edit,
+        "actions": {a: can_edit and a in allowed for a in lifecycle.ACTIONS},
+        "snippets": snippets_for(endpoint) if callable_ else [],
+        "cost": endpoint.cost_range(),
+        "timeout_minutes": settings.DEPLOY_TIMEOUT_MINUTES,
+        "phase_label": duration_label(endpoint.phase_duration().total_seconds()),
+        "progress_steps": _progress_steps(endpoint, phases),
+        "timeout_seconds": settings.DEPLOY_TIMEOUT_MINUTES * 60,
+    }
+    context["call_html"] = render_to_string("endpoints/detail.html#call", context, request)
+    context["call_key"] = hashlib.sha256(context["call_html"].encode()).hexdigest()[:16]
+    context["live"] = (
+        None
+        if endpoint.is_final()
+        else live.region(
+            reverse("endpoints:status", args=[endpoint.code]),
+            version,
+            ticking=endpoint.is_moving(),
+            id=endpoint.pk,
+            after=last_event,
+            call=context["call_key"],
+        )
+    )
+    return context
+
+
 @viewer_required
 def endpoint_detail(request: AuthenticatedHttpRequest, code) -> HttpResponse:
+    pk = get_object_or_404(Endpoint.objects.values_list("pk", flat=True), code=code)
+    version = selectors.endpoint_version(pk) or ""  # before the data it describes
     endpoint = _get_endpoint_for_user(request, code)
-    context = _detail_context(request, endpoint)
-    if request.htmx and request.htmx.target == "endpoint-live":
-        return _polling(render(request, "endpoints/detail.html#live", context), context["moving"])
-    return render(request, "endpoints/detail.html", context)
+    return render(request, "endpoints/detail.html", _detail_context(request, endpoint, version))
+
+
+@viewer_required
+def endpoint_status(request: AuthenticatedHttpRequest, code) -> HttpResponse:
+    """The endpoint page's poll: 204 while `v` is current (one query: the version of endpoint
+    `id`), else the status fragment plus, out of band, the phases, the events newer than
+    `after`, and the call card if its hash is no longer `call`. 286 once it is deleted."""
+    if not request.htmx:
+        return redirect("endpoints:detail", code=code)  # a person who followed the URL
+    pk = _int(request.GET.get("id"))
+    version = selectors.endpoint_version(pk) if pk else None
+    if version is not None and live.unchanged(request, version):
+        return live.no_change()
+    endpoint = _get_endpoint_for_user(request, code)
+    if endpoint.pk != pk:
+        version = selectors.endpoint_version(endpoint.pk) or ""
+    context = _detail_context(request, endpoint, version, after=_int(request.GET.get("after")))
+    context["call_changed"] = context["call_key"] != request.GET.get("call")
+    response = render(request, "endpoints/detail.html#status-update", context)
+    return live.fragment(response, final=endpoint.is_final())
+
+
+def _int(value: str | None) -> int:
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0
 
 
 @member_required

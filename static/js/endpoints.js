@@ -3,13 +3,16 @@
 (function () {
   "use strict";
 
-  var chosenTab = null;  // the snippet tab survives the live partial's swaps every 3 s
+  // The snippet tab chosen survives a re-render of the call card (the live endpoint page sends it
+  // again only when its content changed, e.g. the endpoint became callable again).
+  var chosenTab = null;
 
   function select(tab) {
     var list = tab.closest("[data-tabs]");
     list.querySelectorAll("[role=tab]").forEach(function (other) {
       var selected = other === tab;
       other.setAttribute("aria-selected", selected ? "true" : "false");
+      other.tabIndex = selected ? 0 : -1;  // one tab stop for the tab list (arrow keys move)
       var panel = document.getElementById(other.getAttribute("aria-controls"));
       if (panel) panel.hidden = !selected;
     });
@@ -22,16 +25,18 @@
     select(tab);
   });
 
-  document.addEventListener("htmx:afterSettle", function () {
+  document.addEventListener("htmx:afterSwap", function () {
     var tab = chosenTab && document.getElementById(chosenTab);
-    if (tab) select(tab);
+    if (tab && tab.getAttribute("aria-selected") !== "true") select(tab);
   });
 
   document.addEventListener("keydown", function (event) {
     var tab = event.target.closest("[data-tabs] [role=tab]");
-    if (!tab || (event.key !== "ArrowRight" && event.key !== "ArrowLeft")) return;
+    if (!tab || ["ArrowRight", "ArrowLeft", "Home", "End"].indexOf(event.key) < 0) return;
+    event.preventDefault();
     var tabs = Array.prototype.slice.call(tab.closest("[data-tabs]").querySelectorAll("[role=tab]"));
-    var next = tabs[(tabs.indexOf(tab) + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+    var next = event.key === "Home" ? tabs[0] : event.key === "End" ? tabs[tabs.length - 1]
+      : tabs[(tabs.indexOf(tab) + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
     next.focus();
     next.click();
   });

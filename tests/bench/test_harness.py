@@ -15,7 +15,15 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
-IDS = ["relay-ttft", "relay-stream", "relay-concurrency", "list-page", "poll-cycle", "token-flight"]
+IDS = [
+    "relay-ttft",
+    "relay-stream",
+    "relay-concurrency",
+    "list-page",
+    "poll-cycle",
+    "staleness",
+    "token-flight",
+]
 
 
 def _database_args() -> list[str]:
@@ -98,8 +106,22 @@ def test_quick_run_measures_everything_and_writes_the_table_and_the_json(tmp_pat
 
     poll = doc["benchmarks"]["poll-cycle"]["figures"]
     assert poll["endpoints"] == 50 and poll["credentials"] == 5
+    assert (poll["at_rest"], poll["deploying"]) == (40, 10)  # stable ones due for a re-check
     assert poll["unchecked"] == 0  # every endpoint was checked once
+    assert poll["changed"] == 0  # the seeded rows agree with the platform
     assert poll["gets"] == 0 and poll["list_pages"] >= poll["credentials"]
+
+    # Beat and a worker ran the reconciler; every console change reached the database.
+    stale = doc["benchmarks"]["staleness"]["figures"]
+    assert stale["endpoints"] == 50 and (stale["at_rest"], stale["moving"]) == (40, 10)
+    assert stale["settings"]["ENDPOINT_RECHECK_SECONDS"] == "3"
+    assert sorted(c["kind"] for c in stale["per_change"]) == ["delete", "scale", "start", "stop"]
+    assert stale["console_errors"] == 0
+    assert (stale["seen"], stale["unseen"]) == (4, 0)
+    assert 0 <= stale["staleness_p50_seconds"] <= stale["staleness_max_seconds"]
+    assert stale["passes"] >= 1 and stale["list_pages"] >= 1
+    assert stale["management_calls"] == sum(stale["calls_by_route"].values())
+    assert not any(" /v1/endpoints/{eid}/" in route for route in stale["calls_by_route"])
 
     flight = doc["benchmarks"]["token-flight"]["figures"]
     assert flight["callers"] == 6 and flight["processes"] == 2

@@ -68,27 +68,30 @@ def test_list_search_and_status_filter(sa, as_viewer):
     assert "row-beta" in as_viewer.get("/inference/?status=bogus").content.decode()
 
 
-def test_list_polls_while_something_moves_and_stops_with_286(sa, as_viewer):
-    ep = make_endpoint(sa, "moving", status=S.CREATING)
+def test_list_polls_whatever_the_status_and_answers_204_until_a_change(sa, as_viewer):
+    # Live pages (webapp/live.py; more in test_live_pages.py): the table polls even when nothing
+    # moves, and is sent again only when an endpoint changed.
+    ep = make_endpoint(sa, "resting", status=S.ACTIVE)
     page = as_viewer.get("/inference/").content.decode()
-    assert 'hx-trigger="every 3s"' in page
-    poll = as_viewer.get("/inference/", HTTP_HX_TARGET="endpoint-table", **HX)
+    poll_url = page.split('id="endpoint-table"')[1].split('hx-get="')[1].split('"')[0]
+    assert 'hx-trigger="every 5s"' in page
+    poll_url = poll_url.replace("&amp;", "&")
+    assert as_viewer.get(poll_url, HTTP_HX_TARGET="endpoint-table", **HX).status_code == 204
+    Endpoint.objects.filter(pk=ep.pk).update(status=S.INACTIVE)
+    poll = as_viewer.get(poll_url, HTTP_HX_TARGET="endpoint-table", **HX)
     assert poll.status_code == 200 and "<html" not in poll.content.decode()
-    Endpoint.objects.filter(pk=ep.pk).update(status=S.ACTIVE)
-    poll = as_viewer.get("/inference/", HTTP_HX_TARGET="endpoint-table", **HX)
-    assert poll.status_code == 286
-    assert 'hx-trigger="every 3s"' not in poll.content.decode()
+    assert "Inactive" in poll.content.decode()
 
 
 def test_detail_polls_until_final(sa, as_viewer):
     ep = make_endpoint(sa, "d", status=S.CREATING, platform_id="me-d")
-    r = as_viewer.get(f"/inference/{ep.code}/", HTTP_HX_TARGET="endpoint-live", **HX)
+    url = f"/inference/{ep.code}/status/?id={ep.pk}"
+    r = as_viewer.get(url, **HX)
     assert r.status_code == 200 and "In progress" in r.content.decode()
     Endpoint.objects.filter(pk=ep.pk).update(status=S.ACTIVE)
-    assert (
-        as_viewer.get(f"/inference/{ep.code}/", HTTP_HX_TARGET="endpoint-live", **HX).status_code
-        == 286
-    )
+    assert as_viewer.get(url, **HX).status_code == 200  # ACTIVE is re-checked: polling goes on
+    Endpoint.objects.filter(pk=ep.pk).update(status=S.DELETED)
+    assert as_viewer.get(url, **HX).status_code == 286  # nothing can change any more
 
 
 @pytest.mark.parametrize(
