@@ -121,7 +121,7 @@ def _detail_context(
         "new_events": [e for e in newest_first if after is not None and e.pk > after],
         "after": after,
         "phases": phases,
-        # Copying a URL that does not answer helps nobody: only while it can be called.
+        # A missing endpoint's URL answers nothing: it is neither shown nor offered to copy.
         "url": endpoint.data_plane_url() if endpoint.status != Endpoint.Status.MISSING else "",
         "moving": endpoint.is_moving(),
         "can_edit": can_edit,
