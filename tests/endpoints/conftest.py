@@ -61,3 +61,31 @@ def make_endpoint(credential: Credential, name: str, **fields) -> Endpoint:
         **fields,
     }
     return Endpoint.objects.create(**values)
+
+
+def wait_until(predicate, timeout: float = 10.0, what: str = "the condition") -> None:
+    """Wait on state, not on time: poll `predicate` until it is true (fail after `timeout`)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+TRANSITIONAL = frozenset({"PENDING", "CREATING", "UPDATING", "DELETING", "STOPPING", "STARTING"})
+
+
+def wait_platform_idle(platform, gone: str | None = None) -> None:
+    """Wait until the local platform has finished its deploys, updates and deletes (0.2 s each
+    in tests; it moves when read), and until endpoint `gone`, if given, is no longer listed."""
+    api = AiPlatformClient(StaticToken(platform.mint_token()), base_url=platform.url)
+
+    def idle() -> bool:
+        listed = api.list_endpoints("HCM")
+        return not any(e.status in TRANSITIONAL for e in listed) and all(
+            e.id != gone for e in listed
+        )
+
+    wait_until(idle, what="the local platform to finish")

@@ -13,7 +13,14 @@ from endpoints.models import Credential, Endpoint, EndpointEvent
 from endpoints.services import actions
 from endpoints.services import deployments as svc
 from endpoints.services.credentials import credential_create
-from tests.endpoints.conftest import BIG_MODEL, DEMO_MODEL, console_create, make_endpoint
+from tests.endpoints.conftest import (
+    BIG_MODEL,
+    DEMO_MODEL,
+    console_create,
+    make_endpoint,
+    wait_platform_idle,
+    wait_until,
+)
 
 S = Endpoint.Status
 pytestmark = pytest.mark.django_db
@@ -40,11 +47,9 @@ def platform_named(platform_api, name):
 
 
 def settle(platform, times=1):
-    """Let the local platform's 0.2 s deploy pass, then poll (the platform moves lazily)."""
-    import time
-
+    """Wait until the local platform has finished what it was doing, then run a pass."""
     for _ in range(times):
-        time.sleep(0.3)
+        wait_platform_idle(platform)
         reconciler.endpoints_poll()
 
 
@@ -195,10 +200,8 @@ def test_poller_lists_once_per_credential_and_region_not_per_endpoint(platform, 
     rows = [make_endpoint(sa, f"batch-{i}") for i in range(4)]
     for row in rows:
         svc.endpoint_deploy(endpoint_id=row.pk)
+    wait_platform_idle(platform)
     before = platform.stats()
-    import time
-
-    time.sleep(0.3)
     stats = reconciler.endpoints_poll()
     after = platform.stats()
     assert stats["claimed"] == 4 and stats["lists"] == 1
@@ -257,9 +260,7 @@ def test_endpoint_deleted_on_the_platform_becomes_missing(platform, sa, platform
     settle(platform)
     ep.refresh_from_db()
     platform_api.delete_endpoint(ep.platform_id)
-    import time
-
-    time.sleep(0.3)
+    wait_platform_idle(platform, gone=ep.platform_id)
     # Not in the list: confirmed with a GET before it is called deleted.
     Endpoint.objects.filter(pk=ep.pk).update(next_poll_at=timezone.now())
     reconciler.endpoints_poll()
@@ -353,4 +354,10 @@ def test_last_updated_follows_status_changes_but_not_poll_bookkeeping(sa, platfo
     endpoint.refresh_from_db()
     assert endpoint.status == Endpoint.Status.CREATING
     assert endpoint.updated_at > long_ago
-    endpoints_poll()  # must not crash, whatever it finds
+    touched = endpoint.updated_at
+    # The platform finishes the deploy: the pass writes ACTIVE, and "last updated" moves again.
+    wait_until(lambda: platform_api.get_endpoint(endpoint.platform_id).status == "ACTIVE")
+    Endpoint.objects.filter(pk=endpoint.pk).update(next_poll_at=timezone.now())
+    endpoints_poll()
+    endpoint.refresh_from_db()
+    assert endpoint.status == Endpoint.Status.ACTIVE and endpoint.updated_at > touched

@@ -14,7 +14,7 @@ from endpoints import reconciler
 from endpoints.clients.aiplatform import AiPlatformClient
 from endpoints.models import Endpoint, EndpointEvent
 from endpoints.services import deployments
-from tests.endpoints.conftest import console_create, make_endpoint
+from tests.endpoints.conftest import console_create, make_endpoint, wait_platform_idle
 
 S = Endpoint.Status
 LIST_ROUTE = "GET /v1/endpoints"
@@ -35,12 +35,10 @@ def calls(platform, route: str) -> int:
     return platform.stats()["management_calls_by_route"].get(route, 0)
 
 
-def linked(sa, platform_api, name: str, **fields) -> Endpoint:
+def linked(platform, sa, platform_api, name: str, **fields) -> Endpoint:
     """An endpoint made on the platform and known here, ACTIVE and due for its re-check."""
-    import time
-
     found = console_create(platform_api, name)
-    time.sleep(0.25)  # the local platform deploys in 0.2 s
+    wait_platform_idle(platform)
     return make_endpoint(
         sa,
         name,
@@ -55,10 +53,7 @@ def linked(sa, platform_api, name: str, **fields) -> Endpoint:
 def deployed(platform, sa, name: str) -> Endpoint:
     ep = make_endpoint(sa, name, next_poll_at=timezone.now())
     assert deployments.endpoint_deploy(endpoint_id=ep.pk) == "deployed"
-    platform.set_faults()  # the deploy takes 0.2 s on the local platform
-    import time
-
-    time.sleep(0.3)
+    wait_platform_idle(platform)
     Endpoint.objects.filter(pk=ep.pk).update(next_poll_at=timezone.now())
     reconciler.endpoints_poll()
     ep.refresh_from_db()
@@ -105,9 +100,7 @@ def test_an_endpoint_the_platform_no_longer_knows_becomes_missing_once(platform,
     ep = deployed(platform, sa, "vanishing")
     no_discovery(sa)
     platform_api.delete_endpoint(ep.platform_id)
-    import time
-
-    time.sleep(0.3)  # the local platform's delete takes 0.2 s
+    wait_platform_idle(platform, gone=ep.platform_id)
     make_due(ep)
     reconciler.endpoints_poll()
     ep.refresh_from_db()
@@ -127,7 +120,7 @@ def test_an_endpoint_the_platform_no_longer_knows_becomes_missing_once(platform,
 
 
 def test_a_missing_endpoint_that_comes_back_is_shown_again(platform, sa, platform_api):
-    ep = linked(sa, platform_api, "phoenix", status=S.MISSING, raw_status="")
+    ep = linked(platform, sa, platform_api, "phoenix", status=S.MISSING, raw_status="")
     no_discovery(sa)
     reconciler.endpoints_poll()
     ep.refresh_from_db()
@@ -139,7 +132,7 @@ def test_deleting_a_missing_endpoint_removes_it_without_calling_the_platform(
 ):
     from endpoints.services.actions import endpoint_request_action
 
-    ep = linked(sa, platform_api, "gone-here", status=S.MISSING, raw_status="")
+    ep = linked(platform, sa, platform_api, "gone-here", status=S.MISSING, raw_status="")
     before = calls(platform, "DELETE /v1/endpoints/{eid}")
     endpoint_request_action(endpoint=ep, action="delete", user=member)
     ep.refresh_from_db()
@@ -151,8 +144,8 @@ def test_deleting_a_missing_endpoint_removes_it_without_calling_the_platform(
 def test_a_row_that_always_fails_records_why_and_never_stops_the_pass(
     platform, sa, platform_api, monkeypatch
 ):
-    bad = linked(sa, platform_api, "cursed")
-    good = [linked(sa, platform_api, f"fine-{i}", status=S.CREATING) for i in range(3)]
+    bad = linked(platform, sa, platform_api, "cursed")
+    good = [linked(platform, sa, platform_api, f"fine-{i}", status=S.CREATING) for i in range(3)]
     no_discovery(sa)
     real = reconciler.platform_fields
 
@@ -185,7 +178,7 @@ def test_a_row_that_always_fails_records_why_and_never_stops_the_pass(
 def test_an_unexpected_error_of_the_list_walk_backs_off_every_row(
     platform, sa, platform_api, monkeypatch
 ):
-    rows = [linked(sa, platform_api, f"walk-{i}") for i in range(2)]
+    rows = [linked(platform, sa, platform_api, f"walk-{i}") for i in range(2)]
     no_discovery(sa)
 
     class Broken:
@@ -201,7 +194,7 @@ def test_an_unexpected_error_of_the_list_walk_backs_off_every_row(
 
 
 def test_retry_after_is_honoured_and_shown_as_a_wait(platform, sa, platform_api):
-    rows = [linked(sa, platform_api, f"busy-{i}", status=S.CREATING) for i in range(2)]
+    rows = [linked(platform, sa, platform_api, f"busy-{i}", status=S.CREATING) for i in range(2)]
     no_discovery(sa)
     platform.set_faults(rate_limit_retry_after=20)
     started = timezone.now()
@@ -237,7 +230,7 @@ def test_a_lease_held_by_a_dead_worker_is_taken_over_sooner_than_a_minute(settin
 
 def test_an_expired_lease_is_taken_over(platform, sa, platform_api, settings):
     settings.ENDPOINT_CLAIM_SECONDS = 5
-    ep = linked(sa, platform_api, "orphan", status=S.CREATING, raw_status="CREATING")
+    ep = linked(platform, sa, platform_api, "orphan", status=S.CREATING, raw_status="CREATING")
     no_discovery(sa)
     rows, lease, _more = reconciler.claim_due(timezone.now(), 10)
     assert [r.pk for r in rows] == [ep.pk]  # a pass took it... and its worker died
@@ -247,7 +240,7 @@ def test_an_expired_lease_is_taken_over(platform, sa, platform_api, settings):
 
 
 def test_a_pending_action_whose_task_was_lost_is_given_up(platform, sa, platform_api, settings):
-    ep = linked(sa, platform_api, "lost-stop")
+    ep = linked(platform, sa, platform_api, "lost-stop")
     no_discovery(sa)
     old = timezone.now() - timedelta(seconds=settings.ENDPOINT_ACTION_TIMEOUT_SECONDS + 1)
     Endpoint.objects.filter(pk=ep.pk).update(pending_action="stop", pending_since=old)
