@@ -4,13 +4,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench format messages system-packages browser vendor-htmx clean
+.PHONY: run test lint bench format messages screenshots system-packages browser vendor-htmx clean
 
 run: $(STAMP) system-packages
 	$(PY) scripts/dev.py run
 
 test: $(STAMP) system-packages browser lint
 	$(PY) scripts/dev.py test $(PYTEST_ARGS)
+
+# Refresh the README's pictures in docs/screenshots/ (tests alone write them under var/).
+screenshots: $(STAMP) system-packages browser
+	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(PY) scripts/dev.py test -m browser $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -199,6 +199,9 @@ def test(pytest_args: list[str]) -> int:
     env["REDIS_URL"] = redis_url
     env["DATABASE_URL"] = choose_test_database()
     env.setdefault("CACHE_KEY_PREFIX", "idash-test")
+    # The suite clears this Redis database between tests: it refuses to run on any other
+    # (tests/conftest.py), so a bare `pytest` can never flush a running `make run`'s broker.
+    env["IDASH_TEST_REDIS_URL"] = redis_url
     compile_catalogs(env)
     try:
         return subprocess.run(

@@ -18,13 +18,29 @@ pytest_plugins = [
 ]
 
 
+def pytest_configure(config):
+    """Refuse to run on a Redis database the test run did not choose: the suite clears it between
+    tests, and REDIS_URL's database may be the broker of a running `make run`."""
+    chosen = os.environ.get("IDASH_TEST_REDIS_URL")
+    if not chosen or os.environ.get("REDIS_URL") != chosen:
+        pytest.exit(
+            "Run the tests with `make test` (or `.venv/bin/python scripts/dev.py test [ARGS]`): "
+            "it chooses a Redis database and a test database of the suite's own. A bare pytest "
+            "would clear whatever REDIS_URL points at.",
+            returncode=4,
+        )
+
+
 @pytest.fixture(autouse=True)
 def _isolate():
     """Each test starts with an empty cache (rate-limit counters, cached lists) and in English
     (a request through LocaleMiddleware leaves its language active in the thread)."""
+    from django.conf import settings
     from django.core.cache import cache
     from django.utils import translation
 
+    # Only the database this run chose (see pytest_configure), never another one.
+    assert settings.REDIS_URL == os.environ["IDASH_TEST_REDIS_URL"]
     cache.clear()
     translation.activate("en")
     yield
