@@ -40,7 +40,7 @@ def _isolate():
     from django.utils import translation
 
     # Only the database this run chose (see pytest_configure), never another one.
-    assert settings.REDIS_URL == os.environ["IDASH_TEST_REDIS_URL"]
+    assert os.environ["IDASH_TEST_REDIS_URL"] == settings.REDIS_URL
     cache.clear()
     translation.activate("en")
     yield
