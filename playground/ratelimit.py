@@ -14,6 +14,8 @@ from functools import cache
 import redis
 from django.conf import settings
 
+from webapp.client_ip import client_ip
+
 KEY_PREFIX = "idash:playground:rate:"
 
 
@@ -45,9 +47,5 @@ def hit(scope: str, identity: str, *, limit: int, window: int | None = None) -> 
 
 def visitor_id(request) -> str:
     """Who a visitor is for the per-visitor limit: the client address, hashed (no raw IPs kept)."""
-    address = request.META.get("REMOTE_ADDR", "")
-    if settings.PLAYGROUND_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            address = forwarded.split(",")[0].strip()
+    address = client_ip(request)
     return hashlib.sha256(f"{settings.SECRET_KEY}:{address}".encode()).hexdigest()[:24]

@@ -321,6 +321,7 @@ PLAYGROUND_SYSTEM_PROMPT_MAX_CHARS = env_int("PLAYGROUND_SYSTEM_PROMPT_MAX_CHARS
 PLAYGROUND_SHARE_RATE_PER_LINK = env_int("PLAYGROUND_SHARE_RATE_PER_LINK", 30)
 PLAYGROUND_SHARE_RATE_PER_VISITOR = env_int("PLAYGROUND_SHARE_RATE_PER_VISITOR", 6)
 PLAYGROUND_SHARE_RATE_WINDOW_SECONDS = env_int("PLAYGROUND_SHARE_RATE_WINDOW_SECONDS", 60)
-# A visitor is counted by IP address; behind a trusted reverse proxy, by the first address of
-# X-Forwarded-For instead (only turn this on when the proxy overwrites that header).
-PLAYGROUND_TRUST_X_FORWARDED_FOR = env_bool("PLAYGROUND_TRUST_X_FORWARDED_FOR", False)
+# How many reverse proxies in front of the web server append to X-Forwarded-For (client_ip.py):
+# the client address for the sign-in throttle and the share-link limits is the right-most address
+# none of them wrote. 0 (the default): X-Forwarded-For is ignored, the connecting address counts.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)

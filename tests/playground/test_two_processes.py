@@ -34,8 +34,9 @@ def start_web(tmp_path, name: str) -> tuple[Process, str]:
             # finds no idle connection: what the streams hold shows up as pool growth.
             "DATABASE_POOL_MIN_SIZE": "0",
             "GUNICORN_ACCESSLOG": "-",
-            # Each test visitor says who it is through the header a trusted proxy would set.
-            "PLAYGROUND_TRUST_X_FORWARDED_FOR": "true",
+            # The test stands in for one trusted proxy: each visitor's address is the one it
+            # appends to X-Forwarded-For.
+            "TRUSTED_PROXY_COUNT": "1",
         }
     )
     proc = Process(

@@ -1,0 +1,34 @@
+"""Who is calling: the client's address, trusting exactly TRUSTED_PROXY_COUNT proxies.
+
+Behind N proxies that each append the address they received from to `X-Forwarded-For`, the
+client is the right-most address that none of our proxies wrote: entry N from the right of
+`X-Forwarded-For + [REMOTE_ADDR]`. Anything to its left was written by the client and is never
+believed (a client can send any `X-Forwarded-For` it likes). With no proxy trusted (the default),
+`X-Forwarded-For` is ignored and the connecting address is the client. Used by the sign-in
+throttle and the share-link limits alike.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def client_ip(request: HttpRequest) -> str:
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    hops = max(0, int(getattr(settings, "TRUSTED_PROXY_COUNT", 0)))
+    if hops == 0:
+        return remote
+    forwarded = [
+        part.strip()
+        for part in (request.META.get("HTTP_X_FORWARDED_FOR", "") or "").split(",")
+        if part.strip()
+    ]
+    chain = [*forwarded, remote]
+    candidate = chain[-(hops + 1)] if len(chain) > hops else chain[0]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote  # not an address: a proxy that does not write the header as we expect
