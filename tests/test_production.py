@@ -49,6 +49,8 @@ def production_env(tmp_path, port: int | None = None) -> dict[str, str]:
             "WEB_CONCURRENCY": "1",
         }
     )
+    # The test process needs this for Playwright's event loop; production never sets it.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     if port:
         env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
     return env
