@@ -18,5 +18,9 @@ RUN pip install --no-cache-dir . \
     && DEBUG=true python manage.py collectstatic --no-input -v 0
 RUN useradd --create-home --uid 1000 app && mkdir -p /app/var && chown app /app/var
 USER app
+# An image runs as production unless told otherwise: DEBUG off, so a plain `docker run` refuses to
+# start without SECRET_KEY, FIELD_ENCRYPTION_KEYS and ALLOWED_HOSTS instead of using the published
+# development ones.
+ENV DEBUG=false
 EXPOSE 8000
 CMD ["python", "-m", "gunicorn", "webapp.wsgi", "-c", "gunicorn.conf.py"]

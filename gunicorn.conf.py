@@ -22,4 +22,10 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# Only the TLS proxy in front may say the request came over HTTPS (X-Forwarded-Proto): gunicorn
+# then sets wsgi.url_scheme, which is all Django reads (SECURE_PROXY_SSL_HEADER stays unset, so a
+# client's own header is never believed). Set it to the proxy's address as this process sees it.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The console is never served under a path prefix: no SCRIPT_NAME / PATH_INFO from headers, even
+# through a trusted proxy that passes a client's headers on.
+forwarder_headers = ""

@@ -189,7 +189,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if not DEBUG else None
+# HTTPS behind the TLS proxy comes from wsgi.url_scheme, which gunicorn sets from X-Forwarded-Proto
+# only for FORWARDED_ALLOW_IPS (gunicorn.conf.py): Django must not read the header itself, since
+# any client can send it.
+SECURE_PROXY_SSL_HEADER = None
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
