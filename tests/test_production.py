@@ -238,3 +238,59 @@ def test_check_deploy_is_clean(tmp_path):
     result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.fixture
+def web_behind_another_proxy(tmp_path, platform):
+    """gunicorn that trusts only a proxy at 192.0.2.1: this test's requests come from elsewhere."""
+    port = free_port()
+    env = production_env(tmp_path, port)
+    env["FORWARDED_ALLOW_IPS"] = "192.0.2.1"
+    assert manage(env, "collectstatic", "--no-input", "-v", "0").returncode == 0
+    proc = Process(
+        "gunicorn-untrusted",
+        [sys.executable, "-m", "gunicorn", "webapp.wsgi", "-c", "gunicorn.conf.py"],
+        env,
+        tmp_path,
+    )
+    proc.wait_for_log("Booting worker")
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(base + "/healthz/", timeout=2)
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    yield base
+    proc.stop()
+
+
+def test_a_client_cannot_claim_https_or_a_path_prefix(web_behind_another_proxy):
+    base = web_behind_another_proxy
+    # Not the trusted proxy: its X-Forwarded-Proto is ignored, so plain HTTP is sent to HTTPS.
+    r = requests.get(
+        base + "/login/", headers={"X-Forwarded-Proto": "https"}, allow_redirects=False, timeout=10
+    )
+    assert r.status_code == 301 and r.headers["Location"].startswith("https://")
+
+
+def test_no_path_prefix_from_headers_even_through_the_trusted_proxy(web):
+    base, _proc = web
+    r = Browser(base).request("GET", "/anything/admin/login/", headers={"SCRIPT_NAME": "/anything"})
+    assert r.status_code == 404
+
+
+def test_the_shipped_deployment_files_default_to_production():
+    import yaml
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "ENV DEBUG=false" in dockerfile
+    assert dockerfile.index("ENV DEBUG=false") < dockerfile.index("CMD ")
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    web = compose["services"]["web"]
+    assert all(port.startswith("127.0.0.1:") for port in web["ports"])
+    assert web["environment"]["FORWARDED_ALLOW_IPS"] != "*"
+    assert compose["x-app"]["environment"]["DEBUG"] == "false"
