@@ -185,7 +185,7 @@ def test_every_page_renders_for_an_admin_under_gunicorn_with_debug_off(web, admi
         "token": "not-a-real-token",
     }
     pages = {}
-    for route, name in url_map():
+    for route, _name in url_map():
         path = fill(route, values)
         if route.startswith(("playground/<uuid:code>", "credentials/<uuid:code>")):
             own = conversation.code if route.startswith("playground") else sa.code
