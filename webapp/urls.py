@@ -5,11 +5,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic.base import RedirectView
 
-from webapp import views
+from webapp import signin, views
 
 urlpatterns = [
     path("", views.overview, name="overview"),
-    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/", signin.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("inference/", include("endpoints.urls.endpoints")),
     path("registry/", include("endpoints.urls.registry")),
