@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "webapp",
     "endpoints",
     "playground",
+    "gateway",
 ]
 
 MIDDLEWARE = [
@@ -328,3 +329,24 @@ PLAYGROUND_SHARE_RATE_WINDOW_SECONDS = env_int("PLAYGROUND_SHARE_RATE_WINDOW_SEC
 # the client address for the sign-in throttle and the share-link limits is the right-most address
 # none of them wrote. 0 (the default): X-Forwarded-For is ignored, the connecting address counts.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# --- Team gateway ---
+# /v1/ (docs/gateway.md): personal keys over the team's endpoints, OpenAI-compatible.
+# The base URL the snippets show (e.g. https://dashboard.example.com/v1); empty: the page's own host.
+GATEWAY_PUBLIC_URL = env_str("GATEWAY_PUBLIC_URL", "")
+# Each web process keeps the endpoint a model name leads to this long (status, credential).
+GATEWAY_ROUTE_CACHE_SECONDS = env_float("GATEWAY_ROUTE_CACHE_SECONDS", 2.0)
+# A key is re-read from the database at least this often (revocation does not wait for it: every
+# request checks the key's version in Redis).
+GATEWAY_KEY_CACHE_SECONDS = env_float("GATEWAY_KEY_CACHE_SECONDS", 60.0)
+GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 1_000_000)
+# The token budget reserved for a request that names no max_tokens (settled from real usage).
+GATEWAY_DEFAULT_MAX_TOKENS = env_int("GATEWAY_DEFAULT_MAX_TOKENS", 800)
+# Usage records wait in a Redis list; beat drains them into the database this often, in batches.
+GATEWAY_DRAIN_SECONDS = env_float("GATEWAY_DRAIN_SECONDS", 5.0)
+GATEWAY_DRAIN_BATCH = env_int("GATEWAY_DRAIN_BATCH", 2000)
+GATEWAY_REDIS_PREFIX = env_str("GATEWAY_REDIS_PREFIX", CACHES["default"]["KEY_PREFIX"] + ":gw:")
+# The limits the key form starts from (0: none).
+GATEWAY_DEFAULT_REQUESTS_PER_MINUTE = env_int("GATEWAY_DEFAULT_REQUESTS_PER_MINUTE", 60)
+GATEWAY_DEFAULT_TOKENS_PER_MINUTE = env_int("GATEWAY_DEFAULT_TOKENS_PER_MINUTE", 100_000)
+GATEWAY_DEFAULT_TOKENS_PER_DAY = env_int("GATEWAY_DEFAULT_TOKENS_PER_DAY", 0)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("credentials/", include("endpoints.urls.credentials")),
     path("playground/", include("playground.urls")),
     path("share/", include("playground.share_urls")),
+    path("keys/", include("gateway.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz/", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico whatever the page says.

@@ -6,4 +6,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 
-application = get_wsgi_application()
+# The team gateway's /v1/ skips Django's middleware and URL resolver (gateway/wsgi.py).
+from gateway.wsgi import with_gateway
+
+application = with_gateway(get_wsgi_application())

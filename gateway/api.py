@@ -1,0 +1,314 @@
+"""The gateway's HTTP API, a plain WSGI application: POST /v1/chat/completions, GET /v1/models.
+
+A machine-facing hot path, so it runs beside Django rather than through it (gateway.wsgi sends
+/v1/ here): no session, auth, CSRF, messages or locale middleware, no URL resolver. The key comes
+from each process's cache (gateway.authn), the endpoint from a short-lived route cache
+(gateway.routes), limits and the key's freshness from one Redis script (gateway.limits), and the
+platform is called through the pooled session (endpoints.clients.upstream). Nothing is written to
+the database; the usage record goes to Redis after the last byte (gateway.calls, gateway.usage).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+import redis
+from django.db import connection
+
+from endpoints.clients import errors as platform
+from endpoints.clients.upstream import NoToken, client_for
+from gateway import authn, limits, routes, selectors, validation
+from gateway.calls import Call, Finishing
+from gateway.errors import ApiError, Response, json_response, status_line, unauthorized
+from gateway.stream import SSE_HEADERS, SSEPassThrough
+
+logger = logging.getLogger(__name__)
+
+
+def application(environ: dict, start_response):
+    call = Call(time.perf_counter())
+    try:
+        status, headers, body = _dispatch(environ, call)
+    except ApiError as err:
+        status, headers, body = _refusal(err, call)
+    except Exception:
+        logger.exception("gateway request %s failed", call.request_id)
+        err = ApiError(500, "The gateway failed to handle this request.", type_="server_error")
+        status, headers, body = _refusal(err, call)
+    finally:
+        _release_database_connection()
+    if not hasattr(body, "close"):
+        body = Finishing(body, call)
+    headers.append(("X-Request-Id", call.request_id))
+    start_response(status_line(status), headers)
+    return body
+
+
+def _dispatch(environ: dict, call: Call) -> Response:
+    path = environ.get("PATH_INFO", "").rstrip("/")
+    method = environ.get("REQUEST_METHOD", "GET")
+    if path == "/v1/chat/completions":
+        if method != "POST":
+            raise ApiError(405, "Use POST for /v1/chat/completions.", code="method_not_allowed")
+        return chat_completions(environ, call)
+    if path == "/v1/models":
+        if method != "GET":
+            raise ApiError(405, "Use GET for /v1/models.", code="method_not_allowed")
+        return models(environ, call)
+    raise ApiError(404, f"Unknown URL: {method} {path}.", code="unknown_url")
+
+
+def _refusal(err: ApiError, call: Call) -> Response:
+    # A revoked key must read "revoked" whatever else is wrong with its request.
+    if call.key is not None and err.status not in (401, 429, 500):
+        try:
+            call.key = authn.current(call.key)
+        except authn.Refused as refused:
+            call.key = None
+            err = unauthorized(refused.reason)
+        except redis.RedisError:
+            pass
+    call.status = err.status
+    call.error = err.message[:500]
+    return err.response()
+
+
+def _authenticate(environ: dict, call: Call) -> authn.KeyInfo:
+    try:
+        call.key = authn.authenticate(environ)
+    except authn.Refused as refused:
+        raise unauthorized(refused.reason) from None
+    except redis.RedisError:
+        raise _redis_down() from None
+    return call.key
+
+
+def _redis_down() -> ApiError:
+    return ApiError(
+        503,
+        "The gateway cannot check keys and limits right now (Redis is unavailable).",
+        type_="service_unavailable",
+        code="limiter_unavailable",
+    )
+
+
+def _read_body(environ: dict) -> bytes:
+    from django.conf import settings
+
+    limit = settings.GATEWAY_MAX_BODY_BYTES
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        length = -1
+    if length > limit:
+        raise ApiError(413, f"The request body is larger than {limit} bytes.", code="too_large")
+    stream = environ["wsgi.input"]
+    raw = stream.read(length) if length >= 0 else stream.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(413, f"The request body is larger than {limit} bytes.", code="too_large")
+    return raw
+
+
+# ---------------------------------------------------------------------------- chat completions
+def chat_completions(environ: dict, call: Call) -> Response:
+    key = _authenticate(environ, call)
+    chat = validation.check(validation.parse(_read_body(environ)))
+    call.model, call.stream, call.prompt_estimate = chat.model, chat.stream, chat.prompt_estimate
+    route = _route(chat.model)
+    endpoint = route.endpoint
+    call.endpoint_id = endpoint.pk
+    if not key.may_call(endpoint.pk):
+        raise ApiError(
+            403,
+            f"This key may not call the model '{chat.model}'.",
+            type_="permission_error",
+            code="model_not_allowed",
+        )
+    if not endpoint.can_be_called():
+        raise ApiError(
+            503,
+            f"The endpoint '{endpoint.name}' is not active: its status is "
+            f"{endpoint.get_status_display()} ({endpoint.status}).",
+            type_="service_unavailable",
+            code="endpoint_not_active",
+        )
+    _admit(call, chat)
+    payload = {**chat.body, "model": route.served_model()}
+    if chat.stream:
+        # Asked for on the caller's behalf, to settle the token budget from the real usage.
+        payload["stream_options"] = {
+            **(chat.body.get("stream_options") or {}),
+            "include_usage": True,
+        }
+    try:
+        upstream = client_for(endpoint).open_chat(payload, stream=chat.stream)
+    except platform.PlatformError as exc:
+        raise _upstream_error(exc, endpoint) from None
+    call.upstream_answered = True
+    call.status = 200
+    if chat.stream:
+        return 200, list(SSE_HEADERS), SSEPassThrough(upstream, call, wants_usage=chat.wants_usage)
+    return _plain(upstream, call)
+
+
+def _route(model: str) -> routes.Route:
+    try:
+        route = routes.resolve(model)
+    except routes.Ambiguous:
+        raise ApiError(
+            400,
+            f"Several endpoints are named '{model}' (in different regions): call it by an alias.",
+            param="model",
+            code="model_ambiguous",
+        ) from None
+    if route is None:
+        raise ApiError(
+            404,
+            f"The model '{model}' does not exist: use an endpoint's name or alias "
+            "(GET /v1/models lists them).",
+            param="model",
+            code="model_not_found",
+        )
+    return route
+
+
+def _admit(call: Call, chat: validation.ChatCall) -> None:
+    """Count the call against the key's limits, with the key's current version."""
+    for _attempt in range(3):
+        key = call.key
+        if not key.may_call(call.endpoint_id):
+            raise ApiError(403, "This key may no longer call this model.", type_="permission_error")
+        try:
+            verdict = limits.check(
+                key_id=key.id,
+                digest=key.digest,
+                version=key.version,
+                rpm=key.rpm,
+                tpm=key.tpm,
+                tpd=key.tpd,
+                cost=chat.cost,
+            )
+            if verdict.refused_by == limits.STALE:
+                call.key = authn.usable(authn.load(key.digest))
+                continue
+        except authn.Refused as refused:
+            call.key = None
+            raise unauthorized(refused.reason) from None
+        except redis.RedisError:
+            raise _redis_down() from None
+        if not verdict.allowed:
+            raise _over_limit(verdict, key, chat)
+        call.reservation, call.reserved = verdict.reservation, chat.cost
+        return
+    raise ApiError(503, "The key changed while it was being checked: try again.", retry_after=1)
+
+
+def _over_limit(verdict: limits.Verdict, key: authn.KeyInfo, chat) -> ApiError:
+    wait = verdict.retry_after
+    if verdict.refused_by == limits.REQUESTS:
+        message, kind = (
+            f"Rate limit reached for requests per minute (limit {key.rpm}). Try again in {wait} s.",
+            "requests",
+        )
+    else:
+        per, limit = (
+            ("minute", key.tpm) if verdict.refused_by == limits.TOKENS_MINUTE else ("day", key.tpd)
+        )
+        message, kind = (
+            f"Rate limit reached for tokens per {per} (limit {limit}): this request may use "
+            f"{chat.cost} tokens (prompt and max_tokens). Try again in {wait} s.",
+            "tokens",
+        )
+    return ApiError(429, message, type_=kind, code="rate_limit_exceeded", retry_after=wait)
+
+
+def _upstream_error(exc: platform.PlatformError, endpoint) -> ApiError:
+    logger.info("gateway: endpoint %s refused or failed: %r", endpoint.pk, exc)
+    detail = exc.message or type(exc).__name__
+    if isinstance(exc, NoToken):
+        return ApiError(
+            503,
+            f"The dashboard has no working credential for this endpoint: {detail}",
+            type_="service_unavailable",
+            code="no_credential",
+            retry_after=int(exc.retry_after) if exc.retry_after else None,
+        )
+    if isinstance(exc, platform.AuthenticationFailed | platform.PermissionDenied):
+        return ApiError(
+            502,
+            "The endpoint refused the dashboard's credential, even after a fresh token. "
+            "An Admin should check it under Credentials.",
+            type_="upstream_error",
+            code="upstream_auth_failed",
+        )
+    if isinstance(exc, platform.ValidationFailed):
+        return ApiError(400, f"The endpoint refused the request: {detail}", code="upstream_refused")
+    if isinstance(exc, platform.RateLimited):
+        wait = int(exc.retry_after) if exc.retry_after else 1
+        return ApiError(
+            429,
+            f"The endpoint is busy: try again in {wait} s.",
+            type_="requests",
+            code="upstream_rate_limited",
+            retry_after=wait,
+        )
+    if exc.status_code == 503:
+        return ApiError(503, f"The endpoint is unavailable: {detail}", type_="service_unavailable")
+    return ApiError(
+        502, f"The endpoint failed: {detail}", type_="upstream_error", code="upstream_error"
+    )
+
+
+def _plain(upstream, call: Call) -> Response:
+    try:
+        data = upstream.content
+    except Exception as exc:  # requests' read errors, whatever their class
+        call.error = f"The endpoint's answer broke off ({type(exc).__name__})."
+        raise ApiError(502, call.error, type_="upstream_error") from None
+    finally:
+        upstream.close()
+    try:
+        body = json.loads(data)
+        call.take_usage(body.get("usage") or {})
+        call.first_token()
+    except (ValueError, AttributeError):
+        pass
+    return 200, [("Content-Type", "application/json")], [data]
+
+
+# ------------------------------------------------------------------------------------ models
+def models(environ: dict, call: Call) -> Response:
+    call.recorded = False
+    key = _authenticate(environ, call)
+    try:
+        key = authn.current(key)
+    except authn.Refused as refused:
+        raise unauthorized(refused.reason) from None
+    rows = selectors.models_for_key(all_endpoints=key.all_endpoints, endpoint_ids=key.endpoint_ids)
+    data = [
+        {
+            "id": row["id"],
+            "object": "model",
+            "created": int(row["created_at"].timestamp()),
+            "owned_by": "inference-dashboard",
+            "status": row["status"],
+        }
+        for row in rows
+    ]
+    return json_response(200, {"object": "list", "data": data})
+
+
+# ------------------------------------------------------------------------------------ plumbing
+def _release_database_connection() -> None:
+    """Under gevent, give the request's connection back before the answer streams.
+
+    Each request is a greenlet with a connection of its own (from the pool gunicorn.conf.py
+    turns on): a stream that kept it would hold one per open answer. Sync servers and tests
+    (inside a transaction) keep theirs.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey and monkey.is_module_patched("socket") and not connection.in_atomic_block:
+        connection.close()

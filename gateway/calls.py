@@ -1,0 +1,106 @@
+"""One call through the gateway as it will be recorded, filled in as it goes.
+
+`finish()` runs once, after the last byte was handed to the server (or the caller went away):
+it settles the token reservation from the real usage and queues the usage record.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import redis
+
+from gateway import limits, usage
+
+logger = logging.getLogger(__name__)
+
+
+class Call:
+    def __init__(self, started: float) -> None:
+        self.request_id = str(uuid.uuid4())
+        self.started = started
+        self.at = time.time()
+        self.key = None  # authn.KeyInfo once known
+        self.recorded = True  # /v1/models is not a call to record
+        self.endpoint_id: int | None = None
+        self.model = ""
+        self.stream = False
+        self.status = 0
+        self.prompt_estimate = 0
+        self.prompt_tokens: int | None = None
+        self.completion_tokens: int | None = None
+        self.chunks = 0  # content chunks seen: the completion's size when usage never came
+        self.ttft_ms: int | None = None
+        self.total_ms: int | None = None
+        self.error = ""
+        self.reservation: tuple[str, str] | None = None
+        self.reserved = 0
+        self.upstream_answered = False
+        self._finished = False
+
+    def elapsed_ms(self) -> int:
+        return round((time.perf_counter() - self.started) * 1000)
+
+    def first_token(self) -> None:
+        if self.ttft_ms is None:
+            self.ttft_ms = self.elapsed_ms()
+
+    def take_usage(self, found: dict) -> None:
+        if isinstance(found, dict):
+            self.prompt_tokens = found.get("prompt_tokens")
+            self.completion_tokens = found.get("completion_tokens")
+
+    def used_tokens(self) -> int:
+        if not self.upstream_answered:
+            return 0
+        prompt = self.prompt_tokens if self.prompt_tokens is not None else self.prompt_estimate
+        completion = self.completion_tokens if self.completion_tokens is not None else self.chunks
+        return int(prompt or 0) + int(completion or 0)
+
+    def record(self) -> dict:
+        key = self.key
+        return {
+            "request_id": self.request_id,
+            "at": self.at,
+            "key_id": key.id if key else None,
+            "user_id": key.owner_id if key else None,
+            "endpoint_id": self.endpoint_id,
+            "model": self.model,
+            "stream": self.stream,
+            "status": self.status,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "ttft_ms": self.ttft_ms,
+            "total_ms": self.total_ms,
+            "error": self.error,
+        }
+
+    def finish(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        if self.total_ms is None:
+            self.total_ms = self.elapsed_ms()
+        if self.reservation is not None:
+            try:
+                limits.settle(self.reservation, self.used_tokens() - self.reserved)
+            except redis.RedisError:
+                logger.warning("gateway call %s: tokens not settled, Redis failed", self.request_id)
+        if self.key is not None and self.recorded:
+            usage.push(self.record())
+
+
+class Finishing:
+    """A WSGI body that runs `call.finish()` when the server closes it."""
+
+    def __init__(self, parts: list[bytes], call: Call) -> None:
+        self.parts = parts
+        self.call = call
+
+    def __iter__(self):
+        return iter(self.parts)
+
+    def close(self) -> None:
+        self.call.finish()

@@ -1,0 +1,67 @@
+"""The key form of the Keys page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from gateway import selectors
+
+
+class KeyForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("What the key is for, e.g. “laptop” or “nightly eval job”."),
+    )
+    app_name = forms.CharField(
+        label=_("For an application"),
+        max_length=100,
+        required=False,
+        help_text=_("Admins: the app this key belongs to (you stay its owner)."),
+    )
+    expires_in_days = forms.IntegerField(
+        label=_("Expires after (days)"),
+        min_value=1,
+        max_value=3650,
+        required=False,
+        help_text=_("Empty: the key does not expire."),
+    )
+    endpoints = forms.ModelMultipleChoiceField(
+        label=_("Endpoints"),
+        queryset=selectors.endpoint_choices(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every endpoint, including those made later."),
+    )
+    requests_per_minute = forms.IntegerField(
+        label=_("Requests per minute"), min_value=0, help_text=_("0: no limit.")
+    )
+    tokens_per_minute = forms.IntegerField(
+        label=_("Tokens per minute"), min_value=0, help_text=_("0: no limit.")
+    )
+    tokens_per_day = forms.IntegerField(
+        label=_("Tokens per day"), min_value=0, help_text=_("0: no limit.")
+    )
+
+    def __init__(self, *args, for_admin: bool = False, **kwargs) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "requests_per_minute": settings.GATEWAY_DEFAULT_REQUESTS_PER_MINUTE,
+                "tokens_per_minute": settings.GATEWAY_DEFAULT_TOKENS_PER_MINUTE,
+                "tokens_per_day": settings.GATEWAY_DEFAULT_TOKENS_PER_DAY,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["endpoints"].label_from_instance = lambda ep: f"{ep.name} ({ep.region})"
+        if not for_admin:
+            del self.fields["app_name"]
+
+    def expires_at(self):
+        days = self.cleaned_data.get("expires_in_days")
+        return timezone.now() + timedelta(days=days) if days else None

@@ -1,0 +1,129 @@
+"""Requests per minute, tokens per minute and per day, counted in Redis by one Lua script.
+
+One script per request does three things atomically, so that every web process sees one count:
+checks that the key's cached copy is current (its version), checks each limit, and counts. Token
+budgets are reserved up front from an estimate (prompt + max_tokens) and settled from the real
+usage when the reply ends (`settle`), in the same windows the reservation went to.
+
+Windows are fixed: the minute and the day (in TIME_ZONE) as Redis's clock gives them, so that
+machines with drifting clocks still share a window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from gateway import store
+
+REQUESTS, TOKENS_MINUTE, TOKENS_DAY = "requests", "tokens_per_minute", "tokens_per_day"
+STALE = "stale"
+
+# KEYS: version, window base, last-used hash
+# ARGV: cached version, rpm, tpm, tpd, cost, key id, day offset (s)
+_CHECK = """
+local v = redis.call('GET', KEYS[1]) or ''
+if v ~= ARGV[1] then return {-1, 0, 0, 0} end
+local t = redis.call('TIME')
+local now = tonumber(t[1])
+local minute = math.floor(now / 60)
+local day = math.floor((now + tonumber(ARGV[7])) / 86400)
+local rk = KEYS[2] .. ':r:' .. minute
+local tk = KEYS[2] .. ':t:' .. minute
+local dk = KEYS[2] .. ':d:' .. day
+local rpm, tpm = tonumber(ARGV[2]), tonumber(ARGV[3])
+local tpd, cost = tonumber(ARGV[4]), tonumber(ARGV[5])
+local to_minute = 60 - (now % 60)
+if rpm > 0 and tonumber(redis.call('GET', rk) or '0') + 1 > rpm then
+  return {1, to_minute, minute, day}
+end
+if tpm > 0 and tonumber(redis.call('GET', tk) or '0') + cost > tpm then
+  return {2, to_minute, minute, day}
+end
+if tpd > 0 and tonumber(redis.call('GET', dk) or '0') + cost > tpd then
+  return {3, 86400 - ((now + tonumber(ARGV[7])) % 86400), minute, day}
+end
+redis.call('INCR', rk)
+redis.call('EXPIRE', rk, 120)
+redis.call('INCRBY', tk, cost)
+redis.call('EXPIRE', tk, 120)
+redis.call('INCRBY', dk, cost)
+redis.call('EXPIRE', dk, 172800)
+redis.call('HSET', KEYS[3], ARGV[6], now)
+return {0, 0, minute, day}
+"""
+
+# KEYS: the minute's and the day's token windows; ARGV: the difference to add.
+# A window that has closed meanwhile (expired) is left alone rather than made again.
+_SETTLE = """
+for i = 1, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('INCRBY', KEYS[i], ARGV[1]) end
+end
+return 0
+"""
+
+_REFUSED = {1: REQUESTS, 2: TOKENS_MINUTE, 3: TOKENS_DAY}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    refused_by: str = ""  # REQUESTS, TOKENS_MINUTE, TOKENS_DAY or STALE
+    retry_after: int = 0
+    reservation: tuple[str, str] | None = None  # the token windows charged
+
+
+@cache
+def _scripts(url: str):
+    client = store.client()
+    return client.register_script(_CHECK), client.register_script(_SETTLE)
+
+
+def _day_offset() -> int:
+    offset = datetime.now(ZoneInfo(settings.TIME_ZONE)).utcoffset()
+    return int(offset.total_seconds()) if offset else 0
+
+
+def window_base(key_id: int) -> str:
+    return store.name("rl", key_id)
+
+
+def check(
+    *, key_id: int, digest: str, version: str, rpm: int, tpm: int, tpd: int, cost: int
+) -> Verdict:
+    """Count one request costing `cost` tokens, unless a limit (0: none) refuses it, or the
+    caller's copy of the key is not the current one (STALE: reload it and ask again)."""
+    check_script, _ = _scripts(settings.REDIS_URL)
+    base = window_base(key_id)
+    code, wait, minute, day = check_script(
+        keys=[store.version_name(digest), base, store.last_used_name()],
+        args=[version, rpm, tpm, tpd, cost, key_id, _day_offset()],
+    )
+    if code == -1:
+        return Verdict(False, STALE)
+    if code:
+        return Verdict(False, _REFUSED[code], max(1, int(wait)))
+    return Verdict(True, reservation=(f"{base}:t:{minute}", f"{base}:d:{day}"))
+
+
+def settle(reservation: tuple[str, str] | None, difference: int) -> None:
+    """Correct a reservation by what the call really used (negative: give tokens back)."""
+    if reservation is None or difference == 0:
+        return
+    _, settle_script = _scripts(settings.REDIS_URL)
+    settle_script(keys=list(reservation), args=[difference])
+
+
+def used_today(key_ids: list[int]) -> dict[int, int]:
+    """Tokens counted today per key (reserved and settled), for the Keys page."""
+    if not key_ids:
+        return {}
+    client = store.client()
+    seconds = int(client.time()[0]) + _day_offset()
+    day = seconds // 86400
+    values = client.mget([f"{window_base(k)}:d:{day}" for k in key_ids])
+    return {k: int(v or 0) for k, v in zip(key_ids, values, strict=True)}

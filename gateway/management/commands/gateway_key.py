@@ -1,0 +1,85 @@
+"""`manage.py gateway_key create --user NAME --name LABEL [--endpoint NAME …]` prints a new key
+once; `gateway_key revoke PREFIX` revokes it; `gateway_key list` shows keys without secrets."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from gateway import services
+from gateway.models import GatewayKey
+from gateway.selectors import live_endpoints
+
+
+class Command(BaseCommand):
+    help = "Create, revoke or list team gateway keys."
+
+    def add_arguments(self, parser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="make a key and print it (once)")
+        create.add_argument("--user", required=True, help="the owner's username")
+        create.add_argument("--name", required=True, help="what the key is for")
+        create.add_argument("--app", default="", help="the application the key belongs to")
+        create.add_argument(
+            "--endpoint",
+            action="append",
+            default=[],
+            help="an endpoint name the key may call (repeat; none: every endpoint)",
+        )
+        create.add_argument("--rpm", type=int, default=None, help="requests per minute")
+        create.add_argument("--tpm", type=int, default=None, help="tokens per minute")
+        create.add_argument("--tpd", type=int, default=None, help="tokens per day")
+        create.add_argument("--expires-days", type=int, default=None)
+        revoke = sub.add_parser("revoke", help="revoke the key with this prefix")
+        revoke.add_argument("prefix")
+        sub.add_parser("list", help="list keys (prefixes only)")
+
+    def handle(self, *args, action: str, **options) -> None:
+        getattr(self, f"_{action}")(**options)
+
+    def _create(self, *, user, name, app, endpoint, rpm, tpm, tpd, expires_days, **_) -> None:
+        owner = get_user_model().objects.filter(username=user).first()
+        if owner is None:
+            raise CommandError(f"No user named {user!r}.")
+        chosen = []
+        for ep_name in endpoint:
+            found = list(live_endpoints().filter(name=ep_name))
+            if len(found) != 1:
+                raise CommandError(
+                    f"Endpoint {ep_name!r}: {'none' if not found else 'several'} with that name."
+                )
+            chosen += found
+        expires_at = timezone.now() + timedelta(days=expires_days) if expires_days else None
+        try:
+            made = services.gateway_key_create(
+                owner=owner,
+                name=name,
+                app_name=app,
+                endpoints=chosen,
+                expires_at=expires_at,
+                requests_per_minute=rpm,
+                tokens_per_minute=tpm,
+                tokens_per_day=tpd,
+            )
+        except ValidationError as exc:
+            raise CommandError(str(exc)) from None
+        self.stderr.write(f"Key {made.key.prefix}… for {owner.get_username()}: shown once.")
+        self.stdout.write(made.secret)
+
+    def _revoke(self, *, prefix, **_) -> None:
+        key = GatewayKey.objects.filter(prefix=prefix[:12]).first()
+        if key is None or not prefix.startswith(key.prefix):
+            raise CommandError(f"No key with prefix {prefix!r}.")
+        if services.gateway_key_revoke(key=key):
+            self.stdout.write(f"Revoked {key.prefix}… ({key.name}).")
+        else:
+            self.stdout.write(f"{key.prefix}… was already revoked.")
+
+    def _list(self, **_) -> None:
+        for key in GatewayKey.objects.select_related("owner").order_by("created_at"):
+            state = "revoked" if key.revoked_at else ("expired" if key.is_expired() else "active")
+            self.stdout.write(f"{key.prefix}…  {state:8} {key.owner.get_username():20} {key.name}")

@@ -1,0 +1,107 @@
+"""Writes: keys (create, revoke), aliases, and telling every web process a key changed."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
+
+from endpoints.models import Endpoint
+from gateway import keyformat, store
+from gateway.models import GatewayKey, ModelAlias
+
+
+def key_versions_bump(digests: list[str]) -> None:
+    """Every web process re-reads these keys on their next request (gateway.authn)."""
+    if digests:
+        client = store.client()
+        pipe = client.pipeline(transaction=False)
+        for digest in digests:
+            pipe.set(store.version_name(digest), secrets.token_hex(8))
+        pipe.execute()
+
+
+def _bump_on_commit(digests: list[str]) -> None:
+    transaction.on_commit(lambda: key_versions_bump(digests))
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: GatewayKey
+    secret: str  # shown once, never stored
+
+    def __repr__(self) -> str:
+        return f"NewKey({self.key!r})"
+
+
+@sensitive_variables("raw")
+def gateway_key_create(
+    *,
+    owner,
+    name: str,
+    created_by=None,
+    app_name: str = "",
+    endpoints: list[Endpoint] | None = None,
+    expires_at: datetime | None = None,
+    requests_per_minute: int | None = None,
+    tokens_per_minute: int | None = None,
+    tokens_per_day: int | None = None,
+) -> NewKey:
+    """Make a key; the only moment its secret exists outside the caller's hands."""
+    raw = keyformat.new_key()
+    key = GatewayKey(
+        name=name,
+        owner=owner,
+        app_name=app_name,
+        prefix=keyformat.prefix_of(raw),
+        hashed=keyformat.digest(raw),
+        all_endpoints=not endpoints,
+        expires_at=expires_at,
+        requests_per_minute=requests_per_minute or None,
+        tokens_per_minute=tokens_per_minute or None,
+        tokens_per_day=tokens_per_day or None,
+        created_by=created_by or owner,
+    )
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": _("The expiry must be in the future.")})
+    key.full_clean()
+    with transaction.atomic():
+        key.save()
+        if endpoints:
+            key.endpoints.set(endpoints)
+    return NewKey(key=key, secret=raw)
+
+
+def gateway_key_revoke(*, key: GatewayKey, by=None) -> bool:
+    """Revoke a key (refused from the next request on, in every process). False if it was."""
+    with transaction.atomic():
+        updated = GatewayKey.objects.filter(pk=key.pk, revoked_at=None).update(
+            revoked_at=timezone.now(), revoked_by=by
+        )
+        _bump_on_commit([key.hashed])
+    key.refresh_from_db(fields=["revoked_at", "revoked_by"])
+    return updated == 1
+
+
+def owner_keys_changed(user_id: int) -> None:
+    """A person's role or state changed: their keys are read again everywhere."""
+    digests = list(GatewayKey.objects.filter(owner_id=user_id).values_list("hashed", flat=True))
+    _bump_on_commit(digests)
+
+
+def model_alias_set(*, endpoint: Endpoint, alias: str, by=None) -> ModelAlias:
+    """Give an endpoint another model name on the gateway (unique among aliases and names)."""
+    alias = alias.strip()
+    clash = Endpoint.objects.filter(name=alias).exclude(status=Endpoint.Status.DELETED)
+    if clash.exclude(pk=endpoint.pk).exists():
+        raise ValidationError({"alias": _("An endpoint already has this name.")})
+    row = ModelAlias(alias=alias, endpoint=endpoint, created_by=by)
+    row.full_clean()
+    row.save()
+    return row

@@ -1,0 +1,131 @@
+"""An endpoint's SSE answer passed on as it arrives: complete events, byte for byte.
+
+Events are not re-encoded. The pass-through only looks into the few it must: the first one with
+content (time to first token), the one with the usage (settling the token budget; dropped when
+the caller did not ask for usage, since the gateway asks for it on the caller's behalf), an error
+event, and `[DONE]`. A stream that breaks off ends with an OpenAI error event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import urllib3
+
+from gateway.calls import Call
+
+logger = logging.getLogger(__name__)
+
+READ_SIZE = 65536
+DONE = b"data: [DONE]"
+SSE_HEADERS = [
+    ("Content-Type", "text/event-stream; charset=utf-8"),
+    ("Cache-Control", "no-cache"),
+    ("X-Accel-Buffering", "no"),
+]
+
+
+def error_event(message: str, code: str) -> bytes:
+    body = {"error": {"message": message, "type": "upstream_error", "param": None, "code": code}}
+    return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
+
+
+def _data(event: bytes) -> dict | None:
+    for line in event.split(b"\n"):
+        if line.startswith(b"data:"):
+            try:
+                value = json.loads(line[5:])
+            except ValueError:
+                return None
+            return value if isinstance(value, dict) else None
+    return None
+
+
+class SSEPassThrough:
+    def __init__(self, response, call: Call, *, wants_usage: bool) -> None:
+        self.response = response
+        self.call = call
+        self.wants_usage = wants_usage
+        self.done = False
+        self._gen = None
+
+    def __iter__(self):
+        self._gen = self._chunks()
+        return self._gen
+
+    def _chunks(self):
+        raw = self.response.raw
+        buffer = b""
+        call = self.call
+        while not self.done:
+            try:
+                data = raw.read1(READ_SIZE)
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                call.error = f"The endpoint's stream broke off ({type(exc).__name__})."
+                yield error_event(call.error, "stream_interrupted")
+                return
+            if not data:
+                break
+            if b"\r" in data:
+                data = data.replace(b"\r\n", b"\n")
+            buffer += data
+            cut = buffer.rfind(b"\n\n")
+            if cut < 0:
+                continue
+            events, buffer = buffer[: cut + 2], buffer[cut + 2 :]
+            out = self._inspect(events)
+            if out:
+                yield out
+        if not self.done:
+            call.error = call.error or "The endpoint's stream ended without [DONE]."
+            yield error_event(call.error, "stream_interrupted")
+
+    def _inspect(self, events: bytes) -> bytes:
+        call = self.call
+        call.chunks += events.count(b'"content"')
+        slow = (
+            call.ttft_ms is None
+            or b'"usage":{' in events
+            or b'"usage": {' in events
+            or b'"error"' in events
+            or DONE in events
+        )
+        if not slow:
+            return events
+        kept = []
+        for event in events.split(b"\n\n"):
+            if not event:
+                continue
+            if event.startswith(DONE):
+                self.done = True
+                kept.append(event)
+                continue
+            data = (
+                _data(event)
+                if (call.ttft_ms is None or b'"usage"' in event or b'"error"' in event)
+                else None
+            )
+            if data is not None:
+                if "error" in data:
+                    error = data["error"]
+                    message = error.get("message") if isinstance(error, dict) else str(error)
+                    call.error = str(message or "The model server reported an error.")[:500]
+                if data.get("usage"):
+                    call.take_usage(data["usage"])
+                    if not self.wants_usage and not data.get("choices"):
+                        continue
+                if call.ttft_ms is None and any(
+                    (c.get("delta") or {}).get("content") for c in data.get("choices") or ()
+                ):
+                    call.first_token()
+            kept.append(event)
+        return b"\n\n".join(kept) + b"\n\n" if kept else b""
+
+    def close(self) -> None:
+        if self._gen is not None:
+            self._gen.close()
+        self.response.close()
+        if not self.done and not self.call.error:
+            self.call.error = "The caller went away before the end of the answer."
+        self.call.finish()

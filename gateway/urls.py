@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from gateway import views
+
+app_name = "gateway"
+
+urlpatterns = [
+    path("", views.keys_page, name="keys"),
+    path("<uuid:code>/revoke/", views.key_revoke, name="revoke"),
+]

@@ -1,0 +1,114 @@
+"""Every call's usage record: pushed to a Redis list when the answer ends, drained into the
+database in batches by a beat task. No database write before the first byte, none per chunk.
+
+Not lost: a record is in Redis as soon as the answer has ended, so a web process that dies
+afterwards loses nothing; the drain removes records from the list only after they are committed.
+Not doubled: each record carries the call's `request_id` (unique in the table), so a drain that
+died between its insert and its trim (or was retried) inserts nothing twice. One drain at a time
+(a Redis lock): two drains reading the same tail would each trim it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+import redis
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from gateway import store
+
+logger = logging.getLogger(__name__)
+
+
+def push(record: dict) -> None:
+    """Queue one call's record (after its last byte was written)."""
+    try:
+        store.client().lpush(store.usage_queue(), json.dumps(record, separators=(",", ":")))
+    except redis.RedisError:
+        logger.warning("gateway usage record %s lost: Redis did not answer", record["request_id"])
+
+
+def _record_row(data: dict):
+    from gateway.models import UsageRecord
+
+    return UsageRecord(
+        request_id=data["request_id"],
+        at=datetime.fromtimestamp(data["at"], tz=UTC),
+        key_id=data.get("key_id"),
+        user_id=data.get("user_id"),
+        endpoint_id=data.get("endpoint_id"),
+        model=(data.get("model") or "")[:200],
+        stream=bool(data.get("stream")),
+        status=data["status"],
+        prompt_tokens=data.get("prompt_tokens"),
+        completion_tokens=data.get("completion_tokens"),
+        ttft_ms=data.get("ttft_ms"),
+        total_ms=data.get("total_ms"),
+        error=(data.get("error") or "")[:500],
+    )
+
+
+def drain(*, batch: int | None = None, max_batches: int = 50) -> int:
+    """Move queued records into the database, oldest first; returns how many were read."""
+    client = store.client()
+    batch = batch or settings.GATEWAY_DRAIN_BATCH
+    lock = client.lock(store.name("drain-lock"), timeout=120, blocking_timeout=0)
+    if not lock.acquire(blocking=False):
+        return 0
+    moved = 0
+    try:
+        for _ in range(max_batches):
+            # The oldest records are at the tail (LPUSH adds at the head).
+            raw = client.lrange(store.usage_queue(), -batch, -1)
+            if not raw:
+                break
+            _insert([json.loads(item) for item in raw])
+            client.ltrim(store.usage_queue(), 0, -len(raw) - 1)
+            moved += len(raw)
+            if len(raw) < batch:
+                break
+    finally:
+        try:
+            lock.release()
+        except redis.exceptions.LockError:
+            logger.warning("gateway usage drain: its lock expired before the drain ended")
+    return moved
+
+
+def _insert(records: list[dict]) -> None:
+    from endpoints.models import Endpoint
+    from gateway.models import GatewayKey, UsageRecord
+
+    rows = [_record_row(r) for r in records]
+    # A key or an endpoint deleted since the call: keep the record, without the link.
+    keys = set(
+        GatewayKey.objects.filter(pk__in={r.key_id for r in rows}).values_list("pk", flat=True)
+    )
+    endpoints = set(
+        Endpoint.objects.filter(pk__in={r.endpoint_id for r in rows}).values_list("pk", flat=True)
+    )
+    for row in rows:
+        if row.key_id not in keys:
+            row.key_id = None
+        if row.endpoint_id not in endpoints:
+            row.endpoint_id = None
+    with transaction.atomic():
+        UsageRecord.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+        last = (
+            UsageRecord.objects.filter(request_id__in=[r.request_id for r in rows])
+            .exclude(key_id=None)
+            .values("key_id")
+            .annotate(last=Max("at"))
+        )
+        for row in last:
+            GatewayKey.objects.filter(pk=row["key_id"]).exclude(
+                last_used_at__gte=row["last"]
+            ).update(last_used_at=row["last"])
+
+
+def pending() -> int:
+    return store.client().llen(store.usage_queue())

@@ -1,0 +1,204 @@
+"""A chat completion request checked as OpenAI checks it, within the platform's own ranges.
+
+Refusals are 400s naming the field (`param`), so a caller learns what to fix without a trip to
+the platform. The ranges are the platform playground's (playground.params, SEEN).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from gateway.errors import ApiError, bad_request
+from playground import params
+
+ROLES = ("system", "developer", "user", "assistant", "tool")
+# What OpenAI's chat completions accept (and vLLM passes on); anything else is refused by name.
+KNOWN = frozenset(
+    {
+        "model",
+        "messages",
+        "stream",
+        "stream_options",
+        "max_tokens",
+        "max_completion_tokens",
+        "temperature",
+        "top_p",
+        "n",
+        "stop",
+        "presence_penalty",
+        "frequency_penalty",
+        "seed",
+        "user",
+        "logprobs",
+        "top_logprobs",
+        "logit_bias",
+        "response_format",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+    }
+)
+NUMBERS = {
+    "temperature": (params.TEMPERATURE.low, params.TEMPERATURE.high),
+    "top_p": (params.TOP_P.low, params.TOP_P.high),
+    "presence_penalty": (params.PRESENCE_PENALTY.low, params.PRESENCE_PENALTY.high),
+    "frequency_penalty": (-2, 2),
+}
+
+
+@dataclass(frozen=True)
+class ChatCall:
+    body: dict
+    model: str
+    stream: bool
+    wants_usage: bool  # the caller asked for stream_options.include_usage
+    max_tokens: int
+    prompt_estimate: int
+
+    @property
+    def cost(self) -> int:
+        """Tokens reserved before the call (settled from the real usage after)."""
+        return self.prompt_estimate + self.max_tokens
+
+
+def parse(raw: bytes) -> dict:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ApiError(
+            400,
+            "We could not parse the JSON body of your request: send a JSON object.",
+            code="invalid_json",
+        )
+    return body
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _text_of(content: object, where: str) -> str:
+    if isinstance(content, str):
+        return content
+    if content is None:
+        return ""
+    if isinstance(content, list):
+        parts = []
+        for i, part in enumerate(content):
+            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                raise bad_request(
+                    f"Invalid type for '{where}[{i}]': expected a content part object.",
+                    param=f"{where}[{i}]",
+                    code="invalid_type",
+                )
+            if part["type"] == "text":
+                parts.append(str(part.get("text", "")))
+        return "\n".join(parts)
+    raise bad_request(
+        f"Invalid type for '{where}': expected a string or an array of content parts.",
+        param=where,
+        code="invalid_type",
+    )
+
+
+def _messages(messages: object) -> int:
+    """Check the messages; return a rough prompt size in tokens (4 characters each)."""
+    if not isinstance(messages, list) or not messages:
+        raise bad_request(
+            "Missing required parameter: 'messages' (a non-empty array).",
+            param="messages",
+            code="missing_required_parameter",
+        )
+    chars = 0
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(message, dict):
+            raise bad_request(
+                f"Invalid type for '{where}': expected an object.", param=where, code="invalid_type"
+            )
+        role = message.get("role")
+        if role not in ROLES:
+            raise bad_request(
+                f"Invalid value for '{where}.role': {role!r} is not one of {', '.join(ROLES)}.",
+                param=f"{where}.role",
+            )
+        chars += len(_text_of(message.get("content"), f"{where}.content")) + 16
+    return chars // 4 + 1
+
+
+def check(body: dict) -> ChatCall:
+    unknown = sorted(set(body) - KNOWN)
+    if unknown:
+        raise bad_request(
+            f"Unrecognized request argument supplied: {unknown[0]}.",
+            param=unknown[0],
+            code="unknown_parameter",
+        )
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise bad_request(
+            "Missing required parameter: 'model' (an endpoint's name or alias).",
+            param="model",
+            code="missing_required_parameter",
+        )
+    prompt = _messages(body.get("messages"))
+    for name, (low, high) in NUMBERS.items():
+        value = body.get(name)
+        if value is not None and (not _is_number(value) or not low <= value <= high):
+            raise bad_request(
+                f"Invalid value for '{name}': expected a number between {low:g} and {high:g}, "
+                f"got {value!r}.",
+                param=name,
+            )
+    max_tokens = settings.GATEWAY_DEFAULT_MAX_TOKENS
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = body.get(name)
+        if value is None:
+            continue
+        high = int(params.MAX_TOKENS.high)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+            raise bad_request(
+                f"Invalid value for '{name}': expected an integer between 1 and {high}, "
+                f"got {value!r}.",
+                param=name,
+            )
+        max_tokens = value
+    n = body.get("n")
+    if n is not None and n != 1:
+        raise bad_request("Invalid value for 'n': only 1 is supported.", param="n")
+    stream = body.get("stream", False)
+    if stream is None:
+        stream = False
+    if not isinstance(stream, bool):
+        raise bad_request("Invalid type for 'stream': expected a boolean.", param="stream")
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise bad_request(
+            "Invalid type for 'stream_options': expected an object.", param="stream_options"
+        )
+    stop = body.get("stop")
+    if stop is not None and not (
+        isinstance(stop, str)
+        or (
+            isinstance(stop, list)
+            and len(stop) <= params.MAX_STOP_SEQUENCES
+            and all(isinstance(s, str) for s in stop)
+        )
+    ):
+        raise bad_request(
+            f"Invalid value for 'stop': a string or up to {params.MAX_STOP_SEQUENCES} strings.",
+            param="stop",
+        )
+    return ChatCall(
+        body=body,
+        model=model,
+        stream=stream,
+        wants_usage=bool(stream and options and options.get("include_usage")),
+        max_tokens=max_tokens,
+        prompt_estimate=prompt,
+    )

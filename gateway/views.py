@@ -1,0 +1,102 @@
+"""The Keys page: a person's gateway keys, their usage today, and (Admins) everyone's keys.
+
+Members and Admins only. A new key's secret is in the answer to the POST that made it and
+nowhere else: no redirect, no session, no message carries it.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_POST
+
+from gateway import limits, selectors, services
+from gateway.forms import KeyForm
+from gateway.models import GatewayKey
+from webapp.roles import AuthenticatedHttpRequest, Role, member_required, role_of
+
+
+def _get_key_for_user(request: AuthenticatedHttpRequest, code) -> GatewayKey:
+    """A person's own key; an Admin may reach anyone's. Someone else's is a 404."""
+    qs = GatewayKey.objects.all()
+    if role_of(request.user) < Role.ADMIN:
+        qs = qs.filter(owner=request.user)
+    return get_object_or_404(qs, code=code)
+
+
+def _rows(keys) -> list[GatewayKey]:
+    keys = list(keys)
+    ids = [k.pk for k in keys]
+    usage = selectors.usage_today(ids)
+    try:
+        tokens = limits.used_today(ids)
+    except Exception:  # the page still shows the keys when Redis is away
+        tokens = {}
+    for key in keys:
+        key.today = usage.get(key.pk, {})
+        key.tokens_today = tokens.get(key.pk)
+    return keys
+
+
+@never_cache
+@sensitive_variables("new_key")
+@member_required
+def keys_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    is_admin = role_of(request.user) >= Role.ADMIN
+    everyone = is_admin and request.GET.get("view") == "all"
+    form = KeyForm(request.POST or None, for_admin=is_admin)
+    new_key = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            made = services.gateway_key_create(
+                owner=request.user,
+                created_by=request.user,
+                name=data["name"],
+                app_name=data.get("app_name") or "",
+                endpoints=list(data["endpoints"]),
+                expires_at=form.expires_at(),
+                requests_per_minute=data["requests_per_minute"],
+                tokens_per_minute=data["tokens_per_minute"],
+                tokens_per_day=data["tokens_per_day"],
+            )
+            new_key = {"secret": made.secret, "key": made.key}
+            form = KeyForm(for_admin=is_admin)
+        else:
+            status = 400
+    context = {
+        "form": form,
+        "keys": _rows(selectors.keys_for_page(request.user, everyone=everyone)),
+        "everyone": everyone,
+        "is_admin": is_admin,
+        "new_key": new_key,
+        "gateway_url": gateway_base_url(request),
+    }
+    return render(request, "gateway/keys.html", context, status=status)
+
+
+@require_POST
+@member_required
+def key_revoke(request: AuthenticatedHttpRequest, code) -> HttpResponse:
+    key = _get_key_for_user(request, code)
+    if services.gateway_key_revoke(key=key, by=request.user):
+        messages.success(request, _("Key “%(name)s” revoked.") % {"name": key.name})
+    else:
+        messages.info(request, _("Key “%(name)s” was already revoked.") % {"name": key.name})
+    suffix = "?view=all" if request.POST.get("view") == "all" else ""
+    return redirect(reverse("gateway:keys") + suffix)
+
+
+def gateway_base_url(request) -> str:
+    """The OpenAI-compatible base URL people configure (…/v1)."""
+    from django.conf import settings
+
+    if settings.GATEWAY_PUBLIC_URL:
+        return settings.GATEWAY_PUBLIC_URL.rstrip("/")
+    return request.build_absolute_uri("/v1").rstrip("/")

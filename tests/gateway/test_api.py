@@ -1,0 +1,211 @@
+"""The gateway's API in this process: answers, and every refusal in OpenAI's shape."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from endpoints.models import Endpoint
+from gateway import usage
+from gateway.models import ModelAlias
+from tests.gateway.conftest import call, chat_body, make_key
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_openai_error(answer, status: int, *, code=None, param=None) -> dict:
+    assert answer.status == status, answer.body
+    error = answer.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    if code is not None:
+        assert error["code"] == code
+    if param is not None:
+        assert error["param"] == param
+    return error
+
+
+def test_plain_completion(gw_endpoint, member_key):
+    answer = call(
+        "POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(gw_endpoint.name)
+    )
+    assert answer.status == 200, answer.body
+    body = answer.json()
+    assert body["object"] == "chat.completion"
+    assert body["choices"][0]["message"]["content"]
+    assert body["usage"]["completion_tokens"] == 8
+    assert answer.headers["X-Request-Id"]
+
+
+def test_streaming_completion_passes_events_through(gw_endpoint, member_key):
+    answer = call(
+        "POST",
+        "/v1/chat/completions",
+        key=member_key.secret,
+        body=chat_body(gw_endpoint.name, stream=True),
+    )
+    assert answer.status == 200, answer.body
+    assert answer.headers["Content-Type"].startswith("text/event-stream")
+    events = answer.events()
+    assert events[-1] == "[DONE]"
+    chunks = events[:-1]
+    # The gateway asked for usage on the caller's behalf and keeps that chunk to itself.
+    assert all(c["choices"] for c in chunks)
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert text
+
+
+def test_streaming_with_usage_when_asked(gw_endpoint, member_key):
+    answer = call(
+        "POST",
+        "/v1/chat/completions",
+        key=member_key.secret,
+        body=chat_body(gw_endpoint.name, stream=True, stream_options={"include_usage": True}),
+    )
+    usage_chunks = [e for e in answer.events()[:-1] if e.get("usage")]
+    assert usage_chunks[-1]["usage"]["completion_tokens"] == 8
+
+
+def test_models_lists_what_the_key_may_call(gw_endpoint, other_endpoint, member):
+    ModelAlias.objects.create(alias="team-chat", endpoint=gw_endpoint)
+    everything = make_key(member)
+    scoped = make_key(member, endpoints=[other_endpoint])
+    ids = [m["id"] for m in call("GET", "/v1/models", key=everything.secret).json()["data"]]
+    assert {gw_endpoint.name, other_endpoint.name, "team-chat"} <= set(ids)
+    ids = [m["id"] for m in call("GET", "/v1/models", key=scoped.secret).json()["data"]]
+    assert ids == [other_endpoint.name]
+
+
+def test_alias_calls_the_endpoint(gw_endpoint, member_key):
+    ModelAlias.objects.create(alias="team-chat", endpoint=gw_endpoint)
+    answer = call(
+        "POST", "/v1/chat/completions", key=member_key.secret, body=chat_body("team-chat")
+    )
+    assert answer.status == 200, answer.body
+
+
+# ------------------------------------------------------------------ refusals
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        (None, "missing_api_key"),
+        ("Bearer not-a-gateway-key", "invalid_api_key"),
+        ("Basic dXNlcjpwYXNz", "invalid_api_key"),
+        ("Bearer idk_" + "A" * 43, "invalid_api_key"),
+    ],
+)
+def test_missing_malformed_or_unknown_key_is_401(gw_endpoint, header, code):
+    headers = {"Authorization": header} if header else {}
+    answer = call("POST", "/v1/chat/completions", body=chat_body(gw_endpoint.name), headers=headers)
+    error = assert_openai_error(answer, 401, code=code)
+    assert error["type"] == "authentication_error"
+
+
+def test_revoked_key_is_401_on_the_next_request(gw_endpoint, member, member_key):
+    from gateway import services
+
+    assert (
+        call(
+            "POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(gw_endpoint.name)
+        ).status
+        == 200
+    )
+    services.gateway_key_revoke(key=member_key.key, by=member)
+    # TestCase's transaction never commits: run the on-commit bump as a commit would.
+    services.key_versions_bump([member_key.key.hashed])
+    answer = call(
+        "POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(gw_endpoint.name)
+    )
+    assert "revoked" in assert_openai_error(answer, 401)["message"]
+    # Even with a body that is wrong in other ways.
+    answer = call("POST", "/v1/chat/completions", key=member_key.secret, raw=b"{nope")
+    assert_openai_error(answer, 401)
+
+
+def test_expired_key_is_401(gw_endpoint, member):
+    made = make_key(member, expires_at=timezone.now() + timedelta(seconds=1))
+    made.key.expires_at = timezone.now() - timedelta(seconds=1)
+    made.key.save()
+    answer = call("POST", "/v1/chat/completions", key=made.secret, body=chat_body(gw_endpoint.name))
+    assert "expired" in assert_openai_error(answer, 401)["message"]
+
+
+def test_unknown_model_404_and_unscoped_403(gw_endpoint, other_endpoint, member):
+    key = make_key(member, endpoints=[other_endpoint]).secret
+    answer = call("POST", "/v1/chat/completions", key=key, body=chat_body("no-such-model"))
+    assert_openai_error(answer, 404, code="model_not_found", param="model")
+    answer = call("POST", "/v1/chat/completions", key=key, body=chat_body(gw_endpoint.name))
+    assert assert_openai_error(answer, 403)["type"] == "permission_error"
+
+
+def test_endpoint_not_active_is_503_naming_its_status(gw_endpoint, member_key):
+    Endpoint.objects.filter(pk=gw_endpoint.pk).update(status=Endpoint.Status.INACTIVE)
+    answer = call(
+        "POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(gw_endpoint.name)
+    )
+    error = assert_openai_error(answer, 503, code="endpoint_not_active")
+    assert "INACTIVE" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("change", "param"),
+    [
+        ({"temperature": 3}, "temperature"),
+        ({"top_p": -0.1}, "top_p"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"max_tokens": 100_000}, "max_tokens"),
+        ({"presence_penalty": "high"}, "presence_penalty"),
+        ({"messages": [{"role": "wizard", "content": "hi"}]}, "messages[0].role"),
+        ({"messages": []}, "messages"),
+        ({"model": ""}, "model"),
+        ({"n": 2}, "n"),
+        ({"stream": "yes"}, "stream"),
+        ({"frobnicate": True}, "frobnicate"),
+    ],
+)
+def test_bad_parameters_are_400_naming_the_field(gw_endpoint, member_key, change, param):
+    answer = call(
+        "POST",
+        "/v1/chat/completions",
+        key=member_key.secret,
+        body={**chat_body(gw_endpoint.name), **change},
+    )
+    assert param in assert_openai_error(answer, 400, param=param)["message"]
+
+
+def test_malformed_json_is_400(gw_endpoint, member_key):
+    for raw in (b"{nope", b"[1, 2]", b""):
+        answer = call("POST", "/v1/chat/completions", key=member_key.secret, raw=raw)
+        assert_openai_error(answer, 400, code="invalid_json")
+
+
+def test_wrong_method_and_unknown_path(member_key):
+    assert call("GET", "/v1/chat/completions", key=member_key.secret).status == 405
+    assert call("GET", "/v1/embeddings", key=member_key.secret).status == 404
+
+
+def test_every_call_is_queued_for_the_usage_table(gw_endpoint, member, member_key):
+    from gateway.models import UsageRecord
+
+    call("POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(gw_endpoint.name))
+    call(
+        "POST",
+        "/v1/chat/completions",
+        key=member_key.secret,
+        body=chat_body(gw_endpoint.name, stream=True),
+    )
+    call("POST", "/v1/chat/completions", key=member_key.secret, body=chat_body("nope"))
+    assert UsageRecord.objects.count() == 0  # nothing written on the way
+    assert usage.drain() == 3
+    rows = {(r.stream, r.status): r for r in UsageRecord.objects.all()}
+    plain, streamed, refused = rows[(False, 200)], rows[(True, 200)], rows[(False, 404)]
+    for row in (plain, streamed):
+        assert row.key_id == member_key.key.pk and row.user_id == member.pk
+        assert row.endpoint_id == gw_endpoint.pk
+        assert row.completion_tokens == 8 and row.prompt_tokens
+        assert row.ttft_ms is not None and row.total_ms >= row.ttft_ms
+        assert not row.error
+    assert refused.error and refused.endpoint_id is None
+    member_key.key.refresh_from_db()
+    assert member_key.key.last_used_at is not None
