@@ -138,10 +138,16 @@ def schedule(status: str, attempts: int, now: datetime) -> dict[str, Any]:
             "next_poll_at": now + timedelta(seconds=poll_interval(attempts)),
             "poll_attempts": attempts + 1,
         }
-    return {
-        "next_poll_at": now + timedelta(seconds=settings.ENDPOINT_RECHECK_SECONDS),
-        "poll_attempts": 0,
-    }
+    return {"next_poll_at": next_recheck(now), "poll_attempts": 0}
+
+
+def next_recheck(now: datetime) -> datetime:
+    """The next point of the re-check grid (multiples of ENDPOINT_RECHECK_SECONDS): every endpoint
+    at rest is due at the same moments, so a pass walks each list once per interval for all of
+    them, rather than in every pass for a few. At most one interval away."""
+    interval = max(1.0, settings.ENDPOINT_RECHECK_SECONDS)
+    stamp = now.timestamp()
+    return datetime.fromtimestamp((stamp // interval + 1) * interval, tz=now.tzinfo)
 
 
 # ------------------------------------------------------------------------------ writes

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from endpoints import lifecycle
@@ -190,14 +191,17 @@ def endpoints_poll() -> dict[str, int]:
         out_of_time = time.monotonic() - started >= settings.ENDPOINT_POLL_PASS_SECONDS
         if not more or out_of_time:
             break
-    for pair in sorted(discovery):
-        credential = credentials[pair[0]]
-        listed = _listing(credential, pair[1], listings, stats)
-        if isinstance(listed, dict):
+    for pair in sorted(discovery):  # groups with nothing due: walked now and then all the same
+        _listing(credentials[pair[0]], pair[1], listings, stats)
+    # Every list walked in this pass is applied to every endpoint in it, not only the due ones.
+    for (credential_id, region), listed in sorted(listings.items(), key=lambda item: item[0]):
+        if isinstance(listed, dict) and credential_id in credentials:
             try:
-                stats["imported"] += _discover(credential, pair[1], listed, skip=polled)
+                stats["imported"] += _sync_group(
+                    credentials[credential_id], region, listed, skip=polled
+                )
             except Exception:
-                logger.exception("discovery %s/%s failed", credential.label, pair[1])
+                logger.exception("sync %s/%s failed", credential_id, region)
     return stats
 
 
@@ -436,43 +440,66 @@ def _gone(endpoint: Endpoint, credential: Credential, held: dict[str, Any]) -> N
 
 
 # ------------------------------------------------------------------------------ discovery
-def _discover(
+def _sync_group(
     credential: Credential, region: str, listed: dict[str, PlatformEndpoint], *, skip: set[int]
 ) -> int:
-    """Import unknown endpoints; bring forward the next look of known ones the console changed.
+    """Apply a walked list to every endpoint of its service account and region that this pass
+    did not claim: import the unknown ones, apply a change made in the console at once (status,
+    replicas), and make due now one that left the list (its next look confirms it is gone).
 
-    Reads one tuple per listed endpoint; writes only for the few that are new or changed.
+    Reads one small tuple per endpoint of the group; writes only for the few that differ.
     """
-    known = {
-        platform_id: (pk, credential_id, raw_status)
-        for pk, platform_id, credential_id, raw_status in Endpoint.objects.filter(
-            platform_id__in=list(listed)
-        ).values_list("pk", "platform_id", "credential_id", "raw_status")
-    }
-    imported = 0
+    known = Endpoint.objects.filter(
+        Q(platform_id__in=list(listed))
+        | Q(credential=credential, region=region, platform_id__isnull=False)
+    ).exclude(status__in=(S.PENDING, S.DELETED))
+    rows = known.values_list(
+        "pk", "platform_id", "credential_id", "status", "raw_status", "current_replicas",
+        "min_replicas", "max_replicas", "next_poll_at",
+    )  # fmt: skip
+    now = timezone.now()
+    horizon = now + timedelta(seconds=settings.ENDPOINT_CLAIM_SECONDS)
+    seen: set[str] = set()
     changed: list[int] = []
-    for platform_id, found in listed.items():
-        row = known.get(platform_id)
-        if row is None:
-            imported += _import(credential, region, found) is not None
+    gone: list[int] = []
+    for pk, platform_id, credential_id, status, raw, current, low, high, due in rows:
+        seen.add(platform_id)
+        if pk in skip or credential_id != credential.pk:
             continue
-        pk, credential_id, raw_status = row
-        if pk not in skip and credential_id == credential.pk and raw_status != found.status[:100]:
+        # Within the lease horizon: a pass holds it, or its own look is that close anyway.
+        free = due is None or due <= now or due > horizon
+        found = listed.get(platform_id)
+        if found is None:
+            if status != S.MISSING and free:
+                gone.append(pk)
+        elif free and (
+            raw != found.status[:100]
+            or current != found.current_replicas
+            or (found.min_replicas and low != found.min_replicas)
+            or (found.max_replicas and high != found.max_replicas)
+        ):
             changed.append(pk)
-    for endpoint in Endpoint.objects.filter(pk__in=changed).exclude(
-        status__in=(S.PENDING, S.DELETED)
-    ):
+    imported = 0
+    for platform_id, found in listed.items():
+        if platform_id not in seen:
+            imported += _import(credential, region, found) is not None
+    for endpoint in Endpoint.objects.filter(pk__in=changed):
         try:
             _apply_discovered(endpoint, listed[endpoint.platform_id or ""])
-        except Exception as exc:  # one row never stops discovery
-            logger.exception("discovery: endpoint %s failed", endpoint.pk)
+        except Exception as exc:  # one row never stops the others
+            logger.exception("sync: endpoint %s failed", endpoint.pk)
             _record_failure(endpoint, exc, timezone.now(), {})
+    if gone:
+        Endpoint.objects.filter(pk__in=gone).exclude(status__in=(S.PENDING, S.DELETED)).update(
+            next_poll_at=now
+        )
     return imported
 
 
 def _apply_discovered(endpoint: Endpoint, found: PlatformEndpoint) -> None:
     """A change made in the console to an endpoint that is not due yet: take its claim (the same
-    compare-and-swap as a pass) and apply the list now, so it shows within this walk."""
+    compare-and-swap on the `next_poll_at` read, which `_sync_group` saw beyond any lease) and
+    apply the list now, so it shows within this walk."""
     now = timezone.now()
     lease = now + timedelta(seconds=settings.ENDPOINT_CLAIM_SECONDS)
     if not Endpoint.objects.filter(pk=endpoint.pk, next_poll_at=endpoint.next_poll_at).update(

@@ -69,8 +69,9 @@ def make_due(ep: Endpoint) -> None:
 def test_an_endpoint_at_rest_is_rechecked_and_a_console_stop_shows(platform, sa, platform_api):
     ep = deployed(platform, sa, "resting")
     no_discovery(sa)
-    # At rest: the next look is one re-check interval away, not never.
-    assert timedelta(seconds=50) < ep.next_poll_at - timezone.now() <= timedelta(seconds=60)
+    # At rest: the next look is at most one re-check interval away, not never.
+    assert timedelta(0) < ep.next_poll_at - timezone.now() <= timedelta(seconds=60)
+    Endpoint.objects.filter(pk=ep.pk).update(next_poll_at=timezone.now() + timedelta(seconds=50))
     platform_api.stop_endpoint(ep.platform_id)  # somebody stops it in the real console
     reconciler.endpoints_poll()
     ep.refresh_from_db()
@@ -94,6 +95,43 @@ def test_discovery_applies_a_console_change_before_the_recheck(platform, sa, pla
     stats = reconciler.endpoints_poll()
     ep.refresh_from_db()
     assert ep.status == S.INACTIVE and stats["claimed"] == 0
+
+
+def test_a_walk_applies_to_every_endpoint_in_the_list_not_only_the_due_ones(
+    platform, sa, platform_api
+):
+    """One endpoint deploying keeps its list walked every few seconds: a console change to its
+    neighbours at rest shows in that walk, not at their own re-check."""
+    resting = deployed(platform, sa, "neighbour")
+    doomed = deployed(platform, sa, "doomed")
+    later = timezone.now() + timedelta(seconds=55)
+    Endpoint.objects.filter(pk__in=[resting.pk, doomed.pk]).update(next_poll_at=later)
+    no_discovery(sa)
+    moving = linked(platform, sa, platform_api, "busy", status=S.CREATING, raw_status="CREATING")
+    platform_api.stop_endpoint(resting.platform_id)
+    platform_api.delete_endpoint(doomed.platform_id)
+    wait_platform_idle(platform, gone=doomed.platform_id)
+    stats = reconciler.endpoints_poll()
+    assert stats["claimed"] == 1 and stats["lists"] == 1  # only `busy` was due
+    resting.refresh_from_db()
+    assert resting.status == S.INACTIVE and resting.events.last().code == "changed_outside"
+    doomed.refresh_from_db()
+    assert doomed.next_poll_at <= timezone.now()  # gone from the list: due for its confirmation
+    reconciler.endpoints_poll()
+    doomed.refresh_from_db()
+    assert doomed.status == S.MISSING
+    moving.refresh_from_db()
+    assert moving.status == S.ACTIVE
+
+
+def test_a_replica_change_alone_shows_in_the_next_walk(platform, sa, platform_api):
+    ep = deployed(platform, sa, "scaled-out")
+    Endpoint.objects.filter(pk=ep.pk).update(current_replicas=3)  # what we last saw, say
+    Endpoint.objects.filter(pk=ep.pk).update(next_poll_at=timezone.now() + timedelta(seconds=55))
+    cache.delete(f"endpoints:discovery:{sa.pk}:HCM")  # the group is walked, the row is not due
+    reconciler.endpoints_poll()
+    ep.refresh_from_db()
+    assert ep.current_replicas == 1 and ep.status == S.ACTIVE
 
 
 def test_an_endpoint_the_platform_no_longer_knows_becomes_missing_once(platform, sa, platform_api):
