@@ -209,3 +209,20 @@ def test_every_call_is_queued_for_the_usage_table(gw_endpoint, member, member_ke
     assert refused.error and refused.endpoint_id is None
     member_key.key.refresh_from_db()
     assert member_key.key.last_used_at is not None
+
+
+def test_a_platform_401_means_one_remint_and_one_retry(gw_endpoint, member_key, platform):
+    from endpoints.models import Credential
+
+    credential = gw_endpoint.credential
+    credential.refresh_from_db()
+    # A token the platform no longer accepts, though the row says it is still valid.
+    Credential.objects.filter(pk=credential.pk).update(access_token="x" * 40)
+    credential.refresh_from_db()
+    assert credential.access_token == "x" * 40
+    iam_before = sum(platform.stats()["iam_calls"].values())
+    answer = call(
+        "POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(gw_endpoint.name)
+    )
+    assert answer.status == 200, answer.body
+    assert sum(platform.stats()["iam_calls"].values()) == iam_before + 1
