@@ -198,7 +198,11 @@ def endpoints_poll() -> dict[str, int]:
         if isinstance(listed, dict) and credential_id in credentials:
             try:
                 stats["imported"] += _sync_group(
-                    credentials[credential_id], region, listed, skip=polled
+                    credentials[credential_id],
+                    region,
+                    listed,
+                    skip=polled,
+                    import_unknown=(credential_id, region) in discovery,
                 )
             except Exception:
                 logger.exception("sync %s/%s failed", credential_id, region)
@@ -441,11 +445,17 @@ def _gone(endpoint: Endpoint, credential: Credential, held: dict[str, Any]) -> N
 
 # ------------------------------------------------------------------------------ discovery
 def _sync_group(
-    credential: Credential, region: str, listed: dict[str, PlatformEndpoint], *, skip: set[int]
+    credential: Credential,
+    region: str,
+    listed: dict[str, PlatformEndpoint],
+    *,
+    skip: set[int],
+    import_unknown: bool,
 ) -> int:
     """Apply a walked list to every endpoint of its service account and region that this pass
-    did not claim: import the unknown ones, apply a change made in the console at once (status,
-    replicas), and make due now one that left the list (its next look confirms it is gone).
+    did not claim: apply a change made in the console at once (status, replicas), make due now
+    one that left the list (its next look confirms it is gone), and, on a discovery walk (every
+    ENDPOINT_DISCOVERY_SECONDS), import the unknown ones.
 
     Reads one small tuple per endpoint of the group; writes only for the few that differ.
     """
@@ -481,7 +491,7 @@ def _sync_group(
             changed.append(pk)
     imported = 0
     for platform_id, found in listed.items():
-        if platform_id not in seen:
+        if import_unknown and platform_id not in seen:
             imported += _import(credential, region, found) is not None
     for endpoint in Endpoint.objects.filter(pk__in=changed):
         try:

@@ -90,6 +90,8 @@ def test_an_endpoint_at_rest_is_rechecked_and_a_console_stop_shows(platform, sa,
 
 def test_discovery_applies_a_console_change_before_the_recheck(platform, sa, platform_api):
     ep = deployed(platform, sa, "early")
+    # Not due, and beyond any lease's horizon (within it, its own look comes as soon anyway).
+    Endpoint.objects.filter(pk=ep.pk).update(next_poll_at=timezone.now() + timedelta(seconds=55))
     platform_api.stop_endpoint(ep.platform_id)
     cache.delete(f"endpoints:discovery:{sa.pk}:HCM")  # discovery is due, the row is not
     stats = reconciler.endpoints_poll()
