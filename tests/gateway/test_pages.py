@@ -1,0 +1,149 @@
+"""The Keys page (people and roles), the gateway_key command, the usage drain."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from gateway import keyformat, store, usage
+from gateway.models import GatewayKey, UsageRecord
+from tests.gateway.conftest import call, chat_body, make_key
+
+pytestmark = pytest.mark.django_db
+KEYS = "/keys/"
+
+
+def test_roles(as_member, as_admin, as_viewer, as_stranger, client):
+    assert as_member.get(KEYS).status_code == 200
+    assert as_admin.get(KEYS).status_code == 200
+    assert as_viewer.get(KEYS).status_code == 403
+    assert as_stranger.get(KEYS).status_code == 403
+    assert client.get(KEYS).status_code == 302
+
+
+def test_member_creates_a_key_and_sees_it_once(as_member, member, gw_endpoint):
+    page = as_member.post(
+        KEYS,
+        {
+            "name": "laptop",
+            "requests_per_minute": 5,
+            "tokens_per_minute": 0,
+            "tokens_per_day": 0,
+            "endpoints": [gw_endpoint.pk],
+        },
+    )
+    assert page.status_code == 200
+    secret = re.search(r"idk_[A-Za-z0-9_-]{43}", page.content.decode()).group(0)
+    key = GatewayKey.objects.get()
+    assert key.owner == member and key.hashed == keyformat.digest(secret)
+    assert not key.all_endpoints and list(key.endpoints.all()) == [gw_endpoint]
+    assert key.requests_per_minute == 5 and key.tokens_per_minute is None
+    again = as_member.get(KEYS).content.decode()
+    assert secret not in again and key.prefix in again
+    assert (
+        call("POST", "/v1/chat/completions", key=secret, body=chat_body(gw_endpoint.name)).status
+        == 200
+    )
+
+
+def test_app_keys_are_for_admins(as_member, as_admin):
+    as_member.post(
+        KEYS,
+        {
+            "name": "x",
+            "app_name": "billing",
+            "requests_per_minute": 0,
+            "tokens_per_minute": 0,
+            "tokens_per_day": 0,
+        },
+    )
+    assert GatewayKey.objects.get().app_name == ""
+    as_admin.post(
+        KEYS,
+        {
+            "name": "y",
+            "app_name": "billing",
+            "requests_per_minute": 0,
+            "tokens_per_minute": 0,
+            "tokens_per_day": 0,
+        },
+    )
+    assert GatewayKey.objects.get(name="y").app_name == "billing"
+
+
+def test_invalid_form_makes_no_key(as_member):
+    page = as_member.post(KEYS, {"name": "", "requests_per_minute": -1})
+    assert page.status_code == 400
+    assert not GatewayKey.objects.exists()
+
+
+def test_people_see_and_revoke_only_their_own_keys(as_member, admin, member, as_admin):
+    mine, theirs = make_key(member, name="mine"), make_key(admin, name="theirs")
+    page = as_member.get(KEYS).content.decode()
+    assert mine.key.prefix in page and theirs.key.prefix not in page
+    url = reverse("gateway:revoke", args=[theirs.key.code])
+    assert as_member.post(url).status_code == 404
+    # Admins: everyone's keys with their owners, and may revoke any.
+    everyone = as_admin.get(KEYS + "?view=all").content.decode()
+    assert mine.key.prefix in everyone and member.username in everyone
+    assert as_admin.post(reverse("gateway:revoke", args=[mine.key.code])).status_code == 302
+    mine.key.refresh_from_db()
+    assert mine.key.revoked_at is not None and mine.key.revoked_by == admin
+
+
+def test_usage_today_and_last_used_on_the_page(as_member, member, gw_endpoint):
+    made = make_key(member, name="busy")
+    for _ in range(2):
+        call("POST", "/v1/chat/completions", key=made.secret, body=chat_body(gw_endpoint.name))
+    usage.drain()
+    row = as_member.get(KEYS).content.decode()
+    assert "2 calls" in row and "Never" not in row
+
+
+def test_command_creates_prints_once_and_revokes(member, gw_endpoint):
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "gateway_key",
+        "create",
+        "--user",
+        member.username,
+        "--name",
+        "ci",
+        "--endpoint",
+        gw_endpoint.name,
+        "--rpm",
+        "30",
+        stdout=out,
+        stderr=err,
+    )
+    secret = out.getvalue().strip()
+    assert keyformat.well_formed(secret) and secret not in err.getvalue()
+    key = GatewayKey.objects.get()
+    assert list(key.endpoints.all()) == [gw_endpoint] and key.requests_per_minute == 30
+    out = io.StringIO()
+    call_command("gateway_key", "list", stdout=out)
+    assert key.prefix in out.getvalue() and secret not in out.getvalue()
+    call_command("gateway_key", "revoke", key.prefix, stdout=io.StringIO())
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    with pytest.raises(CommandError):
+        call_command("gateway_key", "create", "--user", "nobody", "--name", "x")
+    with pytest.raises(CommandError):
+        call_command("gateway_key", "revoke", "idk_nothing")
+
+
+def test_drain_is_idempotent_and_loses_nothing(member, gw_endpoint):
+    made = make_key(member)
+    call("POST", "/v1/chat/completions", key=made.secret, body=chat_body(gw_endpoint.name))
+    queued = store.client().lrange(store.usage_queue(), 0, -1)
+    assert len(queued) == 1
+    # A drain that died after its insert, before its trim: the record is still queued, and the
+    # next drain inserts it no second time.
+    usage._insert([json.loads(queued[0])])
+    assert usage.drain() == 1
+    assert UsageRecord.objects.count() == 1 and usage.pending() == 0
