@@ -108,6 +108,14 @@ def instance_types(
     return types
 
 
+def catalog_refresh_allowed(user_id: int) -> bool:
+    """A person may ask the platform for a fresh catalog (skipping the cache) once per
+    CATALOG_REFRESH_SECONDS: a refresh is a POST by a Member, never a free uncached GET."""
+    return cache.add(
+        f"endpoints:catalog-refresh:{user_id}", 1, timeout=settings.CATALOG_REFRESH_SECONDS
+    )
+
+
 def platform_endpoint_names(credential: Credential, region: str, *, fresh: bool) -> set[str]:
     """Names taken on the platform. Inline checks may use a cached list; submit may not."""
     key = _catalog_key("endpoint-names", credential, region)

@@ -315,6 +315,8 @@ ENDPOINT_POLL_PASS_SECONDS = env_float("ENDPOINT_POLL_PASS_SECONDS", 10.0)
 ENDPOINT_DISCOVERY_SECONDS = env_float("ENDPOINT_DISCOVERY_SECONDS", 30.0)
 # Model Registry and instance types, cached briefly in the shared cache.
 PLATFORM_CATALOG_CACHE_SECONDS = env_int("PLATFORM_CATALOG_CACHE_SECONDS", 120)
+# A person may ask the platform for a fresh catalog (Refresh) at most this often.
+CATALOG_REFRESH_SECONDS = env_int("CATALOG_REFRESH_SECONDS", 10)
 
 # --- Playground and share links (issue 6) ---
 # Longest message and system prompt accepted (characters), in the playground and on share pages.
@@ -332,7 +334,7 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # --- Team gateway ---
 # /v1/ (docs/gateway.md): personal keys over the team's endpoints, OpenAI-compatible.
-# The base URL the snippets show (e.g. https://dashboard.example.com/v1); empty: the page's own host.
+# The base URL the snippets show (e.g. https://dashboard.example.com/v1); empty: the own host.
 GATEWAY_PUBLIC_URL = env_str("GATEWAY_PUBLIC_URL", "")
 # Each web process keeps the endpoint a model name leads to this long (status, credential).
 GATEWAY_ROUTE_CACHE_SECONDS = env_float("GATEWAY_ROUTE_CACHE_SECONDS", 2.0)

@@ -4,25 +4,37 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from endpoints import selectors
 from endpoints.clients.errors import PlatformError
 from endpoints.platform_errors import platform_error_message
-from webapp.roles import AuthenticatedHttpRequest, viewer_required
+from webapp.roles import AuthenticatedHttpRequest, Role, role_of, viewer_required
 
 
 @viewer_required
+@require_http_methods(["GET", "POST"])
 def registry_index(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The registry from the shared cache; a POST (Members, throttled per person) asks the
+    platform again."""
+    params = request.POST if request.method == "POST" else request.GET
     credentials = list(selectors.service_account_choices())
     by_code = {str(c.code): c for c in credentials}
-    credential = by_code.get(request.GET.get("credential") or "") or (
+    credential = by_code.get(params.get("credential") or "") or (
         credentials[0] if credentials else None
     )
+    refresh, notice = False, ""
+    if request.method == "POST":
+        if role_of(request.user) < Role.MEMBER:
+            return HttpResponse(status=403)
+        refresh = selectors.catalog_refresh_allowed(request.user.pk)
+        if not refresh:
+            notice = _("Refreshed a moment ago: this is the list the platform gave then.")
     models, error = [], ""
     if credential is not None:
-        # A refresh is a read that skips the cache: a GET, so Viewers may use it too.
         try:
-            models = selectors.registry_models(credential, refresh=bool(request.GET.get("refresh")))
+            models = selectors.registry_models(credential, refresh=refresh)
         except PlatformError as exc:
             error = platform_error_message(exc, credential)
     context = {
@@ -30,6 +42,7 @@ def registry_index(request: AuthenticatedHttpRequest) -> HttpResponse:
         "credential": credential,
         "models": models,
         "error": error,
+        "notice": notice,
     }
     if request.htmx and request.htmx.target == "registry-table":
         return render(request, "endpoints/registry.html#table", context)

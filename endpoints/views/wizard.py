@@ -270,7 +270,16 @@ def _render(request, step: str, form, catalog: _Catalog, state: dict, *, status:
 def wizard_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     """`/inference/create/`: start (or clone into) a wizard, then go to the first open step."""
     if request.GET.get("clone"):
-        source = get_object_or_404(Endpoint, code=request.GET["clone"])
+        try:
+            clone = uuid.UUID(request.GET["clone"])
+        except ValueError:
+            return render(
+                request,
+                "400.html",
+                {"message": _("This clone link is broken: it does not name an endpoint.")},
+                status=400,
+            )
+        source = get_object_or_404(Endpoint, code=clone)
         state = _state_from_endpoint(source)
         request.session[SESSION_KEY] = state
         if state["refusal"]:
@@ -399,14 +408,18 @@ def wizard_validate(request: AuthenticatedHttpRequest, step: str) -> HttpRespons
 
 
 @member_required
+@require_http_methods(["GET", "POST"])
 def wizard_models(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The model select, reloaded from the platform (the refresh button next to it)."""
+    """The model select for a service account; a POST (the refresh button next to it) asks the
+    platform again, at most once per CATALOG_REFRESH_SECONDS per person."""
+    params = request.POST if request.method == "POST" else request.GET
     state = _state(request)
     catalog = _Catalog(request, state)
-    code = request.GET.get("credential")
-    models = catalog.models(code, refresh=bool(request.GET.get("refresh")))
+    code = params.get("credential")
+    refresh = request.method == "POST" and selectors.catalog_refresh_allowed(request.user.pk)
+    models = catalog.models(code, refresh=refresh)
     form = BasicsForm(
-        initial={"model_id": request.GET.get("model_id", "")},
+        initial={"model_id": params.get("model_id", "")},
         credentials=catalog.credentials,
         models=models,
     )

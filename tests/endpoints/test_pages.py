@@ -222,23 +222,36 @@ def test_scale_form_validates(sa, as_member):
     assert r.status_code == 400 and "at least the min" in r.content.decode()
 
 
-def test_registry_lists_models_cached_and_refreshes(platform, sa, as_viewer):
-    def model_lists():
-        return platform.stats()["management_calls_by_route"].get("GET /v1/model-registries", 0)
+def model_lists(platform) -> int:
+    return platform.stats()["management_calls_by_route"].get("GET /v1/model-registries", 0)
 
-    before = model_lists()
+
+def test_registry_lists_models_cached_and_refreshes(platform, sa, as_viewer, as_member):
+    before = model_lists(platform)
     page = as_viewer.get("/registry/").content.decode()
     assert "qwen2-5-7b-instruct" in page and "Qwen/Qwen2.5-7B-Instruct" in page and "18 GB" in page
+    assert 'data-testid="refresh"' not in page  # a Viewer cannot refresh
     as_viewer.get("/registry/")
-    assert model_lists() - before == 1  # the second view came from the cache
-    r = as_viewer.get("/registry/?refresh=1", HTTP_HX_TARGET="registry-table", **HX)
+    as_viewer.get("/registry/?refresh=1")  # a GET never skips the cache, whoever asks
+    assert model_lists(platform) - before == 1
+    assert as_viewer.post("/registry/", {"credential": str(sa.code)}).status_code == 403
+    assert 'data-testid="refresh"' in as_member.get("/registry/").content.decode()
+    r = as_member.post(
+        "/registry/", {"credential": str(sa.code)}, HTTP_HX_TARGET="registry-table", **HX
+    )
     assert r.status_code == 200 and "<html" not in r.content.decode()
-    assert model_lists() - before == 2
+    assert model_lists(platform) - before == 2
+    # A second refresh right away is served from the cache, and says so.
+    r = as_member.post(
+        "/registry/", {"credential": str(sa.code)}, HTTP_HX_TARGET="registry-table", **HX
+    )
+    assert "Refreshed a moment ago" in r.content.decode()
+    assert model_lists(platform) - before == 2
 
 
-def test_registry_platform_error_in_words(platform, sa, as_viewer):
+def test_registry_platform_error_in_words(platform, sa, as_member):
     platform.set_faults(error_ratio=1.0)
-    page = as_viewer.get("/registry/?refresh=1").content.decode()
+    page = as_member.post("/registry/", {"credential": str(sa.code)}).content.decode()
     assert "not answering right now" in page
 
 
@@ -257,17 +270,21 @@ def test_overview_cards_link_to_the_filtered_list(sa, as_member):
 
 
 def test_wizard_model_refresh_asks_the_platform_again(platform, sa, as_member):
-    def model_lists():
-        return platform.stats()["management_calls_by_route"].get("GET /v1/model-registries", 0)
-
     as_member.get("/inference/create/basics/")
-    before = model_lists()
-    r = as_member.get(
-        f"/inference/create/models/?refresh=1&credential={sa.code}", HTTP_HX_REQUEST="true"
-    )
+    before = model_lists(platform)
+    as_member.get(f"/inference/create/models/?refresh=1&credential={sa.code}", **HX)
+    assert model_lists(platform) == before  # a GET is served from the cache
+    r = as_member.post("/inference/create/models/", {"credential": str(sa.code)}, **HX)
     assert r.status_code == 200 and 'id="model-field"' in r.content.decode()
     assert "qwen2-5-7b-instruct" in r.content.decode() and "<html" not in r.content.decode()
-    assert model_lists() == before + 1
+    assert model_lists(platform) == before + 1
+    as_member.post("/inference/create/models/", {"credential": str(sa.code)}, **HX)
+    assert model_lists(platform) == before + 1  # throttled per person
+
+
+def test_a_broken_clone_link_is_a_400_in_words(as_member):
+    r = as_member.get("/inference/create/?clone=notauuid")
+    assert r.status_code == 400 and "does not name an endpoint" in r.content.decode()
 
 
 def test_pages_speak_vietnamese(sa, as_member, settings):
