@@ -418,9 +418,10 @@ def _gone(endpoint: Endpoint, credential: Credential, held: dict[str, Any]) -> N
     now = timezone.now()
     if endpoint.status == S.MISSING:
         # Confirmed once already: the list alone tells whether it came back (no call per row).
-        Endpoint.objects.filter(pk=endpoint.pk, **held).update(
-            checked_at=now, check_error="", **lifecycle.schedule(S.MISSING, 0, now)
-        )
+        fields = {"checked_at": now, **lifecycle.schedule(S.MISSING, 0, now)}
+        if endpoint.check_error:  # only a real change moves "last updated" (and live pages)
+            fields["check_error"] = ""
+        Endpoint.objects.filter(pk=endpoint.pk, **held).update(**fields)
         return
     try:
         found = platform_client(credential).get_endpoint(endpoint.platform_id or "")

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "webapp.middleware.DependencyDownMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -117,8 +118,17 @@ elif env_bool("DATABASE_POOL", False):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 20),
-        "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0),
+        # A database that refuses connections: a request waits this long, then gets a page
+        # saying so (webapp/middleware.py), instead of hanging.
+        "timeout": env_float("DATABASE_POOL_TIMEOUT", 3.0),
+        # The pool gives up retrying in the background after this long (its back-off doubles
+        # each time), so that the first request after the database is back connects at once.
+        "reconnect_timeout": env_float("DATABASE_POOL_RECONNECT_TIMEOUT", 5.0),
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -130,7 +140,9 @@ CACHES = {
         "TIMEOUT": 300,
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database only: with cached_db every signed-in page wrote to Redis, so a
+# Redis outage took the whole console down. One indexed read per request is the price.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -220,6 +232,15 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A page that enqueues a task while the broker is down learns it within a second (and says so)
+# rather than hanging; work that was written first (a deploy, a refresh) is woken by beat later.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
@@ -315,6 +336,8 @@ ENDPOINT_POLL_PASS_SECONDS = env_float("ENDPOINT_POLL_PASS_SECONDS", 10.0)
 ENDPOINT_DISCOVERY_SECONDS = env_float("ENDPOINT_DISCOVERY_SECONDS", 30.0)
 # Model Registry and instance types, cached briefly in the shared cache.
 PLATFORM_CATALOG_CACHE_SECONDS = env_int("PLATFORM_CATALOG_CACHE_SECONDS", 120)
+# Open pages (overview, list, endpoint) ask whether anything changed this often (webapp/live.py).
+LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 5)
 # A person may ask the platform for a fresh catalog (Refresh) at most this often.
 CATALOG_REFRESH_SECONDS = env_int("CATALOG_REFRESH_SECONDS", 10)
 

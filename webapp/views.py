@@ -74,6 +74,39 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
+    """Each part on its own: the database, Redis (cache, rate limits, locks) and the Celery
+    broker. 200 when all answer, 503 naming the ones that do not (for a load balancer, and for
+    a person: each says what does not work without it)."""
+    checks = {
+        "database": _check_database,
+        "redis": _check_redis,
+        "broker": _check_broker,
+    }
+    parts = {}
+    for name, check in checks.items():
+        try:
+            check()
+        except Exception as exc:
+            parts[name] = {"ok": False, "error": type(exc).__name__}
+        else:
+            parts[name] = {"ok": True}
+    ok = all(part["ok"] for part in parts.values())
+    return JsonResponse({"ok": ok, **parts}, status=200 if ok else 503)
+
+
+def _check_database() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return JsonResponse({"ok": True})
+
+
+def _check_redis() -> None:
+    from django.core.cache import cache
+
+    cache.get("healthz")
+
+
+def _check_broker() -> None:
+    from webapp.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
