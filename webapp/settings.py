@@ -277,7 +277,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line (django.request's "Bad Gateway: /share/<token>/send/", CSRF warnings…) names a
+    # share link by its log id, never its token (playground/logfilters.py).
+    "filters": {"share_tokens": {"()": "playground.logfilters.RedactShareTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["share_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's own default config adds a second console handler in DEBUG: one is enough.
