@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Max, Q, QuerySet
+from redis.exceptions import RedisError
 
 from endpoints import tokens
 from endpoints.clients.aiplatform import AiPlatformClient, InstanceType, RegistryModel
 from endpoints.models import Credential, Endpoint
 
 S = Endpoint.Status
+logger = logging.getLogger(__name__)
 
 
 def platform_client(credential: Credential) -> AiPlatformClient:
@@ -87,13 +92,28 @@ def _catalog_key(kind: str, credential: Credential, *extra: str) -> str:
     return ":".join(["endpoints", "catalog", kind, str(credential.code), *extra])
 
 
+def _cached(key: str):
+    """The cached value, or None when it is not there or Redis does not answer (the catalog is
+    then read from the platform: slower, but the page works)."""
+    try:
+        return cache.get(key)
+    except RedisError:
+        logger.warning("cache unavailable: reading %s from the platform", key.split(":")[2])
+        return None
+
+
+def _keep(key: str, value, timeout: float) -> None:
+    with contextlib.suppress(RedisError):
+        cache.set(key, value, timeout)
+
+
 def registry_models(credential: Credential, *, refresh: bool = False) -> list[RegistryModel]:
     """The Model Registry as the platform lists it, cached briefly in the shared cache."""
     key = _catalog_key("models", credential)
-    models = None if refresh else cache.get(key)
+    models = None if refresh else _cached(key)
     if models is None:
         models = platform_client(credential).list_models()
-        cache.set(key, models, settings.PLATFORM_CATALOG_CACHE_SECONDS)
+        _keep(key, models, settings.PLATFORM_CATALOG_CACHE_SECONDS)
     return models
 
 
@@ -101,26 +121,29 @@ def instance_types(
     credential: Credential, region: str, *, refresh: bool = False
 ) -> list[InstanceType]:
     key = _catalog_key("instance-types", credential, region)
-    types = None if refresh else cache.get(key)
+    types = None if refresh else _cached(key)
     if types is None:
         types = platform_client(credential).list_instance_types(region)
-        cache.set(key, types, settings.PLATFORM_CATALOG_CACHE_SECONDS)
+        _keep(key, types, settings.PLATFORM_CATALOG_CACHE_SECONDS)
     return types
 
 
 def catalog_refresh_allowed(user_id: int) -> bool:
     """A person may ask the platform for a fresh catalog (skipping the cache) once per
     CATALOG_REFRESH_SECONDS: a refresh is a POST by a Member, never a free uncached GET."""
-    return cache.add(
-        f"endpoints:catalog-refresh:{user_id}", 1, timeout=settings.CATALOG_REFRESH_SECONDS
-    )
+    try:
+        return cache.add(
+            f"endpoints:catalog-refresh:{user_id}", 1, timeout=settings.CATALOG_REFRESH_SECONDS
+        )
+    except RedisError:
+        return True  # cannot count: signed-in people are not held back (fail open)
 
 
 def platform_endpoint_names(credential: Credential, region: str, *, fresh: bool) -> set[str]:
     """Names taken on the platform. Inline checks may use a cached list; submit may not."""
     key = _catalog_key("endpoint-names", credential, region)
-    names = None if fresh else cache.get(key)
+    names = None if fresh else _cached(key)
     if names is None:
         names = {ep.name for ep in platform_client(credential).list_endpoints(region)}
-        cache.set(key, names, 10)
+        _keep(key, names, 10)
     return names

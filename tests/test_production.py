@@ -6,11 +6,6 @@ hashed static files. Every page of the URL map renders for an Admin; unknown URL
 from __future__ import annotations
 
 import re
-import secrets
-import socket
-import subprocess
-import sys
-import time
 import uuid
 
 import pytest
@@ -21,120 +16,18 @@ from endpoints.models import Credential, Endpoint
 from endpoints.services.credentials import credential_create
 from tests.endpoints.conftest import make_endpoint
 from tests.fixtures.personas import PASSWORD
-from tests.fixtures.worker import ROOT, Process, child_env
+from tests.fixtures.web import Browser, free_port, manage, production_env, start_gunicorn
+from tests.fixtures.worker import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 S = Endpoint.Status
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def production_env(tmp_path, port: int | None = None) -> dict[str, str]:
-    from django.conf import settings
-
-    env = child_env(
-        {
-            "DEBUG": "false",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            # The test database's secrets were encrypted with the suite's key: keep it.
-            "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "VAR_DIR": str(tmp_path / "var"),
-            "GUNICORN_ACCESSLOG": "-",
-            "WEB_CONCURRENCY": "1",
-        }
-    )
-    # The test process needs this for Playwright's event loop; production never sets it.
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    if port:
-        env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
-    return env
-
-
-def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-class Browser:
-    """An HTTPS visitor behind the proxy gunicorn trusts (127.0.0.1 sends X-Forwarded-Proto).
-
-    Cookies are Secure in production; requests would not send them to an http:// URL, so they are
-    kept and sent here by hand, exactly as a browser behind TLS would.
-    """
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.cookies: dict[str, str] = {}
-        self.origin = base.replace("http://", "https://")
-
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        headers = {
-            "X-Forwarded-Proto": "https",
-            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
-            "Origin": self.origin,
-            "Referer": self.origin + "/",
-            **kwargs.pop("headers", {}),
-        }
-        response = requests.request(
-            method, self.base + path, headers=headers, allow_redirects=False, timeout=30, **kwargs
-        )
-        for name, value in response.cookies.items():
-            self.cookies[name] = value
-        return response
-
-    def sign_in(self, username: str) -> None:
-        self.request("GET", "/login/")
-        r = self.request(
-            "POST",
-            "/login/",
-            data={
-                "username": username,
-                "password": PASSWORD,
-                "csrfmiddlewaretoken": self.cookies["csrftoken"],
-            },
-        )
-        assert r.status_code == 302, r.text[:500]
-
-
 @pytest.fixture
 def web(tmp_path, platform):
     """gunicorn as production runs it, after collectstatic into its own STATIC_ROOT."""
-    port = free_port()
-    env = production_env(tmp_path, port)
-    collected = manage(env, "collectstatic", "--no-input", "-v", "0")
-    assert collected.returncode == 0, collected.stderr
-    proc = Process(
-        "gunicorn-production",
-        [sys.executable, "-m", "gunicorn", "webapp.wsgi", "-c", "gunicorn.conf.py"],
-        env,
-        tmp_path,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            r = requests.get(base + "/healthz/", headers={"X-Forwarded-Proto": "https"}, timeout=2)
-            if r.status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.popen.poll() is not None or time.monotonic() > deadline:
-            proc.stop()
-            raise RuntimeError(f"gunicorn did not start:\n{proc.log()}")
-        time.sleep(0.2)
+    proc, base = start_gunicorn(tmp_path, production_env(tmp_path, free_port()), "production")
     yield base, proc
     proc.stop()
 
@@ -173,7 +66,7 @@ def test_every_page_renders_for_an_admin_under_gunicorn_with_debug_off(web, admi
         sa, "prod-endpoint", status=S.ACTIVE, platform_id=platform.seed_endpoint_id
     )
     browser = Browser(base)
-    browser.sign_in(admin.username)
+    assert browser.sign_in(admin.username, PASSWORD).status_code == 302
 
     from playground.models import Conversation
 
@@ -243,27 +136,8 @@ def test_check_deploy_is_clean(tmp_path):
 @pytest.fixture
 def web_behind_another_proxy(tmp_path, platform):
     """gunicorn that trusts only a proxy at 192.0.2.1: this test's requests come from elsewhere."""
-    port = free_port()
-    env = production_env(tmp_path, port)
-    env["FORWARDED_ALLOW_IPS"] = "192.0.2.1"
-    assert manage(env, "collectstatic", "--no-input", "-v", "0").returncode == 0
-    proc = Process(
-        "gunicorn-untrusted",
-        [sys.executable, "-m", "gunicorn", "webapp.wsgi", "-c", "gunicorn.conf.py"],
-        env,
-        tmp_path,
-    )
-    proc.wait_for_log("Booting worker")
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(base + "/healthz/", timeout=2)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    env = production_env(tmp_path, free_port(), FORWARDED_ALLOW_IPS="192.0.2.1")
+    proc, base = start_gunicorn(tmp_path, env, "untrusted")
     yield base
     proc.stop()
 
