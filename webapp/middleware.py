@@ -6,7 +6,7 @@ import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -54,8 +54,13 @@ def unavailable(request: HttpRequest, part: str) -> HttpResponse:
         "lost; the console recovers by itself as soon as it is back. Try again in a moment."
     ) % {"part": part}
     try:
-        response = render(request, "unavailable.html", {"message": message}, status=503)
+        # No request context: the context processors would ask the database who is signed in.
+        body = render_to_string("unavailable.html", {"message": message})
+        response = HttpResponse(body, status=503)
     except Exception:  # never a second failure on the way out
         response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
     response["Retry-After"] = "10"
+    # Logged once above as a WARNING: an outage must not flood the error log with one ERROR per
+    # request (django.request skips responses marked so).
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
