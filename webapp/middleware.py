@@ -60,7 +60,11 @@ def unavailable(request: HttpRequest, part: str) -> HttpResponse:
     except Exception:  # never a second failure on the way out
         response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
     response["Retry-After"] = "10"
-    # Logged once above as a WARNING: an outage must not flood the error log with one ERROR per
-    # request (django.request skips responses marked so).
+    return logged_already(response)
+
+
+def logged_already(response: HttpResponse) -> HttpResponse:
+    """Logged as a WARNING by the caller: an outage must not flood the error log with one ERROR
+    per request (django.request skips responses marked so)."""
     response._has_been_logged = True  # type: ignore[attr-defined]
     return response

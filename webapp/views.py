@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.db import connection
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -11,7 +13,10 @@ from endpoints import lifecycle
 from endpoints.models import Credential, Endpoint
 from endpoints.selectors import endpoints_version
 from webapp import live
+from webapp.middleware import logged_already
 from webapp.roles import AuthenticatedHttpRequest, Role, role_of, viewer_required
+
+logger = logging.getLogger(__name__)
 
 # The overview's "Needs attention": endpoints a person has to look at (unknown: a status the
 # platform reports that this dashboard does not know).
@@ -91,7 +96,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
         else:
             parts[name] = {"ok": True}
     ok = all(part["ok"] for part in parts.values())
-    return JsonResponse({"ok": ok, **parts}, status=200 if ok else 503)
+    if ok:
+        return JsonResponse({"ok": True, **parts})
+    logger.warning("healthz: %s down", ", ".join(n for n, p in parts.items() if not p["ok"]))
+    return logged_already(JsonResponse({"ok": False, **parts}, status=503))
 
 
 def _check_database() -> None:
