@@ -30,6 +30,10 @@ DEFAULT_MAX_TOKENS = 256
 # The optional region prefix of data-plane paths: production's host
 # `inference-aiplatform-{region}.api.vngcloud.vn` written as the first path segment.
 DATA_PREFIX = r"(?:/inference-aiplatform-(?P<region>[^/]+))?"
+# MaaS, the shared-model host `maas-llm-aiplatform-{region}.api.vngcloud.vn/v1` (SEEN: reference
+# §2), written the same way. It takes AI Platform API keys (SEEN: §5.3 "Invalid or expired AIP
+# key"), so the dashboard checks a key with its `GET /v1/models`.
+MAAS_PREFIX = r"/maas-llm-aiplatform-(?P<region>[^/]+)"
 
 
 class StreamCut(Exception):
@@ -156,6 +160,7 @@ class App:
             self.chat_completions,
         )
         r("GET", DATA_PREFIX + r"/v1/(?P<eid>me-[^/]+)/v1/models", "data", self.data_models)
+        r("GET", MAAS_PREFIX + r"/v1/models", "data", self.maas_models)
         # Management: API keys are SEEN (reference §4.2); the rest are ours, UNVERIFIED.
         r("GET", r"/v1/regions", "mgmt", self.list_regions)
         r("GET", r"/v1/model-registries", "mgmt", self.list_models)
@@ -431,6 +436,31 @@ class App:
                 ],
             },
         )
+
+    def maas_models(self, req: Request) -> Response:
+        """MaaS's model list: only an ACTIVE API key opens it (an IAM token does not)."""
+        region = req.params["region"].lower()
+        if region not in {r["id"].lower() for r in catalog.REGIONS}:
+            raise OpenAIError(404, f"Unknown region {region}.", type_="not_found_error", code=404)
+        if not self.platform.check_api_key(req.bearer()):
+            raise OpenAIError(
+                401,
+                "Invalid or expired AIP key.",
+                type_="authentication_error",
+                code="invalid_api_key",
+                headers={"WWW-Authenticate": 'Bearer realm="maas"'},
+            )
+        models = [
+            {
+                "id": m["servedModelName"],
+                "object": "model",
+                "created": 1735689600,
+                "owned_by": "maas",
+            }
+            for m in catalog.REGISTRY_MODELS
+            if m["region"].lower() == region
+        ]
+        return json_response(200, {"object": "list", "data": models})
 
     def chat_completions(self, req: Request) -> Response:
         ep = self._endpoint_for_call(req)

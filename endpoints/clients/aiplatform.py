@@ -1,6 +1,7 @@
 """The AI Platform management API: regions, registry models, instance types, endpoints, API keys.
 
-Every URL and field name comes from `settings.AIPLATFORM_ROUTES` (webapp/platform_routes.py).
+Every URL and field name comes from `settings.AIPLATFORM_ROUTES` (webapp/platform_routes.py),
+except the API key check, which calls MaaS (`check_api_key`), not the management host.
 Only the API key routes are SEEN (vngcloud-api.md §4.2); the others are UNVERIFIED guesses that the
 local platform implements (§3.3: no public endpoint API exists), so the route table is the one
 place to change once the real console's calls are captured.
@@ -437,3 +438,60 @@ class AiPlatformClient:
     def delete_api_key(self, name: str) -> None:
         # Reference: SEEN (§4.2): DELETE /v1/api-keys/{name}; asynchronous (poll until 404).
         self._call("api_keys.delete", ids={"name": name})
+
+
+# ---------------------------------------------------------------------------- API key check
+def maas_base_url(region: str) -> str:
+    """The MaaS base URL (`…/v1`) of a region.
+
+    AIPLATFORM_MAAS_URL_TEMPLATE (`{region}` lower-cased) when set; otherwise the sibling of
+    AIPLATFORM_INFERENCE_URL_TEMPLATE: production's `inference-aiplatform-{region}` host becomes
+    `maas-llm-aiplatform-{region}`, and a template without that host name (the local platform's)
+    gets `/maas-llm-aiplatform-{region}` as a path, which the local platform serves.
+    """
+    # Reference: SEEN (§2: `https://maas-llm-aiplatform-hcm.api.vngcloud.vn/v1`); the region slot
+    # is INFERRED from the `-hcm`, as for the inference host.
+    template = getattr(settings, "AIPLATFORM_MAAS_URL_TEMPLATE", "")
+    if not template:
+        inference = settings.AIPLATFORM_INFERENCE_URL_TEMPLATE
+        root = inference.split("/v1/{endpoint_id}", 1)[0].rstrip("/")
+        if "inference-aiplatform-" in root:
+            template = root.replace("inference-aiplatform-", "maas-llm-aiplatform-") + "/v1"
+        else:
+            template = root + "/maas-llm-aiplatform-{region}/v1"
+    return template.format(region=region.lower()).rstrip("/")
+
+
+@sensitive_variables("api_key")
+def check_api_key(api_key: str, *, region: str, timeout: float | None = None) -> list[str]:
+    """The ids of the models MaaS lists for this key: a call the platform authenticates with it.
+
+    Raises TokenRejected (401) for a key the platform does not accept, Unavailable when it did
+    not answer, and the other typed errors for what else it said.
+    """
+    # Reference: MaaS takes AI Platform API keys as Bearer (SEEN: §5.3 "Invalid or expired AIP
+    # key" on 401; §9: keys come from AI Platform → API Keys) and has `GET /v1/models` (SEEN: §6,
+    # connect-openai-compatible-to-maas.md). That it refuses a wrong key on /v1/models is
+    # UNVERIFIED (OpenAI-compatible servers do; keys carry a per-key `models` list, §4.2).
+    # Chosen over an endpoint's `/v1/models` because a key exists before any private endpoint
+    # does (§3.1: "you must create an API Key before creating Inference").
+    response = http.request(
+        "GET",
+        maas_base_url(region) + "/models",
+        headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+        timeout=timeout,
+    )
+    if not response.ok:
+        raise error_from_response(response)
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    items = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(items, list):
+        # A 200 that is not a model list (a proxy's page, say) proves nothing about the key.
+        raise PlatformError(
+            "MaaS answered /v1/models with something other than a model list.",
+            status_code=response.status_code,
+        )
+    return [_str(item.get("id")) for item in items if isinstance(item, dict)]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.models import Credential
-from endpoints.services.credentials import region_choices
+from endpoints.services.credentials import API_KEY_NAME_PATTERN, region_choices
 
 
 class CredentialForm(forms.Form):
@@ -52,8 +53,18 @@ class CredentialForm(forms.Form):
         ),
     )
 
+    save_unchecked = forms.BooleanField(
+        label=_("Save it even if the platform does not answer the check"),
+        required=False,
+        help_text=_(
+            "It is checked again first. If the platform still does not answer, it is saved and "
+            "shown as Failing until a check succeeds. A secret the platform refuses is never saved."
+        ),
+    )
+
     def __init__(self, *args, credential: Credential | None = None, **kwargs) -> None:
         self.credential = credential
+        self.check = None  # a SecretCheck that gave no verdict, shown above the form
         if credential is not None:
             kwargs.setdefault(
                 "initial",
@@ -69,13 +80,13 @@ class CredentialForm(forms.Form):
             # The type of a stored credential never changes: make another one instead.
             self.fields["kind"].disabled = True
             self.fields["secret"].help_text = _(
-                "Stored encrypted, ending in %(last4)s. Leave empty to keep it; a new secret "
-                "makes the dashboard try this credential again."
+                "Stored encrypted, ending in %(last4)s. Leave empty to keep it; a new one is "
+                "checked with the platform before it is saved."
             ) % {"last4": credential.masked_secret}
         else:
             self.fields["secret"].help_text = _(
-                "The client secret of the service account, or the API key. It is stored "
-                "encrypted and never shown again."
+                "The client secret of the service account, or the API key. It is checked with "
+                "the platform first, then stored encrypted and never shown again."
             )
 
     def clean_label(self) -> str:
@@ -91,6 +102,58 @@ class CredentialForm(forms.Form):
         return data
 
     @property
+    def is_api_key(self) -> bool:
+        if self.credential is not None:
+            return not self.credential.is_service_account
+        return self.is_bound and self.data.get("kind") == Credential.Kind.API_KEY
+
+    @property
     def secret_dropped(self) -> bool:
         """A refused form cannot give the secret back (write-only): say so beside the input."""
-        return self.is_bound and bool(self.data.get("secret")) and bool(self.errors)
+        return (
+            self.is_bound
+            and bool(self.data.get("secret"))
+            and (bool(self.errors) or self.check is not None)
+        )
+
+
+class ApiKeyCreateForm(forms.Form):
+    """A new API key on the AI Platform, stored as an API key credential under `label`."""
+
+    name = forms.CharField(
+        label=_("Key name"),
+        max_length=50,
+        validators=[
+            RegexValidator(
+                API_KEY_NAME_PATTERN,
+                _("Use 5 to 50 lower-case letters, digits and hyphens, e.g. “team-a-prod”."),
+            )
+        ],
+        help_text=_("The name on the AI Platform: 5 to 50 lower-case letters, digits, hyphens."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        error_messages={"required": _("Give the key a name.")},
+    )
+    label = forms.CharField(
+        label=_("Credential label"),
+        max_length=100,
+        required=False,
+        help_text=_("How people pick it in the wizard. Empty: the key name."),
+    )
+    region = forms.ChoiceField(label=_("Region"), choices=region_choices)
+    is_default = forms.BooleanField(label=_("Set as the account's default key"), required=False)
+
+    def clean_name(self) -> str:
+        return self.cleaned_data["name"].strip()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("name") and not (data.get("label") or "").strip():
+            data["label"] = data["name"]
+        return data
+
+
+class ApiKeyStoreForm(forms.Form):
+    """Keep an existing platform key as a credential (its value is fetched, never shown)."""
+
+    label = forms.CharField(max_length=100, required=False)
+    region = forms.ChoiceField(choices=region_choices)

@@ -9,6 +9,10 @@ app_name = "credentials"
 urlpatterns = [
     path("", views.credential_list_view, name="list"),
     path("new/", views.credential_create_view, name="create"),
+    path("api-keys/", views.api_key_list_view, name="api-keys"),
+    path("api-keys/new/", views.api_key_create_view, name="api-key-create"),
+    path("api-keys/<slug:name>/store/", views.api_key_store_view, name="api-key-store"),
+    path("api-keys/<slug:name>/delete/", views.api_key_delete_view, name="api-key-delete"),
     path("<uuid:code>/", views.credential_edit_view, name="edit"),
     path("<uuid:code>/test/", views.credential_test_view, name="test"),
 ]

@@ -8,6 +8,7 @@ import pytest
 
 from endpoints.models import Credential
 from endpoints.services.credentials import credential_create
+from tests.credentials.conftest import make_service_account
 from tests.fixtures.browser import screenshot, sign_in
 from tests.fixtures.personas import PASSWORD
 
@@ -42,14 +43,22 @@ def test_admin_adds_a_service_account_tests_it_and_sees_its_health(
     page.get_by_label("Service account").check()
     assert page.get_by_label("Client ID", exact=True).is_visible()
 
+    # A wrong secret is refused by IAM before anything is saved, in words.
+    page.get_by_label("Secret", exact=True).fill("not-the-secret")
+    page.get_by_role("button", name="Add credential").click()
+    assert page.get_by_text(
+        "IAM refused this client ID and secret, so nothing was saved."
+    ).is_visible()
+    assert not Credential.objects.filter(label="Team A production").exists()
+
     page.get_by_label("Secret", exact=True).fill(platform.service_account.client_secret)
     page.get_by_role("button", name="Add credential").click()
     page.wait_for_url(f"{live_server.url}/credentials/")
-    assert page.get_by_text("Credential “Team A production” saved.").is_visible()
+    assert page.get_by_text("Credential “Team A production” checked and saved.").is_visible()
 
     row = page.locator('[data-testid="credential-row"][data-label="Team A production"]')
     assert row.get_by_test_id("state").inner_text().strip().upper() == "OK"
-    assert "No token yet" in row.inner_text()
+    assert re.search(r"in (29|30)\s+minutes", row.get_by_test_id("expires-in").inner_text())
 
     # Test connection (htmx): a token is minted, regions listed, the row updates in place.
     row.get_by_role("button", name="Test connection").click()
@@ -80,3 +89,43 @@ def test_admin_adds_a_service_account_tests_it_and_sees_its_health(
     assert page.get_by_label("Secret", exact=True).input_value() == ""
     assert page.get_by_role("heading", name="Token health").is_visible()
     screenshot(page, "credentials-edit")
+
+
+def test_admin_creates_an_api_key_sees_it_once_and_deletes_it(page, live_server, admin, platform):
+    make_service_account(platform, label="Ops account")
+    credential_create(kind="api_key", label="Private endpoints key", secret=platform.api_key)
+
+    sign_in(page, live_server, "alice", PASSWORD)
+    page.goto(f"{live_server.url}/credentials/")
+    section = page.get_by_test_id("api-keys")
+    section.locator('[data-testid="api-key-row"][data-name="default-key"]').wait_for()
+    assert "Private endpoints key" in section.inner_text()  # the seeded key is stored already
+
+    section.get_by_label("Key name").fill("team-a-prod")
+    section.get_by_label("Credential label").fill("Team A production key")
+    section.get_by_role("button", name="Create API key").click()
+    once = page.get_by_test_id("new-key")
+    once.wait_for()
+    key = once.get_by_test_id("new-key-value").input_value()
+    assert (
+        key.startswith("sk-")
+        and key == Credential.objects.get(label="Team A production key").secret
+    )
+    assert "this is the only time it is shown" in once.inner_text()
+    # The health table got the new row at once (htmx out-of-band), checked OK.
+    row = page.locator('[data-testid="credential-row"][data-label="Team A production key"]')
+    assert row.get_by_test_id("state").inner_text().strip().upper() == "OK"
+    page.evaluate("window.scrollTo(0, 0)")  # a full-page shot of a scrolled page tears
+    page.wait_for_timeout(300)
+    screenshot(page, "credentials-api-keys")
+
+    page.reload()
+    page.get_by_test_id("api-keys").locator('[data-name="team-a-prod"]').wait_for()
+    assert key not in page.content()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator('[data-name="team-a-prod"]').get_by_role("link", name="Delete").click()
+    page.get_by_text("API key “team-a-prod” deleted on the AI Platform.").wait_for()
+    assert page.locator('[data-name="team-a-prod"]').count() == 0
+    row = page.locator('[data-testid="credential-row"][data-label="Team A production key"]')
+    assert row.get_by_test_id("state").inner_text().strip().upper() == "INVALID"

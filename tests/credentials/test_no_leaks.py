@@ -191,6 +191,8 @@ def test_no_secret_in_a_django_error_report(admin, platform, minted):
         return execute(sql, params, many, context)
 
     factory = RequestFactory()
+    # IAM does not answer and the admin saves anyway: the secret gets as far as the database.
+    platform.set_faults(iam_unavailable=True)
 
     create = factory.post(
         reverse("credentials:create"),
@@ -200,13 +202,20 @@ def test_no_secret_in_a_django_error_report(admin, platform, minted):
             "region": "HCM",
             "client_id": "c",
             "secret": secret,
+            "save_unchecked": "on",
         },
     )
     create.user = admin
     create.htmx = False
     edit = factory.post(
         reverse("credentials:edit", args=[credential.code]),
-        {"label": "Crash", "region": "HCM", "client_id": "c", "secret": secret},
+        {
+            "label": "Crash",
+            "region": "HCM",
+            "client_id": "c",
+            "secret": secret,
+            "save_unchecked": "on",
+        },
     )
     edit.user = admin
     edit.htmx = False
@@ -272,3 +281,86 @@ def test_no_token_in_an_error_report_when_storing_a_fresh_token_fails(
         ],
         "token service report",
     )
+
+
+def _platform_key(credential: Credential, name: str) -> str:
+    return tokens.platform_client(credential).get_api_key(name).key
+
+
+def test_a_new_api_key_is_shown_once_and_never_again(as_admin, platform, caplog, minted):
+    from endpoints.services.credentials import api_key_list, credential_check_secret
+
+    caplog.set_level(logging.DEBUG)
+    credential, _ = minted
+    response = as_admin.post(
+        reverse("credentials:api-key-create"),
+        {"account": str(credential.code), "name": "leak-check", "region": "HCM"},
+        headers={"HX-Request": "true"},
+    )
+    key = _platform_key(credential, "leak-check")
+    assert key in response.content.decode()  # the one time
+
+    needles = [key, platform.api_key, *_needles(platform, credential)]
+    new = Credential.objects.get(label="leak-check")
+    after = {
+        "list": as_admin.get(reverse("credentials:list")),
+        "api keys": as_admin.get(reverse("credentials:api-keys")),
+        "api keys (htmx)": as_admin.get(
+            reverse("credentials:api-keys"), headers={"HX-Request": "true"}
+        ),
+        "edit": as_admin.get(reverse("credentials:edit", args=[new.code])),
+        "test": as_admin.post(reverse("credentials:test", args=[new.code]), follow=True),
+        "store twice": as_admin.post(
+            reverse("credentials:api-key-store", args=["leak-check"]),
+            {"account": str(credential.code), "label": "again", "region": "HCM"},
+            follow=True,
+        ),
+        "admin change": as_admin.get(reverse("admin:endpoints_credential_change", args=[new.pk])),
+        "delete confirm": as_admin.get(
+            reverse("credentials:api-key-delete", args=["leak-check"]),
+            {"account": str(credential.code)},
+        ),
+    }
+    for name, page in after.items():
+        assert page.status_code == 200, name
+        _assert_clean(page.content.decode(), needles, name)
+    assert key not in str(as_admin.session.items())
+
+    text = caplog.text + "".join(repr(r.args) for r in caplog.records)
+    _assert_clean(text, needles, "logs")
+    shown = [
+        repr(new),
+        str(new),
+        repr(api_key_list(account=credential)),
+        repr(credential_check_secret(kind="api_key", region="HCM", secret=key)),
+        repr(
+            credential_check_secret(
+                kind="service_account",
+                region="HCM",
+                credential=credential,
+                client_id=credential.client_id,
+            )
+        ),
+    ]
+    _assert_clean(" ".join(shown), needles, "repr")
+
+
+def test_no_api_key_in_an_error_report_when_storing_it_fails(admin, platform, minted):
+    credential, _ = minted
+
+    def database_down(execute, sql, params, many, context):
+        if "endpoints_credential" in sql and sql.lstrip().upper().startswith("INSERT"):
+            raise DatabaseError("the database went away")
+        return execute(sql, params, many, context)
+
+    request = RequestFactory().post(
+        reverse("credentials:api-key-create"),
+        {"account": str(credential.code), "name": "crash-key", "region": "HCM"},
+    )
+    request.user = admin
+    request.htmx = False
+    with connection.execute_wrapper(database_down):
+        report = _error_report(request, views.api_key_create_view)
+    key = _platform_key(credential, "crash-key")
+    assert "the database went away" in report
+    _assert_clean(report, [key, *_needles(platform, credential)], "api key create report")

@@ -77,30 +77,37 @@ def test_members_choose_credentials_by_label_but_viewers_get_none(member, viewer
     assert list(credential_choices_for_user(viewer)) == []
 
 
-def test_admin_adds_a_service_account(as_admin, admin):
+def test_admin_adds_a_service_account_checked_by_iam_first(as_admin, admin, platform):
+    account = platform.service_account
     response = as_admin.post(
         reverse("credentials:create"),
         {
             "kind": "service_account",
             "label": "  Production  ",
             "region": "HCM",
-            "client_id": "client-prod",
-            "secret": SECRET,
+            "client_id": account.client_id,
+            "secret": account.client_secret,
         },
+        follow=True,
     )
 
-    assert response.status_code == 302
+    assert response.redirect_chain[-1][0] == reverse("credentials:list")
     credential = Credential.objects.get()
     assert credential.label == "Production"
-    assert credential.secret == SECRET
-    assert credential.secret_last4 == SECRET[-4:]
+    assert credential.secret == account.client_secret
+    assert credential.secret_last4 == account.client_secret[-4:]
     assert credential.created_by == admin
-    page = as_admin.get(reverse("credentials:list")).content.decode()
-    assert "Production" in page and "••••" + SECRET[-4:] in page
-    assert SECRET not in page
+    # The check's token is kept: it is the credential's first token, no second IAM call.
+    assert credential.state == Credential.State.OK and credential.access_token
+    assert credential.token_seconds_left() > 1700
+    assert iam_calls(platform) == 1
+    page = response.content.decode()
+    assert "Credential “Production” checked and saved. IAM issued a token." in page
+    assert "Production" in page and "••••" + account.client_secret[-4:] in page
+    assert account.client_secret not in page and credential.access_token not in page
 
 
-def test_admin_adds_an_api_key_without_a_client_id(as_admin):
+def test_admin_adds_an_api_key_without_a_client_id(as_admin, platform):
     response = as_admin.post(
         reverse("credentials:create"),
         {
@@ -108,11 +115,13 @@ def test_admin_adds_an_api_key_without_a_client_id(as_admin):
             "label": "Key",
             "region": "HCM",
             "client_id": "ignored",
-            "secret": "k1",
+            "secret": platform.api_key,
         },
     )
     assert response.status_code == 302
-    assert Credential.objects.get().client_id == ""
+    credential = Credential.objects.get()
+    assert credential.client_id == ""
+    assert credential.state == Credential.State.OK and credential.last_refresh_at is not None
 
 
 @pytest.mark.parametrize(
@@ -193,7 +202,9 @@ def test_edit_with_an_empty_secret_keeps_the_stored_one(as_admin, stored):
     assert stored.kind == Credential.Kind.SERVICE_ACCOUNT  # the type cannot be changed
 
 
-def test_a_new_secret_makes_an_invalid_credential_ok_again(as_admin, stored):
+def test_a_new_secret_makes_an_invalid_credential_ok_again(as_admin, platform):
+    account = platform.service_account
+    stored = make_service_account(platform, label="Team A", secret="an-old-secret")
     Credential.objects.filter(pk=stored.pk).update(
         state=Credential.State.INVALID,
         last_error="There are some problems with your service account key pair",
@@ -202,14 +213,21 @@ def test_a_new_secret_makes_an_invalid_credential_ok_again(as_admin, stored):
     )
     response = as_admin.post(
         reverse("credentials:edit", args=[stored.code]),
-        {"label": "Team A", "region": "HCM", "client_id": "client-team-a", "secret": "fresh-1234"},
+        {
+            "label": "Team A",
+            "region": "HCM",
+            "client_id": account.client_id,
+            "secret": account.client_secret,
+        },
     )
 
     assert response.status_code == 302
     stored.refresh_from_db()
     assert stored.state == Credential.State.OK
     assert (stored.last_error, stored.consecutive_failures) == ("", 0)
-    assert stored.secret == "fresh-1234" and stored.secret_last4 == "1234"
+    assert stored.secret == account.client_secret
+    assert stored.secret_last4 == account.client_secret[-4:]
+    assert stored.access_token  # the check's token
 
 
 def test_the_edit_form_never_renders_the_secret(as_admin, stored):
