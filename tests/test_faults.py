@@ -14,10 +14,10 @@ from django.conf import settings
 from endpoints.models import Credential, Endpoint
 from endpoints.services.credentials import credential_create
 from tests.endpoints.conftest import make_endpoint
+from tests.fixtures import worker
 from tests.fixtures.personas import PASSWORD
 from tests.fixtures.tcp_proxy import TcpProxy
 from tests.fixtures.web import Browser, free_port, production_env, start_gunicorn
-from tests.fixtures.worker import test_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,9 +88,11 @@ def test_redis_stopped_signed_in_pages_work_and_health_names_it(tmp_path, platfo
 def test_the_database_refusing_connections_fails_fast_and_recovers_at_once(
     tmp_path, platform, member
 ):
-    db_port = urlsplit(test_database_url()).port or 5432
+    db_port = urlsplit(worker.test_database_url()).port or 5432
     proxy = TcpProxy(db_port).start()
-    env = production_env(tmp_path, free_port(), DATABASE_URL=through(test_database_url(), proxy))
+    env = production_env(
+        tmp_path, free_port(), DATABASE_URL=through(worker.test_database_url(), proxy)
+    )
     proc, base = start_gunicorn(tmp_path, env, "web-db")
     try:
         person = Browser(base)
