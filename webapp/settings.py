@@ -257,6 +257,9 @@ AIPLATFORM_INFERENCE_URL_TEMPLATE = env_str(
     "AIPLATFORM_INFERENCE_URL_TEMPLATE", "http://127.0.0.1:8001/v1/{endpoint_id}"
 )
 AIPLATFORM_REGIONS = env_list("AIPLATFORM_REGIONS", ["HCM"])
+# MaaS, where a stored API key is checked (GET /v1/models with the key): empty derives it from
+# AIPLATFORM_INFERENCE_URL_TEMPLATE (production: https://maas-llm-aiplatform-{region}.api.vngcloud.vn/v1).
+AIPLATFORM_MAAS_URL_TEMPLATE = env_str("AIPLATFORM_MAAS_URL_TEMPLATE", "")
 AIPLATFORM_HTTP_TIMEOUT = env_float("AIPLATFORM_HTTP_TIMEOUT", 10.0)
 AIPLATFORM_STREAM_READ_TIMEOUT = env_float("AIPLATFORM_STREAM_READ_TIMEOUT", 120.0)
 
@@ -317,6 +320,8 @@ CREDENTIAL_RETRY_CAP = env_float("CREDENTIAL_RETRY_CAP", 120.0)
 CREDENTIAL_RETRY_MAX = env_int("CREDENTIAL_RETRY_MAX", 10)
 # TOO_MANY_FAILED_LOGINS: wait at least this long (or longer if IAM says so).
 CREDENTIAL_LOCKOUT_BACKOFF = env_float("CREDENTIAL_LOCKOUT_BACKOFF", 900.0)
+# A platform API key created from the Credentials page is waited for (until ACTIVE) this long.
+CREDENTIAL_API_KEY_READY_WAIT = env_float("CREDENTIAL_API_KEY_READY_WAIT", 20.0)
 
 # --- Endpoints, wizard and poller (issue 5) ---
 # A deploy still CREATING after this long is marked ERROR (real deploys take 14-48 minutes).
