@@ -16,10 +16,11 @@ import sys
 import time
 
 import redis
+import urllib3
 from django.db import connection
 
 from endpoints.clients import errors as platform
-from endpoints.clients.upstream import NoToken, client_for
+from endpoints.clients.upstream import NoToken, open_chat
 from gateway import authn, limits, routes, selectors, validation
 from gateway.calls import Call, Finishing
 from gateway.errors import ApiError, Response, json_response, status_line, unauthorized
@@ -144,7 +145,7 @@ def chat_completions(environ: dict, call: Call) -> Response:
             "include_usage": True,
         }
     try:
-        upstream = client_for(endpoint).open_chat(payload, stream=chat.stream)
+        upstream = open_chat(endpoint, payload, stream=chat.stream)
     except platform.PlatformError as exc:
         raise _upstream_error(exc, endpoint) from None
     call.upstream_answered = True
@@ -264,12 +265,13 @@ def _upstream_error(exc: platform.PlatformError, endpoint) -> ApiError:
 
 def _plain(upstream, call: Call) -> Response:
     try:
-        data = upstream.content
-    except Exception as exc:  # requests' read errors, whatever their class
+        data = upstream.read()
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        upstream.close()
         call.error = f"The endpoint's answer broke off ({type(exc).__name__})."
         raise ApiError(502, call.error, type_="upstream_error") from None
     finally:
-        upstream.close()
+        upstream.release_conn()
     try:
         body = json.loads(data)
         call.take_usage(body.get("usage") or {})

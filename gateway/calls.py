@@ -12,7 +12,7 @@ import uuid
 
 import redis
 
-from gateway import limits, usage
+from gateway import limits, store, usage
 
 logger = logging.getLogger(__name__)
 
@@ -83,13 +83,19 @@ class Call:
         self._finished = True
         if self.total_ms is None:
             self.total_ms = self.elapsed_ms()
+        # One round trip for both: the next request on this connection waits for it.
+        pipe = store.client().pipeline(transaction=False)
         if self.reservation is not None:
-            try:
-                limits.settle(self.reservation, self.used_tokens() - self.reserved)
-            except redis.RedisError:
-                logger.warning("gateway call %s: tokens not settled, Redis failed", self.request_id)
+            limits.settle(self.reservation, self.used_tokens() - self.reserved, client=pipe)
         if self.key is not None and self.recorded:
-            usage.push(self.record())
+            usage.push(self.record(), client=pipe)
+        try:
+            pipe.execute()
+        except redis.RedisError:
+            logger.warning(
+                "gateway call %s: tokens not settled, usage record lost (Redis failed)",
+                self.request_id,
+            )
 
 
 class Finishing:

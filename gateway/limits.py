@@ -110,12 +110,13 @@ def check(
     return Verdict(True, reservation=(f"{base}:t:{minute}", f"{base}:d:{day}"))
 
 
-def settle(reservation: tuple[str, str] | None, difference: int) -> None:
-    """Correct a reservation by what the call really used (negative: give tokens back)."""
+def settle(reservation: tuple[str, str] | None, difference: int, *, client=None) -> None:
+    """Correct a reservation by what the call really used (negative: give tokens back).
+    With `client` (a pipeline) the command is queued there."""
     if reservation is None or difference == 0:
         return
     _, settle_script = _scripts(settings.REDIS_URL)
-    settle_script(keys=list(reservation), args=[difference])
+    settle_script(keys=list(reservation), args=[difference], client=client)
 
 
 def used_today(key_ids: list[int]) -> dict[int, int]:

@@ -8,6 +8,7 @@ event, and `[DONE]`. A stream that breaks off ends with an OpenAI error event.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 
@@ -55,7 +56,7 @@ class SSEPassThrough:
         return self._gen
 
     def _chunks(self):
-        raw = self.response.raw
+        raw = self.response  # a urllib3 response (endpoints.clients.upstream)
         buffer = b""
         call = self.call
         while not self.done:
@@ -80,6 +81,12 @@ class SSEPassThrough:
         if not self.done:
             call.error = call.error or "The endpoint's stream ended without [DONE]."
             yield error_event(call.error, "stream_interrupted")
+            return
+        # Read the body's last bytes (the chunked terminator after [DONE]): a response read to
+        # its end hands its connection back to the pool; one closed early costs the next call a
+        # new connection (a connect and, under gevent, a getaddrinfo in its thread pool).
+        with contextlib.suppress(urllib3.exceptions.HTTPError, OSError):
+            raw.read()
 
     def _inspect(self, events: bytes) -> bytes:
         call = self.call
@@ -125,7 +132,10 @@ class SSEPassThrough:
     def close(self) -> None:
         if self._gen is not None:
             self._gen.close()
-        self.response.close()
+        if not self.done:
+            # The caller went away (or the stream broke): stop the endpoint's generation.
+            self.response.close()
+        self.response.release_conn()
         if not self.done and not self.call.error:
             self.call.error = "The caller went away before the end of the answer."
         self.call.finish()

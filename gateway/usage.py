@@ -24,10 +24,15 @@ from gateway import store
 logger = logging.getLogger(__name__)
 
 
-def push(record: dict) -> None:
-    """Queue one call's record (after its last byte was written)."""
+def push(record: dict, *, client=None) -> None:
+    """Queue one call's record (after its last byte was written); with `client` (a pipeline)
+    the command is queued there and its caller reports a failure."""
+    data = json.dumps(record, separators=(",", ":"))
+    if client is not None:
+        client.lpush(store.usage_queue(), data)
+        return
     try:
-        store.client().lpush(store.usage_queue(), json.dumps(record, separators=(",", ":")))
+        store.client().lpush(store.usage_queue(), data)
     except redis.RedisError:
         logger.warning("gateway usage record %s lost: Redis did not answer", record["request_id"])
 

@@ -379,6 +379,8 @@ GATEWAY_ROUTE_CACHE_SECONDS = env_float("GATEWAY_ROUTE_CACHE_SECONDS", 2.0)
 # request checks the key's version in Redis).
 GATEWAY_KEY_CACHE_SECONDS = env_float("GATEWAY_KEY_CACHE_SECONDS", 60.0)
 GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 1_000_000)
+# Idle connections kept per platform host by each web process (a gevent worker holds ~1000 streams).
+GATEWAY_UPSTREAM_POOL_SIZE = env_int("GATEWAY_UPSTREAM_POOL_SIZE", 1000)
 # The token budget reserved for a request that names no max_tokens (settled from real usage).
 GATEWAY_DEFAULT_MAX_TOKENS = env_int("GATEWAY_DEFAULT_MAX_TOKENS", 800)
 # Usage records wait in a Redis list; beat drains them into the database this often, in batches.
