@@ -90,6 +90,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--pg-admin-url", default=os.environ.get("BENCH_PG_ADMIN_URL", PG_ADMIN_URL)
     )
     parser.add_argument(
+        "--drop-database",
+        action="store_true",
+        help="drop the run's database and role when it ends (kept by default, to look into)",
+    )
+    parser.add_argument(
         "--pg-connection-limit",
         type=int,
         default=int(os.environ.get("BENCH_PG_CONNECTION_LIMIT", "60")),
@@ -147,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         database_name=args.database_name,
         pg_admin_url=args.pg_admin_url,
         pg_connection_limit=args.pg_connection_limit,
+        drop_database=args.drop_database,
     )
     started_at = datetime.now(UTC)
     load_start = [round(x, 2) for x in os.getloadavg()]

@@ -59,6 +59,8 @@ class Options:
     # A cap on the bench role's PostgreSQL connections: the server is shared with other work,
     # and a run that used every connection would break it.
     pg_connection_limit: int = 60
+    # Drop the database and its role when the run ends (the test suite's smoke run leaves none).
+    drop_database: bool = False
     web_workers: int = 2
     # Extra environment for every process (`--set`), applied last.
     overrides: dict[str, str] = field(default_factory=dict)
@@ -114,6 +116,17 @@ class Stack:
         for name in reversed(list(self.procs)):
             self.stop_process(name)
         self._forget_redis_keys()
+        if self.options.drop_database and self.options.database == "postgresql":
+            self._drop_database()
+
+    def _drop_database(self) -> None:
+        import psycopg
+
+        name = self.options.database_name
+        with psycopg.connect(self.options.pg_admin_url, autocommit=True, connect_timeout=5) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            c.execute(f'DROP ROLE IF EXISTS "{name}"')
+        say(f"database {name} and its role dropped")
 
     def stop_process(self, name: str) -> None:
         """Stop one process this stack started (its whole process group), if it still runs."""

@@ -31,8 +31,24 @@ def _database_args() -> list[str]:
     if db["ENGINE"] == "django.db.backends.postgresql":
         admin = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/postgres"
         name = f"{db['NAME']}_benchsmoke"
-        return ["--database", "postgresql", "--pg-admin-url", admin, "--database-name", name]
+        return [
+            "--database", "postgresql", "--pg-admin-url", admin, "--database-name", name,
+            "--drop-database",
+        ]  # fmt: skip
     return ["--database", "sqlite"]
+
+
+def assert_no_database_left() -> None:
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        return
+    import psycopg
+
+    name = f"{db['NAME']}_benchsmoke"
+    admin = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/postgres"
+    with psycopg.connect(admin, connect_timeout=5) as conn:
+        assert not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        assert not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name]).fetchone()
 
 
 def test_quick_run_measures_everything_and_writes_the_table_and_the_json(tmp_path):
@@ -69,6 +85,7 @@ def test_quick_run_measures_everything_and_writes_the_table_and_the_json(tmp_pat
 
     meta = doc["meta"]
     assert meta["quick"] is True
+    assert_no_database_left()
     assert meta["git_commit"] != "unknown"
     assert "gevent" in meta["web"] and "DEBUG off" in meta["web"]
     assert list(doc["benchmarks"]) == IDS
