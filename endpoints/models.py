@@ -109,7 +109,15 @@ class Credential(models.Model):
 
     def error_summary(self) -> str:
         """The last failure in words a person understands (empty when there is none)."""
-        return str(ERROR_SUMMARIES.get(self.last_error_code, "")) if self.last_error else ""
+        if not self.last_error:
+            return ""
+        if self.last_error_code == ErrorCode.UNAVAILABLE and not self.has_usable_token():
+            return str(UNAVAILABLE_WITHOUT_TOKEN)
+        return str(ERROR_SUMMARIES.get(self.last_error_code, ""))
+
+    def has_usable_token(self, now: datetime | None = None) -> bool:
+        left = self.token_seconds_left(now)
+        return bool(self.access_token) and left is not None and left > 0
 
 
 class ErrorCode(models.TextChoices):
@@ -122,6 +130,12 @@ class ErrorCode(models.TextChoices):
     REFUSED = "refused", _("Refused")
     UNDECRYPTABLE = "undecryptable", _("Cannot decrypt")
 
+
+UNAVAILABLE_WITHOUT_TOKEN = _(
+    "IAM could not be reached or answered with a server error, and the last token has expired: "
+    "calls to the platform with this service account fail until IAM answers again. The "
+    "dashboard keeps retrying on its own, at least every half minute."
+)
 
 ERROR_SUMMARIES = {
     ErrorCode.AUTHENTICATION_FAILED: _(

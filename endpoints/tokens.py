@@ -294,7 +294,9 @@ def refresh_if_due(credential_id: int) -> Credential | None:
 def mint_now(credential: Credential) -> str:
     """Mint a token now, whatever the stored one (the "Test connection" action).
 
-    Still refuses an `invalid` credential or one IAM locked: asking would only extend the lock.
+    Still refuses an `invalid` credential, and honours the back-off after a failure: a click
+    during an IAM outage (or a lockout) must not be one more call that lengthens it; the page
+    says when the next try is instead.
     """
     _require_service_account(credential)
     with _Locked(credential):
@@ -302,7 +304,7 @@ def mint_now(credential: Credential) -> str:
         now = timezone.now()
         if credential.state == Credential.State.INVALID:
             raise _invalid_error(credential)
-        if credential.last_error_code == ErrorCode.LOCKED and credential.is_backing_off(now):
+        if credential.is_backing_off(now):
             raise _backing_off_error(credential, now)
         return _mint(credential)
 
@@ -420,12 +422,14 @@ _OUTCOME_FIELDS = [
 ]
 
 
-def retry_delay(failures: int, *, at_least: float | None = None) -> float:
-    """Exponential back-off with equal jitter: half the step fixed, half random."""
-    step = min(
-        settings.CREDENTIAL_RETRY_CAP,
-        settings.CREDENTIAL_RETRY_BASE * 2 ** max(0, failures - 1),
-    )
+def retry_delay(
+    failures: int, *, at_least: float | None = None, token_usable: bool = True
+) -> float:
+    """Exponential back-off with equal jitter: half the step fixed, half random. Without a usable
+    token nothing works until IAM answers, so the ceiling is lower: recovery comes within
+    CREDENTIAL_RETRY_CAP_NO_TOKEN of IAM's return, not the full CREDENTIAL_RETRY_CAP."""
+    cap = settings.CREDENTIAL_RETRY_CAP if token_usable else settings.CREDENTIAL_RETRY_CAP_NO_TOKEN
+    step = min(cap, settings.CREDENTIAL_RETRY_BASE * 2 ** max(0, failures - 1))
     delay = step / 2 + random.uniform(0, step / 2)
     return max(delay, at_least or 0.0)
 
@@ -451,7 +455,12 @@ def _record_failure(credential: Credential, exc: PlatformError) -> None:
             credential.last_error_code = ErrorCode.UNAVAILABLE
         else:
             credential.last_error_code = ErrorCode.REFUSED
-        delay = retry_delay(credential.consecutive_failures, at_least=exc.retry_after)
+        seconds_left = credential.token_seconds_left(now)
+        delay = retry_delay(
+            credential.consecutive_failures,
+            at_least=exc.retry_after,
+            token_usable=bool(credential.access_token) and (seconds_left or 0) > 0,
+        )
         credential.retry_not_before = now + timedelta(seconds=delay)
     credential.save(update_fields=[f for f in _OUTCOME_FIELDS if f != "last_refresh_at"])
     logger.warning(

@@ -317,6 +317,8 @@ CREDENTIAL_REFRESH_INTERVAL = env_float("CREDENTIAL_REFRESH_INTERVAL", 30.0)
 # Transient IAM failures: exponential back-off from BASE, capped at CAP, with jitter.
 CREDENTIAL_RETRY_BASE = env_float("CREDENTIAL_RETRY_BASE", 5.0)
 CREDENTIAL_RETRY_CAP = env_float("CREDENTIAL_RETRY_CAP", 120.0)
+# The same ceiling once the last token has expired (nothing works until IAM answers again).
+CREDENTIAL_RETRY_CAP_NO_TOKEN = env_float("CREDENTIAL_RETRY_CAP_NO_TOKEN", 30.0)
 CREDENTIAL_RETRY_MAX = env_int("CREDENTIAL_RETRY_MAX", 10)
 # TOO_MANY_FAILED_LOGINS: wait at least this long (or longer if IAM says so).
 CREDENTIAL_LOCKOUT_BACKOFF = env_float("CREDENTIAL_LOCKOUT_BACKOFF", 900.0)

@@ -517,6 +517,19 @@ def credential_test_connection(*, credential: Credential) -> ConnectionReport:
         regions = tokens.platform_client(credential).list_regions()
     except tokens.TokenLockTimeout as exc:
         return ConnectionReport(ok=False, summary=exc.message)
+    except tokens.CredentialBackingOff:
+        # A click during a back-off asks nothing: it would only lengthen the wait.
+        credential.refresh_from_db()
+        when = timezone.localtime(credential.retry_not_before).strftime("%H:%M:%S")
+        waiting = _(
+            "IAM is not asked again before %(time)s: testing sooner would only lengthen the "
+            "wait. The dashboard tries on its own then."
+        ) % {"time": when}
+        return ConnectionReport(
+            ok=False,
+            summary=f"{credential.error_summary()} {waiting}".strip(),
+            detail=credential.last_error,
+        )
     except PlatformError as exc:
         credential.refresh_from_db()
         return ConnectionReport(

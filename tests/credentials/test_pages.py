@@ -283,6 +283,41 @@ def test_test_connection_when_iam_is_down(as_admin, platform):
     assert "IAM could not be reached" in html
     credential.refresh_from_db()
     assert credential.state == Credential.State.FAILING
+    calls = iam_calls(platform)
+    # More clicks during the back-off ask IAM nothing (each would lengthen it) and say when.
+    for _ in range(3):
+        html = as_admin.post(
+            reverse("credentials:test", args=[credential.code]), headers={"HX-Request": "true"}
+        ).content.decode()
+        assert "IAM is not asked again before" in html
+    assert iam_calls(platform) == calls
+    credential.refresh_from_db()
+    assert credential.consecutive_failures == 1
+
+
+def test_after_the_token_expired_the_page_does_not_promise_it_is_still_used(platform, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from endpoints import tokens
+
+    settings.CREDENTIAL_RETRY_CAP, settings.CREDENTIAL_RETRY_CAP_NO_TOKEN = 120, 30
+    credential = make_service_account(platform)
+    tokens.get_token(credential)
+    platform.set_faults(iam_unavailable=True)
+    credential.refresh_from_db()
+    Credential.objects.filter(pk=credential.pk).update(
+        token_expires_at=timezone.now() - timedelta(seconds=1), consecutive_failures=9
+    )
+    credential.refresh_from_db()
+    with pytest.raises(tokens.Unavailable):
+        tokens.mint_now(credential)
+    credential.refresh_from_db()
+    assert "keeps using the current token" not in credential.error_summary()
+    assert "the last token has expired" in credential.error_summary()
+    # Without a usable token the next try comes within the lower ceiling, not 120 s.
+    assert credential.retry_not_before <= timezone.now() + timedelta(seconds=30)
 
 
 def test_health_table_shows_state_changes(as_admin, platform):
