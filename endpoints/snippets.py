@@ -111,3 +111,52 @@ def snippets_for(endpoint: Endpoint) -> list[dict]:
         {"id": "python", "label": _("Python requests"), "code": python},
         {"id": "openai", "label": _("OpenAI Python SDK"), "code": openai_sdk},
     ]
+
+
+GATEWAY_KEY_VARIABLE = "GATEWAY_API_KEY"
+
+
+def gateway_snippets_for(endpoint: Endpoint, base_url: str) -> list[dict]:
+    """[{"id", "label", "code"}] calling the endpoint through the team gateway (`base_url` ends in
+    /v1): the same three kinds, with the person's own key from $GATEWAY_API_KEY (Keys page)."""
+    base = base_url.rstrip("/")
+    url = f"{base}/chat/completions"
+    body = {
+        "model": endpoint.name,
+        "messages": [{"role": "user", "content": PROMPT}],
+        "temperature": 0.7,
+        "max_tokens": 200,
+    }
+    body_json = json.dumps(body, ensure_ascii=False, indent=2)
+    curl = (
+        f"curl -X POST '{url}' \\\n"
+        f'  --header "Authorization: Bearer ${GATEWAY_KEY_VARIABLE}" \\\n'
+        "  --header 'Content-Type: application/json' \\\n"
+        f"  --data '{json.dumps(body, ensure_ascii=False)}'"
+    )
+    python = (
+        "import os\n\nimport requests\n\n"
+        f'headers = {{"Authorization": f"Bearer {{os.environ[\'{GATEWAY_KEY_VARIABLE}\']}}"}}\n'
+        "\nresponse = requests.post(\n"
+        f'    "{url}",\n'
+        "    headers=headers,\n"
+        f"    json={body_json.replace(chr(10), chr(10) + '    ')},\n"
+        "    timeout=120,\n)\n"
+        "response.raise_for_status()\n"
+        'print(response.json()["choices"][0]["message"]["content"])\n'
+    )
+    openai_sdk = (
+        "import os\n\nfrom openai import OpenAI\n\n"
+        f'client = OpenAI(base_url="{base}", api_key=os.environ["{GATEWAY_KEY_VARIABLE}"])\n\n'
+        "stream = client.chat.completions.create(\n"
+        f'    model="{endpoint.name}",\n'
+        f'    messages=[{{"role": "user", "content": "{PROMPT}"}}],\n'
+        "    stream=True,\n)\n"
+        "for chunk in stream:\n"
+        '    print(chunk.choices[0].delta.content or "", end="", flush=True)\n'
+    )
+    return [
+        {"id": "gateway-curl", "label": "curl", "code": curl},
+        {"id": "gateway-python", "label": _("Python requests"), "code": python},
+        {"id": "gateway-openai", "label": _("OpenAI Python SDK"), "code": openai_sdk},
+    ]
