@@ -147,3 +147,9 @@ def test_drain_is_idempotent_and_loses_nothing(member, gw_endpoint):
     usage._insert([json.loads(queued[0])])
     assert usage.drain() == 1
     assert UsageRecord.objects.count() == 1 and usage.pending() == 0
+
+
+def test_keys_page_in_vietnamese(as_member):
+    as_member.cookies["idash_language"] = "vi"
+    page = as_member.get(KEYS).content.decode()
+    assert "Khóa cổng API" in page and "Tạo khóa" in page
