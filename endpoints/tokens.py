@@ -105,9 +105,10 @@ class _Locked:
             if self.ready is None:
                 self.held = bool(self.lock.acquire())
             else:
-                self.held = self._acquire_or_share()
-                if not self.held:
+                acquired = self._acquire_or_share(self.ready)
+                if acquired is False:
                     return False
+                self.held = bool(acquired)  # None: timed out, raised below
         except redis.RedisError as exc:
             raise TokenLockTimeout(
                 _("Redis cannot be reached, so no token can be refreshed safely: %(error)s")
@@ -120,7 +121,7 @@ class _Locked:
             )
         return True
 
-    def _acquire_or_share(self) -> bool | None:
+    def _acquire_or_share(self, ready: Callable[[], bool]) -> bool | None:
         """True: we hold the lock. False: somebody else's mint is ready. None: timed out."""
         deadline = time.monotonic() + settings.CREDENTIAL_LOCK_WAIT
         while True:
@@ -132,7 +133,7 @@ class _Locked:
                 if time.monotonic() > deadline:
                     return None
                 time.sleep(self.POLL_SECONDS)
-            if self.ready():
+            if ready():
                 return False
 
     def __exit__(self, *exc_info: object) -> None:

@@ -225,3 +225,20 @@ def test_without_redis_the_token_service_says_so(platform, service_account, sett
     finally:
         tokens._redis_for.cache_clear()
     assert iam_calls(platform) == 0  # never a mint without the lock
+
+
+def test_a_lock_held_past_the_wait_raises_instead_of_handing_out_the_old_token(
+    platform, service_account, settings
+):
+    # A waiter that times out (nobody's mint landed) must say so, not take the expired token
+    # for the one "minted meanwhile" (it did, until mypy pointed at the None in `held`).
+    expire_token(service_account)
+    settings.CREDENTIAL_LOCK_WAIT = 0.3
+    other = tokens._lock(service_account)
+    assert other.acquire(blocking=False)
+    try:
+        with pytest.raises(tokens.TokenLockTimeout, match="Another process"):
+            tokens.get_token(service_account)
+    finally:
+        other.release()
+    assert iam_calls(platform) == 0
