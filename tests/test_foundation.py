@@ -175,7 +175,14 @@ def test_htmx_is_vendored_and_loaded(as_member):
 
 
 def test_healthz(client, db):
-    assert client.get("/healthz/").json() == {"ok": True}
+    response = client.get("/healthz/")
+    assert response.status_code == 200
+    assert response.json() == {
+        "ok": True,
+        "database": {"ok": True},
+        "redis": {"ok": True},
+        "broker": {"ok": True},
+    }
 
 
 def test_password_never_reaches_session_or_logs(client, member, caplog):
