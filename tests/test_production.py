@@ -76,6 +76,7 @@ def test_every_page_renders_for_an_admin_under_gunicorn_with_debug_off(web, admi
         "step": "basics",
         "action": "stop",
         "token": "not-a-real-token",
+        "name": "no-such-key",
     }
     pages = {}
     for route, _name in url_map():

@@ -23,6 +23,10 @@ IDS = [
     "poll-cycle",
     "staleness",
     "token-flight",
+    "gateway-ttft",
+    "gateway-stream",
+    "gateway-concurrency",
+    "gateway-limits",
 ]
 
 
