@@ -8,6 +8,7 @@ COPY pyproject.toml README.md ./
 COPY webapp webapp
 COPY endpoints endpoints
 COPY playground playground
+COPY gateway gateway
 COPY localplatform localplatform
 COPY templates templates
 COPY static static

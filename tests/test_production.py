@@ -164,6 +164,13 @@ def test_the_shipped_deployment_files_default_to_production():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "ENV DEBUG=false" in dockerfile
     assert dockerfile.index("ENV DEBUG=false") < dockerfile.index("CMD ")
+    # Every package the project installs is in the image.
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]:
+        package = pattern.rstrip("*")
+        assert f"COPY {package} {package}" in dockerfile, package
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     web = compose["services"]["web"]
     assert all(port.startswith("127.0.0.1:") for port in web["ports"])
