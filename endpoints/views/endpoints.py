@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,7 +20,7 @@ from endpoints.forms.wizard import ScaleEditForm
 from endpoints.models import Endpoint
 from endpoints.scaling import THRESHOLDS
 from endpoints.services.actions import ActionNotAllowed, endpoint_request_action
-from endpoints.snippets import snippets_for
+from endpoints.snippets import gateway_snippets_for, snippets_for
 from endpoints.timeline import duration_label, endpoint_phases
 from webapp import live
 from webapp.roles import AuthenticatedHttpRequest, Role, member_required, role_of, viewer_required
@@ -72,7 +73,7 @@ def endpoint_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "endpoints/list.html", context)
 
 
-PROGRESS_PATHS = {
+PROGRESS_PATHS: dict[str, tuple[str, ...]] = {
     Endpoint.Status.PENDING: ("PENDING", "CREATING", "ACTIVE"),
     Endpoint.Status.CREATING: ("PENDING", "CREATING", "ACTIVE"),
     Endpoint.Status.UPDATING: ("UPDATING", "ACTIVE"),
@@ -99,6 +100,34 @@ def _progress_steps(endpoint: Endpoint, phases: list) -> list[dict]:
     ]
 
 
+def _snippet_groups(request: AuthenticatedHttpRequest, endpoint: Endpoint) -> list[dict]:
+    """Through the team gateway with one's own key (what people should use), then straight to
+    the platform with the team's credential (for those who hold it)."""
+    from gateway.views import gateway_base_url
+
+    gateway_url = gateway_base_url(request)
+    return [
+        {
+            "id": "gateway",
+            "title": _("Through the team gateway, with your own key"),
+            "note": _(
+                "Create a key on the Keys page and put it in $GATEWAY_API_KEY. The model is "
+                "the endpoint's name; limits and usage follow your key."
+            ),
+            "url": gateway_url,
+            "snippets": gateway_snippets_for(endpoint, gateway_url),
+        },
+        {
+            "id": "platform",
+            "title": _("Straight to the platform"),
+            "note": _("Authentication: %(mode)s, with the team's credential.")
+            % {"mode": endpoint.get_auth_mode_display()},
+            "url": "",
+            "snippets": snippets_for(endpoint),
+        },
+    ]
+
+
 def _detail_context(
     request: AuthenticatedHttpRequest, endpoint: Endpoint, version: str, *, after: int | None = None
 ) -> dict:
@@ -115,7 +144,7 @@ def _detail_context(
     callable_ = endpoint.can_be_called()
     last_event = max((e.pk for e in events), default=0)
     newest_first = list(reversed(events))
-    context = {
+    context: dict[str, Any] = {
         "endpoint": endpoint,
         "events": newest_first,
         "new_events": [e for e in newest_first if after is not None and e.pk > after],
@@ -126,7 +155,8 @@ def _detail_context(
         "moving": endpoint.is_moving(),
         "can_edit": can_edit,
         "actions": {a: can_edit and a in allowed for a in lifecycle.ACTIONS},
-        "snippets": snippets_for(endpoint) if callable_ else [],
+        "snippets": callable_,
+        "snippet_groups": _snippet_groups(request, endpoint) if callable_ else [],
         "cost": endpoint.cost_range(),
         "timeout_minutes": settings.DEPLOY_TIMEOUT_MINUTES,
         "phase_label": duration_label(endpoint.phase_duration().total_seconds()),
@@ -152,7 +182,7 @@ def _detail_context(
 
 @viewer_required
 def endpoint_detail(request: AuthenticatedHttpRequest, code) -> HttpResponse:
-    pk = get_object_or_404(Endpoint.objects.values_list("pk", flat=True), code=code)
+    pk = get_object_or_404(Endpoint.objects.only("pk"), code=code).pk
     version = selectors.endpoint_version(pk) or ""  # before the data it describes
     endpoint = _get_endpoint_for_user(request, code)
     return render(request, "endpoints/detail.html", _detail_context(request, endpoint, version))
@@ -170,7 +200,7 @@ def endpoint_status(request: AuthenticatedHttpRequest, code) -> HttpResponse:
     if version is not None and live.unchanged(request, version):
         return live.no_change()
     endpoint = _get_endpoint_for_user(request, code)
-    if endpoint.pk != pk:
+    if endpoint.pk != pk or version is None:
         version = selectors.endpoint_version(endpoint.pk) or ""
     context = _detail_context(request, endpoint, version, after=_int(request.GET.get("after")))
     context["call_changed"] = context["call_key"] != request.GET.get("call")
