@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.fields import EncryptedTextField
@@ -137,7 +138,8 @@ UNAVAILABLE_WITHOUT_TOKEN = _(
     "dashboard keeps retrying on its own, at least every half minute."
 )
 
-ERROR_SUMMARIES = {
+# Keyed by str: last_error_code is a plain str field (ErrorCode members are str too).
+ERROR_SUMMARIES: dict[str, Promise] = {
     ErrorCode.AUTHENTICATION_FAILED: _(
         "IAM refused this client ID and secret. Create a new secret for the service account "
         "in the VNG Cloud IAM console and enter it here: until then no token is requested."

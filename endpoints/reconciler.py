@@ -386,8 +386,8 @@ def _write_same_status(rows: list[tuple[Endpoint, dict[str, Any]]], lease: datet
         groups.setdefault(key, []).append(endpoint.pk)
         for name, value in diff.items():
             setattr(endpoint, name, value)
-    for (status, raw_status, diff), pks in groups.items():
-        values = {k: _unhashable(v) for k, v in diff}
+    for (status, raw_status, frozen), pks in groups.items():
+        values = {k: _unhashable(v) for k, v in frozen}
         for start in range(0, len(pks), 5000):
             Endpoint.objects.filter(
                 pk__in=pks[start : start + 5000],

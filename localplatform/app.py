@@ -523,7 +523,7 @@ class App:
         tps = override if override is not None else self.platform.config.token_per_second
         return 1.0 / tps if tps and tps > 0 else 0.0
 
-    def _generate(self, params: dict) -> Iterator[tuple[str, str | None, int]]:
+    def _generate(self, params: dict) -> Iterator[tuple[str, str, int]]:
         """Yield ("delta", text, n) as text becomes safe to send, then ("finish", reason, n)."""
         stops = params["stop"]
         tokens = self.model.generate(

@@ -9,6 +9,8 @@ hour, only so that the wizard has something to add up.
 
 from __future__ import annotations
 
+from typing import Any
+
 REGIONS = [
     {"id": "HCM", "name": "Ho Chi Minh City", "zone": "HCM-1A", "status": "ACTIVE"},
 ]
@@ -16,7 +18,7 @@ REGIONS = [
 DEMO_SERVED_MODEL_NAME = "demo-chat"
 
 # memoryGb: GPU memory the model needs to load (weights plus a KV cache for a modest context).
-REGISTRY_MODELS = [
+REGISTRY_MODELS: list[dict[str, Any]] = [
     {
         "id": "mr-5f0c7a51-1d7b-4a57-9d39-0d3c2a6de001",
         "name": "demo-chat",

@@ -10,17 +10,23 @@ same servers and options.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.utils.functional import cached_property
 
-_clients: dict[tuple, object] = {}
+_clients: dict[tuple, RedisCacheClient] = {}
 _lock = threading.Lock()
 
 
 class SharedPoolRedisCache(RedisCache):
+    # Set by RedisCache.__init__; private there, so django-stubs does not declare them.
+    _servers: list[str]
+    _options: dict[str, Any]
+    _class: type[RedisCacheClient]
+
     @cached_property
-    def _cache(self):
+    def _cache(self) -> RedisCacheClient:
         key = (tuple(self._servers), repr(sorted(self._options.items())))
         with _lock:
             client = _clients.get(key)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from typing import TypeVar
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
+
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
 try:  # psycopg_pool is there when the web process pools its connections
     from psycopg_pool import PoolTimeout
@@ -63,7 +67,7 @@ def unavailable(request: HttpRequest, part: str) -> HttpResponse:
     return logged_already(response)
 
 
-def logged_already(response: HttpResponse) -> HttpResponse:
+def logged_already(response: _Response) -> _Response:
     """Logged as a WARNING by the caller: an outage must not flood the error log with one ERROR
     per request (django.request skips responses marked so)."""
     response._has_been_logged = True  # type: ignore[attr-defined]

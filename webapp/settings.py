@@ -132,11 +132,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "idash")
 CACHES = {
     "default": {
         "BACKEND": "webapp.cache.SharedPoolRedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "idash"),
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
         "TIMEOUT": 300,
     }
 }
@@ -388,7 +389,7 @@ GATEWAY_DEFAULT_MAX_TOKENS = env_int("GATEWAY_DEFAULT_MAX_TOKENS", 800)
 # Usage records wait in a Redis list; beat drains them into the database this often, in batches.
 GATEWAY_DRAIN_SECONDS = env_float("GATEWAY_DRAIN_SECONDS", 5.0)
 GATEWAY_DRAIN_BATCH = env_int("GATEWAY_DRAIN_BATCH", 2000)
-GATEWAY_REDIS_PREFIX = env_str("GATEWAY_REDIS_PREFIX", CACHES["default"]["KEY_PREFIX"] + ":gw:")
+GATEWAY_REDIS_PREFIX = env_str("GATEWAY_REDIS_PREFIX", CACHE_KEY_PREFIX + ":gw:")
 # The limits the key form starts from (0: none).
 GATEWAY_DEFAULT_REQUESTS_PER_MINUTE = env_int("GATEWAY_DEFAULT_REQUESTS_PER_MINUTE", 60)
 GATEWAY_DEFAULT_TOKENS_PER_MINUTE = env_int("GATEWAY_DEFAULT_TOKENS_PER_MINUTE", 100_000)

@@ -44,7 +44,8 @@ class CredentialAdminForm(forms.ModelForm):
             self.fields["kind"].disabled = True
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not self.instance.pk and not data.get("secret"):
             self.add_error("secret", _("Enter the secret: it is stored encrypted."))
         return data
@@ -64,7 +65,7 @@ class CredentialAdminForm(forms.ModelForm):
                 credential=self.instance if self.instance.pk else None,
             )
         except ValidationError as exc:
-            self._update_errors(exc)
+            self._update_errors(exc)  # type: ignore[attr-defined]  # ModelForm's, not in the stubs
 
 
 @admin.register(Credential)

@@ -7,10 +7,10 @@ retried; transient ones are retried with backoff and jitter (STYLE.md rule 5).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-
-import requests
+from typing import Any, Protocol
 
 # Reference: vngcloud-api.md §5.3, SEEN (IAM error codes in the official Go SDK).
 AUTHENTICATION_FAILED = "AUTHENTICATION_FAILED"
@@ -147,7 +147,21 @@ _BY_STATUS: dict[int, type[PlatformError]] = {
 }
 
 
-def error_from_response(response: requests.Response) -> PlatformError:
+class HttpAnswer(Protocol):
+    """What `error_from_response` reads: a requests.Response, or upstream's urllib3 wrapper."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def text(self) -> str: ...
+    def json(self) -> Any: ...
+
+
+def error_from_response(response: HttpAnswer) -> PlatformError:
     """The typed error for a non-2xx response."""
     try:
         body = response.json()

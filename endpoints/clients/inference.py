@@ -9,8 +9,8 @@ endpoint, nothing on a public one. Hence `auth_mode`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any, Literal
+from collections.abc import Generator
+from typing import Any, Literal, cast
 
 import requests
 import urllib3
@@ -65,11 +65,15 @@ class InferenceClient:
         return f"InferenceClient(base_url={self.base_url!r}, auth_mode={self.auth_mode!r})"
 
     # ------------------------------------------------------------------ plumbing
+    def _token_source(self) -> TokenSource:
+        # In iam_token mode __init__ leaves a TokenSource here (a str became a StaticToken).
+        return cast(TokenSource, self._credential)
+
     def _token(self) -> str | None:
         if self.auth_mode == "api_key":
             return str(self._credential)
         if self.auth_mode == "iam_token":
-            return self._credential.get()  # type: ignore[union-attr]
+            return self._token_source().get()
         return None
 
     def _headers(self, token: str | None, *, stream: bool = False) -> dict:
@@ -102,7 +106,8 @@ class InferenceClient:
         )
         if response.status_code == 401 and self.auth_mode == "iam_token":
             response.close()
-            fresh = self._credential.refresh(token)  # type: ignore[union-attr]
+            assert token is not None  # _token() always returns one in iam_token mode
+            fresh = self._token_source().refresh(token)
             response = http.request(
                 method,
                 url,
@@ -198,7 +203,7 @@ class ChatStream:
                 status_code=self.response.status_code,
             ) from exc
 
-    def _iter_events(self) -> Iterator[dict]:
+    def _iter_events(self) -> Generator[dict, None, None]:
         buffer = b""
         try:
             while True:

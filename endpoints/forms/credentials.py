@@ -7,7 +7,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.models import Credential
-from endpoints.services.credentials import API_KEY_NAME_PATTERN, region_choices
+from endpoints.services.credentials import API_KEY_NAME_PATTERN, SecretCheck, region_choices
 
 
 class CredentialForm(forms.Form):
@@ -64,7 +64,7 @@ class CredentialForm(forms.Form):
 
     def __init__(self, *args, credential: Credential | None = None, **kwargs) -> None:
         self.credential = credential
-        self.check = None  # a SecretCheck that gave no verdict, shown above the form
+        self.check: SecretCheck | None = None  # a check that gave no verdict, shown above the form
         if credential is not None:
             kwargs.setdefault(
                 "initial",
@@ -93,7 +93,8 @@ class CredentialForm(forms.Form):
         return self.cleaned_data["label"].strip()
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.credential is None and not data.get("secret"):
             self.add_error(
                 "secret",
@@ -146,7 +147,8 @@ class ApiKeyCreateForm(forms.Form):
         return self.cleaned_data["name"].strip()
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("name") and not (data.get("label") or "").strip():
             data["label"] = data["name"]
         return data

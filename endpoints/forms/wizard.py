@@ -8,6 +8,7 @@ inline htmx check, the step's submit and the final re-validation.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -65,11 +66,13 @@ class BasicsForm(forms.Form):
         self.models = {m.id: m for m in models}
         self.credentials = {str(c.code): c for c in credentials}
         self.names_taken = names_taken
-        self.fields["region"].choices = [(r, r) for r in settings.AIPLATFORM_REGIONS]
-        self.fields["credential"].choices = [("", _("Choose…"))] + [
+        cast(forms.ChoiceField, self.fields["region"]).choices = [
+            (r, r) for r in settings.AIPLATFORM_REGIONS
+        ]
+        cast(forms.ChoiceField, self.fields["credential"]).choices = [("", _("Choose…"))] + [
             (str(c.code), c.label) for c in credentials
         ]
-        self.fields["model_id"].choices = [("", _("Choose a model…"))] + [
+        cast(forms.ChoiceField, self.fields["model_id"]).choices = [("", _("Choose a model…"))] + [
             (m.id, f"{m.name} · {m.framework}") for m in models
         ]
         if credentials:
@@ -80,8 +83,9 @@ class BasicsForm(forms.Form):
             "That credential cannot deploy (it was removed or marked invalid)."
         )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         name, region, code = data.get("name"), data.get("region"), data.get("credential")
         if not (name and region and code):
             return data
@@ -122,7 +126,9 @@ class ResourcesForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.model = model
         self.types = {t.id: t for t in instance_types}
-        self.fields["instance_type"].choices = [(t.id, t.name) for t in instance_types]
+        cast(forms.ChoiceField, self.fields["instance_type"]).choices = [
+            (t.id, t.name) for t in instance_types
+        ]
 
     def too_small(self, instance: InstanceType) -> str:
         """Why this type cannot hold the model, or "" when it can."""
@@ -217,15 +223,16 @@ class ScalingForm(forms.Form):
     def __init__(self, *args, api_keys: list[Credential], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.api_keys = {str(c.code): c for c in api_keys}
-        self.fields["access_credential"].choices = [
+        cast(forms.ChoiceField, self.fields["access_credential"]).choices = [
             ("", _("No API key: call it with an IAM token"))
         ] + [(code, c.label) for code, c in self.api_keys.items()]
         if self.api_keys:
             # Private access means an API key (today's docs): offer the stored one first.
             self.fields["access_credential"].initial = next(iter(self.api_keys))
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         low, high = data.get("min_replicas"), data.get("max_replicas")
         if low is not None and high is not None and low > high:
             self.add_error(

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_variables
@@ -95,7 +96,7 @@ def credential_create(
     secret: str,
     region: str = "HCM",
     client_id: str = "",
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | AnonymousUser | None = None,
     check: SecretCheck | None = None,
 ) -> Credential:
     """Store a new credential (validated with full_clean; the secret encrypted at rest).
@@ -112,7 +113,7 @@ def credential_create(
         client_id=(client_id or "").strip() if kind == Credential.Kind.SERVICE_ACCOUNT else "",
         secret=secret,
         secret_last4=secret[-4:],
-        created_by=created_by if getattr(created_by, "pk", None) else None,
+        created_by=created_by if isinstance(created_by, User) and created_by.pk else None,
     )
     if check is not None:
         _apply_check(credential, check)
@@ -458,7 +459,7 @@ _CHECK_FIELDS = [
 
 
 # Words for an API key's last error: the model's summaries speak of IAM and tokens.
-API_KEY_ERROR_WORDS = {
+API_KEY_ERROR_WORDS: dict[str, tuple[Promise, Promise]] = {
     ErrorCode.AUTHENTICATION_FAILED: (
         gettext_lazy("Key refused"),
         gettext_lazy(
@@ -703,7 +704,7 @@ def api_key_create(
     label: str,
     region: str,
     is_default: bool = False,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | AnonymousUser | None = None,
 ) -> CreatedApiKey | None:
     """Create an API key on the platform, wait until it is ACTIVE, check it and store it.
 
@@ -746,7 +747,7 @@ def _store_key(
     *,
     label: str,
     region: str,
-    created_by: AbstractBaseUser | None,
+    created_by: User | AnonymousUser | None,
 ) -> CreatedApiKey:
     check = _check_api_key(key, region)
     try:
@@ -773,7 +774,7 @@ def api_key_store(
     name: str,
     label: str,
     region: str,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | AnonymousUser | None = None,
 ) -> Credential:
     """Store an existing platform key as a credential, its value never shown (GET, SEEN §4.2)."""
     from endpoints.tokens import platform_client

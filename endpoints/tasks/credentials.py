@@ -9,6 +9,7 @@ asked more often than the back-off allows, whoever asks.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
@@ -28,7 +29,7 @@ def refresh_tokens() -> int:
     """Beat: enqueue a refresh for every service account whose token passed half its life."""
     due = credential_ids_due_for_refresh()
     for credential_id in due:
-        transaction.on_commit(lambda pk=credential_id: refresh_credential.delay(pk))
+        transaction.on_commit(partial(refresh_credential.delay, credential_id))
     return len(due)
 
 
