@@ -37,8 +37,8 @@ def application(environ: dict, start_response):
         status, headers, body = _refusal(err, call)
     except Exception:
         logger.exception("gateway request %s failed", call.request_id)
-        err = ApiError(500, "The gateway failed to handle this request.", type_="server_error")
-        status, headers, body = _refusal(err, call)
+        failed = ApiError(500, "The gateway failed to handle this request.", type_="server_error")
+        status, headers, body = _refusal(failed, call)
     finally:
         _release_database_connection()
     if not hasattr(body, "close"):
@@ -136,7 +136,7 @@ def chat_completions(environ: dict, call: Call) -> Response:
             type_="service_unavailable",
             code="endpoint_not_active",
         )
-    _admit(call, chat)
+    _admit(call, chat, key, endpoint.pk)
     payload = {**chat.body, "model": route.served_model()}
     if chat.stream:
         # Asked for on the caller's behalf, to settle the token budget from the real usage.
@@ -176,11 +176,10 @@ def _route(model: str) -> routes.Route:
     return route
 
 
-def _admit(call: Call, chat: validation.ChatCall) -> None:
-    """Count the call against the key's limits, with the key's current version."""
+def _admit(call: Call, chat: validation.ChatCall, key: authn.KeyInfo, endpoint_id: int) -> None:
+    """Count the call against the key's limits, with the key's current version (`call.key`)."""
     for _attempt in range(3):
-        key = call.key
-        if not key.may_call(call.endpoint_id):
+        if not key.may_call(endpoint_id):
             raise ApiError(403, "This key may no longer call this model.", type_="permission_error")
         try:
             verdict = limits.check(
@@ -193,7 +192,7 @@ def _admit(call: Call, chat: validation.ChatCall) -> None:
                 cost=chat.cost,
             )
             if verdict.refused_by == limits.STALE:
-                call.key = authn.usable(authn.load(key.digest))
+                key = call.key = authn.usable(authn.load(key.digest))
                 continue
         except authn.Refused as refused:
             call.key = None

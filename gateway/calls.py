@@ -9,10 +9,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import redis
 
 from gateway import limits, store, usage
+
+if TYPE_CHECKING:
+    from gateway.authn import KeyInfo
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +27,7 @@ class Call:
         self.request_id = str(uuid.uuid4())
         self.started = started
         self.at = time.time()
-        self.key = None  # authn.KeyInfo once known
+        self.key: KeyInfo | None = None  # once known
         self.recorded = True  # /v1/models is not a call to record
         self.endpoint_id: int | None = None
         self.model = ""
@@ -101,11 +106,11 @@ class Call:
 class Finishing:
     """A WSGI body that runs `call.finish()` when the server closes it."""
 
-    def __init__(self, parts: list[bytes], call: Call) -> None:
+    def __init__(self, parts: Iterable[bytes], call: Call) -> None:
         self.parts = parts
         self.call = call
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         return iter(self.parts)
 
     def close(self) -> None:

@@ -6,8 +6,10 @@ Messages name the field or the status, never a key, a credential or a token.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
-Response = tuple[int, list[tuple[str, str]], list[bytes]]
+# (status, headers, WSGI body: a list of bytes, or a stream that closes itself)
+Response = tuple[int, list[tuple[str, str]], Iterable[bytes]]
 
 REASONS = {
     200: "OK",
