@@ -85,11 +85,17 @@ def usable(info: KeyInfo) -> KeyInfo:
     return info
 
 
+def _stored_version(digest: str) -> str:
+    """The key's version in Redis, "" when it has none (the client returns bytes)."""
+    raw = store.client().get(store.version_name(digest))
+    return raw.decode() if isinstance(raw, bytes) else raw or ""
+
+
 def load(digest: str) -> KeyInfo:
     """Read a key afresh (Redis version first, then the row) and keep it for the next requests."""
     from gateway.selectors import key_for_gateway
 
-    version = (store.client().get(store.version_name(digest)) or b"").decode()
+    version = _stored_version(digest)
     key = key_for_gateway(digest)
     if key is None:
         _keys.pop(digest, None)
@@ -122,7 +128,7 @@ def load(digest: str) -> KeyInfo:
 def current(info: KeyInfo) -> KeyInfo:
     """The key as it is now: the same copy if its version still holds (one Redis GET), else a
     fresh one. For the answers that run no limit script (refusals, /v1/models)."""
-    version = (store.client().get(store.version_name(info.digest)) or b"").decode()
+    version = _stored_version(info.digest)
     if version == info.version:
         return usable(info)
     return usable(load(info.digest))

@@ -9,7 +9,13 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from endpoints.models import Endpoint
 from gateway import selectors
+
+
+class EndpointsField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Endpoint) -> str:
+        return f"{obj.name} ({obj.region})"
 
 
 class KeyForm(forms.Form):
@@ -31,7 +37,7 @@ class KeyForm(forms.Form):
         required=False,
         help_text=_("Empty: the key does not expire."),
     )
-    endpoints = forms.ModelMultipleChoiceField(
+    endpoints = EndpointsField(
         label=_("Endpoints"),
         queryset=selectors.endpoint_choices(),
         required=False,
@@ -58,7 +64,6 @@ class KeyForm(forms.Form):
             },
         )
         super().__init__(*args, **kwargs)
-        self.fields["endpoints"].label_from_instance = lambda ep: f"{ep.name} ({ep.region})"
         if not for_admin:
             del self.fields["app_name"]
 

@@ -53,6 +53,9 @@ class GatewayKey(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Not a column: the endpoints a scoped key may call, set by selectors.key_for_gateway.
+    scoped_endpoint_ids: list[int]
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("gateway key")

@@ -54,10 +54,10 @@ def live_endpoints() -> QuerySet[Endpoint]:
 
 def models_for_key(*, all_endpoints: bool, endpoint_ids: frozenset[int]) -> list[dict]:
     """What /v1/models lists: each endpoint the key may call, by name and by each alias."""
-    endpoints = live_endpoints()
+    callable_ = live_endpoints()
     if not all_endpoints:
-        endpoints = endpoints.filter(pk__in=endpoint_ids)
-    endpoints = list(endpoints.order_by("name").values("pk", "name", "status", "created_at"))
+        callable_ = callable_.filter(pk__in=endpoint_ids)
+    endpoints = list(callable_.order_by("name").values("pk", "name", "status", "created_at"))
     aliases = ModelAlias.objects.filter(endpoint_id__in=[e["pk"] for e in endpoints]).values_list(
         "alias", "endpoint_id"
     )
