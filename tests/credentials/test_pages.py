@@ -295,7 +295,7 @@ def test_test_connection_when_iam_is_down(as_admin, platform):
     assert credential.consecutive_failures == 1
 
 
-def test_after_the_token_expired_the_page_does_not_promise_it_is_still_used(platform, settings):
+def test_after_the_token_expired_the_page_does_not_promise_it_is_still_used(platform, settings, db):
     from datetime import timedelta
 
     from django.utils import timezone

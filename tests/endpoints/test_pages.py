@@ -124,11 +124,17 @@ def test_detail_snippets_follow_the_auth_mode_and_hold_no_secret(
         access_credential=key if mode == "api_key" else None,
     )
     page = as_viewer.get(f"/inference/{ep.code}/").content.decode()
+    # Straight to the platform: the endpoint's own auth mode.
+    direct = page.split('data-testid="snippets-platform"', 1)[1]
+    direct = direct.replace("&quot;", '"').replace("&#x27;", "'")
     for text in must:
-        assert text in page.replace("&quot;", '"').replace("&#x27;", "'")
+        assert text in direct
     for text in must_not:
-        assert text not in page.replace("&quot;", '"')
+        assert text not in direct
     assert "http://p/v1/me-" + mode + "/v1/chat/completions" in page
+    # Through the gateway: the person's own key, whatever the endpoint's mode.
+    gateway = page.split('data-testid="snippets-gateway"', 1)[1].split("snippets-platform")[0]
+    assert "Bearer $GATEWAY_API_KEY" in gateway and f"snip-{mode.replace('_', '-')}" in gateway
     for secret in ("sk-REAL-SECRET-VALUE-123", sa.secret):
         assert secret not in page
 
