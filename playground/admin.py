@@ -1,7 +1,8 @@
 """Admin panel: share links, so an Admin can see every live demo and revoke any of them at once.
 
 Conversations are not listed: they are each person's own (the playground 404s them to others).
-The link token is not shown: it is the key to the demo.
+The link token is not shown: it is the key to the demo. Its log id is (logs write it instead of
+the token), and so is why a link does not answer and what last went wrong for its visitors.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ class ShareLinkAdmin(admin.ModelAdmin):
     list_display = [
         "conversation",
         "kind",
+        "state",
+        "log_id",
         "public",
         "created_by",
         "created_at",
@@ -30,7 +33,23 @@ class ShareLinkAdmin(admin.ModelAdmin):
     list_filter = ["kind", "public", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["conversation__title", "created_by__username"]
     list_select_related = ["conversation", "created_by"]
-    fields = [*list_display, "revoked_by", "endpoint", "params"]
+
+    @admin.display(description=_("state"))
+    def state(self, link: ShareLink) -> str:
+        if link.is_revoked():
+            return str(_("Revoked"))
+        if link.is_expired():
+            return str(_("Expired"))
+        paused = link.paused_reason()
+        if paused:
+            return str(_("Paused: %(reason)s") % {"reason": paused})
+        return str(_("Answering"))
+
+    @admin.display(description=_("log id"))
+    def log_id(self, link: ShareLink) -> str:
+        return link.log_id
+
+    fields = [*list_display, "revoked_by", "endpoint", "params", "last_error", "last_error_at"]
     readonly_fields = fields
     actions = ["revoke"]
 

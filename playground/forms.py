@@ -5,7 +5,6 @@ The relay forwards only `cleaned_data`, so nothing outside the platform's ranges
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from django import forms
@@ -15,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from endpoints.models import Credential, Endpoint
 from playground import params
-from playground.models import Message, ShareLink
+from playground.models import ShareLink
 
 
 def _range_field(r: params.Range, label) -> forms.Field:
@@ -198,38 +197,32 @@ class ChatForm(SettingsForm):
 
 
 class ShareChatForm(forms.Form):
-    """A visitor's message on a live demo page, with the turns it already had (in the browser)."""
+    """A visitor's message on a live demo page, and the signed id of the page's chat.
+
+    The turns so far are the server's (playground.demo_chats): a `history` field, which pages
+    before that sent, is refused unread, so nothing a visitor writes is parsed but the message.
+    """
 
     message = MessageField(required=True)
-    history = forms.CharField(required=False, widget=forms.HiddenInput)
+    chat = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def clean_history(self) -> list[dict]:
-        raw = self.cleaned_data.get("history") or ""
-        if not raw.strip():
-            return []
-        invalid = forms.ValidationError(_("The conversation so far could not be read."))
-        try:
-            turns = json.loads(raw)
-        except ValueError:
-            raise invalid from None
-        if not isinstance(turns, list) or len(turns) > 2 * params.PAST_MESSAGES.high:
-            raise invalid
-        limit = params.message_max_chars()
-        history = []
-        for turn in turns:
-            if (
-                not isinstance(turn, dict)
-                or turn.get("role") not in (Message.Role.USER, Message.Role.ASSISTANT)
-                or not isinstance(turn.get("content"), str)
-            ):
-                raise invalid
-            if len(turn["content"]) > limit:
-                raise forms.ValidationError(
-                    _("A message of the conversation so far is longer than %(limit)d characters.")
-                    % {"limit": limit}
-                )
-            history.append({"role": turn["role"], "content": turn["content"]})
-        return history
+    def __init__(self, data=None, *, link: ShareLink, **kwargs) -> None:
+        super().__init__(data, **kwargs)
+        self.link = link
+        self.chat_id: str | None = None
+
+    def clean(self):
+        data = super().clean()
+        from playground import demo_chats
+
+        self.chat_id = demo_chats.chat_id(self.link, data.get("chat") or "")
+        if self.chat_id is None or "history" in (self.data or {}):
+            raise forms.ValidationError(stale_page_message(), code="stale")
+        return data
+
+
+def stale_page_message():
+    return _("This page is out of date: reload it to go on chatting.")
 
 
 class RenameForm(forms.Form):
@@ -272,6 +265,9 @@ class ShareForm(SettingsForm):
     public = forms.BooleanField(
         label=_("Anyone with the link may read the transcript (otherwise signed-in people only)"),
         required=False,
+    )
+    show_system_prompt = forms.BooleanField(
+        label=_("Show the system prompt in the transcript"), required=False
     )
     expires_in = forms.ChoiceField(label=_("Expires after"), choices=EXPIRY_CHOICES, initial="1d")
     rate_per_link = forms.IntegerField(

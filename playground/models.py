@@ -1,7 +1,9 @@
 """Saved playground conversations, their messages, and the links that share them.
 
 A conversation belongs to one person. An exchange (the user's message and the reply) is written
-once, when the reply has finished streaming: the relay never writes per chunk.
+before the reply streams, the reply marked interrupted, and the reply updated once when it ends:
+a worker that dies mid-reply leaves the message and an interrupted reply, never a lost exchange.
+The relay never writes per chunk.
 """
 
 from __future__ import annotations
@@ -48,8 +50,12 @@ class Message(models.Model):
         USER = "user", _("You")
         ASSISTANT = "assistant", _("Assistant")
 
-    # Not an OpenAI finish reason: the person pressed Stop (or closed the page) mid-reply.
+    # Not OpenAI finish reasons. STOPPED: the person pressed Stop (or closed the page) mid-reply.
+    # INTERRUPTED: the reply never ended here (the web process died or was stopped mid-reply);
+    # every reply is stored so until it ends. TIME_LIMIT: it ran past PLAYGROUND_STREAM_MAX_SECONDS.
     STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+    TIME_LIMIT = "time_limit"
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
@@ -79,7 +85,20 @@ class Message(models.Model):
 
     @property
     def failed(self) -> bool:
-        return bool(self.error)
+        return bool(self.error) or self.finish_reason == self.INTERRUPTED
+
+    @property
+    def error_text(self) -> str:
+        if self.error:
+            return self.error
+        if self.finish_reason == self.INTERRUPTED:
+            return str(
+                _(
+                    "This reply was interrupted: the server stopped before it ended (or it is "
+                    "still being written in another tab). What arrived is kept."
+                )
+            )
+        return ""
 
 
 def tokens_per_second(
@@ -102,8 +121,10 @@ def new_share_token() -> str:
 class ShareLink(models.Model):
     """A link to a conversation: a read-only transcript, or a live demo of its endpoint.
 
-    A live link keeps its own copy of the endpoint, system prompt and parameters, taken when it
-    was made, so that later changes to the conversation do not change a demo in progress.
+    Both are copies taken when the link was made: a transcript keeps the messages (and the system
+    prompt only if chosen), a live link the endpoint, system prompt and parameters, so that later
+    changes to the conversation change neither. A link answers only while the person who made it
+    is an active Member (or Admin): see `paused_reason()`.
     """
 
     class Kind(models.TextChoices):
@@ -126,13 +147,22 @@ class ShareLink(models.Model):
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The conversation's title and model when the link was made.
+    title = models.CharField(_("title"), max_length=120, blank=True)
+    model_name = models.CharField(max_length=200, blank=True)
+    # Transcripts: the messages as they were when the link was made (see `transcript_entry`).
+    transcript = models.JSONField(default=list, blank=True)
     endpoint = models.ForeignKey(
         Endpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Live: sent to the model, never shown. Transcript: shown, only when its maker chose to.
     system_prompt = models.TextField(blank=True)
     params = models.JSONField(default=dict, blank=True)
     rate_per_link = models.PositiveIntegerField(_("messages per minute, whole link"), default=30)
     rate_per_visitor = models.PositiveIntegerField(_("messages per minute, per visitor"), default=6)
+    # Live: what went wrong last for a visitor, in full, for the owner (visitors read less).
+    last_error = models.TextField(_("last error"), blank=True)
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -140,11 +170,18 @@ class ShareLink(models.Model):
         verbose_name_plural = _("share links")
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.token[:6]}…"
+        return f"{self.get_kind_display()} [{self.log_id}]"
 
     def __repr__(self) -> str:
         # The token is the key to the demo: never in a log line.
         return f"<ShareLink {self.pk} {self.kind} conversation={self.conversation_id}>"
+
+    @property
+    def log_id(self) -> str:
+        """What logs write instead of the token (playground.logfilters)."""
+        from playground.logfilters import share_log_id
+
+        return share_log_id(self.token)
 
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
@@ -155,6 +192,41 @@ class ShareLink(models.Model):
     def is_usable(self, now=None) -> bool:
         return not self.is_revoked() and not self.is_expired(now)
 
+    def paused_reason(self) -> str:
+        """Why a link that is neither revoked nor expired does not answer; "" when it does.
+
+        A link works on the team's credentials on behalf of the person who made it: once they are
+        deactivated or no longer a Member, it stops, and works again if they become one again.
+        """
+        from webapp.roles import Role, role_of
+
+        user = self.created_by
+        name = user.get_username()
+        if not user.is_active:
+            return str(_("%(who)s, who made it, is deactivated.") % {"who": name})
+        if role_of(user) < Role.MEMBER:
+            return str(_("%(who)s, who made it, is no longer a Member.") % {"who": name})
+        return ""
+
+    def is_answering(self) -> bool:
+        return self.is_usable() and not self.paused_reason()
+
     @property
     def is_live(self) -> bool:
         return self.kind == self.Kind.LIVE
+
+
+def transcript_entry(message: Message) -> dict:
+    """One message of a transcript snapshot. A failed reply keeps no error text: the transcript
+    may be public, and the details (credentials, platform messages) are the owner's."""
+    return {
+        "role": message.role,
+        "content": message.content,
+        "model_name": message.model_name,
+        "failed": message.failed,
+        "finish_reason": "" if message.failed else message.finish_reason,
+        "ttft_ms": message.ttft_ms,
+        "total_ms": message.total_ms,
+        "prompt_tokens": message.prompt_tokens,
+        "completion_tokens": message.completion_tokens,
+    }

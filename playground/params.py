@@ -47,3 +47,22 @@ def message_max_chars() -> int:
 
 def system_prompt_max_chars() -> int:
     return settings.PLAYGROUND_SYSTEM_PROMPT_MAX_CHARS
+
+
+def stream_max_seconds() -> float:
+    """The longest a reply may stream; past it the relay stops reading and keeps what arrived.
+
+    PLAYGROUND_STREAM_MAX_SECONDS (environment, default 300 s). gunicorn.conf.py sets
+    graceful_timeout above `longest_stream_seconds()`, so a restart lets every reply end.
+    """
+    value = getattr(settings, "PLAYGROUND_STREAM_MAX_SECONDS", None)
+    if value is None:
+        from webapp.env import env_float
+
+        value = env_float("PLAYGROUND_STREAM_MAX_SECONDS", 300.0)
+    return float(value)
+
+
+def longest_stream_seconds() -> float:
+    """The deadline is checked at each chunk: the last read may still wait a full read timeout."""
+    return stream_max_seconds() + float(settings.AIPLATFORM_STREAM_READ_TIMEOUT)

@@ -32,11 +32,15 @@ def _redis_for(url: str) -> redis.Redis:
     return redis.Redis.from_url(url)
 
 
+def redis_client() -> redis.Redis:
+    return _redis_for(settings.REDIS_URL)
+
+
 def hit(scope: str, identity: str, *, limit: int, window: int | None = None) -> Verdict:
     """Count one request; refuse it when the window already held `limit` of them."""
     window = window or settings.PLAYGROUND_SHARE_RATE_WINDOW_SECONDS
     key = f"{KEY_PREFIX}{scope}:{identity}"
-    pipe = _redis_for(settings.REDIS_URL).pipeline(transaction=True)
+    pipe = redis_client().pipeline(transaction=True)
     pipe.set(key, 0, ex=window, nx=True)
     pipe.incr(key)
     pipe.ttl(key)

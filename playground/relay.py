@@ -12,6 +12,11 @@ Events, one JSON object per line:
     {"type": "delta", "text": "Hel"}
     {"type": "done", "finish_reason": "stop", "ttft_ms": 12, "total_ms": 840, ...}
     {"type": "error", "message": "…", "retry": true}
+
+There is always a last event, `done` or `error`, unless the process itself dies: a reply that
+could not be saved ends with an `error` that says so. The chat stores the exchange before the
+first byte (`services.exchange_start`, the reply marked interrupted until it ends), so a killed
+worker leaves the message and an interrupted reply behind, never nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
+import urllib3
+from django.conf import settings
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
@@ -39,6 +46,7 @@ from endpoints.clients.errors import (
 )
 from endpoints.clients.inference import ChatStream, InferenceClient
 from endpoints.models import Endpoint
+from playground import params
 from playground.models import Message, tokens_per_second
 
 logger = logging.getLogger(__name__)
@@ -113,8 +121,8 @@ def describe_error(exc: Exception) -> str:
             "detail": detail
         }
     if isinstance(exc, StreamInterrupted):
-        return _("The reply was cut off mid-way (%(detail)s). What arrived is kept.") % {
-            "detail": detail.rstrip(".")
+        return _("The reply was cut off mid-way: %(why)s. What arrived is kept.") % {
+            "why": _cut_off_reason(exc)
         }
     if isinstance(exc, RateLimited):
         if exc.retry_after:
@@ -140,6 +148,27 @@ def describe_error(exc: Exception) -> str:
     if isinstance(exc, PlatformError):
         return _("The endpoint answered with an error: %(detail)s") % {"detail": detail}
     return _("Something went wrong while relaying the reply.")
+
+
+def _cut_off_reason(exc: StreamInterrupted) -> str:
+    """Why a stream stopped, in words (the client's message names an exception class)."""
+    cause = exc.__cause__
+    if isinstance(cause, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
+        return _("the endpoint sent nothing for %(seconds)s seconds") % {
+            "seconds": f"{float(settings.AIPLATFORM_STREAM_READ_TIMEOUT):g}"
+        }
+    if cause is not None:
+        return _("the connection to the endpoint broke")
+    if "[DONE]" in (exc.message or ""):
+        return _("the endpoint closed the connection before the end of the reply")
+    # An error event from the model server: its own words.
+    return _("the model server reported an error (%(detail)s)") % {
+        "detail": (exc.message or "").rstrip(".")
+    }
+
+
+def cannot_save_message() -> str:
+    return _("The reply arrived but could not be saved, so it is not kept. Retry asks again.")
 
 
 @dataclass
@@ -206,12 +235,16 @@ class RelayBody:
         head: dict,
         model: str,
         on_finish: Callable[[Reply], None] | None = None,
+        public_error: str | None = None,
     ) -> None:
         self.stream = stream
         self.started = started
         self.head = head
         self.reply = Reply(model=model)
         self.on_finish = on_finish
+        # Live demos: visitors read this instead of the details (which go to the owner).
+        self.public_error = public_error
+        self.deadline = started + params.stream_max_seconds()
         self._finished = False
 
     def __iter__(self) -> Iterator[bytes]:
@@ -235,15 +268,33 @@ class RelayBody:
                         yield line({"type": "delta", "text": text})
                     if choice.get("finish_reason"):
                         reply.finish_reason = choice["finish_reason"]
+                if time.perf_counter() > self.deadline and not reply.finish_reason:
+                    # The longest reply a web process waits for (gunicorn's graceful_timeout
+                    # is set above it, so a restart lets every reply end).
+                    reply.finish_reason = Message.TIME_LIMIT
+                    break
         except PlatformError as exc:
             reply.error = describe_error(exc)
             logger.info("playground stream failed: %r", exc)
+        except Exception:
+            logger.exception("relaying a playground reply failed")
+            reply.error = _("Something went wrong while relaying the reply. What arrived is kept.")
+        except BaseException:
+            # GreenletExit (the worker is being stopped) or GeneratorExit: the reply will never
+            # end here. Keep what arrived, marked interrupted, unless close() already saved it.
+            if not self._finished:
+                reply.finish_reason = Message.INTERRUPTED
+                reply.total_ms = _ms(self.started)
+                self._finish_quietly()
+            raise
         reply.total_ms = _ms(self.started)
-        self._finish()
-        if reply.error:
-            yield line({"type": "error", "message": reply.error, "retry": True, **reply.figures()})
+        saved = self._finish_quietly()
+        figures = reply.figures()
+        if not saved or reply.error:
+            message = cannot_save_message() if not saved else self.public_error or reply.error
+            yield line({"type": "error", "message": message, "retry": True, **figures})
         else:
-            yield line({"type": "done", **reply.figures()})
+            yield line({"type": "done", **figures})
 
     def _finish(self) -> None:
         if self._finished:
@@ -256,15 +307,21 @@ class RelayBody:
             finally:
                 release_database_connection()
 
+    def _finish_quietly(self) -> bool:
+        """Finish; False when saving failed (logged): the last event must still go out."""
+        try:
+            self._finish()
+        except Exception:
+            logger.exception("saving a playground reply failed")
+            return False
+        return True
+
     def close(self) -> None:
         if not self._finished:
             self.reply.finish_reason = self.reply.finish_reason or Message.STOPPED
             self.reply.total_ms = _ms(self.started)
-            try:
-                self._finish()
-            except Exception:
-                # The browser is gone; nobody can be told. Keep the failure in the log.
-                logger.exception("saving a stopped playground reply failed")
+            # The browser is gone; nobody can be told of a failure. It is in the log.
+            self._finish_quietly()
         self.stream.close()
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from endpoints.models import Endpoint
-from playground.models import Conversation, Message, ShareLink
+from playground.models import Conversation, Message, ShareLink, tokens_per_second
 
 
 def playground_endpoints() -> QuerySet[Endpoint]:
@@ -38,10 +41,11 @@ def conversation_messages(conversation: Conversation) -> QuerySet[Message]:
 def conversation_context(
     conversation: Conversation | None, past_messages: int, *, before: Message | None = None
 ) -> list[dict]:
-    """The last `past_messages` turns to send along, oldest first; failed replies are left out."""
+    """The last `past_messages` turns to send along, oldest first; failed and interrupted replies
+    (and replies still being written) are left out."""
     if conversation is None:
         return []
-    qs = conversation.messages.filter(error="")
+    qs = conversation.messages.filter(error="").exclude(finish_reason=Message.INTERRUPTED)
     if before is not None:
         qs = qs.filter(
             Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
@@ -77,3 +81,35 @@ def share_link_by_token(token: str) -> ShareLink | None:
         .filter(token=token)
         .first()
     )
+
+
+@dataclass(frozen=True)
+class TranscriptMessage:
+    """A message of a transcript snapshot, with what `_bits.html#message` reads."""
+
+    role: str
+    content: str
+    model_name: str = ""
+    failed: bool = False
+    finish_reason: str = ""
+    ttft_ms: int | None = None
+    total_ms: int | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        return tokens_per_second(self.completion_tokens, self.ttft_ms, self.total_ms)
+
+    @property
+    def error_text(self) -> str:
+        return str(_("This reply did not finish.")) if self.failed else ""
+
+
+def share_transcript(link: ShareLink) -> list[TranscriptMessage]:
+    fields = TranscriptMessage.__dataclass_fields__
+    return [
+        TranscriptMessage(**{k: v for k, v in entry.items() if k in fields})
+        for entry in link.transcript
+        if isinstance(entry, dict)
+    ]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from endpoints.models import Endpoint
-from playground.models import Conversation, Message, ShareLink
+from playground.models import Conversation, Message, ShareLink, transcript_entry
 from playground.relay import Reply
 
 TITLE_LENGTH = 60
@@ -21,66 +20,61 @@ def title_from(text: str) -> str:
 
 
 @transaction.atomic
-def exchange_record(
+def exchange_start(
     *,
-    conversation_code: uuid.UUID,
+    conversation: Conversation | None,
     owner,
     endpoint: Endpoint,
     system_prompt: str,
     params: dict,
     user_text: str | None,
     replace: Message | None,
-    reply: Reply,
+    model: str,
     at: datetime | None = None,
-) -> Conversation:
-    """Write one exchange at the end of a reply, in one transaction.
+) -> tuple[Conversation, Message]:
+    """Store an exchange before its reply streams: the message, and a reply marked interrupted.
 
     `user_text` is the new message, or None for a retry (its user message is already stored and
-    `replace` is the failed reply it replaces). The conversation is created on its first
-    exchange, and remembers the endpoint, system prompt and parameters last used. Its messages are
-    dated `at`, when the request started (see selectors.ORDER).
+    `replace` is the failed reply it replaces). A new chat (`conversation` None) is created here,
+    with its first message; every exchange records the endpoint, system prompt and parameters last
+    used. Messages are dated `at`, when the request started (see selectors.ORDER). The reply stays
+    interrupted if the web process dies before `exchange_finish`: the message is never lost, and
+    the conversation's URL (sent to the browser at the first byte) always exists.
     """
     now = timezone.now()
     at = at or now
-    conversation, created = Conversation.objects.get_or_create(
-        code=conversation_code,
-        owner=owner,
-        defaults={
-            "title": title_from(user_text or "") or "…",
-            "endpoint": endpoint,
-            "model_name": reply.model,
-            "system_prompt": system_prompt,
-            "params": params,
-            "updated_at": now,
-        },
-    )
-    if not created:
-        Conversation.objects.filter(pk=conversation.pk).update(
-            endpoint=endpoint,
-            model_name=reply.model,
-            system_prompt=system_prompt,
-            params=params,
-            updated_at=now,
+    settings_used = {
+        "endpoint": endpoint,
+        "model_name": model,
+        "system_prompt": system_prompt,
+        "params": params,
+        "updated_at": now,
+    }
+    if conversation is None:
+        conversation = Conversation.objects.create(
+            owner=owner, title=title_from(user_text or "") or "…", **settings_used
         )
-    rows = []
+    else:
+        Conversation.objects.filter(pk=conversation.pk).update(**settings_used)
     if user_text is not None:
-        rows.append(
-            Message(
-                conversation=conversation, role=Message.Role.USER, content=user_text, created_at=at
-            )
+        Message.objects.create(
+            conversation=conversation, role=Message.Role.USER, content=user_text, created_at=at
         )
     elif replace is not None:
         replace.delete()
-    rows.append(
-        Message(
-            conversation=conversation,
-            role=Message.Role.ASSISTANT,
-            created_at=at,
-            **reply.message_fields(),
-        )
+    reply = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        created_at=at,
+        finish_reason=Message.INTERRUPTED,
+        model_name=model,
     )
-    Message.objects.bulk_create(rows)
-    return conversation
+    return conversation, reply
+
+
+def exchange_finish(*, message: Message, reply: Reply) -> None:
+    """Write the reply as it ended (one UPDATE). A reply retried meanwhile is gone: no-op."""
+    Message.objects.filter(pk=message.pk).update(**reply.message_fields())
 
 
 def conversation_rename(*, conversation: Conversation, title: str) -> Conversation:
@@ -106,8 +100,15 @@ def share_link_create(
     params: dict,
     rate_per_link: int,
     rate_per_visitor: int,
+    show_system_prompt: bool = False,
 ) -> ShareLink:
+    """A link, and the copy it shows: a transcript keeps the messages as they are now, and the
+    conversation's system prompt only when `show_system_prompt`."""
     live = kind == ShareLink.Kind.LIVE
+    transcript = []
+    if not live:
+        messages = conversation.messages.order_by("created_at", "pk")
+        transcript = [transcript_entry(m) for m in messages]
     link = ShareLink(
         conversation=conversation,
         kind=kind,
@@ -115,8 +116,13 @@ def share_link_create(
         public=True if live else public,
         created_by=created_by,
         expires_at=timezone.now() + expires_in,
+        title=conversation.title,
+        model_name=conversation.model_name,
+        transcript=transcript,
         endpoint=endpoint if live else None,
-        system_prompt=system_prompt if live else "",
+        system_prompt=(
+            system_prompt if live else (conversation.system_prompt if show_system_prompt else "")
+        ),
         params=params if live else {},
         rate_per_link=rate_per_link,
         rate_per_visitor=rate_per_visitor,
@@ -124,6 +130,13 @@ def share_link_create(
     link.full_clean()
     link.save()
     return link
+
+
+def share_link_note_error(*, link: ShareLink, error: str) -> None:
+    """Keep what went wrong for a visitor, in full, for the link's owner."""
+    now = timezone.now()
+    ShareLink.objects.filter(pk=link.pk).update(last_error=error, last_error_at=now)
+    link.last_error, link.last_error_at = error, now
 
 
 def share_link_revoke(*, link: ShareLink, by) -> bool:

@@ -1,8 +1,10 @@
 """/share/<token>/: a read-only transcript, or a live demo page for people without an account.
 
-A live link relays to the endpoint it was made with, with the parameters it was made with. It
-is refused once revoked or expired (HTTP 410, checked on every request: revoking takes effect at
-the next one) and rate limited per link and per visitor in Redis (HTTP 429).
+A link answers while it is neither revoked nor expired (HTTP 410) and while the person who made it
+is an active Member (HTTP 403, "paused", until they are one again), checked on every request:
+revoking takes effect at the next one. A live link relays to the endpoint it was made with, with
+the parameters it was made with, rate limited per link and per visitor in Redis (HTTP 429).
+Visitors read plain messages; what went wrong in full, and who made the link, are for the team.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from endpoints.clients.errors import PlatformError
 from endpoints.models import Endpoint
-from playground import params, ratelimit, relay, selectors, services
+from playground import demo_chats, params, ratelimit, relay, selectors, services
 from playground.forms import ShareChatForm
 from playground.models import ShareLink
 from playground.views import form_errors
@@ -33,15 +36,51 @@ def _get_link(token: str) -> ShareLink:
     return link
 
 
-def _gone(request: HttpRequest, link: ShareLink, *, as_json: bool) -> HttpResponse:
-    if link.is_revoked():
-        message = _("This link was revoked by its owner and no longer works.")
+def _is_team(request: HttpRequest) -> bool:
+    """Signed in with a role: may read who made a link."""
+    return role_of(request.user) >= Role.VIEWER
+
+
+def _may_see_details(request: HttpRequest, link: ShareLink) -> bool:
+    """The link's owner, its maker, or an Admin: may read why it fails, in full."""
+    user = request.user
+    if not user.is_authenticated:
+        return False
+    return user.pk in (link.created_by_id, link.conversation.owner_id) or (
+        role_of(user) >= Role.ADMIN
+    )
+
+
+def visitor_error_message() -> str:
+    return _("The demo could not answer just now. Try again in a moment.")
+
+
+def _refusal(request: HttpRequest, link: ShareLink, *, as_json: bool) -> HttpResponse | None:
+    """None when the link answers; otherwise why not: gone (410) or paused (403)."""
+    if not link.is_usable():
+        if link.is_revoked():
+            message = _("This link was revoked by its owner and no longer works.")
+        else:
+            message = _("This link has expired and no longer works.")
+        heading, status = _("This link no longer works"), 410
     else:
-        message = _("This link has expired and no longer works.")
+        paused = link.paused_reason()
+        if not paused:
+            return None
+        heading, status = _("This link is paused"), 403
+        if _may_see_details(request, link):
+            message = _(
+                "%(reason)s It works again once they are a Member again (or revoke it)."
+            ) % {"reason": paused}
+        else:
+            message = _("This link is not available right now.")
     if as_json:
-        return JsonResponse({"error": {"message": message, "retry": False}}, status=410)
+        return JsonResponse({"error": {"message": message, "retry": False}}, status=status)
     return render(
-        request, "playground/share_gone.html", {"link": link, "message": message}, status=410
+        request,
+        "playground/share_gone.html",
+        {"link": link, "heading": heading, "message": message, "show_creator": _is_team(request)},
+        status=status,
     )
 
 
@@ -55,35 +94,64 @@ def _live_endpoint(link: ShareLink) -> Endpoint | None:
 @require_GET
 def share_page(request: HttpRequest, token: str) -> HttpResponse:
     link = _get_link(token)
-    if not link.is_usable():
-        return _gone(request, link, as_json=False)
+    refusal = _refusal(request, link, as_json=False)
+    if refusal is not None:
+        return refusal
     if not link.public:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if role_of(request.user) < Role.VIEWER:
             raise PermissionDenied(_("Your role does not allow this."))
-    context = {"link": link, "conversation": link.conversation}
+    context = {
+        "link": link,
+        "title": link.title or link.conversation.title,
+        "show_creator": _is_team(request),
+        "show_details": _may_see_details(request, link),
+    }
     if link.is_live:
         context |= {
             "endpoint": _live_endpoint(link),
             "params": link.params,
             "message_max_chars": params.message_max_chars(),
+            "chat_token": demo_chats.new_chat_token(link),
         }
         return render(request, "playground/share_live.html", context)
-    context["messages_list"] = list(selectors.conversation_messages(link.conversation))
+    context["messages_list"] = selectors.share_transcript(link)
     return render(request, "playground/share_transcript.html", context)
 
 
+def _max_body_bytes() -> int:
+    # A message of the longest length, every character a 4-byte UTF-8 one percent-encoded (12
+    # bytes), plus the chat id and the CSRF token.
+    return params.message_max_chars() * 12 + 4096
+
+
+@csrf_exempt  # checked below, once the body's size is known to be sane (see csrf_protect)
 @require_POST
 def share_send(request: HttpRequest, token: str) -> HttpResponse:
-    """A visitor's message on a live demo: checked, counted, relayed; nothing is stored."""
+    """A visitor's message on a live demo: checked, counted, relayed with the chat so far."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > _max_body_bytes():
+        # Before anything reads the body (the CSRF check reads the form too).
+        return JsonResponse(
+            {"error": {"message": _("The message is too long."), "retry": False}}, status=413
+        )
+    return _share_send(request, token)
+
+
+@csrf_protect
+def _share_send(request: HttpRequest, token: str) -> HttpResponse:
     started = time.perf_counter()
     link = _get_link(token)
     if not link.is_live:
         raise Http404
-    if not link.is_usable():
-        return _gone(request, link, as_json=True)
-    form = ShareChatForm(request.POST)
+    refusal = _refusal(request, link, as_json=True)
+    if refusal is not None:
+        return refusal
+    form = ShareChatForm(request.POST, link=link)
     if not form.is_valid():
         return form_errors(form)
     endpoint = _live_endpoint(link)
@@ -100,22 +168,35 @@ def share_send(request: HttpRequest, token: str) -> HttpResponse:
     refusal = _rate_limited(request, link)
     if refusal is not None:
         return refusal
-    chat_params = link.params
+    chat, message = form.chat_id, form.cleaned_data["message"]
     payload = relay.build_payload(
         endpoint=endpoint,
         system_prompt=link.system_prompt,
-        history=form.cleaned_data["history"],
-        message=form.cleaned_data["message"],
-        params=chat_params,
+        history=demo_chats.history(link, chat),
+        message=message,
+        params=link.params,
     )
     try:
         stream = relay.open_stream(endpoint, payload)
     except PlatformError as exc:
+        services.share_link_note_error(link=link, error=relay.describe_error(exc))
         return JsonResponse(
-            {"error": {"message": relay.describe_error(exc), "retry": True}}, status=502
+            {"error": {"message": visitor_error_message(), "retry": True}}, status=502
         )
+
+    def keep(reply: relay.Reply) -> None:
+        if reply.error:
+            services.share_link_note_error(link=link, error=reply.error)
+        elif reply.content:
+            demo_chats.append(link, chat, question=message, answer=reply.content)
+
     body = relay.RelayBody(
-        stream, started=started, head={"model": payload["model"]}, model=payload["model"]
+        stream,
+        started=started,
+        head={"model": payload["model"]},
+        model=payload["model"],
+        on_finish=keep,
+        public_error=visitor_error_message(),
     )
     return relay.streaming_response(body)
 

@@ -170,31 +170,34 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponse:
         message=text,
         params=chat_params,
     )
-    code = conversation.code if conversation else uuid.uuid4()
+    # Stored before anything is sent: the message and a reply marked interrupted until it ends,
+    # so the conversation's URL given at the first byte exists whatever happens next.
+    conversation, pending = services.exchange_start(
+        conversation=conversation,
+        owner=request.user,
+        endpoint=endpoint,
+        system_prompt=data["system_prompt"],
+        params=chat_params,
+        user_text=user_text,
+        replace=replace,
+        model=payload["model"],
+        at=started_at,
+    )
 
     def record(reply: relay.Reply) -> None:
-        services.exchange_record(
-            conversation_code=code,
-            owner=request.user,
-            endpoint=endpoint,
-            system_prompt=data["system_prompt"],
-            params=chat_params,
-            user_text=user_text,
-            replace=replace,
-            reply=reply,
-            at=started_at,
-        )
+        services.exchange_finish(message=pending, reply=reply)
 
     head = {
-        "conversation": str(code),
-        "url": reverse("playground:conversation", args=[code]),
-        "title": conversation.title if conversation else services.title_from(text),
+        "conversation": str(conversation.code),
+        "url": reverse("playground:conversation", args=[conversation.code]),
+        "title": conversation.title,
         "model": payload["model"],
     }
     try:
         stream = relay.open_stream(endpoint, payload)
     except PlatformError as exc:
         reply = relay.Reply(model=payload["model"], error=relay.describe_error(exc))
+        reply.total_ms = round((time.perf_counter() - started) * 1000)
         record(reply)
         return JsonResponse(
             {"error": {"message": reply.error, "retry": True, "stored": True, **head}}, status=502
@@ -279,6 +282,7 @@ def share_create(request: AuthenticatedHttpRequest, code: uuid.UUID) -> HttpResp
             params=form.params() if data["kind"] == ShareLink.Kind.LIVE else {},
             rate_per_link=data["rate_per_link"],
             rate_per_visitor=data["rate_per_visitor"],
+            show_system_prompt=data["show_system_prompt"],
         )
         messages.success(request, _("Share link made: copy it below."))
         new_token = link.token

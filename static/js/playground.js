@@ -85,6 +85,7 @@
   function streamReply(url, data, bubble, signal, onStart) {
     var content = $(bubble, "[data-content]");
     var text = "";
+    var started = false;
     var outcome = { kind: "lost", text: "", event: null };
     return fetch(url, {
       method: "POST",
@@ -113,6 +114,7 @@
         if (!line) return;
         var event = JSON.parse(line);
         if (event.type === "start") {
+          started = true;
           var model = $(bubble, "[data-model]");
           if (model) model.textContent = event.model || "";
           if (onStart) onStart(event);
@@ -128,7 +130,7 @@
         return reader.read().then(function (chunk) {
           if (chunk.done) {
             handle(buffer.trim());
-            if (outcome.kind === "lost") outcome.text = text;
+            if (outcome.kind === "lost") { outcome.text = text; outcome.started = started; }
             return outcome;
           }
           buffer += decoder.decode(chunk.value, { stream: true });
@@ -141,7 +143,7 @@
       return pump();
     }).catch(function (error) {
       if (error && error.name === "AbortError") return { kind: "stopped", text: text, event: null };
-      return { kind: "lost", text: text, event: null };
+      return { kind: "lost", text: text, event: null, started: started };
     });
   }
 
@@ -158,7 +160,6 @@
     this.input = $(form, "[data-message]");
     this.sendButton = $(form, "[data-send]");
     this.stopButton = $(form, "[data-stop]");
-    this.history = [];
     this.controller = null;
     var self = this;
     form.addEventListener("submit", function (event) { event.preventDefault(); self.send(null); });
@@ -206,11 +207,6 @@
       data.set("retry", "");
       data.set("message", text || "");
     }
-    if (this.mode === "share") {
-      // Only the window the link sends along (the server refuses a longer history).
-      var past = parseInt(form.getAttribute("data-past") || "20", 10);
-      data.set("history", JSON.stringify(this.history.slice(-past)));
-    }
     showFieldErrors(form, {});
     if (retry && retry.bubble) retry.bubble.remove();
     if (!retry && text) {
@@ -251,11 +247,8 @@
     var s = strings();
     if (outcome.kind === "done") {
       this.updateUsage(outcome.event);
-      if (this.mode === "share") {
-        this.history.push({ role: "user", content: text }, { role: "assistant", content: outcome.text });
-      } else {
-        this.refreshHistory();
-      }
+      // A live demo's turns are kept by the server, under the page's signed chat id.
+      if (this.mode === "chat") this.refreshHistory();
       return;
     }
     if (outcome.kind === "stopped") {
@@ -263,11 +256,7 @@
       var figures = $(bubble, "[data-figures]");
       if (figures) figures.remove();
       bubble.appendChild(cloneTemplate("pg-tpl-stopped"));
-      if (this.mode === "share" && outcome.text) {
-        this.history.push({ role: "user", content: text }, { role: "assistant", content: outcome.text });
-      } else if (this.mode === "chat") {
-        this.refreshHistory();
-      }
+      if (this.mode === "chat") this.refreshHistory();
       return;
     }
     var event = outcome.event || {};
@@ -282,9 +271,11 @@
         return;
       }
     }
-    // Stored on the server (the chat saved the failed exchange): Retry asks again for the same
-    // message. Not stored (refused before sending, or a live demo): Retry sends the text anew.
-    var stored = this.mode === "chat" && (outcome.kind === "error" || !!event.stored);
+    // Stored on the server (the chat stores an exchange before its first byte, so any failure
+    // after "start" left it there): Retry asks again for the same message. Not stored (refused
+    // before sending, or a live demo): Retry sends the text anew.
+    var stored = this.mode === "chat" &&
+      (outcome.kind === "error" || !!event.stored || (outcome.kind === "lost" && !!outcome.started));
     if (this.mode === "chat" && stored) this.refreshHistory();
     var canRetry = event.retry !== false && (stored || !!text);
     showError(bubble, message, canRetry ? function () {

@@ -4,10 +4,11 @@ share link used from a fresh browser context with no login, and compare."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
-from playground.models import Conversation, ShareLink
+from playground.models import Conversation, Message, ShareLink
 from tests.fixtures.browser import open_page, screenshot, sign_in
 from tests.fixtures.personas import PASSWORD
 
@@ -145,7 +146,8 @@ def test_member_chats_streams_shares_and_a_visitor_chats_without_login(
     try:
         visitor.goto(share_url)
         assert "/login/" not in visitor.url
-        assert "Shared by bob" in visitor.get_by_test_id("share-meta").inner_text()
+        # A visitor without an account is not told who made the link.
+        assert "bob" not in visitor.get_by_test_id("share-meta").inner_text()
         visitor.get_by_role("textbox", name="Message", exact=True).fill(
             "Hello! What is an endpoint?"
         )
@@ -154,6 +156,13 @@ def test_member_chats_streams_shares_and_a_visitor_chats_without_login(
         answer.locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
         assert answer.locator('[data-fig="completion_tokens"]').inner_text() == "30"
         assert answer.locator("[data-content]").inner_text().strip()
+        # The second message goes with the first turn, which the server kept for this page.
+        first_prompt = int(answer.locator('[data-fig="prompt_tokens"]').inner_text())
+        visitor.get_by_role("textbox", name="Message", exact=True).fill("And then?")
+        visitor.get_by_role("textbox", name="Message", exact=True).press("Enter")
+        again = visitor.locator("[data-messages] .pg-msg-assistant").nth(1)
+        again.locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
+        assert int(again.locator('[data-fig="prompt_tokens"]').inner_text()) > first_prompt + 30
         shot(visitor, "share-live")
         assert not errors, errors
     finally:
@@ -241,3 +250,50 @@ def test_a_viewer_reads_a_shared_transcript(page, live_server, member, viewer, e
     # The Viewer may read it, but not use the playground.
     response = page.goto(f"{live_server.url}/playground/")
     assert response.status == 403
+
+
+def test_stop_during_the_first_reply_of_a_new_chat_keeps_the_page(
+    page, live_server, member, endpoint, platform
+):
+    """Issue 13: Stop on a new chat's first reply replaced the page with Django's 404 (the
+    conversation did not exist yet when the page fetched its tools)."""
+    platform.set_faults(token_per_second=10)
+    sign_in(page, live_server, "bob", PASSWORD)
+    page.goto(f"{live_server.url}/playground/")
+    page.get_by_role("spinbutton", name="Maximum tokens").fill("400")
+    page.locator("#pg-temperature").fill("0")
+    box = page.get_by_role("textbox", name="Message", exact=True)
+    box.fill("What is an endpoint?")
+    box.press("Enter")
+    reply = reply_locator(page)
+    reply.locator("[data-content]").filter(has_text=re.compile(r"\w")).wait_for()
+    page.get_by_role("button", name="Stop").click()
+    reply.get_by_text("Stopped").wait_for()
+
+    # The new conversation's tools arrive in place; the page stays the playground.
+    page.get_by_role("heading", name="This conversation").wait_for()
+    assert "No Conversation matches" not in page.content()
+    assert page.get_by_role("heading", name="Playground", exact=True).is_visible()
+    assert reply.locator("[data-content]").inner_text().strip()
+    conversation = Conversation.objects.get()
+    page.wait_for_url(f"**/playground/{conversation.code}/")
+    shot(page, "playground-stopped-first-reply")
+
+    # Reopened (once the server noticed the Stop): the question and the reply as far as it
+    # came, marked stopped.
+    deadline = time.monotonic() + 10
+    while conversation.messages.get(role="assistant").finish_reason != Message.STOPPED:
+        assert time.monotonic() < deadline, "the stopped reply was not saved"
+        time.sleep(0.05)
+    page.reload()
+    assert page.locator("[data-messages] .pg-msg-user").inner_text() == "What is an endpoint?"
+    saved = reply_locator(page)
+    saved.locator('[data-fig="finish_reason"]').filter(has_text="stopped").wait_for()
+    assert saved.locator("[data-content]").inner_text().strip()
+    assert not page.get_by_role("button", name="Retry").count()
+    # Sending on from here works.
+    page.get_by_role("spinbutton", name="Maximum tokens").fill("5")
+    page.get_by_role("textbox", name="Message", exact=True).fill("Thanks")
+    page.get_by_role("button", name="Send").click()
+    reply_locator(page).locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
+    assert conversation.messages.count() == 4

@@ -23,8 +23,6 @@ def test_send_streams_chunks_and_saves_the_exchange_once(as_member, member, endp
     assert response["Cache-Control"] == "no-cache"
     assert response["X-Accel-Buffering"] == "no"
     assert "Content-Encoding" not in response
-    # Nothing is written before the reply ends.
-    assert not Conversation.objects.exists()
 
     evs = events(response)
     assert evs[0]["type"] == "start"
@@ -154,7 +152,10 @@ def test_stream_cut_midway_keeps_what_arrived_and_retry_replaces_the_failure(
     )
     assert [e["type"] for e in cut[1:4]] == ["delta"] * 3
     assert cut[-1]["type"] == "error"
-    assert "cut off" in cut[-1]["message"]
+    # In words: what happened, not the name of an exception.
+    assert cut[-1]["message"] == (
+        "The reply was cut off mid-way: the connection to the endpoint broke. What arrived is kept."
+    )
     assert cut[-1]["retry"] is True
     conversation = Conversation.objects.get(code=code)
     messages = list(conversation.messages.order_by("pk"))
@@ -184,7 +185,10 @@ def test_stream_ending_without_done_is_reported_not_taken_as_complete(
         as_member.post(SEND, chat_data(endpoint, LONG_QUESTION, max_tokens=50, temperature=0))
     )
     assert evs[-1]["type"] == "error"
-    assert "cut off" in evs[-1]["message"]
+    assert evs[-1]["message"] == (
+        "The reply was cut off mid-way: the endpoint closed the connection before the end of "
+        "the reply. What arrived is kept."
+    )
     reply = Message.objects.get(role="assistant")
     assert reply.error and reply.content == text_of(evs) and reply.content
 
@@ -281,9 +285,10 @@ def test_endpoint_not_active_is_refused_before_anything_is_sent(
     assert not Conversation.objects.exists()
 
 
-def test_hot_path_reads_little_and_writes_only_at_the_end(as_member, endpoint, platform):
-    """Before the first byte: a handful of reads (the token comes from the stored row). While
-    chunks flow: no query at all. The exchange is written once, after the last chunk."""
+def test_hot_path_reads_little_and_writes_once_before_and_once_after(as_member, endpoint, platform):
+    """Before the first byte: a handful of reads (the token comes from the stored row) and one
+    transaction that stores the message and its placeholder reply. While chunks flow: no query
+    at all. The reply is written once, after the last chunk."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -297,9 +302,12 @@ def test_hot_path_reads_little_and_writes_only_at_the_end(as_member, endpoint, p
             chat_data(endpoint, LONG_QUESTION, conversation=code, max_tokens=20, temperature=0),
         )
     assert response.status_code == 200
-    reads = [q["sql"] for q in before_first_byte.captured_queries]
+    queries = [q["sql"].lstrip().upper() for q in before_first_byte.captured_queries]
+    writes = [sql for sql in queries if sql.startswith(("INSERT", "UPDATE", "DELETE"))]
+    reads = [sql for sql in queries if sql.startswith("SELECT")]
     assert len(reads) <= 6, reads
-    assert not any(sql.lstrip().upper().startswith(("INSERT", "UPDATE")) for sql in reads), reads
+    # The conversation's settings, the message, the placeholder reply.
+    assert len(writes) == 3, writes
 
     seen_after = []
     with CaptureQueriesContext(connection) as streaming:
@@ -307,13 +315,80 @@ def test_hot_path_reads_little_and_writes_only_at_the_end(as_member, endpoint, p
             seen_after.append((chunk, len(streaming.captured_queries)))
     deltas = [n for chunk, n in seen_after if b'"delta"' in chunk]
     assert len(deltas) >= 2 and set(deltas) == {0}, "no query while chunks are relayed"
-    writes = [q["sql"] for q in streaming.captured_queries]
-    assert any(sql.startswith("INSERT") for sql in writes)
+    at_the_end = [q["sql"] for q in streaming.captured_queries]
+    assert len(at_the_end) == 1 and at_the_end[0].startswith("UPDATE"), at_the_end
     assert platform.stats()["tokens_issued"] == tokens_before, "the stored token was reused"
 
 
+def test_the_message_and_a_placeholder_reply_are_stored_before_the_reply_streams(
+    as_member, member, endpoint, platform
+):
+    response = as_member.post(SEND, chat_data(endpoint, "Keep me whatever happens"))
+    start = next(iter(response.streaming_content))
+    assert b'"start"' in start
+    # Before a single chunk: the conversation exists, with the message and a reply that says
+    # it was interrupted (what a killed worker leaves behind), and its URL answers.
+    conversation = Conversation.objects.get(owner=member)
+    user, reply = conversation.messages.order_by("pk")
+    assert (user.role, user.content) == ("user", "Keep me whatever happens")
+    assert reply.role == "assistant" and reply.failed
+    assert reply.finish_reason == Message.INTERRUPTED
+    page = as_member.get(reverse("playground:conversation", args=[conversation.code]))
+    assert page.status_code == 200
+    assert "This reply was interrupted" in page.content.decode()
+
+    evs = events(response)
+    assert evs[-1]["type"] == "done"
+    reply.refresh_from_db()
+    assert not reply.failed and reply.content == text_of(evs)
+    assert reply.finish_reason == evs[-1]["finish_reason"]
+
+
+def test_a_failed_save_at_the_end_still_ends_the_stream_with_an_error(
+    as_member, member, endpoint, platform, monkeypatch
+):
+    from django.db import DatabaseError
+
+    from playground import services
+
+    def refuse(**kwargs):
+        raise DatabaseError("the database went away")
+
+    monkeypatch.setattr(services, "exchange_finish", refuse)
+    evs = events(as_member.post(SEND, chat_data(endpoint, "Hello there", max_tokens=5)))
+    assert evs[0]["type"] == "start"
+    last = evs[-1]
+    assert last["type"] == "error" and last["retry"] is True
+    assert "could not be saved" in last["message"]
+    # What was stored before the stream is still there: Retry asks again.
+    user, reply = Conversation.objects.get(owner=member).messages.order_by("pk")
+    assert user.content == "Hello there" and reply.finish_reason == Message.INTERRUPTED
+    monkeypatch.undo()
+    retried = events(
+        as_member.post(SEND, chat_data(endpoint, "", conversation=evs[0]["conversation"], retry=1))
+    )
+    assert retried[-1]["type"] == "done"
+    assert [m.role for m in Conversation.objects.get().messages.all()] == ["user", "assistant"]
+
+
+def test_a_reply_longer_than_the_stream_limit_is_ended_and_kept(
+    as_member, endpoint, platform, settings
+):
+    settings.PLAYGROUND_STREAM_MAX_SECONDS = 0.5
+    platform.set_faults(token_per_second=20)
+    evs = events(
+        as_member.post(SEND, chat_data(endpoint, LONG_QUESTION, max_tokens=400, temperature=0))
+    )
+    done = evs[-1]
+    assert done["type"] == "done" and done["finish_reason"] == Message.TIME_LIMIT
+    assert done["total_ms"] < 3000
+    reply = Message.objects.get(role="assistant")
+    assert reply.finish_reason == Message.TIME_LIMIT and reply.content == text_of(evs)
+    assert not reply.failed
+
+
 def test_a_stopped_reply_saved_late_keeps_its_place(member, endpoint):
-    """Stop, then send at once: the stopped exchange is written after the next one started."""
+    """Stop, then send at once: the stopped reply is written after the next one started."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -321,26 +396,23 @@ def test_a_stopped_reply_saved_late_keeps_its_place(member, endpoint):
     from playground import selectors, services
     from playground.relay import Reply
 
-    code = __import__("uuid").uuid4()
     t0 = timezone.now()
     common = {
-        "conversation_code": code,
         "owner": member,
         "endpoint": endpoint,
         "system_prompt": "",
         "params": {},
         "replace": None,
+        "model": "demo-chat",
     }
-    services.exchange_record(
-        **common, user_text="second", reply=Reply(parts=["b"]), at=t0 + timedelta(seconds=1)
+    conversation, first = services.exchange_start(
+        **common, conversation=None, user_text="first", at=t0
     )
-    services.exchange_record(
-        **common,
-        user_text="first",
-        reply=Reply(parts=["a"], finish_reason=Message.STOPPED),
-        at=t0,
+    _, second = services.exchange_start(
+        **common, conversation=conversation, user_text="second", at=t0 + timedelta(seconds=1)
     )
-    conversation = Conversation.objects.get(code=code)
+    services.exchange_finish(message=second, reply=Reply(parts=["b"]))
+    services.exchange_finish(message=first, reply=Reply(parts=["a"], finish_reason=Message.STOPPED))
     ordered = [m.content for m in selectors.conversation_messages(conversation)]
     assert ordered == ["first", "a", "second", "b"]
     assert selectors.last_failed_exchange(conversation) is None
@@ -366,3 +438,18 @@ def test_no_token_because_iam_is_down_is_said_in_words(
     user, reply = conversation.messages.order_by("pk")
     assert user.content == "Anyone there?"
     assert reply.error == error["message"]
+
+
+def test_an_endpoint_gone_silent_mid_reply_is_said_in_words(
+    as_member, endpoint, platform, settings
+):
+    settings.AIPLATFORM_STREAM_READ_TIMEOUT = 0.3
+    platform.set_faults(token_per_second=1)
+    evs = events(
+        as_member.post(SEND, chat_data(endpoint, LONG_QUESTION, max_tokens=50, temperature=0))
+    )
+    assert evs[-1]["type"] == "error"
+    assert evs[-1]["message"] == (
+        "The reply was cut off mid-way: the endpoint sent nothing for 0.3 seconds. What arrived "
+        "is kept."
+    )

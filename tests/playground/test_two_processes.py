@@ -4,6 +4,7 @@ them too."""
 
 from __future__ import annotations
 
+import re
 import socket
 import sys
 import time
@@ -49,10 +50,10 @@ def start_web(tmp_path, name: str) -> tuple[Process, str]:
     deadline = time.monotonic() + 30
     while True:
         try:
-            if requests.get(base + "/healthz/", timeout=2).status_code == 200:
+            if requests.get(base + "/healthz/", timeout=5).status_code == 200:
                 break
-        except requests.ConnectionError:
-            pass
+        except requests.RequestException:
+            pass  # not listening yet, or a worker still booting under load
         if proc.popen.poll() is not None or time.monotonic() > deadline:
             proc.stop()
             raise RuntimeError(f"{name} did not start:\n{proc.log()}")
@@ -69,17 +70,18 @@ def two_web_servers(transactional_db, tmp_path, platform):
 
 
 def visitor_session(base: str, link: ShareLink) -> requests.Session:
-    """A visitor who opened the demo page (and so holds its CSRF cookie)."""
+    """A visitor who opened the demo page (and so holds its CSRF cookie and its chat id)."""
     session = requests.Session()
     page = session.get(f"{base}{reverse('share:page', args=[link.token])}", timeout=10)
     assert page.status_code == 200
+    session.chat = re.search(r'name="chat" value="([^"]+)"', page.text).group(1)
     return session
 
 
 def post(session: requests.Session, base: str, link: ShareLink, visitor: str):
     return session.post(
         f"{base}{reverse('share:send', args=[link.token])}",
-        data={"message": "Hello from " + visitor, "history": "[]"},
+        data={"message": "Hello from " + visitor, "chat": session.chat},
         headers={"X-CSRFToken": session.cookies["csrftoken"], "X-Forwarded-For": visitor},
         timeout=30,
     )
@@ -164,7 +166,7 @@ def test_gunicorn_gevent_relays_chunk_by_chunk_and_closes_upstream_on_disconnect
     session = visitor_session(base, link)
     response = session.post(
         f"{base}{reverse('share:send', args=[link.token])}",
-        data={"message": "What is an endpoint?", "history": "[]"},
+        data={"message": "What is an endpoint?", "chat": session.chat},
         headers={"X-CSRFToken": session.cookies["csrftoken"]},
         stream=True,
         timeout=30,
@@ -201,7 +203,7 @@ def test_streaming_replies_hold_no_database_connection(two_web_servers, member, 
     def open_stream(session):
         response = session.post(
             f"{base}{reverse('share:send', args=[link.token])}",
-            data={"message": "What is an endpoint?", "history": "[]"},
+            data={"message": "What is an endpoint?", "chat": session.chat},
             headers={"X-CSRFToken": session.cookies["csrftoken"]},
             stream=True,
             timeout=30,
@@ -230,3 +232,51 @@ def test_streaming_replies_hold_no_database_connection(two_web_servers, member, 
     finally:
         for response, _ in responses:
             response.close()
+
+
+def test_share_tokens_never_reach_the_logs(transactional_db, tmp_path, platform, member, endpoint):
+    """The access log, django.request's error lines, CSRF warnings and login redirects name a link
+    by its short log id: a log reader cannot use the demo."""
+    proc, base = start_web(tmp_path, "web-logs")
+    live = live_link(member, endpoint, per_link=50, per_visitor=50)
+    transcript = services.share_link_create(
+        conversation=live.conversation,
+        created_by=member,
+        kind=ShareLink.Kind.TRANSCRIPT,
+        public=False,
+        expires_in=timedelta(hours=1),
+        endpoint=None,
+        system_prompt="",
+        params={},
+        rate_per_link=30,
+        rate_per_visitor=6,
+    )
+    page = f"{base}{reverse('share:page', args=[live.token])}"
+    send_url = f"{base}{reverse('share:send', args=[live.token])}"
+    try:
+        session = visitor_session(base, live)
+        # A message, from the page (its URL in Referer), relayed: the access line.
+        session.headers["Referer"] = page
+        assert post(session, base, live, "203.0.113.1").status_code == 200
+        # The endpoint fails: a 502, an ERROR line of django.request.
+        platform.set_faults(error_ratio=1.0)
+        assert post(session, base, live, "203.0.113.1").status_code == 502
+        platform.set_faults(error_ratio=None)
+        # No CSRF cookie: django.security.csrf's warning.
+        assert requests.post(send_url, data={"message": "hi"}, timeout=10).status_code == 403
+        # A team-only transcript sends the visitor to sign in, the link in ?next=.
+        login = requests.get(f"{base}{reverse('share:page', args=[transcript.token])}", timeout=10)
+        assert "/login/?next=" in login.url
+    finally:
+        proc.stop()
+
+    log = proc.log()
+    for link in (live, transcript):
+        assert link.token not in log, link.kind
+    marker = f"/share/[{live.log_id}]/send/"
+    access = [line for line in log.splitlines() if f'"POST {marker} HTTP/1.1" 200' in line]
+    assert access, log
+    assert f"/share/[{live.log_id}]/" in access[0].split('" 200 ', 1)[1]  # the referer
+    assert f"ERROR django.request Bad Gateway: {marker}" in log
+    assert f"Forbidden (CSRF cookie not set.): {marker}" in log
+    assert f"GET /login/?next=/share/[{transcript.log_id}]/ HTTP/1.1" in log
