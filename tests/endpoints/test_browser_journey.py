@@ -117,7 +117,9 @@ def test_member_creates_watches_copies_stops_and_deletes(
         page.get_by_test_id("copy-url").click()
         page.wait_for_selector("[data-testid=copy-url][data-copied=true]")
         assert page.evaluate("navigator.clipboard.readText()") == url
-        page.get_by_role("tab", name="OpenAI Python SDK").click()
+        page.get_by_test_id("snippets-platform").get_by_role(
+            "tab", name="OpenAI Python SDK"
+        ).click()
         expect_text(page.get_by_test_id("snippet-openai"), f'base_url="{url}/v1"')
         assert slow_platform.api_key not in page.content()
         screenshot(page, "endpoint-detail")

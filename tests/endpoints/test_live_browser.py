@@ -133,7 +133,9 @@ def test_three_tabs_follow_the_platform_live(
 
         # The snippet tab chosen, and the keyboard on the Stop button, through several refreshes
         # of the status fragment (the call card is not sent again: its HTML did not change).
-        detail.get_by_role("tab", name="Python requests").click()
+        detail.get_by_test_id("snippets-platform").get_by_role(
+            "tab", name="Python requests"
+        ).click()
         detail.evaluate("document.querySelector('#endpoint-call section').__mark = 1")
         detail.get_by_test_id("stop").focus()
         for threshold in (71, 72, 73):
@@ -145,7 +147,9 @@ def test_three_tabs_follow_the_platform_live(
             )
             assert active_id(detail) == "action-stop"
             assert (
-                detail.get_by_role("tab", name="Python requests").get_attribute("aria-selected")
+                detail.get_by_test_id("snippets-platform")
+                .get_by_role("tab", name="Python requests")
+                .get_attribute("aria-selected")
                 == "true"
             )
             assert detail.locator("#panel-python").is_visible()
