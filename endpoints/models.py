@@ -330,9 +330,12 @@ class Endpoint(models.Model):
         return endpoint_base_url(self.region, self.platform_id)
 
     def reason_text(self) -> str:
-        """Why it is as it is, in the reader's language."""
+        """Why it is as it is, in the reader's language; empty when the last change needs no
+        explaining (it is in the timeline)."""
         from endpoints import reasons
 
+        if self.reason_code in reasons.NARRATIVE:
+            return ""
         return reasons.render(self.reason_code, self.reason_params)
 
     def cost_range(self) -> dict | None:

@@ -65,6 +65,29 @@ MESSAGES: dict[str, Promise] = {
 }
 
 
+# Codes that only tell what happened (the timeline says them); an endpoint's current reason is
+# shown on its page only when it explains something (a refusal, a wait, MISSING, the platform's
+# own words).
+NARRATIVE = frozenset(
+    {
+        "created",
+        "accepted",
+        "adopted",
+        "imported",
+        "action_requested",
+        "stopped",
+        "started",
+        "scaled",
+        "deleted",
+        "deleted_before_platform",
+        "changed_outside",
+        "deleted_on_platform",
+        "back",
+        "reported",
+    }
+)
+
+
 def action_label(action: str) -> Any:
     from endpoints.lifecycle import ACTION_LABELS
 

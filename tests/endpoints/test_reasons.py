@@ -110,3 +110,15 @@ def test_a_bad_row_renders_without_raising():
 )
 def test_the_migration_turns_stored_sentences_into_codes(stored, code, params):
     assert migration.to_code(stored) == (code, params)
+
+
+def test_a_change_that_needs_no_explaining_is_not_shown_as_the_reason(sa, as_viewer):
+    ep = make_endpoint(sa, "calm", status=S.CREATING, platform_id="me-c", raw_status="CREATING")
+    lifecycle.transition(ep, S.ACTIVE, "reported", raw_status="ACTIVE")
+    ep.refresh_from_db()
+    assert ep.reason_text() == ""  # the timeline says it; no alert on the page
+    page = as_viewer.get(f"/inference/{ep.code}/").content.decode()
+    assert page.count("Reported by the platform.") == 1  # the event only
+    lifecycle.transition(ep, S.ERROR, "platform", {"detail": "GPU quota exceeded"})
+    ep.refresh_from_db()
+    assert ep.reason_text() == "GPU quota exceeded"
