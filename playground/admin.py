@@ -14,22 +14,25 @@ from django.utils.translation import ngettext
 from playground import services
 from playground.models import ShareLink
 
+COLUMNS = (
+    "conversation",
+    "kind",
+    "state",
+    "log_id",
+    "public",
+    "created_by",
+    "created_at",
+    "expires_at",
+    "revoked_at",
+    "rate_per_link",
+    "rate_per_visitor",
+)
+FIELDS = (*COLUMNS, "revoked_by", "endpoint", "params", "last_error", "last_error_at")
+
 
 @admin.register(ShareLink)
 class ShareLinkAdmin(admin.ModelAdmin):
-    list_display = [
-        "conversation",
-        "kind",
-        "state",
-        "log_id",
-        "public",
-        "created_by",
-        "created_at",
-        "expires_at",
-        "revoked_at",
-        "rate_per_link",
-        "rate_per_visitor",
-    ]
+    list_display = COLUMNS
     list_filter = ["kind", "public", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["conversation__title", "created_by__username"]
     list_select_related = ["conversation", "created_by"]
@@ -49,8 +52,8 @@ class ShareLinkAdmin(admin.ModelAdmin):
     def log_id(self, link: ShareLink) -> str:
         return link.log_id
 
-    fields = [*list_display, "revoked_by", "endpoint", "params", "last_error", "last_error_at"]
-    readonly_fields = fields
+    fields = FIELDS
+    readonly_fields = FIELDS
     actions = ["revoke"]
 
     def has_add_permission(self, request) -> bool:

@@ -5,7 +5,9 @@ The relay forwards only `cleaned_data`, so nothing outside the platform's ranges
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import cast
 
 from django import forms
 from django.conf import settings
@@ -67,7 +69,7 @@ class ParamsForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         limit = params.system_prompt_max_chars()
-        field = self.fields["system_prompt"]
+        field = cast(forms.CharField, self.fields["system_prompt"])
         field.max_length = limit
         field.validators.append(_max_length(limit, _("The system prompt")))
 
@@ -91,7 +93,7 @@ class ParamsForm(forms.Form):
         return {r.name: data[r.name] for r in params.RANGES} | {"stop": data["stop"]}
 
 
-def _max_length(limit: int, what) -> callable:
+def _max_length(limit: int, what) -> Callable[[str], None]:
     def validate(value: str) -> None:
         if len(value) > limit:
             raise forms.ValidationError(
@@ -177,7 +179,7 @@ class SettingsForm(ParamsForm):
         super().__init__(*args, **kwargs)
         from playground.selectors import playground_endpoints
 
-        self.fields["endpoint"].queryset = (
+        cast(forms.ModelChoiceField, self.fields["endpoint"]).queryset = (
             endpoints if endpoints is not None else playground_endpoints()
         )
 
@@ -190,7 +192,8 @@ class ChatForm(SettingsForm):
     retry = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("retry") and not data.get("message") and "message" not in self.errors:
             self.add_error("message", _("Type a message first."))
         return data
@@ -212,7 +215,8 @@ class ShareChatForm(forms.Form):
         self.chat_id: str | None = None
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         from playground import demo_chats
 
         self.chat_id = demo_chats.chat_id(self.link, data.get("chat") or "")
@@ -298,7 +302,8 @@ class ShareForm(SettingsForm):
         super().__init__(*args, **kwargs)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("kind") == ShareLink.Kind.TRANSCRIPT:
             # A transcript only shows what was said: the current settings do not matter.
             for name in ("endpoint", *[r.name for r in params.RANGES], "stop", "system_prompt"):

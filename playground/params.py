@@ -9,6 +9,7 @@ forwards anything outside them, and the page's sliders are drawn from them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
@@ -35,8 +36,8 @@ MAX_STOP_SEQUENCES = 4
 MAX_STOP_LENGTH = 40
 
 
-def defaults() -> dict:
-    values = {r.name: (int(r.default) if r.integer else r.default) for r in RANGES}
+def defaults() -> dict[str, Any]:
+    values: dict[str, Any] = {r.name: (int(r.default) if r.integer else r.default) for r in RANGES}
     values["stop"] = []
     return values
 

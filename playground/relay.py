@@ -27,6 +27,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
 import urllib3
 from django.conf import settings
@@ -44,7 +45,7 @@ from endpoints.clients.errors import (
     Unavailable,
     ValidationFailed,
 )
-from endpoints.clients.inference import ChatStream, InferenceClient
+from endpoints.clients.inference import AuthMode, ChatStream, InferenceClient
 from endpoints.models import Endpoint
 from playground import params
 from playground.models import Message, tokens_per_second
@@ -91,18 +92,19 @@ def inference_client_for(endpoint: Endpoint) -> InferenceClient:
     """A data-plane client with the endpoint's credential; on a 401 it re-mints once."""
     from endpoints import tokens
 
-    mode = endpoint.auth_mode
+    mode = cast(AuthMode, endpoint.auth_mode)
+    credential: tokens.CredentialTokenSource | str | None = None
     if mode == Endpoint.AuthMode.IAM_TOKEN:
-        credential = tokens.CredentialTokenSource(endpoint.credential)
+        source = tokens.CredentialTokenSource(endpoint.credential)
         try:
             # The stored token when it is valid (no query, no call); a mint only when it is not.
-            credential.get()
+            source.get()
         except PlatformError as exc:
             raise NoToken(exc.message, code=exc.code, retry_after=exc.retry_after) from exc
-    elif mode == Endpoint.AuthMode.API_KEY:
+        credential = source
+    elif mode == Endpoint.AuthMode.API_KEY and endpoint.access_credential is not None:
+        # The forms refuse a private endpoint without its API key before this is reached.
         credential = tokens.data_plane_bearer(endpoint.access_credential)
-    else:
-        credential = None
     return InferenceClient(
         base_url=endpoint.data_plane_url(), auth_mode=mode, credential=credential
     )

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -128,7 +129,7 @@ def _max_body_bytes() -> int:
 
 @csrf_exempt  # checked below, once the body's size is known to be sane (see csrf_protect)
 @require_POST
-def share_send(request: HttpRequest, token: str) -> HttpResponse:
+def share_send(request: HttpRequest, token: str) -> HttpResponseBase:
     """A visitor's message on a live demo: checked, counted, relayed with the chat so far."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -143,7 +144,7 @@ def share_send(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @csrf_protect
-def _share_send(request: HttpRequest, token: str) -> HttpResponse:
+def _share_send(request: HttpRequest, token: str) -> HttpResponseBase:
     started = time.perf_counter()
     link = _get_link(token)
     if not link.is_live:
@@ -169,6 +170,7 @@ def _share_send(request: HttpRequest, token: str) -> HttpResponse:
     if refusal is not None:
         return refusal
     chat, message = form.chat_id, form.cleaned_data["message"]
+    assert chat is not None  # the form is refused without a chat id of this link
     payload = relay.build_payload(
         endpoint=endpoint,
         system_prompt=link.system_prompt,

@@ -12,6 +12,7 @@ import uuid
 
 from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -130,7 +131,7 @@ def conversation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @require_POST
 @member_required
-def send(request: AuthenticatedHttpRequest) -> HttpResponse:
+def send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """Relay one message to the endpoint and stream the reply back as it arrives."""
     started = time.perf_counter()
     started_at = timezone.now()
@@ -249,7 +250,7 @@ def conversation_rename(request: AuthenticatedHttpRequest, code: uuid.UUID) -> H
         services.conversation_rename(conversation=conversation, title=form.cleaned_data["title"])
         messages.success(request, _("Conversation renamed."))
     else:
-        messages.error(request, form.errors["title"][0])
+        messages.error(request, str(form.errors["title"][0]))
     return redirect("playground:conversation", code=conversation.code)
 
 
@@ -334,7 +335,7 @@ def compare(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @require_POST
 @member_required
-def compare_send(request: AuthenticatedHttpRequest) -> HttpResponse:
+def compare_send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """One side of a comparison: the same relay, nothing saved."""
     started = time.perf_counter()
     form = ChatForm(request.POST)
