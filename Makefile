@@ -16,9 +16,11 @@ test: $(STAMP) system-packages browser lint
 screenshots: $(STAMP) system-packages browser
 	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(PY) scripts/dev.py test -m browser $(PYTEST_ARGS)
 
+# mypy (with django-stubs) over the product packages; its cache in .mypy_cache keeps it quick.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
