@@ -220,6 +220,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 RATELIMIT_USE_CACHE = "default"
 LOGIN_RATE_PER_USERNAME = env_str("LOGIN_RATE_PER_USERNAME", "5/5m")
 LOGIN_RATE_PER_IP = env_str("LOGIN_RATE_PER_IP", "30/5m")
+# People page: how long a one-time set-password link works once an Admin made it (hours).
+SET_PASSWORD_LINK_HOURS = env_int("SET_PASSWORD_LINK_HOURS", 72)
 
 # Celery: Redis broker, JSON only, time limits, beat schedule in webapp/celery.py.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
