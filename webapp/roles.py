@@ -57,13 +57,26 @@ def role_of(user) -> Role:
     if user.is_superuser:
         role = Role.ADMIN
     else:
-        names = set(user.groups.values_list("name", flat=True))
-        role = next(
-            (r for r in (Role.ADMIN, Role.MEMBER, Role.VIEWER) if GROUP_FOR_ROLE[r] in names),
-            Role.NONE,
-        )
+        role = role_for_groups(user.groups.values_list("name", flat=True))
     user._console_role = role
     return role
+
+
+def role_for_groups(group_names, *, is_superuser: bool = False) -> Role:
+    """The role these groups give, whether or not the account is active (the People page shows
+    and changes it for deactivated people too)."""
+    if is_superuser:
+        return Role.ADMIN
+    names = set(group_names)
+    return next(
+        (r for r in (Role.ADMIN, Role.MEMBER, Role.VIEWER) if GROUP_FOR_ROLE[r] in names),
+        Role.NONE,
+    )
+
+
+def forget_role(user) -> None:
+    """Drop the role `role_of` cached on this user object, after its groups changed."""
+    user.__dict__.pop("_console_role", None)
 
 
 def role_required(minimum: Role) -> Callable:
