@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import dj_database_url
@@ -11,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from webapp.env import env_bool, env_float, env_int, env_list, env_secret, env_str
-from webapp.platform_routes import DEFAULT_ROUTES
+from webapp.platform_routes import RoutesFileError, load_routes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -268,16 +267,18 @@ AIPLATFORM_STREAM_READ_TIMEOUT = env_float("AIPLATFORM_STREAM_READ_TIMEOUT", 120
 
 
 def _load_routes() -> dict:
-    """The management route table: defaults, overridden key by key from a JSON file."""
-    routes = json.loads(json.dumps(DEFAULT_ROUTES))
-    path = env_str("AIPLATFORM_ROUTES_FILE")
-    if path:
-        with open(path, encoding="utf-8") as fh:
-            routes.update(json.load(fh))
-    return routes
+    """The management route table: defaults, overridden key by key from a JSON file. A file the
+    client could not use (an unknown operation, a path without its slot) stops start-up, naming
+    the line at fault."""
+    try:
+        return load_routes(env_str("AIPLATFORM_ROUTES_FILE") or None)
+    except RoutesFileError as exc:
+        raise ImproperlyConfigured(f"AIPLATFORM_ROUTES_FILE: {exc}") from None
 
 
 AIPLATFORM_ROUTES = _load_routes()
+# A console HAR larger than this is refused before it is read (import_console_har, the upload).
+CONSOLE_HAR_MAX_BYTES = env_int("CONSOLE_HAR_MAX_BYTES", 50 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,
