@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from urllib.parse import parse_qs
 
-from localplatform import catalog
+from localplatform import catalog, profiles
 from localplatform.demo_model import DemoModel, count_tokens, piece
 from localplatform.state import ApiError, Platform
 
@@ -161,23 +161,11 @@ class App:
         )
         r("GET", DATA_PREFIX + r"/v1/(?P<eid>me-[^/]+)/v1/models", "data", self.data_models)
         r("GET", MAAS_PREFIX + r"/v1/models", "data", self.maas_models)
-        # Management: API keys are SEEN (reference §4.2); the rest are ours, UNVERIFIED.
-        r("GET", r"/v1/regions", "mgmt", self.list_regions)
-        r("GET", r"/v1/model-registries", "mgmt", self.list_models)
-        r("GET", r"/v1/instance-types", "mgmt", self.list_instance_types)
-        r("GET", r"/v1/endpoints", "mgmt", self.list_endpoints)
-        r("POST", r"/v1/endpoints", "mgmt", self.create_endpoint)
-        r("GET", r"/v1/endpoints/(?P<eid>[^/]+)", "mgmt", self.get_endpoint)
-        r("DELETE", r"/v1/endpoints/(?P<eid>[^/]+)", "mgmt", self.delete_endpoint)
-        r("POST", r"/v1/endpoints/(?P<eid>[^/]+)/stop", "mgmt", self.stop_endpoint)
-        r("POST", r"/v1/endpoints/(?P<eid>[^/]+)/start", "mgmt", self.start_endpoint)
-        r("PUT", r"/v1/endpoints/(?P<eid>[^/]+)/scale", "mgmt", self.scale_endpoint)
-        r("PATCH", r"/v1/endpoints/(?P<eid>[^/]+)/scale", "mgmt", self.scale_endpoint)
-        r("GET", r"/v1/api-keys", "mgmt", self.list_api_keys)
-        r("POST", r"/v1/api-keys", "mgmt", self.create_api_key)
-        r("GET", r"/v1/api-keys/(?P<name>[^/]+)", "mgmt", self.get_api_key)
-        r("PUT", r"/v1/api-keys/(?P<name>[^/]+)", "mgmt", self.update_api_key)
-        r("DELETE", r"/v1/api-keys/(?P<name>[^/]+)", "mgmt", self.delete_api_key)
+        # Management: API keys are SEEN (reference §4.2); the rest are ours, UNVERIFIED, at the
+        # paths of the route profile in force (--route-profile: localplatform/profiles.py).
+        self.profile = profiles.get(platform.config.route_profile)
+        for method, pattern, handler_name in self.profile.routes:
+            r(method, pattern, "mgmt", getattr(self, handler_name))
         # Admin, loopback only
         r("GET", r"/_local/health", "admin", self.admin_health)
         r("GET", r"/_local/stats", "admin", self.admin_stats)
@@ -257,7 +245,21 @@ class App:
                 f"Service account {token.client_id} is not allowed to {req.method} {req.path} "
                 "(it needs the AiPlatformFullAccess policy).",
             )
+        if self.profile.translates:
+            return self._translated(req, handler)
         return handler(req)
+
+    def _translated(self, req: Request, handler) -> Response:
+        """A management call in the profile's names: renamed to ours on the way in, to the
+        profile's on the way out (the state keeps one shape)."""
+        resource = profiles.HANDLER_RESOURCES[handler.__name__]
+        req.query = self.profile.query_in(req.query)
+        if req.method in ("POST", "PUT", "PATCH"):
+            req._body = self.profile.body_in(req.body, resource)
+        status, headers, body = handler(req)
+        payload = json.loads(b"".join(body) or b"null")
+        extra = {k: v for k, v in headers if k not in ("Content-Type", "Content-Length")}
+        return json_response(status, self.profile.body_out(payload, resource), extra)
 
     def _inject_faults(self, req: Request, kind: str) -> None:
         faults = self.platform.faults

@@ -65,6 +65,8 @@ class Config:
     # Endpoint objects without `url`, as the real platform's may be: the dashboard then builds
     # the data-plane URL from AIPLATFORM_INFERENCE_URL_TEMPLATE.
     omit_url: bool = False
+    # Which paths, envelope and field names the management API uses (localplatform/profiles.py).
+    route_profile: str = "default"
 
     @property
     def base_url(self) -> str:
@@ -242,7 +244,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave `url` out of endpoint objects, so that clients build it from their template "
         "[env LOCALPLATFORM_OMIT_URL]",
     )
+    opt(
+        "--route-profile",
+        "ROUTE_PROFILE",
+        defaults.route_profile,
+        _profile_name,
+        "management paths, envelope and field names: default, or alt (stands in for the real "
+        "console's routes)",
+    )
     return p
+
+
+def _profile_name(raw: str) -> str:
+    from localplatform.profiles import PROFILES
+
+    if raw not in PROFILES:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(PROFILES)}, not {raw!r}")
+    return raw
 
 
 def load_config(argv: list[str] | None = None) -> Config:

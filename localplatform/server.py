@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr,
         f"localplatform: service accounts: {accounts or 'none (pass --service-account ID:SECRET)'}"
         f"; API keys: {len(config.api_keys)}; seed endpoint: {config.seed_endpoint or 'none'}"
-        + (f"; upstream: {config.upstream_url}" if config.upstream_url else ""),
+        + (f"; upstream: {config.upstream_url}" if config.upstream_url else "")
+        + (f"; route profile: {config.route_profile}" if config.route_profile != "default" else ""),
     )
 
     def stop(signum, frame):
