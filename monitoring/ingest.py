@@ -1,0 +1,150 @@
+"""Records into the database and the rollups, in batches, exactly once.
+
+Two feeds, one rule: a batch's raw records and its rollups are written in one transaction, and
+only the records not stored before are rolled up. A drain that dies after its commit but before
+it trimmed the queue (or is retried) finds its records stored and adds nothing twice.
+
+- Our queue (playground, live demos, load tests; monitoring.recording): `drain()`, run by beat
+  every MONITORING_DRAIN_SECONDS, one at a time (a Redis lock, as two drains would read the same
+  tail and each trim it).
+- Gateway calls: the gateway's own drain (gateway.usage) calls `rollup_gateway_records()` inside
+  its transaction, before inserting its usage records.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import UTC, datetime
+
+import redis
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from endpoints.models import Endpoint
+from monitoring import rollups, store
+from monitoring.models import RequestRecord
+
+logger = logging.getLogger(__name__)
+
+
+def _uuid(value) -> str:
+    return str(uuid.UUID(str(value)))
+
+
+def _record_row(data: dict) -> RequestRecord:
+    return RequestRecord(
+        request_id=_uuid(data["request_id"]),
+        at=datetime.fromtimestamp(float(data["at"]), tz=UTC),
+        source=str(data.get("source") or "")[:20],
+        endpoint_id=data.get("endpoint_id"),
+        user_id=data.get("user_id"),
+        status=int(data.get("status") or 0),
+        prompt_tokens=data.get("prompt_tokens"),
+        completion_tokens=data.get("completion_tokens"),
+        ttft_ms=data.get("ttft_ms"),
+        total_ms=data.get("total_ms"),
+        error=str(data.get("error") or "")[:300],
+    )
+
+
+def store_records(records: list[dict]) -> int:
+    """Insert the records not stored yet and add them to the rollups, in one transaction.
+    Returns how many were new."""
+    rows: dict[str, RequestRecord] = {}
+    for data in records:
+        try:
+            row = _record_row(data)
+        except (KeyError, TypeError, ValueError):
+            logger.warning("monitoring: an unreadable request record was dropped: %.200r", data)
+            continue
+        rows.setdefault(str(row.request_id), row)
+    if not rows:
+        return 0
+    # An endpoint or a person deleted since the request: keep the record, without the link.
+    endpoints = set(
+        Endpoint.objects.filter(
+            pk__in={r.endpoint_id for r in rows.values() if r.endpoint_id}
+        ).values_list("pk", flat=True)
+    )
+    users = set(
+        get_user_model()
+        .objects.filter(pk__in={r.user_id for r in rows.values() if r.user_id})
+        .values_list("pk", flat=True)
+    )
+    for row in rows.values():
+        if row.endpoint_id not in endpoints:
+            row.endpoint_id = None
+        if row.user_id not in users:
+            row.user_id = None
+    with transaction.atomic():
+        stored = {
+            str(v)
+            for v in RequestRecord.objects.filter(request_id__in=list(rows)).values_list(
+                "request_id", flat=True
+            )
+        }
+        new = [row for request_id, row in rows.items() if request_id not in stored]
+        RequestRecord.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+        rollups.add_requests(new)
+    return len(new)
+
+
+def drain(*, batch: int | None = None, max_batches: int = 50) -> int:
+    """Move queued records into the database and the rollups, oldest first; returns how many
+    were read."""
+    client = store.client()
+    batch = batch or settings.MONITORING_DRAIN_BATCH
+    queue = store.request_queue()
+    lock = client.lock(store.name("drain-lock"), timeout=120, blocking_timeout=0)
+    if not lock.acquire(blocking=False):
+        return 0
+    moved = 0
+    try:
+        for _ in range(max_batches):
+            # The oldest records are at the tail (LPUSH adds at the head).
+            raw = client.lrange(queue, -batch, -1)
+            if not raw:
+                break
+            store_records([json.loads(item) for item in raw])
+            client.ltrim(queue, 0, -len(raw) - 1)
+            moved += len(raw)
+            if len(raw) < batch:
+                break
+    finally:
+        try:
+            lock.release()
+        except redis.exceptions.LockError:
+            logger.warning("monitoring drain: its lock expired before the drain ended")
+    return moved
+
+
+def pending() -> int:
+    return store.client().llen(store.request_queue())
+
+
+def rollup_gateway_records(rows: list) -> int:
+    """Add a batch of gateway usage records (unsaved `gateway.UsageRecord`s) to the rollups.
+
+    Called by the gateway's drain inside its transaction and before its insert, so that the
+    records already stored (a retried drain) are known and skipped. In a savepoint, and never
+    raising: monitoring must not stop usage records being kept (a failure is logged, and that
+    batch is missing from the charts)."""
+    from gateway.models import UsageRecord
+
+    try:
+        with transaction.atomic():
+            batch = {_uuid(row.request_id): row for row in rows}
+            stored = {
+                str(v)
+                for v in UsageRecord.objects.filter(request_id__in=list(batch)).values_list(
+                    "request_id", flat=True
+                )
+            }
+            new = [row for request_id, row in batch.items() if request_id not in stored]
+            return rollups.add_requests(new)
+    except Exception:
+        logger.exception("monitoring: %d gateway records were not added to the rollups", len(rows))
+        return 0

@@ -1,0 +1,96 @@
+"""Recording, on the paths that serve requests: cheap, and never a failure of the request.
+
+- `record_request()`: one request that did not come through the gateway (the playground, a live
+  demo, a load test) pushed to a Redis list, after its last byte, in one round trip. The drain
+  (monitoring.ingest) moves the list into the database and the rollups in batches. Gateway calls
+  need nothing here: the gateway's own usage drain feeds the rollups (gateway.usage).
+- `record_replica_samples()`: what a reconcile pass saw of the endpoints it looked at, in one
+  bulk insert per pass.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+
+import redis
+from django.db import transaction
+from django.utils import timezone
+
+from monitoring import store
+
+logger = logging.getLogger(__name__)
+
+
+def record_request(
+    *,
+    source: str,
+    endpoint_id: int | None,
+    status: int,
+    user_id: int | None = None,
+    prompt_tokens: int | None = None,
+    completion_tokens: int | None = None,
+    ttft_ms: int | None = None,
+    total_ms: int | None = None,
+    error: str = "",
+    at: float | None = None,
+    request_id: str | None = None,
+    client=None,
+) -> None:
+    """Queue one request's record. `status` is an HTTP status (200 for a reply that ended well,
+    the platform's status or 502 for one that failed; a reply that broke off after a 200 keeps
+    200 and says why in `error`). `at` is when it started (unix seconds; default now). With
+    `client` (a Redis pipeline) the push is queued there and its caller executes it."""
+    data = json.dumps(
+        {
+            "request_id": request_id or str(uuid.uuid4()),
+            "at": time.time() if at is None else at,
+            "source": source,
+            "endpoint_id": endpoint_id,
+            "user_id": user_id,
+            "status": status,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "ttft_ms": ttft_ms,
+            "total_ms": total_ms,
+            "error": error[:300] if error else "",
+        },
+        separators=(",", ":"),
+    )
+    if client is not None:
+        client.lpush(store.request_queue(), data)
+        return
+    try:
+        store.client().lpush(store.request_queue(), data)
+    except redis.RedisError:
+        logger.warning("monitoring: a %s request record was lost (Redis did not answer)", source)
+
+
+def record_replica_samples(endpoints: Iterable) -> int:
+    """One sample per endpoint looked at (replicas running, min/max, status), in one insert.
+    Never raises: monitoring must not stop a reconcile pass."""
+    from monitoring.models import ReplicaSample
+
+    now = timezone.now()
+    try:
+        rows = [
+            ReplicaSample(
+                endpoint_id=endpoint.pk,
+                at=now,
+                replicas=endpoint.current_replicas or 0,
+                min_replicas=endpoint.min_replicas or 0,
+                max_replicas=endpoint.max_replicas or 0,
+                status=(endpoint.status or "")[:20],
+            )
+            for endpoint in endpoints
+        ]
+        if rows:
+            with transaction.atomic():  # a savepoint when the caller holds a transaction
+                ReplicaSample.objects.bulk_create(rows)
+        return len(rows)
+    except Exception:
+        logger.exception("monitoring: replica samples of a reconcile pass were not recorded")
+        return 0
