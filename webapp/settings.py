@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "endpoints",
     "playground",
     "gateway",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -397,3 +398,27 @@ GATEWAY_REDIS_PREFIX = env_str("GATEWAY_REDIS_PREFIX", CACHE_KEY_PREFIX + ":gw:"
 GATEWAY_DEFAULT_REQUESTS_PER_MINUTE = env_int("GATEWAY_DEFAULT_REQUESTS_PER_MINUTE", 60)
 GATEWAY_DEFAULT_TOKENS_PER_MINUTE = env_int("GATEWAY_DEFAULT_TOKENS_PER_MINUTE", 100_000)
 GATEWAY_DEFAULT_TOKENS_PER_DAY = env_int("GATEWAY_DEFAULT_TOKENS_PER_DAY", 0)
+
+# --- Monitoring ---
+# docs/monitoring.md: request records and replica samples rolled up per minute and per hour.
+# Records of the playground, live demos and load tests wait in Redis; beat drains them (and folds
+# replica samples) this often, in batches. Gateway calls are rolled up by the gateway's drain.
+MONITORING_DRAIN_SECONDS = env_float("MONITORING_DRAIN_SECONDS", 5.0)
+MONITORING_DRAIN_BATCH = env_int("MONITORING_DRAIN_BATCH", 2000)
+MONITORING_REDIS_PREFIX = env_str("MONITORING_REDIS_PREFIX", CACHE_KEY_PREFIX + ":mon:")
+# Retention in days: raw records and replica samples, minute rollups, hour rollups (13 months).
+MONITORING_RAW_DAYS = env_int("MONITORING_RAW_DAYS", 7)
+MONITORING_MINUTE_DAYS = env_int("MONITORING_MINUTE_DAYS", 30)
+MONITORING_HOUR_DAYS = env_int("MONITORING_HOUR_DAYS", 396)
+MONITORING_CLEAN_SECONDS = env_float("MONITORING_CLEAN_SECONDS", 3600.0)
+# A replica count holds until the next sample, for at most this long (spend counts no more).
+MONITORING_REPLICA_GAP_SECONDS = env_int("MONITORING_REPLICA_GAP_SECONDS", 300)
+# Samples younger than this are left for the next rollup (passes may commit out of order).
+MONITORING_REPLICA_SETTLE_SECONDS = env_float("MONITORING_REPLICA_SETTLE_SECONDS", 10.0)
+# Load tests: caps on streams, seconds and tokens per reply; tests running at once (site-wide);
+# a Celery queue of their own (empty: the default queue).
+MONITORING_LOADTEST_MAX_CONCURRENCY = env_int("MONITORING_LOADTEST_MAX_CONCURRENCY", 32)
+MONITORING_LOADTEST_MAX_SECONDS = env_int("MONITORING_LOADTEST_MAX_SECONDS", 120)
+MONITORING_LOADTEST_MAX_TOKENS = env_int("MONITORING_LOADTEST_MAX_TOKENS", 256)
+MONITORING_LOADTEST_MAX_RUNNING = env_int("MONITORING_LOADTEST_MAX_RUNNING", 1)
+MONITORING_LOADTEST_QUEUE = env_str("MONITORING_LOADTEST_QUEUE", "")
