@@ -17,6 +17,8 @@ app.autodiscover_tasks()
 # Each entry expires at about 1.5x its interval so that a backlog never runs stale copies.
 _CREDENTIAL_REFRESH_INTERVAL = env_float("CREDENTIAL_REFRESH_INTERVAL", 30.0)
 _POLL_TICK = env_float("ENDPOINT_POLL_TICK_SECONDS", 5.0)
+_MONITORING_DRAIN = env_float("MONITORING_DRAIN_SECONDS", 5.0)
+_MONITORING_CLEAN = env_float("MONITORING_CLEAN_SECONDS", 3600.0)
 app.conf.beat_schedule = {
     # Issue 4: service-account tokens past half their life are refreshed before they expire.
     "credentials-refresh-tokens": {
@@ -29,5 +31,16 @@ app.conf.beat_schedule = {
         "task": "endpoints.poll_endpoints",
         "schedule": _POLL_TICK,
         "options": {"expires": 1.5 * _POLL_TICK},
+    },
+    # Monitoring: queued request records and replica samples into the rollups; retention.
+    "monitoring-drain": {
+        "task": "monitoring.drain",
+        "schedule": _MONITORING_DRAIN,
+        "options": {"expires": 1.5 * _MONITORING_DRAIN},
+    },
+    "monitoring-clean": {
+        "task": "monitoring.clean",
+        "schedule": _MONITORING_CLEAN,
+        "options": {"expires": 1.5 * _MONITORING_CLEAN},
     },
 }
