@@ -9,6 +9,7 @@ COPY webapp webapp
 COPY endpoints endpoints
 COPY playground playground
 COPY gateway gateway
+COPY monitoring monitoring
 COPY localplatform localplatform
 COPY templates templates
 COPY static static
