@@ -87,6 +87,7 @@ def drain(*, batch: int | None = None, max_batches: int = 50) -> int:
 def _insert(records: list[dict]) -> None:
     from endpoints.models import Endpoint
     from gateway.models import GatewayKey, UsageRecord
+    from monitoring.ingest import rollup_gateway_records
 
     rows = [_record_row(r) for r in records]
     # A key or an endpoint deleted since the call: keep the record, without the link.
@@ -102,6 +103,9 @@ def _insert(records: list[dict]) -> None:
         if row.endpoint_id not in endpoints:
             row.endpoint_id = None
     with transaction.atomic():
+        # Monitoring's minute and hour rollups: before the insert, so that it can tell the
+        # records a retried drain stored already (and adds each call once).
+        rollup_gateway_records(rows)
         UsageRecord.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
         last = (
             UsageRecord.objects.filter(request_id__in=[r.request_id for r in rows])
