@@ -1,0 +1,174 @@
+"""Reading a HAR file saved from the VNG console: the management calls in it, and nothing else.
+
+A browser's HAR holds every request header (Authorization, Cookie), every response header
+(Set-Cookie) and every body (tokens, API keys). This module reads only what the route table is
+made of: the method, the URL's path and query parameter names, the status, and the JSON bodies,
+which `endpoints.route_capture` turns into field *names*. Headers and cookies are never read; no
+value from a body is ever printed or written. Nothing is kept once the import is done.
+
+Refusals (`HarRefused`) say what is wrong in words and name no value from the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import IO, Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+
+class HarRefused(ValueError):
+    """The file cannot be imported; the message says why, and nothing was written."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One management call: what the route table is made of, and no header."""
+
+    method: str
+    path: str  # relative to the management base URL, unquoted, without the query
+    query: dict[str, str] = field(repr=False)  # values stay in memory, never printed
+    status: int
+    request: Any = field(repr=False)  # the JSON body sent, or None
+    response: Any = field(repr=False)  # the JSON body received, or None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def read_har(stream: IO[bytes], *, size: int, name: str = "") -> dict:
+    """The parsed HAR 1.2 log, or HarRefused (too big, not JSON, not HAR 1.2, empty)."""
+    limit = settings.CONSOLE_HAR_MAX_BYTES
+    label = name or _("The file")
+    if size > limit:
+        raise HarRefused(
+            _("%(file)s is %(size)s, over the limit of %(limit)s (CONSOLE_HAR_MAX_BYTES).")
+            % {"file": label, "size": _megabytes(size), "limit": _megabytes(limit)}
+        )
+    raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise HarRefused(
+            _("%(file)s is over the limit of %(limit)s (CONSOLE_HAR_MAX_BYTES).")
+            % {"file": label, "limit": _megabytes(limit)}
+        )
+    if not raw.strip():
+        raise HarRefused(_("%(file)s is empty.") % {"file": label})
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise HarRefused(
+            _("%(file)s is not a text file, so not a HAR.") % {"file": label}
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise HarRefused(
+            _(
+                "%(file)s is not JSON (line %(line)s, column %(column)s). Save it from the "
+                "browser's network panel with “Save all as HAR”."
+            )
+            % {"file": label, "line": exc.lineno, "column": exc.colno}
+        ) from None
+    log = data.get("log") if isinstance(data, dict) else None
+    if not isinstance(log, dict):
+        raise HarRefused(
+            _("%(file)s is JSON but not a HAR file (it has no “log”).") % {"file": label}
+        )
+    version = log.get("version")
+    if version != "1.2":
+        raise HarRefused(
+            _("%(file)s is not a HAR 1.2 file (its version is %(version)s).")
+            % {"file": label, "version": json.dumps(version)[:20]}
+        )
+    entries = log.get("entries")
+    if not isinstance(entries, list) or not entries:
+        raise HarRefused(
+            _(
+                "%(file)s holds no requests. Turn the network recorder on before going through "
+                "the console, then save."
+            )
+            % {"file": label}
+        )
+    return log
+
+
+def _json_text(text: Any, encoding: Any = None) -> Any:
+    if not isinstance(text, str) or not text.strip():
+        return None
+    if encoding == "base64":
+        try:
+            text = base64.b64decode(text).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _origin(url: str) -> tuple[str, str, int | None, str]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port or default, parts.path
+
+
+def management_calls(log: dict, base_url: str) -> list[Call]:
+    """The JSON calls of the log that went to `base_url` (scheme, host, port and path prefix).
+
+    HarRefused when none did (the file was recorded on another host), naming the hosts it did
+    call (host names only).
+    """
+    scheme, host, port, prefix = _origin(base_url)
+    prefix = prefix.rstrip("/")
+    calls: list[Call] = []
+    others: dict[str, int] = {}
+    for entry in log["entries"]:
+        request = entry.get("request") if isinstance(entry, dict) else None
+        response = entry.get("response") if isinstance(entry, dict) else None
+        if not isinstance(request, dict) or not isinstance(response, dict):
+            continue
+        url = str(request.get("url") or "")
+        e_scheme, e_host, e_port, e_path = _origin(url)
+        if (e_scheme, e_host, e_port) != (scheme, host, port) or not (
+            e_path == prefix or e_path.startswith(prefix + "/")
+        ):
+            if e_host:
+                others[e_host] = others.get(e_host, 0) + 1
+            continue
+        content = response.get("content")
+        content = content if isinstance(content, dict) else {}
+        post = request.get("postData")
+        post = post if isinstance(post, dict) else {}
+        try:
+            status = int(response.get("status") or 0)
+        except (TypeError, ValueError):
+            status = 0
+        calls.append(
+            Call(
+                method=str(request.get("method") or "GET").upper(),
+                path=unquote(e_path[len(prefix) :] or "/"),
+                query=dict(parse_qsl(urlsplit(url).query, keep_blank_values=True)),
+                status=status,
+                request=_json_text(post.get("text")),
+                response=_json_text(content.get("text"), content.get("encoding")),
+            )
+        )
+    if not calls:
+        seen = ", ".join(sorted(others, key=lambda h: -others[h])[:8]) or _("no host at all")
+        raise HarRefused(
+            _(
+                "None of its requests went to the management API at %(host)s: it was recorded "
+                "elsewhere. Hosts it called: %(hosts)s. Record the console while it calls "
+                "%(host)s, or name the host the console calls with --management-url."
+            )
+            % {"host": host or base_url, "hosts": seen}
+        )
+    return calls

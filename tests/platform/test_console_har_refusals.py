@@ -1,0 +1,71 @@
+"""Bad HAR files: a clear message, nothing written, and no secret from the file in the message."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.platform.conftest import secrets_in
+
+
+def refused(path, tmp_path, **options) -> str:
+    output = tmp_path / "routes.json"
+    with pytest.raises(CommandError) as error:
+        call_command(
+            "import_console_har", str(path), output=str(output), stdout=io.StringIO(), **options
+        )
+    assert not output.exists(), "a refused file must write nothing"
+    assert "Nothing written." in str(error.value)
+    return str(error.value)
+
+
+def har_file(tmp_path, data, name="bad.har"):
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("{this is not json", "is not JSON (line 1, column 2)"),
+        ("", "is empty"),
+        ({"entries": []}, "not a HAR file"),
+        ({"log": {"version": "1.1", "entries": [{}]}}, 'not a HAR 1.2 file (its version is "1.1")'),
+        ({"log": {"version": "1.2", "entries": []}}, "holds no requests"),
+    ],
+)
+def test_files_that_are_not_a_console_recording(tmp_path, settings, content, words):
+    message = refused(har_file(tmp_path, content), tmp_path)
+    assert words in message
+
+
+def test_a_file_over_the_size_limit_is_not_read(console_har, tmp_path, settings):
+    path, secrets = console_har
+    settings.CONSOLE_HAR_MAX_BYTES = 1024
+    message = refused(path, tmp_path)
+    assert "over the limit of 0.0 MB (CONSOLE_HAR_MAX_BYTES)" in message
+    assert secrets_in(message, secrets) == []
+
+
+def test_a_recording_of_another_host(console_har, tmp_path):
+    path, secrets = console_har
+    message = refused(path, tmp_path, management_url="https://aiplatform-hcm.api.vngcloud.vn")
+    assert "None of its requests went to the management API at aiplatform-hcm.api" in message
+    assert "Hosts it called: 127.0.0.1" in message
+    assert secrets_in(message, secrets) == []
+
+
+def test_a_recording_without_any_management_call(console_har, tmp_path):
+    path, secrets = console_har
+    har = json.loads(path.read_text())
+    # Only the sign-in (Basic credentials in, a token out) and a page of the console's own.
+    har["log"]["entries"] = [
+        e for e in har["log"]["entries"] if "/auth/token" in e["request"]["url"]
+    ]
+    message = refused(har_file(tmp_path, har, "signin.har"), tmp_path)
+    assert "signin.har has 1 requests to" in message and "none the route table knows" in message
+    assert secrets_in(message, secrets) == []
