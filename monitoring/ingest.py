@@ -4,9 +4,10 @@ Two feeds, one rule: a batch's raw records and its rollups are written in one tr
 only the records not stored before are rolled up. A drain that dies after its commit but before
 it trimmed the queue (or is retried) finds its records stored and adds nothing twice.
 
-- Our queue (playground, live demos, load tests; monitoring.recording): `drain()`, run by beat
-  every MONITORING_DRAIN_SECONDS, one at a time (a Redis lock, as two drains would read the same
-  tail and each trim it).
+- Our queues (monitoring.recording: requests of the playground, live demos and load tests, and
+  replica samples, which monitoring.replicas folds): `drain()`, run by beat every
+  MONITORING_DRAIN_SECONDS, one at a time per queue (a Redis lock, as two drains would read the
+  same tail and each trim it).
 - Gateway calls: the gateway's own drain (gateway.usage) calls `rollup_gateway_records()` inside
   its transaction, before inserting its usage records.
 """
@@ -92,13 +93,11 @@ def store_records(records: list[dict]) -> int:
     return len(new)
 
 
-def drain(*, batch: int | None = None, max_batches: int = 50) -> int:
-    """Move queued records into the database and the rollups, oldest first; returns how many
-    were read."""
+def _drain(queue: str, handle, *, batch: int, max_batches: int) -> int:
+    """Hand `queue`'s records to `handle` (which commits them), oldest first, trimming each
+    batch only after; one drain of a queue at a time. Returns how many were read."""
     client = store.client()
-    batch = batch or settings.MONITORING_DRAIN_BATCH
-    queue = store.request_queue()
-    lock = client.lock(store.name("drain-lock"), timeout=120, blocking_timeout=0)
+    lock = client.lock(store.name("drain-lock", queue), timeout=120, blocking_timeout=0)
     if not lock.acquire(blocking=False):
         return 0
     moved = 0
@@ -108,7 +107,7 @@ def drain(*, batch: int | None = None, max_batches: int = 50) -> int:
             raw = client.lrange(queue, -batch, -1)
             if not raw:
                 break
-            store_records([json.loads(item) for item in raw])
+            handle([json.loads(item) for item in raw])
             client.ltrim(queue, 0, -len(raw) - 1)
             moved += len(raw)
             if len(raw) < batch:
@@ -117,8 +116,19 @@ def drain(*, batch: int | None = None, max_batches: int = 50) -> int:
         try:
             lock.release()
         except redis.exceptions.LockError:
-            logger.warning("monitoring drain: its lock expired before the drain ended")
+            logger.warning("monitoring drain of %s: its lock expired before it ended", queue)
     return moved
+
+
+def drain(*, batch: int | None = None, max_batches: int = 50) -> dict[str, int]:
+    """Move queued request records and replica samples into the database and the rollups."""
+    from monitoring.replicas import store_samples
+
+    options = {"batch": batch or settings.MONITORING_DRAIN_BATCH, "max_batches": max_batches}
+    return {
+        "requests": _drain(store.request_queue(), store_records, **options),
+        "replica_samples": _drain(store.sample_queue(), store_samples, **options),
+    }
 
 
 def pending() -> int:

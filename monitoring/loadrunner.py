@@ -18,6 +18,7 @@ import statistics
 import threading
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import urllib3
 from django.db import close_old_connections, connections
@@ -26,8 +27,8 @@ from django.utils import timezone
 from endpoints.clients.errors import PlatformError
 from endpoints.clients.upstream import open_chat
 from monitoring.loadtests import steps_for
-from monitoring.models import LoadTest, ReplicaSample
-from monitoring.recording import record_request
+from monitoring.models import LoadTest
+from monitoring.recording import record_replica_samples, record_request
 
 logger = logging.getLogger(__name__)
 
@@ -188,13 +189,17 @@ class Runner:
             )
         except PlatformError:
             return None
-        ReplicaSample.objects.create(
-            endpoint=self.endpoint,
-            at=timezone.now(),
-            replicas=found.current_replicas or 0,
-            min_replicas=found.min_replicas or self.endpoint.min_replicas,
-            max_replicas=found.max_replicas or self.endpoint.max_replicas,
-            status=self.endpoint.status,
+        # Also a sample for the replica charts, finer than the reconciler's once a minute.
+        record_replica_samples(
+            [
+                SimpleNamespace(
+                    pk=self.endpoint.pk,
+                    current_replicas=found.current_replicas,
+                    min_replicas=found.min_replicas or self.endpoint.min_replicas,
+                    max_replicas=found.max_replicas or self.endpoint.max_replicas,
+                    status=self.endpoint.status,
+                )
+            ]
         )
         return found.current_replicas
 

@@ -121,7 +121,10 @@ class ReplicaSample(models.Model):
     status = models.CharField(max_length=20)
 
     class Meta:
-        indexes = [models.Index(fields=["endpoint", "at"], name="monitoring_sample_ep_at")]
+        constraints = [
+            # One per endpoint and moment: a batch stored twice (a retried drain) adds no rows.
+            models.UniqueConstraint(fields=["endpoint", "at"], name="monitoring_sample_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.endpoint_id} @ {self.at:%H:%M:%S}: {self.replicas}"
@@ -170,16 +173,6 @@ class ReplicaState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint_id}: {self.replicas} since {self.at}"
-
-
-class RollupCursor(models.Model):
-    """How far a rollup has read (the replica rollup reads samples up to a settled horizon)."""
-
-    name = models.CharField(max_length=40, primary_key=True)
-    at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.name}: {self.at}"
 
 
 class LoadTest(models.Model):

@@ -4,8 +4,8 @@
   demo, a load test) pushed to a Redis list, after its last byte, in one round trip. The drain
   (monitoring.ingest) moves the list into the database and the rollups in batches. Gateway calls
   need nothing here: the gateway's own usage drain feeds the rollups (gateway.usage).
-- `record_replica_samples()`: what a reconcile pass saw of the endpoints it looked at, in one
-  bulk insert per pass.
+- `record_replica_samples()`: what a reconcile pass saw of the endpoints it looked at, pushed to
+  another list in one command; the same drain folds them into replica-seconds.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import uuid
 from collections.abc import Iterable
 
 import redis
-from django.db import transaction
-from django.utils import timezone
 
 from monitoring import store
 
@@ -70,27 +68,28 @@ def record_request(
 
 
 def record_replica_samples(endpoints: Iterable) -> int:
-    """One sample per endpoint looked at (replicas running, min/max, status), in one insert.
-    Never raises: monitoring must not stop a reconcile pass."""
-    from monitoring.models import ReplicaSample
-
-    now = timezone.now()
+    """One sample per endpoint looked at (replicas running, min/max, status), pushed to Redis in
+    one command: the pass writes nothing to the database for monitoring. Never raises: monitoring
+    must not stop a reconcile pass."""
+    at = time.time()
     try:
-        rows = [
-            ReplicaSample(
-                endpoint_id=endpoint.pk,
-                at=now,
-                replicas=endpoint.current_replicas or 0,
-                min_replicas=endpoint.min_replicas or 0,
-                max_replicas=endpoint.max_replicas or 0,
-                status=(endpoint.status or "")[:20],
+        samples = [
+            json.dumps(
+                {
+                    "endpoint_id": endpoint.pk,
+                    "at": at,
+                    "replicas": endpoint.current_replicas or 0,
+                    "min": endpoint.min_replicas or 0,
+                    "max": endpoint.max_replicas or 0,
+                    "status": (endpoint.status or "")[:20],
+                },
+                separators=(",", ":"),
             )
             for endpoint in endpoints
         ]
-        if rows:
-            with transaction.atomic():  # a savepoint when the caller holds a transaction
-                ReplicaSample.objects.bulk_create(rows)
-        return len(rows)
+        if samples:
+            store.client().lpush(store.sample_queue(), *samples)
+        return len(samples)
     except Exception:
-        logger.exception("monitoring: replica samples of a reconcile pass were not recorded")
+        logger.warning("monitoring: replica samples of a reconcile pass were lost", exc_info=True)
         return 0

@@ -5,32 +5,24 @@ platform reports a count, not when it changed), for at most MONITORING_REPLICA_G
 reconciler that stopped looking does not make a stale count run on for hours. What comes after an
 endpoint's last sample is counted when the next one arrives.
 
-Samples are read up to a horizon MONITORING_REPLICA_SETTLE_SECONDS in the past, since reconcile
-passes running at once may commit their samples out of order; the horizon read is kept in
-`RollupCursor`, with the rollups, in one transaction. One rollup at a time (the task's lock).
+Samples come from the reconciler (and a running load test) through a Redis list; the monitoring
+drain stores a batch and folds it in one transaction. Folding again what was folded already adds
+nothing: a sample at or before an endpoint's state adds no time, and the raw insert skips a
+sample already stored (one per endpoint and moment).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
+from endpoints.models import Endpoint
 from monitoring import upsert
-from monitoring.models import (
-    ReplicaHour,
-    ReplicaMinute,
-    ReplicaSample,
-    ReplicaState,
-    RollupCursor,
-)
+from monitoring.models import ReplicaHour, ReplicaMinute, ReplicaSample, ReplicaState
 
-CURSOR = "replicas"
 GRAINS = ((ReplicaMinute, 60), (ReplicaHour, 3600))
-# At most this much of a backlog (after downtime) in one transaction.
-MAX_SPAN = timedelta(hours=1)
 
 # (endpoint, grain index, bucket start) -> [replica_seconds, observed_seconds, peak, min, max]
 Sums = dict[tuple[int, int, int], list[float]]
@@ -84,37 +76,49 @@ def fold(samples: list[tuple], states: dict[int, tuple]) -> Sums:
     return sums
 
 
-def roll_replicas(now: datetime | None = None) -> int:
-    """Fold the samples between the cursor and the settled horizon; returns how many."""
-    now = now or timezone.now()
-    horizon = now - timedelta(seconds=settings.MONITORING_REPLICA_SETTLE_SECONDS)
-    with transaction.atomic():
-        cursor = RollupCursor.objects.filter(name=CURSOR).first()
-        since = cursor.at if cursor else datetime(2000, 1, 1, tzinfo=UTC)
-        first = (
-            ReplicaSample.objects.filter(at__gt=since, at__lte=horizon)
-            .order_by("at")
-            .values_list("at", flat=True)
-            .first()
-        )
-        if first is None:
-            RollupCursor.objects.update_or_create(name=CURSOR, defaults={"at": horizon})
-            return 0
-        horizon = min(horizon, first + MAX_SPAN)
-        samples = [
-            (endpoint_id, at.timestamp(), replicas, low, high)
-            for endpoint_id, at, replicas, low, high in ReplicaSample.objects.filter(
-                at__gt=since, at__lte=horizon
+def store_samples(samples: list[dict]) -> int:
+    """Store a batch of queued samples and fold it into the rollups, in one transaction.
+    Returns how many samples were read."""
+    parsed = []
+    for data in samples:
+        try:
+            parsed.append(
+                (
+                    int(data["endpoint_id"]),
+                    float(data["at"]),
+                    int(data["replicas"]),
+                    int(data["min"]),
+                    int(data["max"]),
+                    str(data.get("status") or "")[:20],
+                )
             )
-            .order_by("endpoint_id", "at", "pk")
-            .values_list("endpoint_id", "at", "replicas", "min_replicas", "max_replicas")
-        ]
-        ids = {s[0] for s in samples}
+        except (KeyError, TypeError, ValueError):
+            continue
+    known = set(Endpoint.objects.filter(pk__in={p[0] for p in parsed}).values_list("pk", flat=True))
+    parsed = sorted((p for p in parsed if p[0] in known), key=lambda p: (p[0], p[1]))
+    if not parsed:
+        return 0
+    with transaction.atomic():
+        ReplicaSample.objects.bulk_create(
+            [
+                ReplicaSample(
+                    endpoint_id=endpoint_id,
+                    at=datetime.fromtimestamp(at, tz=UTC),
+                    replicas=replicas,
+                    min_replicas=low,
+                    max_replicas=high,
+                    status=status,
+                )
+                for endpoint_id, at, replicas, low, high, status in parsed
+            ],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
         states = {
             s.endpoint_id: (s.at.timestamp(), s.replicas, s.min_replicas, s.max_replicas)
-            for s in ReplicaState.objects.filter(endpoint_id__in=ids)
+            for s in ReplicaState.objects.filter(endpoint_id__in=known)
         }
-        sums = fold(samples, states)
+        sums = fold([p[:5] for p in parsed], states)
         for grain, (model, _seconds) in enumerate(GRAINS):
             rows = [
                 (endpoint_id, upsert.bucket_time(start), rs, obs, int(peak), int(low), int(high))
@@ -136,8 +140,6 @@ def roll_replicas(now: datetime | None = None) -> int:
             rows=[
                 (endpoint_id, upsert.bucket_time(at), replicas, low, high)
                 for endpoint_id, (at, replicas, low, high) in states.items()
-                if endpoint_id in ids
             ],
         )
-        RollupCursor.objects.update_or_create(name=CURSOR, defaults={"at": horizon})
-    return len(samples)
+    return len(parsed)

@@ -23,3 +23,7 @@ def name(*parts: object) -> str:
 
 def request_queue() -> str:
     return name("requests")
+
+
+def sample_queue() -> str:
+    return name("replica-samples")

@@ -1,4 +1,4 @@
-"""Monitoring's tasks (thin): the drain and the replica rollup, retention, a load test.
+"""Monitoring's tasks (thin): the drain (requests and replica samples), retention, a load test.
 
 Beat's entries are in webapp/celery.py.
 """
@@ -20,22 +20,11 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name=DRAIN_TASK, ignore_result=True, acks_late=True)
 def drain_task() -> dict:
-    # acks_late: both halves are idempotent (request ids are unique; the replica cursor moves in
-    # the rollup's own transaction), so a worker lost mid-way is simply run again.
-    from monitoring import ingest, replicas, store
+    # acks_late: idempotent (request ids are unique; a replica sample folded twice adds no time),
+    # so a worker lost mid-way is simply run again.
+    from monitoring import ingest
 
-    moved = ingest.drain()
-    lock = store.client().lock(store.name("replicas-lock"), timeout=120, blocking_timeout=0)
-    folded = 0
-    if lock.acquire(blocking=False):
-        try:
-            folded = replicas.roll_replicas()
-        finally:
-            try:
-                lock.release()
-            except redis.exceptions.LockError:
-                logger.warning("monitoring replica rollup: its lock expired before it ended")
-    return {"requests": moved, "replica_samples": folded}
+    return ingest.drain()
 
 
 @shared_task(name=CLEAN_TASK, ignore_result=True, acks_late=True)

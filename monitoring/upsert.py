@@ -27,7 +27,7 @@ def add(
     model: type[Model],
     *,
     keys: Sequence[str],
-    added: Sequence[str],
+    added: Sequence[str] = (),
     maxed: Sequence[str] = (),
     replaced: Sequence[str] = (),
     rows: Iterable[Sequence],

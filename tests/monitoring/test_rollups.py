@@ -123,7 +123,7 @@ def test_record_request_queues_and_the_drain_moves_it(row_endpoint, member):
         total_ms=240,
     )
     assert ingest.pending() == 1
-    assert ingest.drain() == 1
+    assert ingest.drain()["requests"] == 1
     assert ingest.pending() == 0
     stored = RequestRecord.objects.get()
     assert (stored.source, stored.user_id, stored.completion_tokens) == ("playground", member.pk, 5)
