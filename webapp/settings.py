@@ -267,12 +267,15 @@ AIPLATFORM_HTTP_TIMEOUT = env_float("AIPLATFORM_HTTP_TIMEOUT", 10.0)
 AIPLATFORM_STREAM_READ_TIMEOUT = env_float("AIPLATFORM_STREAM_READ_TIMEOUT", 120.0)
 
 
+AIPLATFORM_ROUTES_FILE = env_str("AIPLATFORM_ROUTES_FILE")
+
+
 def _load_routes() -> dict:
     """The management route table: defaults, overridden key by key from a JSON file. A file the
     client could not use (an unknown operation, a path without its slot) stops start-up, naming
     the line at fault."""
     try:
-        return load_routes(env_str("AIPLATFORM_ROUTES_FILE") or None)
+        return load_routes(AIPLATFORM_ROUTES_FILE or None)
     except RoutesFileError as exc:
         raise ImproperlyConfigured(f"AIPLATFORM_ROUTES_FILE: {exc}") from None
 
@@ -401,8 +404,8 @@ GATEWAY_DEFAULT_TOKENS_PER_DAY = env_int("GATEWAY_DEFAULT_TOKENS_PER_DAY", 0)
 
 # --- Monitoring ---
 # docs/monitoring.md: request records and replica samples rolled up per minute and per hour.
-# Records of the playground, live demos and load tests wait in Redis; beat drains them (and folds
-# replica samples) this often, in batches. Gateway calls are rolled up by the gateway's drain.
+# Records of the playground, live demos and load tests, and the reconciler's replica samples, wait
+# in Redis; beat drains them this often, in batches. Gateway calls: the gateway's drain rolls up.
 MONITORING_DRAIN_SECONDS = env_float("MONITORING_DRAIN_SECONDS", 5.0)
 MONITORING_DRAIN_BATCH = env_int("MONITORING_DRAIN_BATCH", 2000)
 MONITORING_REDIS_PREFIX = env_str("MONITORING_REDIS_PREFIX", CACHE_KEY_PREFIX + ":mon:")
@@ -413,8 +416,6 @@ MONITORING_HOUR_DAYS = env_int("MONITORING_HOUR_DAYS", 396)
 MONITORING_CLEAN_SECONDS = env_float("MONITORING_CLEAN_SECONDS", 3600.0)
 # A replica count holds until the next sample, for at most this long (spend counts no more).
 MONITORING_REPLICA_GAP_SECONDS = env_int("MONITORING_REPLICA_GAP_SECONDS", 300)
-# Samples younger than this are left for the next rollup (passes may commit out of order).
-MONITORING_REPLICA_SETTLE_SECONDS = env_float("MONITORING_REPLICA_SETTLE_SECONDS", 10.0)
 # Load tests: caps on streams, seconds and tokens per reply; tests running at once (site-wide);
 # a Celery queue of their own (empty: the default queue).
 MONITORING_LOADTEST_MAX_CONCURRENCY = env_int("MONITORING_LOADTEST_MAX_CONCURRENCY", 32)
