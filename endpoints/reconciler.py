@@ -37,6 +37,7 @@ from endpoints.selectors import (
     service_account_choices,
 )
 from endpoints.services.deployments import check_timeout, is_ours, wake_pending_deploys
+from monitoring.recording import record_replica_samples
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -166,6 +167,7 @@ def endpoints_poll() -> dict[str, int]:
             if cache.add(key, 1, timeout=settings.ENDPOINT_DISCOVERY_SECONDS):
                 discovery.add((credential.pk, region))
     polled: set[int] = set()
+    looked: list[Endpoint] = []
     while True:
         claimed, lease, more = claim_due(now, batch)
         stats["claimed"] += len(claimed)
@@ -187,10 +189,14 @@ def endpoints_poll() -> dict[str, int]:
                 endpoint.credential = credential  # no lazy load per row
             _poll_group(credential, pair[1], mine, lease, listings, stats, same_status)
         polled.update(endpoint.pk for endpoint in claimed)
+        looked.extend(claimed)
         _write_same_status(same_status, lease)
         out_of_time = time.monotonic() - started >= settings.ENDPOINT_POLL_PASS_SECONDS
         if not more or out_of_time:
             break
+    # Monitoring: the replicas of the endpoints this pass looked at, as it left them (one Redis
+    # command; the monitoring drain stores and folds them).
+    record_replica_samples(looked)
     for pair in sorted(discovery):  # groups with nothing due: walked now and then all the same
         _listing(credentials[pair[0]], pair[1], listings, stats)
     # Every list walked in this pass is applied to every endpoint in it, not only the due ones.
