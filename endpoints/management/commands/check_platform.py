@@ -1,0 +1,81 @@
+"""`python manage.py check_platform [--credential NAME]`: does the platform answer the table?
+
+Calls every read-only route of the route table in force once (and none that writes) with a stored
+service account, and prints per operation: answered or not, the status, the list envelope or
+object wrapper and the field names seen against those expected, and the route's source (SEEN,
+UNVERIFIED, CAPTURED). Fields and statuses the table does not know are listed; none is fatal.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from endpoints.models import Credential
+from endpoints.platform_check import OperationCheck, PlatformReport, platform_check
+
+
+def _outcome(check: OperationCheck) -> str:
+    if check.skipped == "writes":
+        return "not called (it writes)"
+    if check.skipped:
+        return f"not called ({check.skipped})"
+    if check.answered:
+        return f"answered {check.status} in {check.ms} ms"
+    return f"no answer ({check.error})" if check.status is None else f"refused: {check.error}"
+
+
+def report_text(report: PlatformReport) -> str:
+    lines = [
+        f"Platform {report.base_url}, as {report.credential}; routes: "
+        + (report.routes_file or "the defaults (no AIPLATFORM_ROUTES_FILE)"),
+        f"{report.answering} of {len(report.read_checks)} read routes answered.",
+        "",
+    ]
+    for c in report.checks:
+        lines.append(f"{c.operation:<26}{c.source:<12}{c.method} {c.path}: {_outcome(c)}")
+        if not c.called or not c.answered:
+            continue
+        if c.items is not None:
+            lines.append(f"    {c.items} objects in the answer")
+        if c.envelope_missing:
+            lines.append(f"    envelope: expected {', '.join(c.envelope_missing)}, not seen")
+        else:
+            lines.append(f"    envelope: {', '.join(c.envelope_expected)} as expected")
+        if c.envelope_unknown:
+            lines.append(f"    envelope names not in the table: {', '.join(c.envelope_unknown)}")
+        if c.fields_missing:
+            lines.append(f"    fields expected, not seen: {', '.join(c.fields_missing)}")
+        elif c.items != 0:
+            lines.append(f"    fields: all {c.fields_expected} expected names seen")
+        if c.fields_unknown:
+            lines.append(f"    fields not in the table (unused): {', '.join(c.fields_unknown)}")
+        if c.unknown_statuses:
+            lines.append(
+                f"    statuses not known (shown as they come): {', '.join(c.unknown_statuses)}"
+            )
+    return "\n".join(lines)
+
+
+class Command(BaseCommand):
+    help = "Call every read route of the management route table once and compare the answers."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--credential",
+            help="label of the stored service account to call with (default: the first usable)",
+        )
+
+    def handle(self, *args, credential: str | None = None, **options) -> None:
+        accounts = Credential.objects.filter(kind=Credential.Kind.SERVICE_ACCOUNT)
+        if credential:
+            chosen = accounts.filter(label=credential).first()
+            if chosen is None:
+                known = ", ".join(accounts.values_list("label", flat=True)) or "none"
+                raise CommandError(f"No service account labelled {credential!r} (stored: {known}).")
+        else:
+            chosen = accounts.exclude(state=Credential.State.INVALID).first()
+            if chosen is None:
+                raise CommandError(
+                    "No usable service account is stored: add one on the Credentials page."
+                )
+        self.stdout.write(report_text(platform_check(chosen)))
