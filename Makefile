@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench format messages screenshots system-packages browser vendor-htmx clean
+.PHONY: run test lint bench format messages screenshots system-packages browser vendor-htmx vendor-uplot clean
 
 run: $(STAMP) system-packages
 	$(PY) scripts/dev.py run
@@ -46,6 +46,13 @@ browser:
 vendor-htmx:
 	cd $$(mktemp -d) && npm pack --silent htmx.org@2 && tar xzf htmx.org-*.tgz && \
 	  cp package/dist/htmx.min.js package/LICENSE $(CURDIR)/static/vendor/htmx/
+
+# Refresh the vendored uPlot, the monitoring charts' library, from the npm registry (by hand; the
+# result is committed).
+vendor-uplot:
+	cd $$(mktemp -d) && npm pack --silent uplot@1 && tar xzf uplot-*.tgz && \
+	  cp package/dist/uPlot.iife.min.js package/dist/uPlot.min.css package/LICENSE \
+	  $(CURDIR)/static/vendor/uplot/
 
 # Collect translatable strings into each app's catalog (locale/ for templates/ and webapp/).
 messages: $(STAMP)
