@@ -201,6 +201,13 @@ class Endpoint(models.Model):
         API_KEY = "api_key", _("API key")
         NONE = "none", _("None (public)")
 
+    class StatusSource(models.TextChoices):
+        # The reconciler compares it with the platform's management API (list, get).
+        MANAGEMENT = "management", _("Management API")
+        # Connected by its URL while the management routes are unconfirmed: its status is
+        # whether its URL answers (GET /v1/models), and the console manages it.
+        DATA_PLANE = "data_plane", _("Its URL (data plane)")
+
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("endpoint name"), max_length=50)
     region = models.CharField(_("region"), max_length=20, default="HCM")
@@ -245,6 +252,10 @@ class Endpoint(models.Model):
     # When the platform refused the deploy: the wizard step its message belongs to (for "Fix it").
     refusal_step = models.CharField(max_length=20, blank=True)
     url = models.URLField(max_length=500, blank=True)
+    # Where its status comes from: see StatusSource (endpoints/services/connect.py).
+    status_source = models.CharField(
+        max_length=20, choices=StatusSource.choices, default=StatusSource.MANAGEMENT
+    )
 
     # One wizard submission makes one endpoint: the key is minted when the wizard starts and a
     # second POST of the same form (a double click, a reload) hits this unique column.
@@ -307,10 +318,19 @@ class Endpoint(models.Model):
         """Its data plane answers: the playground, share links and snippets work."""
         return self.status == self.Status.ACTIVE
 
+    def status_from_data_plane(self) -> bool:
+        """Connected by its URL: its status is whether that URL answers; the console manages it."""
+        return self.status_source == self.StatusSource.DATA_PLANE
+
     def allowed_actions(self) -> frozenset[str]:
         from endpoints import lifecycle
 
-        return lifecycle.allowed_actions(self)
+        actions = lifecycle.allowed_actions(self)
+        if self.status_from_data_plane():
+            # Stop, start and scaling would go through management routes nobody confirmed;
+            # Delete only removes it from the dashboard (services/actions.py).
+            return actions & {"delete"}
+        return actions
 
     def pending_action_label(self) -> str:
         from endpoints import lifecycle
@@ -334,9 +354,14 @@ class Endpoint(models.Model):
         explaining (it is in the timeline)."""
         from endpoints import reasons
 
-        if self.reason_code in reasons.NARRATIVE:
-            return ""
-        return reasons.render(self.reason_code, self.reason_params)
+        text = (
+            ""
+            if self.reason_code in reasons.NARRATIVE
+            else reasons.render(self.reason_code, self.reason_params)
+        )
+        if not text and self.status_from_data_plane():
+            return str(DATA_PLANE_NOTE) % {"seconds": int(settings.ENDPOINT_RECHECK_SECONDS)}
+        return text
 
     def cost_range(self) -> dict | None:
         from endpoints.scaling import cost_range
@@ -345,6 +370,13 @@ class Endpoint(models.Model):
 
     def phase_duration(self) -> timedelta:
         return timezone.now() - self.phase_started_at
+
+
+DATA_PLANE_NOTE = _(
+    "Connected by its URL. The management routes of this account are not confirmed, so its "
+    "status comes from calling its URL (GET /v1/models) every %(seconds)s s, and stopping, "
+    "starting and scaling it is done in the VNG console."
+)
 
 
 class EndpointEvent(models.Model):
