@@ -38,8 +38,13 @@ def endpoint_request_action(
     from endpoints.tasks.deployments import endpoint_action as endpoint_action_task
 
     with transaction.atomic():
-        if action == "delete" and (not endpoint.platform_id or endpoint.status == S.MISSING):
-            # Never reached the platform, or the platform no longer has it: nothing to ask it.
+        if action == "delete" and (
+            not endpoint.platform_id
+            or endpoint.status == S.MISSING
+            or endpoint.status_from_data_plane()
+        ):
+            # Never reached the platform, or the platform no longer has it, or it was connected
+            # by its URL (the console manages it): nothing to ask the platform.
             # A deploy in flight notices the DELETED row and removes what it made.
             if not lifecycle.transition(
                 endpoint,
