@@ -24,6 +24,7 @@ MESSAGES: dict[str, Promise] = {
     "accepted": _("Accepted by the platform as %(id)s."),
     "adopted": _("Found on the platform after an interrupted deploy."),
     "imported": _("Imported: created outside the dashboard (found on the platform)."),
+    "connected": _("Connected by its URL: it answered, serving %(model)s."),
     # Asked for by a person, answered by the platform
     "action_requested": _("%(action)s requested."),
     "action_refused": _("%(action)s refused by the platform: %(error)s"),
@@ -74,6 +75,7 @@ NARRATIVE = frozenset(
         "accepted",
         "adopted",
         "imported",
+        "connected",
         "action_requested",
         "stopped",
         "started",
