@@ -154,22 +154,18 @@ def team_payload(rng: Range, now: float | None = None) -> dict:
     return data
 
 
-def totals_since(scope: int, scope_ids: list[int], since: datetime) -> dict[int, dict]:
-    """Per scope id: requests and tokens since `since` (hour rollups; `since` on an hour)."""
-    rows = (
-        RequestHour.objects.filter(scope=scope, scope_id__in=scope_ids, start__gte=since)
-        .values("scope_id")
-        .annotate(
-            ok=Sum("ok"),
-            refused=Sum("refused"),
-            limited=Sum("limited"),
-            failed=Sum("failed"),
-            prompt_tokens=Sum("prompt_tokens"),
-            completion_tokens=Sum("completion_tokens"),
-        )
-    )
+def totals_since(scope: int, scope_ids: list[int] | None, since: datetime) -> dict[int, dict]:
+    """Per scope id (all of the scope with None): outcomes, requests and tokens since `since`
+    (hour rollups; `since` on an hour)."""
+    names = (*OUTCOMES, "prompt_tokens", "completion_tokens")
+    rows = RequestHour.objects.filter(scope=scope, start__gte=since)
+    if scope_ids is not None:
+        rows = rows.filter(scope_id__in=scope_ids)
+    sums = rows.values("scope_id").annotate(**{f"sum_{name}": Sum(name) for name in names})
     out = {}
-    for row in rows:
-        row["requests"] = sum(row[name] or 0 for name in OUTCOMES)
-        out[row["scope_id"]] = row
+    for row in sums:
+        totals = {name: row[f"sum_{name}"] or 0 for name in names}
+        totals["requests"] = sum(totals[name] for name in OUTCOMES)
+        totals["scope_id"] = row["scope_id"]
+        out[row["scope_id"]] = totals
     return out
