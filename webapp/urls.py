@@ -11,6 +11,8 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("login/", signin.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Monitoring first: its /inference/<uuid>/load-test/ would otherwise be taken for an action.
+    path("", include("monitoring.urls")),
     path("inference/", include("endpoints.urls.endpoints")),
     path("registry/", include("endpoints.urls.registry")),
     path("credentials/", include("endpoints.urls.credentials")),
