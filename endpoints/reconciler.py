@@ -171,6 +171,11 @@ def endpoints_poll() -> dict[str, int]:
     while True:
         claimed, lease, more = claim_due(now, batch)
         stats["claimed"] += len(claimed)
+        # Connected by URL while the management routes are unconfirmed: one data-plane call
+        # each (services/connect.py), and no part in the management lists.
+        connected = [e for e in claimed if e.status_from_data_plane()]
+        claimed = [e for e in claimed if not e.status_from_data_plane()]
+        _check_connected(connected, lease, stats)
         groups: dict[tuple[int, str], list[Endpoint]] = {}
         for endpoint in claimed:
             groups.setdefault((endpoint.credential_id, endpoint.region), []).append(endpoint)
@@ -213,6 +218,18 @@ def endpoints_poll() -> dict[str, int]:
             except Exception:
                 logger.exception("sync %s/%s failed", credential_id, region)
     return stats
+
+
+def _check_connected(rows: list[Endpoint], lease: datetime, stats: dict[str, int]) -> None:
+    from endpoints.services.connect import connected_endpoint_check
+
+    for endpoint in rows:
+        try:
+            stats["changed"] += connected_endpoint_check(endpoint, guard={"next_poll_at": lease})
+        except Exception as exc:  # a row that fails says why on itself, the pass goes on
+            stats["failed"] += 1
+            logger.exception("check of connected endpoint %s failed", endpoint.pk)
+            _record_failure(endpoint, exc, timezone.now(), {"next_poll_at": lease})
 
 
 def claim_due(now: datetime, limit: int) -> tuple[list[Endpoint], datetime, bool]:
@@ -472,17 +489,21 @@ def _sync_group(
     ).exclude(status__in=(S.PENDING, S.DELETED))
     rows = known.values_list(
         "pk", "platform_id", "credential_id", "status", "raw_status", "current_replicas",
-        "min_replicas", "max_replicas", "next_poll_at",
+        "min_replicas", "max_replicas", "next_poll_at", "status_source",
     )  # fmt: skip
     now = timezone.now()
     horizon = now + timedelta(seconds=settings.ENDPOINT_CLAIM_SECONDS)
     seen: set[str] = set()
     changed: list[int] = []
     gone: list[int] = []
-    for pk, platform_id, credential_id, status, raw, current, low, high, due in rows:
+    for pk, platform_id, credential_id, status, raw, current, low, high, due, source in rows:
         seen.add(platform_id)
-        if pk in skip or credential_id != credential.pk:
-            continue
+        if (
+            pk in skip
+            or credential_id != credential.pk
+            or source == Endpoint.StatusSource.DATA_PLANE
+        ):
+            continue  # (a connected endpoint's status comes from its URL: never from a list)
         # Within the lease horizon: a pass holds it, or its own look is that close anyway.
         free = due is None or due <= now or due > horizon
         found = listed.get(platform_id)
