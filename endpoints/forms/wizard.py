@@ -13,27 +13,69 @@ from typing import Any, cast
 from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
+from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.clients.aiplatform import InstanceType, RegistryModel
 from endpoints.models import Credential, Endpoint
 from endpoints.scaling import MAX_REPLICAS, THRESHOLDS
 
-NAME_VALIDATOR = RegexValidator(
-    r"^[A-Za-z0-9_-]{1,50}$",
-    _(
-        "Use 1 to 50 letters, digits, hyphens (-) or underscores (_): no spaces or other "
-        "characters."
-    ),
+NAME_MAX_LENGTH = 50
+# One rule per validator, so that a name breaking one rule gets one message, and the right one
+# (a name that is only too long is not told its characters are wrong). The platform documents
+# "1-50 characters, no special characters"; a name must also start with a letter or a digit,
+# so that "-" or "_" alone is not a name.
+NAME_CHARACTERS = RegexValidator(
+    r"^[A-Za-z0-9_-]*$",
+    _("Use only letters, digits, hyphens (-) and underscores (_): no spaces or other characters."),
+    code="characters",
 )
+NAME_START = RegexValidator(r"^[A-Za-z0-9]", _("Start with a letter or a digit."), code="start")
+
+
+def _lazy_percent(message: Promise, params: dict[str, Any]) -> str:
+    """`message % params`, translated when shown rather than when the module is imported (a
+    lazy string formatted at import time is English for good)."""
+    return lazy(lambda: str(message) % params, str)()
+
+
+def wire_inline_checks(form: forms.Form, url: str) -> forms.Form:
+    """Each input checks itself with the server as the user types (htmx, 400 ms after the last
+    key), then on submit. The answer replaces the field's error (`#err-<name>`), and out of band
+    the errors of the other filled fields (min and max depend on each other) and the summary."""
+    for name, field in form.fields.items():
+        typing = getattr(field.widget, "input_type", "") in ("text", "number")
+        field.widget.attrs.update(
+            {
+                "hx-post": url,
+                "hx-trigger": "input changed delay:400ms" if typing else "change",
+                "hx-target": f"#err-{name}",
+                "hx-swap": "outerHTML",
+                "hx-include": "closest form",
+                "aria-describedby": f"help-{name} err-{name}",
+            }
+        )
+    return form
+
+
+def inline_check_others(form: forms.Form, field: str | None) -> list[forms.BoundField]:
+    """The other fields whose error an inline check of `field` sends again: every filled one.
+    Their errors then never outlive a fix made elsewhere (a min lowered below the max clears
+    the max's error), and a field nobody has filled in yet is not scolded."""
+    return [
+        form[name] for name in form.fields if name != field and str(form.data.get(name, "")).strip()
+    ]
 
 
 class BasicsForm(forms.Form):
     name = forms.CharField(
         label=_("Endpoint name"),
-        max_length=50,
-        validators=[NAME_VALIDATOR],
-        help_text=_("1 to 50 characters: letters, digits, - and _. Unique in the region."),
+        max_length=NAME_MAX_LENGTH,
+        validators=[NAME_CHARACTERS, NAME_START],
+        help_text=_(
+            "1 to 50 characters: letters, digits, - and _, starting with a letter or a digit. "
+            "Unique in the region, whatever the case."
+        ),
         error_messages={
             "required": _("Give the endpoint a name."),
             "max_length": _("At most 50 characters (this one has %(show_value)d)."),
@@ -82,6 +124,11 @@ class BasicsForm(forms.Form):
         self.fields["credential"].error_messages["invalid_choice"] = _(
             "That credential cannot deploy (it was removed or marked invalid)."
         )
+        # No hard maxlength: the browser would cut a longer name silently. The page counts the
+        # characters as they are typed and the check says what is wrong.
+        name_attrs = self.fields["name"].widget.attrs
+        name_attrs.pop("maxlength", None)
+        name_attrs.update({"data-max-chars": str(NAME_MAX_LENGTH), "autocomplete": "off"})
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -90,10 +137,13 @@ class BasicsForm(forms.Form):
         if not (name and region and code):
             return data
         credential = self.credentials[code]
-        taken_here = (
-            Endpoint.objects.filter(credential=credential, region=region, name=name)
+        # Names are compared without regard to case (docs/endpoints.md): the platform may
+        # treat DEMO-ENDPOINT and demo-endpoint as one name, and people do.
+        here = (
+            Endpoint.objects.filter(credential=credential, region=region, name__iexact=name)
             .exclude(status=Endpoint.Status.DELETED)
-            .exists()
+            .values_list("name", flat=True)
+            .first()
         )
         on_platform = self.names_taken(code, region) if self.names_taken else set()
         if on_platform is None:
@@ -101,11 +151,22 @@ class BasicsForm(forms.Form):
                 "name",
                 _("Could not check the name with the platform (it is not answering); try again."),
             )
-        elif taken_here or name in on_platform:
+            return data
+        existing = here or next((n for n in on_platform if n.lower() == name.lower()), None)
+        if existing == name:
             self.add_error(
                 "name",
                 _("An endpoint named “%(name)s” already exists in %(region)s. Choose another name.")
                 % {"name": name, "region": region},
+            )
+        elif existing:
+            self.add_error(
+                "name",
+                _(
+                    "“%(existing)s” already exists in %(region)s, and names are compared "
+                    "whatever their case. Choose another name."
+                )
+                % {"existing": existing, "region": region},
             )
         return data
 
@@ -165,10 +226,14 @@ def _threshold_field(key: str, label, unit: str) -> forms.IntegerField:
         min_value=low,
         max_value=high,
         initial=default,
-        help_text=_("%(low)s to %(high)s %(unit)s (default %(default)s).")
-        % {"low": low, "high": high, "unit": unit, "default": default},
+        help_text=_lazy_percent(
+            _("%(low)s to %(high)s %(unit)s (default %(default)s)."),
+            {"low": low, "high": high, "unit": unit, "default": default},
+        ),
         error_messages={
-            "required": _("Give a value from %(low)s to %(high)s.") % {"low": low, "high": high},
+            "required": _lazy_percent(
+                _("Give a value from %(low)s to %(high)s."), {"low": low, "high": high}
+            ),
             "invalid": _("Whole numbers only."),
             "min_value": _("At least %(limit_value)s."),
             "max_value": _("At most %(limit_value)s."),
@@ -243,6 +308,15 @@ class ScalingForm(forms.Form):
         if not data.get("private_access"):
             data["access_credential"] = ""
         return data
+
+    def replica_range(self) -> tuple[int, int] | None:
+        """Min and max replicas when both are valid together (after `is_valid()`), else None:
+        a cost is never worked out from values the form refuses."""
+        if "min_replicas" in self.errors or "max_replicas" in self.errors:
+            return None
+        low = self.cleaned_data.get("min_replicas")
+        high = self.cleaned_data.get("max_replicas")
+        return (low, high) if low is not None and high is not None else None
 
 
 class ScaleEditForm(ScalingForm):

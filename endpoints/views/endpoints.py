@@ -8,17 +8,18 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import F, Max, Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from endpoints import lifecycle, selectors
-from endpoints.forms.wizard import ScaleEditForm
-from endpoints.models import Endpoint
-from endpoints.scaling import THRESHOLDS
+from endpoints.forms.wizard import ScaleEditForm, inline_check_others, wire_inline_checks
+from endpoints.models import Endpoint, EndpointEvent
+from endpoints.scaling import THRESHOLDS, cost_range
 from endpoints.services.actions import ActionNotAllowed, endpoint_request_action
 from endpoints.snippets import gateway_snippets_for, snippets_for
 from endpoints.timeline import duration_label, endpoint_phases
@@ -26,6 +27,12 @@ from webapp import live
 from webapp.roles import AuthenticatedHttpRequest, Role, member_required, role_of, viewer_required
 
 PAGE_SIZE = 20
+# The events timeline shows the latest EVENTS_PAGE events; "Show older" adds the next page (htmx,
+# or without JavaScript the page again with `?events=` more), never more than EVENTS_MAX at once.
+EVENTS_PAGE = 20
+EVENTS_MAX = 500
+# The phases strip shows the latest PHASES_SHOWN phases ("…" before them when there were more).
+PHASES_SHOWN = 8
 
 
 def _get_endpoint_for_user(request: AuthenticatedHttpRequest, code) -> Endpoint:
@@ -128,28 +135,68 @@ def _snippet_groups(request: AuthenticatedHttpRequest, endpoint: Endpoint) -> li
     ]
 
 
+def _events_newest_first(endpoint: Endpoint) -> QuerySet[EndpointEvent]:
+    return endpoint.events.select_related("actor").order_by("-at", "-pk")
+
+
+def _events_page(events: QuerySet[EndpointEvent], size: int) -> tuple[list[EndpointEvent], bool]:
+    """The first `size` events, and whether there are older ones."""
+    rows = list(events[: size + 1])
+    return _labelled(rows[:size]), len(rows) > size
+
+
+def _labelled(events: list[EndpointEvent]) -> list[EndpointEvent]:
+    """Each event with the labels of its statuses in the reader's language (`from_label`,
+    `to_label`); a status the dashboard does not know is shown as the platform said it."""
+    labels = dict(Endpoint.Status.choices)
+    for event in events:
+        # Display-only attributes, like an annotation.
+        event.from_label = labels.get(event.from_status, event.from_status)  # type: ignore[attr-defined]
+        event.to_label = labels.get(event.to_status, event.to_status)  # type: ignore[attr-defined]
+    return events
+
+
+def _phases(endpoint: Endpoint) -> tuple[list, bool]:
+    """The latest phases (status changes only, so a long history costs the same), and whether
+    older ones were left out."""
+    changes = list(
+        endpoint.events.exclude(to_status="")
+        .exclude(to_status=F("from_status"))
+        .order_by("-at", "-pk")[: PHASES_SHOWN + 1]
+    )
+    return endpoint_phases(list(reversed(changes[:PHASES_SHOWN]))), len(changes) > PHASES_SHOWN
+
+
+def _events_shown(request: AuthenticatedHttpRequest) -> int:
+    """How many events the timeline shows: a page, or more after "Show older" without htmx."""
+    asked = _int(request.GET.get("events"))
+    return min(EVENTS_MAX, max(EVENTS_PAGE, asked))
+
+
 def _detail_context(
     request: AuthenticatedHttpRequest, endpoint: Endpoint, version: str, *, after: int | None = None
 ) -> dict:
     """Everything the endpoint page shows. With `after` (a poll), also the events newer than it.
 
     The page's parts: the status fragment (a live region polling `endpoints:status`), the
-    phases strip, the timeline (new events are prepended), and the "Call this endpoint" card,
-    which is re-sent only when its HTML changed (`call`, a hash of it, rides on the poll URL), so
-    that the snippet tab chosen, scroll and focus stay as they are."""
-    events = list(endpoint.events.select_related("actor").order_by("at", "pk"))
-    phases = endpoint_phases(events)
+    phases strip, the timeline (new events are prepended; the latest page of them, and "Show
+    older" for the rest), and the "Call this endpoint" card, which is re-sent only when its HTML
+    changed (`call`, a hash of it, rides on the poll URL), so that the snippet tab chosen,
+    scroll and focus stay as they are."""
+    newest_first = _events_newest_first(endpoint)
+    phases, earlier_phases = _phases(endpoint)
     can_edit = role_of(request.user) >= Role.MEMBER
     allowed = endpoint.allowed_actions()
     callable_ = endpoint.can_be_called()
-    last_event = max((e.pk for e in events), default=0)
-    newest_first = list(reversed(events))
+    last_event = endpoint.events.aggregate(last=Max("pk"))["last"] or 0
     context: dict[str, Any] = {
         "endpoint": endpoint,
-        "events": newest_first,
-        "new_events": [e for e in newest_first if after is not None and e.pk > after],
+        "new_events": _labelled(list(newest_first.filter(pk__gt=after)))
+        if after is not None
+        else [],
         "after": after,
         "phases": phases,
+        "earlier_phases": earlier_phases,
         # A missing endpoint's URL answers nothing: it is neither shown nor offered to copy.
         "url": endpoint.data_plane_url() if endpoint.status != Endpoint.Status.MISSING else "",
         "moving": endpoint.is_moving(),
@@ -159,10 +206,17 @@ def _detail_context(
         "snippet_groups": _snippet_groups(request, endpoint) if callable_ else [],
         "cost": endpoint.cost_range(),
         "timeout_minutes": settings.DEPLOY_TIMEOUT_MINUTES,
+        "phase_seconds": int(endpoint.phase_duration().total_seconds()),
         "phase_label": duration_label(endpoint.phase_duration().total_seconds()),
         "progress_steps": _progress_steps(endpoint, phases),
         "timeout_seconds": settings.DEPLOY_TIMEOUT_MINUTES * 60,
+        "duration_formats": _duration_formats(),
     }
+    if after is None:  # the whole page: the timeline's first page
+        shown = _events_shown(request)
+        context["events"], context["has_older"] = _events_page(newest_first, shown)
+        context["events_shown"] = shown
+        context["events_page"] = EVENTS_PAGE
     context["call_html"] = render_to_string("endpoints/detail.html#call", context, request)
     context["call_key"] = hashlib.sha256(context["call_html"].encode()).hexdigest()[:16]
     context["live"] = (
@@ -180,12 +234,45 @@ def _detail_context(
     return context
 
 
+def _duration_formats() -> dict[str, str]:
+    """The duration formats of endpoints.timeline.duration_label, for the page's ticking
+    durations (static/js/endpoints.js counts on between two renders)."""
+    return {"s": _("%(s)d s"), "ms": _("%(m)d min %(s)d s"), "hm": _("%(h)d h %(m)d min")}
+
+
 @viewer_required
 def endpoint_detail(request: AuthenticatedHttpRequest, code) -> HttpResponse:
+    if request.htmx and request.GET.get("before"):
+        return _older_events(request, code)
     pk = get_object_or_404(Endpoint.objects.only("pk"), code=code).pk
     version = selectors.endpoint_version(pk) or ""  # before the data it describes
     endpoint = _get_endpoint_for_user(request, code)
     return render(request, "endpoints/detail.html", _detail_context(request, endpoint, version))
+
+
+def _older_events(request: AuthenticatedHttpRequest, code) -> HttpResponse:
+    """ "Show older" (htmx): the next page of events before event `before`, appended to the
+    timeline, and the button for the page after it. Without htmx the same link shows the page
+    with more events (`?events=`)."""
+    endpoint = _get_endpoint_for_user(request, code)
+    newest_first = _events_newest_first(endpoint)
+    before = newest_first.filter(pk=_int(request.GET.get("before"))).first()
+    older: list[EndpointEvent] = []
+    has_older = False
+    if before is not None:
+        older, has_older = _events_page(
+            newest_first.filter(Q(at__lt=before.at) | Q(at=before.at, pk__lt=before.pk)),
+            EVENTS_PAGE,
+        )
+    shown = _int(request.GET.get("shown")) + len(older)
+    context = {
+        "endpoint": endpoint,
+        "events": older,
+        "has_older": has_older,
+        "events_shown": shown,
+        "events_page": EVENTS_PAGE,
+    }
+    return render(request, "endpoints/detail.html#older-events", context)
 
 
 @viewer_required
@@ -216,19 +303,21 @@ def _int(value: str | None) -> int:
 
 
 @member_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def endpoint_action(request: AuthenticatedHttpRequest, code, action: str) -> HttpResponse:
+    """Stop or start. Stop is confirmed first: GET shows what stopping does (in a dialog with
+    htmx, else as a page) and its form POSTs here."""
     endpoint = _get_endpoint_for_user(request, code)
     if action not in ("stop", "start"):
         return HttpResponse(status=404)
+    if request.method == "GET":
+        if action == "start":  # nothing to confirm: the page's button POSTs
+            return redirect("endpoints:detail", code=endpoint.code)
+        return _confirm_stop(request, endpoint)
     try:
         endpoint_request_action(endpoint=endpoint, action=action, user=request.user)
     except ActionNotAllowed:
-        messages.error(
-            request,
-            _("%(action)s is not possible while the endpoint is %(status)s.")
-            % {"action": lifecycle.ACTION_LABELS[action], "status": endpoint.get_status_display()},
-        )
+        messages.error(request, _not_possible(action, endpoint))
     else:
         messages.success(
             request,
@@ -238,11 +327,42 @@ def endpoint_action(request: AuthenticatedHttpRequest, code, action: str) -> Htt
     return redirect("endpoints:detail", code=endpoint.code)
 
 
+def _not_possible(action: str, endpoint: Endpoint) -> str:
+    if endpoint.pending_action:
+        return _(
+            "%(action)s is not possible now: %(pending)s was sent to the platform and it has "
+            "not answered yet."
+        ) % {
+            "action": lifecycle.ACTION_LABELS[action],
+            "pending": endpoint.pending_action_label(),
+        }
+    return _("%(action)s is not possible while the endpoint is %(status)s.") % {
+        "action": lifecycle.ACTION_LABELS[action],
+        "status": endpoint.get_status_display(),
+    }
+
+
+def _confirm_stop(request: AuthenticatedHttpRequest, endpoint: Endpoint) -> HttpResponse:
+    allowed = "stop" in endpoint.allowed_actions()
+    context = {
+        "endpoint": endpoint,
+        "allowed": allowed,
+        "refusal": "" if allowed else _not_possible("stop", endpoint),
+        "in_dialog": bool(request.htmx),
+    }
+    if request.htmx:  # the endpoint page's dialog: htmx swaps 2xx answers only
+        return render(request, "endpoints/confirm_stop.html#confirm", context)
+    return render(request, "endpoints/confirm_stop.html", context, status=200 if allowed else 409)
+
+
 @member_required
 @require_http_methods(["GET", "POST"])
 def endpoint_delete(request: AuthenticatedHttpRequest, code) -> HttpResponse:
     """A confirmation page: type the name to delete (a mistake here is not undoable)."""
     endpoint = _get_endpoint_for_user(request, code)
+    if request.method == "GET" and "delete" not in endpoint.allowed_actions():
+        messages.error(request, _not_possible("delete", endpoint))
+        return redirect("endpoints:detail", code=endpoint.code)
     error = ""
     if request.method == "POST":
         if (request.POST.get("confirm_name") or "").strip() != endpoint.name:
@@ -251,7 +371,7 @@ def endpoint_delete(request: AuthenticatedHttpRequest, code) -> HttpResponse:
             try:
                 endpoint_request_action(endpoint=endpoint, action="delete", user=request.user)
             except ActionNotAllowed:
-                messages.error(request, _("This endpoint is already being deleted."))
+                messages.error(request, _not_possible("delete", endpoint))
             else:
                 messages.success(request, _("Deleting %(name)s.") % {"name": endpoint.name})
             return redirect("endpoints:detail", code=endpoint.code)
@@ -266,11 +386,31 @@ def endpoint_delete(request: AuthenticatedHttpRequest, code) -> HttpResponse:
 @member_required
 @require_http_methods(["GET", "POST"])
 def endpoint_scale(request: AuthenticatedHttpRequest, code) -> HttpResponse:
+    """Edit scaling: the wizard's rules, checked as the user types (`?check=1`, htmx: the
+    field's error, the other filled fields' errors and the cost out of band), then on submit."""
     endpoint = _get_endpoint_for_user(request, code)
+    checking = request.method == "POST" and bool(request.htmx) and bool(request.GET.get("check"))
+    if request.method == "GET" and "scale" not in endpoint.allowed_actions():
+        messages.error(request, _not_possible("scale", endpoint))
+        return redirect("endpoints:detail", code=endpoint.code)
     initial = {"min_replicas": endpoint.min_replicas, "max_replicas": endpoint.max_replicas}
     for key, (default, _low, _high) in THRESHOLDS.items():
         initial[key] = (endpoint.autoscaling or {}).get(key, default)
     form = ScaleEditForm(request.POST or None, initial=initial)
+    wire_inline_checks(form, reverse("endpoints:scale", args=[endpoint.code]) + "?check=1")
+    if checking:
+        form.is_valid()
+        field = request.htmx.trigger_name
+        return render(
+            request,
+            "endpoints/wizard/_validate.html",
+            {
+                "field": form[field] if field in form.fields else None,
+                "others": inline_check_others(form, field),
+                "summary_template": "endpoints/scale.html#cost",
+                **_scale_cost(endpoint, form),
+            },
+        )
     if request.method == "POST" and form.is_valid():
         scaling = {k: form.cleaned_data[k] for k in form.fields}
         try:
@@ -286,9 +426,29 @@ def endpoint_scale(request: AuthenticatedHttpRequest, code) -> HttpResponse:
         else:
             messages.success(request, _("New scaling sent to the platform."))
             return redirect("endpoints:detail", code=endpoint.code)
+    for name in form.errors:
+        if name in form.fields:
+            form.fields[name].widget.attrs["aria-invalid"] = "true"
     return render(
         request,
         "endpoints/scale.html",
-        {"endpoint": endpoint, "form": form},
+        {"endpoint": endpoint, "form": form, **_scale_cost(endpoint, form)},
         status=400 if form.errors else 200,
     )
+
+
+def _scale_cost(endpoint: Endpoint, form: ScaleEditForm) -> dict[str, Any]:
+    """The cost with the replica counts on the form (None while they are refused) and now."""
+    if form.is_bound:
+        form.is_valid()
+        replicas = form.replica_range()
+    else:
+        replicas = (endpoint.min_replicas, endpoint.max_replicas)
+    spec = endpoint.instance_spec or {}
+    return {
+        "endpoint": endpoint,
+        "replicas": replicas,
+        "new_cost": cost_range(spec, *replicas) if replicas else None,
+        "cost": endpoint.cost_range(),
+        "priced": spec.get("price_per_hour") is not None,
+    }

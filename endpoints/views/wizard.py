@@ -29,7 +29,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from endpoints import selectors
 from endpoints.clients.errors import PlatformError
-from endpoints.forms.wizard import BasicsForm, ResourcesForm, ReviewForm, ScalingForm
+from endpoints.forms.wizard import (
+    BasicsForm,
+    ResourcesForm,
+    ReviewForm,
+    ScalingForm,
+    inline_check_others,
+    wire_inline_checks,
+)
 from endpoints.models import Credential, Endpoint
 from endpoints.platform_errors import platform_error_message
 from endpoints.scaling import THRESHOLDS, cost_range, instance_spec
@@ -154,26 +161,9 @@ class _Catalog:
         )
 
 
-def _wire_inline(form, step: str):
-    """Each input checks itself with the server as the user types (htmx), then on submit."""
-    url = reverse("endpoints:wizard-validate", kwargs={"step": step})
-    for name, field in form.fields.items():
-        typing = getattr(field.widget, "input_type", "") in ("text", "number")
-        field.widget.attrs.update(
-            {
-                "hx-post": url,
-                "hx-trigger": "input changed delay:400ms" if typing else "change",
-                "hx-target": f"#err-{name}",
-                "hx-swap": "outerHTML",
-                "hx-include": "closest form",
-                "aria-describedby": f"help-{name} err-{name}",
-            }
-        )
-    return form
-
-
 def _form(step: str, catalog: _Catalog, data=None, initial=None, credential_code=None):
-    return _wire_inline(_build_form(step, catalog, data, initial, credential_code), step)
+    url = reverse("endpoints:wizard-validate", kwargs={"step": step})
+    return wire_inline_checks(_build_form(step, catalog, data, initial, credential_code), url)
 
 
 def _build_form(step: str, catalog: _Catalog, data, initial, credential_code):
@@ -194,8 +184,17 @@ def _build_form(step: str, catalog: _Catalog, data, initial, credential_code):
     raise Http404
 
 
-def _summary(state: dict, catalog: _Catalog, current: dict | None = None, step: str = "") -> dict:
-    """The live summary panel: saved values, overlaid with what is being typed on this step."""
+def _summary(
+    state: dict,
+    catalog: _Catalog,
+    current: dict | None = None,
+    step: str = "",
+    invalid: frozenset[str] = frozenset(),
+) -> dict:
+    """The live summary panel: saved values, overlaid with what is being typed on this step.
+
+    A value the form refuses (`invalid`: the fields of this step with errors) is never shown:
+    the panel says "—" and the field says why. The cost needs valid min and max replicas."""
     values: dict = {}
     for name in FORM_STEPS:
         values.update(state["saved"].get(name, {}))
@@ -206,49 +205,82 @@ def _summary(state: dict, catalog: _Catalog, current: dict | None = None, step: 
             "on",
             "true",
         )
+    invalid = frozenset(invalid)
+    for name in invalid:
+        values.pop(name, None)
     model = next((m for m in catalog.models() if m.id == values.get("model_id")), None)
     instance = None
     if values.get("instance_type"):
         instance = next(
             (t for t in catalog.instance_types() if t.id == values["instance_type"]), None
         )
+    replicas = None
+    if not invalid & {"min_replicas", "max_replicas"}:
+        try:
+            replicas = int(values.get("min_replicas", 1)), int(values.get("max_replicas", 10))
+        except (TypeError, ValueError):
+            replicas = None
     cost = None
-    try:
-        low, high = int(values.get("min_replicas", 1)), int(values.get("max_replicas", 10))
-    except (TypeError, ValueError):
-        low, high = 1, 10
-    if instance is not None:
-        cost = cost_range(instance_spec(instance), low, max(low, high))
+    if instance is not None and replicas is not None and replicas[0] <= replicas[1]:
+        cost = cost_range(instance_spec(instance), *replicas)
     credential = catalog.credential(values.get("credential"))
     api_key = next(
         (c for c in catalog.api_keys() if str(c.code) == values.get("access_credential")), None
     )
     return {
         "values": values,
+        "invalid": invalid,
         "model": model,
         "instance": instance,
+        "replicas": replicas,
         "cost": cost,
+        "autoscaling": _autoscaling_line(values, invalid),
         "credential": credential,
         "api_key": api_key,
     }
 
 
+# How the summary names each threshold: (prefix, unit).
+_THRESHOLD_SHOWN = {
+    "cpu_threshold": ("CPU ", "%"),
+    "ram_threshold": ("RAM ", "%"),
+    "gpu_threshold": ("GPU ", "%"),
+    "latency_threshold_ms": ("", " ms"),
+}
+
+
+def _autoscaling_line(values: dict, invalid: frozenset[str]) -> str:
+    """ "Default", or each threshold ("CPU 60% · RAM 70% · GPU — · 1000 ms"), "—" for one the
+    form refuses."""
+    shown = {
+        key: "—" if key in invalid else str(values.get(key, default))
+        for key, (default, _low, _high) in THRESHOLDS.items()
+    }
+    if all(shown[key] == str(default) for key, (default, _low, _high) in THRESHOLDS.items()):
+        return str(_("Default"))
+    return " · ".join(
+        prefix + (shown[key] if shown[key] == "—" else shown[key] + unit)
+        for key, (prefix, unit) in _THRESHOLD_SHOWN.items()
+    )
+
+
 def _render(request, step: str, form, catalog: _Catalog, state: dict, *, status: int = 200):
-    current = None
+    current, invalid = None, frozenset[str]()
     if form is not None and form.is_bound:
         current = _draft(form.data, step)
-        for name in form.errors:
-            if name in form.fields:
-                form.fields[name].widget.attrs["aria-invalid"] = "true"
+        invalid = frozenset(name for name in form.errors if name in form.fields)
+        for name in invalid:
+            form.fields[name].widget.attrs["aria-invalid"] = "true"
     elif form is not None:
         current = {k: form[k].value() for k in form.fields}
+        invalid = _draft_errors(step, catalog, state)
     context = {
         "step": step,
         "steps": [(s, STEP_TITLES[s], i + 1) for i, s in enumerate(STEPS)],
         "step_index": STEPS.index(step) + 1,
         "step_title": STEP_TITLES[step],
         "form": form,
-        "summary": _summary(state, catalog, current, step),
+        "summary": _summary(state, catalog, current, step, invalid),
         "platform_error": catalog.error,
         "saved_steps": set(state["saved"]),
         "cloned_from": state.get("cloned_from"),
@@ -263,6 +295,17 @@ def _render(request, step: str, form, catalog: _Catalog, state: dict, *, status:
     if step == "review":
         context["review_form"] = ReviewForm(initial={"idempotency_key": state["key"]})
     return render(request, f"endpoints/wizard/{step}.html", context, status=status)
+
+
+def _draft_errors(step: str, catalog: _Catalog, state: dict) -> frozenset[str]:
+    """The filled fields of this step's draft (what was typed, then Back) that the form refuses:
+    the summary shows "—" for them. Empty fields are not counted: nothing was typed there."""
+    draft = state["drafts"].get(step)
+    if not draft:
+        return frozenset()
+    credential_code = draft.get("credential") if step == "basics" else None
+    probe = _build_form(step, catalog, draft, None, credential_code)
+    return frozenset(name for name in probe.errors if draft.get(name))
 
 
 # ------------------------------------------------------------------------------ views
@@ -393,15 +436,17 @@ def wizard_validate(request: AuthenticatedHttpRequest, step: str) -> HttpRespons
     form = _form(step, catalog, data=request.POST, credential_code=credential_code)
     form.is_valid()
     field = request.htmx.trigger_name if request.htmx else request.POST.get("_field")
+    invalid = frozenset(name for name in form.errors if name in form.fields)
     # Read only: this answer may come after the step was submitted (see the module's docstring).
     return render(
         request,
         "endpoints/wizard/_validate.html",
         {
             "field": form[field] if field in form.fields else None,
+            "others": inline_check_others(form, field),
             "form": form,
             "step": step,
-            "summary": _summary(state, catalog, _draft(request.POST, step), step),
+            "summary": _summary(state, catalog, _draft(request.POST, step), step, invalid),
             "platform_error": catalog.error,
         },
     )
