@@ -23,6 +23,7 @@ from endpoints.scaling import THRESHOLDS, cost_range
 from endpoints.services.actions import ActionNotAllowed, endpoint_request_action
 from endpoints.snippets import gateway_snippets_for, snippets_for
 from endpoints.timeline import duration_label, endpoint_phases
+from monitoring.selectors import endpoint_panel
 from webapp import live
 from webapp.roles import AuthenticatedHttpRequest, Role, member_required, role_of, viewer_required
 
@@ -247,7 +248,10 @@ def endpoint_detail(request: AuthenticatedHttpRequest, code) -> HttpResponse:
     pk = get_object_or_404(Endpoint.objects.only("pk"), code=code).pk
     version = selectors.endpoint_version(pk) or ""  # before the data it describes
     endpoint = _get_endpoint_for_user(request, code)
-    return render(request, "endpoints/detail.html", _detail_context(request, endpoint, version))
+    context = _detail_context(request, endpoint, version)
+    # Monitoring and Load test: on the page only, never on its live polls (they redraw nothing).
+    context["monitoring"] = endpoint_panel(endpoint, request.GET.get("range"))
+    return render(request, "endpoints/detail.html", context)
 
 
 def _older_events(request: AuthenticatedHttpRequest, code) -> HttpResponse:

@@ -1,0 +1,328 @@
+"""Connect an endpoint that already exists on the platform, by its URL (or its id and region).
+
+Everything here is SEEN (vngcloud-api.md §3.2, §3.4): the endpoint URL and the Bearer it takes.
+No management route is needed, so this works on a real account from the first minute. The
+endpoint is checked with a real call before it is saved (`GET <url>/v1/models`, INFERRED: the
+model server's own route behind the URL), and refused in words when its URL does not answer,
+refuses the credential, or serves no model.
+
+While the management routes of the account are unconfirmed (neither SEEN nor CAPTURED), a
+connected endpoint's status comes from the same cheap call, made by the reconciler on the re-check
+cadence (`connected_endpoint_check`): one call per connected endpoint, nothing for the others.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
+
+from endpoints import lifecycle, tokens
+from endpoints.clients.errors import (
+    AuthenticationFailed,
+    NotFound,
+    PermissionDenied,
+    PlatformError,
+    Unavailable,
+)
+from endpoints.clients.inference import InferenceClient, endpoint_base_url
+from endpoints.models import Credential, Endpoint
+from endpoints.platform_errors import error_text
+from webapp.platform_routes import is_confirmed
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+S = Endpoint.Status
+A = Endpoint.AuthMode
+# SEEN: `https://inference-aiplatform-hcm.api.vngcloud.vn/v1/me-<uuid>`; the region slot is
+# INFERRED from the `-hcm` (§2). Also as a path, as the local platform serves it.
+_REGION = re.compile(r"inference-aiplatform-(?P<region>[a-z0-9]+)", re.IGNORECASE)
+_ID = re.compile(r"/v1/(?P<id>me-[A-Za-z0-9-]+)(?:/|$)")
+_TAIL = re.compile(r"(?:/v1)?(?:/chat/completions|/completions|/models)?$")
+
+
+class ConnectRefused(Exception):
+    """The endpoint cannot be connected: `message` says why, `field` which input it is about."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def parse_endpoint_url(url: str) -> tuple[str, str, str]:
+    """(the base URL, the `me-` id or "", the region or "") of an endpoint URL as the console
+    shows it; whatever was pasted after it (`/v1/chat/completions`, `/v1/models`) is dropped."""
+    base = url.strip().split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    found = _ID.search(base + "/")
+    base = base[: found.end("id")] if found else _TAIL.sub("", base)
+    region = _REGION.search(base)
+    return (
+        base,
+        found.group("id") if found else "",
+        region.group("region").upper() if region else "",
+    )
+
+
+def management_confirmed(routes: dict | None = None) -> bool:
+    """The routes the reconciler needs to follow an endpoint are SEEN or CAPTURED."""
+    routes = routes or settings.AIPLATFORM_ROUTES
+    return is_confirmed(routes, "endpoints.list") and is_confirmed(routes, "endpoints.get")
+
+
+@sensitive_variables("bearer")
+def _client(base_url: str, auth_mode: str, credential: Credential | None) -> InferenceClient:
+    if auth_mode == A.IAM_TOKEN and credential is not None:
+        return InferenceClient(
+            base_url=base_url,
+            auth_mode="iam_token",
+            credential=tokens.CredentialTokenSource(credential),
+        )
+    if auth_mode == A.API_KEY and credential is not None:
+        bearer = tokens.data_plane_bearer(credential)
+        return InferenceClient(base_url=base_url, auth_mode="api_key", credential=bearer)
+    return InferenceClient(base_url=base_url, auth_mode="none")
+
+
+def served_models(base_url: str, auth_mode: str, credential: Credential | None) -> list[str]:
+    """The model ids the endpoint serves (`GET <url>/v1/models`); typed errors as they come."""
+    # Reference: UNVERIFIED (§3.4 INFERS `/v1/models` behind the URL: vLLM serves it).
+    listed = _client(base_url, auth_mode, credential).list_models()
+    return [str(m.get("id")) for m in listed if isinstance(m, dict) and m.get("id")]
+
+
+def check_connection(
+    *, base_url: str, auth_mode: str, credential: Credential | None, served_model_name: str
+) -> str:
+    """The served model name the endpoint answers with, or ConnectRefused saying which refusal."""
+    where = {"url": base_url}
+    if auth_mode == A.IAM_TOKEN and credential is not None:
+        try:
+            tokens.get_token(credential)
+        except PlatformError as exc:
+            raise ConnectRefused(
+                _("No IAM token for “%(label)s”: %(error)s")
+                % {"label": credential.label, "error": error_text(exc)},
+                field="credential",
+            ) from None
+    try:
+        names = served_models(base_url, auth_mode, credential)
+    except NotFound:
+        raise ConnectRefused(
+            _(
+                "Nothing answers at %(url)s/v1/models (404): check the URL, or the endpoint "
+                "id and the region."
+            )
+            % where,
+            field="url",
+        ) from None
+    except (AuthenticationFailed, PermissionDenied) as exc:
+        if exc.status_code in (401, 403) and auth_mode == A.NONE:
+            message = _(
+                "%(url)s answered %(status)s: it is private. Choose how it is called: an API "
+                "key or the IAM token of a service account."
+            )
+        elif exc.status_code in (401, 403):
+            message = _(
+                "%(url)s refused the credential “%(label)s” (%(status)s). Check that it "
+                "belongs to the account of this endpoint, or call it another way."
+            )
+        else:  # the service account's own token could not be had (IAM refused it)
+            message = _("No IAM token for “%(label)s”: %(error)s")
+        label = credential.label if credential else ""
+        raise ConnectRefused(
+            message % {**where, "status": exc.status_code, "label": label, "error": exc.message},
+            field="auth_mode" if auth_mode == A.NONE else "credential",
+        ) from None
+    except Unavailable as exc:
+        raise ConnectRefused(
+            _("%(url)s does not answer: %(error)s") % {**where, "error": error_text(exc)},
+            field="url",
+        ) from None
+    except PlatformError as exc:
+        raise ConnectRefused(
+            _("%(url)s answered, but not with a model list (%(error)s): is it an endpoint URL?")
+            % {**where, "error": error_text(exc)},
+            field="url",
+        ) from None
+    if not names:
+        raise ConnectRefused(
+            _("%(url)s answers, but serves no model (its /v1/models list is empty).") % where,
+            field="url",
+        )
+    if served_model_name and served_model_name not in names:
+        raise ConnectRefused(
+            _("%(url)s serves %(served)s, not “%(name)s”.")
+            % {**where, "served": ", ".join(names[:5]), "name": served_model_name},
+            field="served_model_name",
+        )
+    return served_model_name or names[0]
+
+
+def endpoint_connect(
+    *,
+    name: str,
+    url: str = "",
+    endpoint_id: str = "",
+    region: str = "",
+    auth_mode: str,
+    credential: Credential,
+    served_model_name: str = "",
+    user: User | None = None,
+) -> Endpoint:
+    """Check the endpoint with a real call, then save it ACTIVE (ConnectRefused otherwise).
+
+    `credential` is the API key (api_key), the service account (iam_token), or, for a public
+    endpoint, any credential of the account it belongs to (nothing is sent).
+    """
+    if url:
+        base_url, found_id, found_region = parse_endpoint_url(url)
+        endpoint_id, region = endpoint_id or found_id, found_region or region
+    elif endpoint_id and region:
+        base_url = endpoint_base_url(region, endpoint_id)
+    else:
+        raise ConnectRefused(_("Give the endpoint URL, or its id and region."), field="url")
+    region = (region or "HCM").upper()
+    live = Endpoint.objects.exclude(status=S.DELETED)
+    twin = live.filter(url=base_url).first() or (
+        live.filter(platform_id=endpoint_id).first() if endpoint_id else None
+    )
+    if twin is not None:
+        raise ConnectRefused(
+            _("This endpoint is already in the dashboard as “%(name)s”.") % {"name": twin.name},
+            field="url",
+        )
+    if live.filter(credential=credential, region=region, name=name).exists():
+        raise ConnectRefused(
+            _("An endpoint named “%(name)s” already exists in %(region)s.")
+            % {"name": name, "region": region},
+            field="name",
+        )
+    served = check_connection(
+        base_url=base_url,
+        auth_mode=auth_mode,
+        credential=credential,
+        served_model_name=served_model_name,
+    )
+    managed = management_confirmed() and credential.is_service_account and bool(endpoint_id)
+    now = timezone.now()
+    endpoint = Endpoint(
+        name=name,
+        region=region,
+        credential=credential,
+        access_credential=credential if auth_mode == A.API_KEY else None,
+        auth_mode=auth_mode,
+        platform_id=endpoint_id or None,
+        model_id=served,
+        model_name=served,
+        served_model_name=served,
+        instance_type="",
+        min_replicas=1,
+        max_replicas=1,
+        private_access=auth_mode != A.NONE,
+        status=S.ACTIVE,
+        reason_code="connected",
+        reason_params={"model": served},
+        url=base_url,
+        status_source=Endpoint.StatusSource.MANAGEMENT
+        if managed
+        else Endpoint.StatusSource.DATA_PLANE,
+        checked_at=now,
+        phase_started_at=now,
+        created_by=user,
+        **lifecycle.schedule(S.ACTIVE, 0, now),
+    )
+    endpoint.full_clean(exclude=["instance_type", "model_id"], validate_unique=False)
+    with transaction.atomic():
+        if endpoint_id:
+            # A deleted row keeps its history, not the id: the endpoint may come back.
+            Endpoint.objects.filter(platform_id=endpoint_id, status=S.DELETED).update(
+                platform_id=None
+            )
+        try:
+            with transaction.atomic():
+                endpoint.save()
+        except IntegrityError:
+            raise ConnectRefused(
+                _("This endpoint was connected a moment ago: see the Inference list."), field="url"
+            ) from None
+        lifecycle.record(
+            endpoint, "connected", {"model": served}, actor=user, from_status="", to_status=S.ACTIVE
+        )
+    return endpoint
+
+
+# ------------------------------------------------------------------------------ the reconciler
+def connected_endpoint_check(endpoint: Endpoint, *, guard: dict[str, Any]) -> bool:
+    """One look at a connected endpoint's URL (`GET /v1/models`); True when its status changed.
+
+    Answers: ACTIVE. 404: MISSING. 503 or 502: INACTIVE (stopped or not ready; the platform's
+    words kept). A refused credential or any other failure: said on the row, the status kept.
+    Once the management routes are confirmed, an endpoint of a service account with an id is
+    handed to the management reconciler.
+    """
+    now = timezone.now()
+    if management_confirmed() and endpoint.credential.is_service_account and endpoint.platform_id:
+        Endpoint.objects.filter(pk=endpoint.pk, **guard).update(
+            status_source=Endpoint.StatusSource.MANAGEMENT, next_poll_at=now
+        )
+        return False
+    credential = (
+        endpoint.access_credential if endpoint.auth_mode == A.API_KEY else endpoint.credential
+    )
+    error = ""
+    try:
+        names = served_models(endpoint.data_plane_url(), endpoint.auth_mode, credential)
+    except NotFound:
+        return _moved(endpoint, S.MISSING, "missing", {}, guard, now)
+    except Unavailable as exc:
+        if exc.status_code not in (502, 503):
+            error = error_text(exc)
+        else:
+            detail = {"detail": f"{exc.status_code}: {exc.message}"[:300]}
+            return _moved(endpoint, S.INACTIVE, "platform", detail, guard, now)
+    except PlatformError as exc:
+        error = error_text(exc)
+    else:
+        if endpoint.served_model_name and endpoint.served_model_name not in names:
+            error = _("it no longer serves %(name)s (it serves %(served)s)") % {
+                "name": endpoint.served_model_name,
+                "served": ", ".join(names[:5]) or "—",
+            }
+        elif endpoint.status != S.ACTIVE:
+            code = "back" if endpoint.status == S.MISSING else "changed_outside"
+            return _moved(endpoint, S.ACTIVE, code, {}, guard, now)
+    _same(endpoint, error, guard, now)
+    return False
+
+
+def _moved(
+    endpoint: Endpoint, status: str, code: str, params: dict, guard: dict, now: datetime
+) -> bool:
+    if status == endpoint.status:
+        _same(endpoint, "", guard, now)
+        return False
+    return lifecycle.transition(
+        endpoint,
+        status,
+        code,
+        params,
+        raw_status="",
+        fields={"checked_at": now, "check_error": "", "current_replicas": None},
+        guard=guard,
+        now=now,
+    )
+
+
+def _same(endpoint: Endpoint, error: str, guard: dict, now: datetime) -> None:
+    fields: dict[str, Any] = {"checked_at": now, **lifecycle.schedule(endpoint.status, 0, now)}
+    if endpoint.check_error != error[:500]:  # only a real change moves "last updated"
+        fields["check_error"] = error[:500]
+    Endpoint.objects.filter(pk=endpoint.pk, **guard).update(**fields)
