@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from endpoints.views import endpoints, wizard
+from endpoints.views import connect, endpoints, wizard
 
 app_name = "endpoints"
 
 urlpatterns = [
     path("", endpoints.endpoint_list, name="list"),
     path("create/", wizard.wizard_start, name="create"),
+    path("connect/", connect.endpoint_connect_view, name="connect"),
     path("create/models/", wizard.wizard_models, name="wizard-models"),
     path("create/<slug:step>/", wizard.wizard_step, name="wizard"),
     path("create/<slug:step>/validate/", wizard.wizard_validate, name="wizard-validate"),
