@@ -19,6 +19,8 @@ urlpatterns = [
     path("playground/", include("playground.urls")),
     path("share/", include("playground.share_urls")),
     path("keys/", include("gateway.urls")),
+    # /people/… (Admins) and /set-password/<token>/ (whoever holds a link)
+    path("", include("webapp.people.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz/", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico whatever the page says.
