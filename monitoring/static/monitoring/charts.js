@@ -1,0 +1,448 @@
+// Monitoring (monitoring/templates/monitoring/*.html): uPlot charts drawn from the JSON URLs,
+// each chart's numbers as a table ("Show the numbers"), the ranges switched without a reload,
+// a refresh while the page is open and visible, and the load test as it runs.
+// Every word comes from #monitoring-strings (the reader's language); numbers and dates are
+// formatted with Intl in the page's language. Nothing inline: the CSP forbids it.
+(function () {
+  "use strict";
+
+  function readJSON(id) {
+    var el = id && document.getElementById(id);
+    if (!el) return null;
+    try { return JSON.parse(el.textContent); } catch (e) { return null; }
+  }
+
+  var S = readJSON("monitoring-strings");
+  if (!S || !window.uPlot) return;
+  var LANG = document.documentElement.lang || "en";
+  var N0 = new Intl.NumberFormat(LANG, { maximumFractionDigits: 0 });
+  var N1 = new Intl.NumberFormat(LANG, { maximumFractionDigits: 1 });
+  var N2 = new Intl.NumberFormat(LANG, { maximumFractionDigits: 2 });
+  var COMPACT = new Intl.NumberFormat(LANG, { notation: "compact", maximumFractionDigits: 1 });
+  var PCT = new Intl.NumberFormat(LANG, { style: "percent", maximumFractionDigits: 1 });
+  var HM = new Intl.DateTimeFormat(LANG, { hour: "2-digit", minute: "2-digit" });
+  var DAY = new Intl.DateTimeFormat(LANG, { day: "numeric", month: "short" });
+  var FULL = new Intl.DateTimeFormat(LANG, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  var CLOCK = new Intl.DateTimeFormat(LANG, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  var COLORS = {
+    ok: "#2e9e5b", refused: "#d99a0b", limited: "#8b5cf6", failed: "#d14343",
+    p50: "#0b5cd5", p95: "#e0620b", speed: "#0f8b8d", prompt: "#93a3e8", completion: "#0b5cd5",
+    average: "#0b5cd5", peak: "#083b8a", min: "#8a94a6", max: "#5d6878",
+    concurrency: "#8a94a6", in_flight: "#e0620b", replicas: "#0b5cd5", throughput: "#2e9e5b",
+  };
+  var AXIS = "#5d6878";
+  var GRID = "#e8ecf2";
+  var FONT = "12px system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', sans-serif";
+  // How often an open chart asks again, by range (seconds).
+  var REFRESH = { "1h": 20, "24h": 60, "7d": 300, "30d": 600 };
+
+  function label(key) { return (S.series && S.series[key]) || key; }
+  function format(value, kind) {
+    if (value === null || value === undefined || isNaN(value)) return "–";
+    if (kind === "ms") return N0.format(value) + " " + S.units.ms;
+    if (kind === "int") return N0.format(value);
+    if (kind === "compact") return COMPACT.format(value);
+    if (kind === "percent") return PCT.format(value);
+    if (kind === "2") return N2.format(value);
+    return N1.format(value);
+  }
+  function tick(ts, step) {
+    var d = new Date(ts * 1000);
+    if (step < 3600) return HM.format(d);
+    return d.getHours() === 0 && d.getMinutes() === 0 ? DAY.format(d) : FULL.format(d);
+  }
+  function fill(hex, alpha) {
+    var n = parseInt(hex.slice(1), 16);
+    return "rgba(" + (n >> 16) + "," + ((n >> 8) & 255) + "," + (n & 255) + "," + alpha + ")";
+  }
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = text;
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  // ------------------------------------------------------------------ one chart
+  // spec: {x: [...], xKind: "time" | "log2", step, xLabel, xFormat(v), yKind, y2Kind,
+  //        series: [{key, label, values, display?, kind, color, fill?, dash?, bars?, stepped?,
+  //                  scale?, points?}]}
+  function draw(figure, spec) {
+    var box = figure.querySelector(".mon-plot");
+    if (!box) return;
+    var width = Math.max(260, Math.floor(box.getBoundingClientRect().width));
+    var series = [{
+      label: spec.xLabel,
+      value: function (u, v) { return v === null || v === undefined ? "–" : spec.xFormat(v); },
+    }];
+    var hasY2 = false;
+    spec.series.forEach(function (s) {
+      var one = {
+        label: s.label,
+        stroke: s.color,
+        width: s.bars ? 0 : (s.width || 2),
+        scale: s.scale || "y",
+        spanGaps: false,
+        points: { show: !!s.points, size: 6, fill: s.color },
+        value: function (u, v, si, i) {
+          if (i === null || i === undefined) return "–";
+          return format(s.display ? s.display[i] : v, s.kind);
+        },
+      };
+      if (s.scale === "y2") hasY2 = true;
+      if (s.fill) one.fill = s.fill;
+      if (s.dash) one.dash = s.dash;
+      if (s.bars) { one.paths = uPlot.paths.bars({ size: [0.8, 48], gap: 1 }); one.fill = s.color; }
+      if (s.stepped) one.paths = uPlot.paths.stepped({ align: 1 });
+      series.push(one);
+    });
+    function yAxis(kind, scale, side) {
+      return {
+        scale: scale, side: side, stroke: AXIS, font: FONT, size: 58, gap: 4,
+        grid: { show: side === 3, stroke: GRID, width: 1 }, ticks: { show: false },
+        values: function (u, splits) {
+          return splits.map(function (v) { return kind === "ms" ? COMPACT.format(v) + " ms" : COMPACT.format(v); });
+        },
+      };
+    }
+    var axes = [{
+      stroke: AXIS, font: FONT, space: spec.xKind === "time" ? 72 : 36, gap: 4,
+      grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, size: 4 },
+      values: function (u, splits) { return splits.map(function (v) { return spec.xFormat(v, true); }); },
+    }, yAxis(spec.yKind, "y", 3)];
+    if (hasY2) axes.push(yAxis(spec.y2Kind, "y2", 1));
+    var positive = function (u, min, max) { return [0, max > 0 ? max * 1.12 : 1]; };
+    var scales = { x: { time: spec.xKind === "time" }, y: { range: positive }, y2: { range: positive } };
+    if (spec.xKind === "log2") scales.x = { time: false, distr: 3, log: 2 };
+    var opts = {
+      width: width, height: 210, series: series, axes: axes, scales: scales,
+      legend: { live: true }, cursor: { points: { size: 7 }, drag: { x: false, y: false } },
+    };
+    var data = [spec.x].concat(spec.series.map(function (s) { return s.values; }));
+    if (figure._plot) figure._plot.destroy();
+    box.textContent = "";
+    figure._plot = new uPlot(opts, data, box);
+    figure._width = width;
+    table(figure, spec);
+  }
+
+  // The same numbers as a table (screen readers, copying): rows with something to say.
+  function table(figure, spec) {
+    var target = figure.querySelector("[data-table]");
+    if (!target) return;
+    target.textContent = "";
+    var head = el("thead");
+    var row = el("tr");
+    row.appendChild(el("th", spec.xLabel)).scope = "col";
+    spec.series.forEach(function (s) {
+      var th = row.appendChild(el("th", s.label, "num"));
+      th.scope = "col";
+    });
+    head.appendChild(row);
+    target.appendChild(head);
+    var body = el("tbody");
+    spec.x.forEach(function (x, i) {
+      var values = spec.series.map(function (s) { return s.display ? s.display[i] : s.values[i]; });
+      if (!values.some(function (v) { return v !== null && v !== undefined && v !== 0; })) return;
+      var tr = el("tr");
+      var th = tr.appendChild(el("th", spec.xFormat(x)));
+      th.scope = "row";
+      values.forEach(function (v, j) { tr.appendChild(el("td", format(v, spec.series[j].kind), "num")); });
+      body.appendChild(tr);
+    });
+    if (!body.children.length) {
+      var empty = el("tr");
+      var td = empty.appendChild(el("td", S.no_data, "muted"));
+      td.colSpan = spec.series.length + 1;
+      body.appendChild(empty);
+    }
+    target.appendChild(body);
+  }
+
+  // ------------------------------------------------------------------ the metrics charts
+  function timeSpec(data, series, yKind) {
+    return {
+      x: data.t, xKind: "time", step: data.step, xLabel: S.time, yKind: yKind,
+      xFormat: function (v, axis) { return axis ? tick(v, data.step) : FULL.format(new Date(v * 1000)); },
+      series: series,
+    };
+  }
+  var METRIC_CHARTS = {
+    requests: function (data) {
+      // Stacked bars: each outcome drawn as the sum up to it, the biggest first; the legend
+      // and the table show each outcome's own rate.
+      var order = ["ok", "refused", "limited", "failed"];
+      var stacked = [];
+      var running = data.t.map(function () { return 0; });
+      order.forEach(function (key) {
+        running = running.map(function (v, i) { return v + (data.requests[key][i] || 0); });
+        stacked.push({ key: key, sum: running.slice() });
+      });
+      return timeSpec(data, stacked.reverse().map(function (s) {
+        return {
+          key: s.key, label: label(s.key), values: s.sum, display: data.requests[s.key],
+          kind: "2", color: COLORS[s.key], bars: true,
+        };
+      }), "count");
+    },
+    ttft: function (data) {
+      return timeSpec(data, [
+        { key: "p50", label: label("p50"), values: data.ttft_p50_ms, kind: "ms", color: COLORS.p50, fill: fill(COLORS.p50, 0.08) },
+        { key: "p95", label: label("p95"), values: data.ttft_p95_ms, kind: "ms", color: COLORS.p95, dash: [5, 4] },
+      ], "ms");
+    },
+    speed: function (data) {
+      return timeSpec(data, [
+        { key: "speed", label: label("speed") + " (" + S.units.tokens_per_second + ")", values: data.tokens_per_second, kind: "1", color: COLORS.speed, fill: fill(COLORS.speed, 0.1) },
+      ], "count");
+    },
+    tokens: function (data) {
+      return timeSpec(data, [
+        { key: "prompt", label: label("prompt"), values: data.tokens.prompt, kind: "1", color: COLORS.prompt, fill: fill(COLORS.prompt, 0.12) },
+        { key: "completion", label: label("completion"), values: data.tokens.completion, kind: "1", color: COLORS.completion, fill: fill(COLORS.completion, 0.1) },
+      ], "count");
+    },
+    replicas: function (data) {
+      var r = data.replicas || { average: [], peak: [], min: [], max: [] };
+      return timeSpec(data, [
+        { key: "average", label: label("average"), values: r.average, kind: "2", color: COLORS.average, fill: fill(COLORS.average, 0.12), stepped: true },
+        { key: "peak", label: label("peak"), values: r.peak, kind: "int", color: COLORS.peak, stepped: true, width: 1.5 },
+        { key: "min", label: label("min"), values: r.min, kind: "int", color: COLORS.min, dash: [4, 4], stepped: true, width: 1.5 },
+        { key: "max", label: label("max"), values: r.max, kind: "int", color: COLORS.max, dash: [8, 4], stepped: true, width: 1.5 },
+      ], "count");
+    },
+  };
+
+  function Panel(root) {
+    this.root = root;
+    this.url = root.getAttribute("data-url");
+    this.range = root.getAttribute("data-range") || "24h";
+    this.data = null;
+    this.loadedAt = 0;
+    var self = this;
+    root.querySelectorAll("[data-ranges] a[data-range]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        event.preventDefault();
+        self.choose(link.getAttribute("data-range"));
+      });
+    });
+    var select = root.querySelector("[data-key-select]");
+    if (select) select.addEventListener("change", function () { self.url = select.value; self.load(); });
+    var initial = readJSON(root.getAttribute("data-initial"));
+    if (initial) this.render(initial); else this.load();
+    window.setInterval(function () {
+      if (document.hidden) return;
+      if (Date.now() - self.loadedAt > (REFRESH[self.range] || 60) * 1000) self.load();
+    }, 5000);
+    document.addEventListener("monitoring:refresh", function () { self.load(); });
+    if (window.ResizeObserver) {
+      var pending = null;
+      new ResizeObserver(function () {
+        window.clearTimeout(pending);
+        pending = window.setTimeout(function () { self.resize(); }, 120);
+      }).observe(root);
+    }
+  }
+  Panel.prototype.choose = function (range) {
+    this.range = range;
+    this.root.querySelectorAll("[data-ranges] a[data-range]").forEach(function (link) {
+      if (link.getAttribute("data-range") === range) link.setAttribute("aria-current", "true");
+      else link.removeAttribute("aria-current");
+    });
+    if (this.root.id === "monitoring" || this.root.closest("#monitoring")) {
+      var url = new URL(window.location.href);
+      url.searchParams.set("range", range);
+      window.history.replaceState(null, "", url.pathname + url.search + "#monitoring");
+    }
+    this.load();
+  };
+  Panel.prototype.load = function () {
+    var self = this;
+    var url = this.url + (this.url.indexOf("?") < 0 ? "?" : "&") + "range=" + encodeURIComponent(this.range);
+    this.loadedAt = Date.now();
+    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+      .then(function (data) { self.render(data); })
+      .catch(function () {
+        var note = self.root.querySelector("[data-updated]");
+        if (note) note.textContent = S.refresh_failed;
+      });
+  };
+  Panel.prototype.render = function (data) {
+    var root = this.root;
+    this.data = data;
+    this.loadedAt = Date.now();
+    var totals = data.totals || {};
+    root.querySelectorAll("[data-total]").forEach(function (node) {
+      var key = node.getAttribute("data-total");
+      var value = key === "refused_and_limited" ? (totals.refused || 0) + (totals.limited || 0) : totals[key];
+      node.textContent = format(value, node.getAttribute("data-format") || (key === "requests_per_minute" ? "2" : "int"));
+    });
+    var errors = root.querySelector("[data-tile=errors]");
+    if (errors) errors.classList.toggle("is-bad", (totals.failed || 0) > 0);
+    var spend = data.spend || {};
+    root.querySelectorAll("[data-spend]").forEach(function (node) {
+      var key = node.getAttribute("data-spend");
+      node.textContent = format(spend[key], key.indexOf("hours") >= 0 ? "2" : "int");
+    });
+    var empty = root.querySelector("[data-empty]");
+    if (empty) empty.hidden = (totals.requests || 0) > 0;
+    root.querySelectorAll("figure[data-chart]").forEach(function (figure) {
+      var build = METRIC_CHARTS[figure.getAttribute("data-chart")];
+      if (build) draw(figure, build(data));
+    });
+    var note = root.querySelector("[data-updated]");
+    if (note && S.updated) note.textContent = S.updated.replace("%(time)s", CLOCK.format(new Date()));
+  };
+  Panel.prototype.resize = function () {
+    this.root.querySelectorAll("figure[data-chart]").forEach(function (figure) {
+      var box = figure.querySelector(".mon-plot");
+      if (!figure._plot || !box) return;
+      var width = Math.max(260, Math.floor(box.getBoundingClientRect().width));
+      if (Math.abs(width - figure._width) > 4) {
+        figure._width = width;
+        figure._plot.setSize({ width: width, height: 210 });
+      }
+    });
+  };
+
+  // ------------------------------------------------------------------ the load test
+  function LoadTest(root) {
+    this.root = root;
+    this.url = root.getAttribute("data-url");
+    this.stopTemplate = root.getAttribute("data-stop-url");
+    this.form = root.querySelector("[data-load-test-form]");
+    this.status = root.querySelector("[data-lt-status]");
+    this.timer = null;
+    var self = this;
+    if (this.form) {
+      this.form.addEventListener("submit", function (event) { event.preventDefault(); self.start(); });
+      var stop = root.querySelector("[data-lt-stop]");
+      if (stop) stop.addEventListener("click", function () { self.stop(); });
+    }
+    var initial = readJSON(root.getAttribute("data-initial"));
+    if (initial) {
+      this.render(initial);
+      if (initial.active) this.poll();
+    }
+  }
+  LoadTest.prototype.say = function (text, state) {
+    this.status.textContent = text;
+    this.status.className = "mon-lt-status" + (state ? " is-" + state : "");
+  };
+  LoadTest.prototype.post = function (url, body) {
+    return fetch(url, {
+      method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" },
+    }).then(function (r) {
+      return r.json().then(function (data) { return { ok: r.ok, data: data }; });
+    });
+  };
+  LoadTest.prototype.start = function () {
+    var self = this;
+    var button = this.root.querySelector("[data-lt-start]");
+    if (button) button.disabled = true;
+    this.say(S.load_test.starting, "running");
+    this.post(this.form.action, new FormData(this.form)).then(function (answer) {
+      if (!answer.ok) {
+        self.say((answer.data.error && answer.data.error.message) || "", "failed");
+        if (button) button.disabled = false;
+        return;
+      }
+      self.render(answer.data);
+      self.poll();
+    }).catch(function () {
+      self.say(S.refresh_failed, "failed");
+      if (button) button.disabled = false;
+    });
+  };
+  LoadTest.prototype.stop = function () {
+    if (!this.test) return;
+    var body = new FormData();
+    var token = this.form.querySelector("[name=csrfmiddlewaretoken]");
+    if (token) body.append("csrfmiddlewaretoken", token.value);
+    this.say(S.load_test.stopping, "running");
+    this.post(this.stopTemplate.replace("00000000-0000-0000-0000-000000000000", this.test.id), body);
+  };
+  LoadTest.prototype.poll = function () {
+    var self = this;
+    window.clearTimeout(this.timer);
+    this.timer = window.setTimeout(function () {
+      fetch(self.url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (data.load_test) self.render(data.load_test);
+          if (data.load_test && data.load_test.active) self.poll();
+          else document.dispatchEvent(new CustomEvent("monitoring:refresh"));
+        })
+        .catch(function () { self.poll(); });
+    }, 1000);
+  };
+  LoadTest.prototype.render = function (test) {
+    var root = this.root;
+    this.test = test;
+    var words = S.load_test;
+    var steps = test.steps || [];
+    var samples = test.samples || [];
+    if (test.status === "running") {
+      var last = samples.length ? samples[samples.length - 1] : { t: 0, concurrency: 1 };
+      this.say(words.running
+        .replace("%(streams)s", N0.format(last.concurrency))
+        .replace("%(step)s", N0.format(Math.max(1, steps.length)))
+        .replace("%(steps)s", N0.format(test.steps_planned.length))
+        .replace("%(elapsed)s", N0.format(last.t))
+        .replace("%(total)s", N0.format(test.duration_seconds)), "running");
+    } else if (test.status === "failed") {
+      this.say(words.failed.replace("%(error)s", test.error || ""), "failed");
+    } else {
+      this.say(words[test.status] || test.status_label, test.status === "done" ? "done" : "");
+    }
+    var start = root.querySelector("[data-lt-start]");
+    if (start && test.active) start.disabled = true;
+    if (start && !test.active && !start.hasAttribute("data-never")) start.disabled = false;
+    var stop = root.querySelector("[data-lt-stop]");
+    if (stop) stop.hidden = !test.active;
+    root.querySelectorAll("[data-lt-charts], [data-lt-table-wrap]").forEach(function (node) { node.hidden = false; });
+    var byStep = root.querySelector("figure[data-chart=lt-steps]");
+    if (byStep && steps.length) {
+      draw(byStep, {
+        x: steps.map(function (s) { return s.concurrency; }), xKind: "log2", xLabel: label("concurrency"),
+        xFormat: function (v) { return N0.format(v); }, yKind: "ms", y2Kind: "count",
+        series: [
+          { key: "p50", label: label("p50"), values: steps.map(function (s) { return s.ttft_p50_ms; }), kind: "ms", color: COLORS.p50, points: true },
+          { key: "p95", label: label("p95"), values: steps.map(function (s) { return s.ttft_p95_ms; }), kind: "ms", color: COLORS.p95, dash: [5, 4], points: true },
+          { key: "throughput", label: label("throughput") + " (" + S.units.tokens_per_second + ")", values: steps.map(function (s) { return s.tokens_per_second; }), kind: "1", color: COLORS.throughput, scale: "y2", points: true, width: 2.5 },
+        ],
+      });
+    }
+    var overTime = root.querySelector("figure[data-chart=lt-time]");
+    if (overTime && samples.length) {
+      draw(overTime, {
+        x: samples.map(function (s) { return s.t; }), xKind: "linear", xLabel: S.elapsed,
+        xFormat: function (v) { return N0.format(v) + " " + S.units.seconds; }, yKind: "count", y2Kind: "count",
+        series: [
+          { key: "concurrency", label: label("concurrency"), values: samples.map(function (s) { return s.concurrency; }), kind: "int", color: COLORS.concurrency, stepped: true, dash: [4, 3] },
+          { key: "in_flight", label: label("in_flight"), values: samples.map(function (s) { return s.in_flight; }), kind: "int", color: COLORS.in_flight, width: 1.5 },
+          { key: "replicas", label: label("replicas"), values: samples.map(function (s) { return s.replicas; }), kind: "int", color: COLORS.replicas, stepped: true, width: 3, fill: fill(COLORS.replicas, 0.1) },
+          { key: "throughput", label: label("throughput") + " (" + S.units.tokens_per_second + ")", values: samples.map(function (s) { return s.tokens; }), kind: "int", color: COLORS.throughput, scale: "y2", width: 1.5 },
+        ],
+      });
+    }
+    var body = root.querySelector("[data-lt-steps]");
+    if (body) {
+      body.textContent = "";
+      steps.forEach(function (s) {
+        var tr = el("tr");
+        [s.concurrency, s.requests, s.errors, format(s.ttft_p50_ms, "ms"), format(s.ttft_p95_ms, "ms"),
+          format(s.tokens_per_second, "1"), format(s.stream_tokens_per_second, "1"), format(s.replicas_peak, "int")]
+          .forEach(function (v) { tr.appendChild(el("td", String(v), "num")); });
+        body.appendChild(tr);
+      });
+    }
+  };
+
+  function init() {
+    document.querySelectorAll("[data-monitoring]").forEach(function (root) { new Panel(root); });
+    document.querySelectorAll("[data-load-test]").forEach(function (root) { new LoadTest(root); });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
