@@ -14,6 +14,7 @@ from django.shortcuts import render
 from endpoints import lifecycle
 from endpoints.models import Credential, Endpoint
 from endpoints.selectors import endpoints_version
+from monitoring.selectors import overview_figures
 from webapp import live
 from webapp.middleware import logged_already
 from webapp.roles import AuthenticatedHttpRequest, Role, role_of, viewer_required
@@ -77,6 +78,8 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     }
     if polling:
         return live.fragment(render(request, "webapp/overview.html#live", context))
+    # Traffic (monitoring): on the page only; it refreshes itself, apart from the live region.
+    context["team"] = overview_figures()
     return render(request, "webapp/overview.html", context)
 
 
