@@ -27,9 +27,9 @@ from webapp.roles import AuthenticatedHttpRequest, Role, admin_required, forget_
 _BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def _get_person(username: str) -> User:
+def _get_person(name: str) -> User:
     """Anyone with an account; the role is checked by `admin_required` before this runs."""
-    return get_object_or_404(User, username=username)
+    return get_object_or_404(User, username=name)
 
 
 def _link_url(request: HttpRequest, secret: str) -> str:
@@ -80,8 +80,8 @@ def person_add(request: AuthenticatedHttpRequest) -> HttpResponse:
 @sensitive_variables("made")
 @require_POST
 @admin_required
-def person_link(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
-    person = _get_person(username)
+def person_link(request: AuthenticatedHttpRequest, name: str) -> HttpResponse:
+    person = _get_person(name)
     try:
         made = services.set_password_link_create(person=person, by=request.user)
     except services.PeopleError as exc:
@@ -96,8 +96,8 @@ def person_link(request: AuthenticatedHttpRequest, username: str) -> HttpRespons
 
 @require_POST
 @admin_required
-def person_role(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
-    person = _get_person(username)
+def person_role(request: AuthenticatedHttpRequest, name: str) -> HttpResponse:
+    person = _get_person(name)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose Admin, Member or Viewer."))
@@ -124,9 +124,9 @@ def person_role(request: AuthenticatedHttpRequest, username: str) -> HttpRespons
 @never_cache
 @admin_required
 @require_http_methods(["GET", "POST"])
-def person_deactivate(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
+def person_deactivate(request: AuthenticatedHttpRequest, name: str) -> HttpResponse:
     """GET: what deactivating means, and a button. POST: do it."""
-    person = _get_person(username)
+    person = _get_person(name)
     if not person.is_active:
         return redirect("people:index")
     if request.method == "GET":
@@ -152,8 +152,8 @@ def person_deactivate(request: AuthenticatedHttpRequest, username: str) -> HttpR
 
 @require_POST
 @admin_required
-def person_reactivate(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
-    person = _get_person(username)
+def person_reactivate(request: AuthenticatedHttpRequest, name: str) -> HttpResponse:
+    person = _get_person(name)
     if services.person_reactivate(person=person, by=request.user):
         messages.success(
             request, _("%(name)s can sign in again.") % {"name": person.get_username()}
