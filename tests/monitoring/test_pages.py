@@ -63,7 +63,7 @@ def test_the_keys_page_has_usage_over_time(as_member, member):
 
 
 def test_vietnamese(as_viewer, endpoint):
-    as_viewer.cookies["django_language"] = "vi"
+    as_viewer.cookies["idash_language"] = "vi"
     html = as_viewer.get(f"/inference/{endpoint.code}/").content.decode()
     assert "Giám sát" in html  # Monitoring
     assert "Kiểm thử tải" in html  # Load test
