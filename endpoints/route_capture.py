@@ -250,8 +250,8 @@ def _query(found: dict, group: Group, regions: set[str]) -> tuple[dict, dict]:
                 paging["page_param"] = name
                 paging["first_page"] = min(int(value), paging.get("first_page", int(value)))
             elif name_words & {"size", "limit", "per"} and value.isdigit():
+                # Its name only: how many the console asks for is the console's choice.
                 paging["size_param"] = name
-                paging["page_size_value"] = int(value)
     if "query" in found:
         found["query"] = query
     return found, paging
