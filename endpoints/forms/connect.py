@@ -54,7 +54,7 @@ class ConnectForm(forms.Form):
         label=_("Served model name"),
         required=False,
         max_length=200,
-        help_text=_("The “model” of its requests. Empty: read from the endpoint’s /v1/models."),
+        help_text=_("The “model” of its requests. Empty: read from the endpoint's /v1/models."),
         widget=forms.TextInput(attrs={"spellcheck": "false"}),
     )
     auth_mode = forms.ChoiceField(
