@@ -51,7 +51,16 @@ def url_map() -> list[tuple[str, str]]:
 
 
 def fill(route: str, values: dict[str, str]) -> str:
-    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], route)
+    """The route with its parameters filled: known ones from `values`, any other with a value of
+    its converter's shape (a page that does not exist must answer 404, never 500)."""
+
+    def value(match: re.Match) -> str:
+        converter, name = match.group(1) or "str", match.group(2)
+        if name in values:
+            return values[name]
+        return str(uuid.uuid4()) if converter == "uuid" else "no-such-thing"
+
+    return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", value, route)
 
 
 def test_every_page_renders_for_an_admin_under_gunicorn_with_debug_off(web, admin, platform):
