@@ -477,11 +477,13 @@ def _sync_group(
     import_unknown: bool,
 ) -> int:
     """Apply a walked list to every endpoint of its service account and region that this pass
-    did not claim: apply a change made in the console at once (status, replicas), make due now
-    one that left the list (its next look confirms it is gone), and, on a discovery walk (every
-    ENDPOINT_DISCOVERY_SECONDS), import the unknown ones.
+    did not claim: a change made in the console shows at once (status, replicas), one that left
+    the list is confirmed gone with a GET, and, on a discovery walk (every
+    ENDPOINT_DISCOVERY_SECONDS), the unknown ones are imported.
 
-    Reads one small tuple per endpoint of the group; writes only for the few that differ.
+    Reads one small tuple per endpoint of the group; writes (and calls) only for the few that
+    differ. A row another pass has leased meanwhile is taken over by the same compare-and-swap:
+    both would write the same news, and the status compare-and-swap lets only one of them.
     """
     known = Endpoint.objects.filter(
         Q(platform_id__in=list(listed))
@@ -489,14 +491,12 @@ def _sync_group(
     ).exclude(status__in=(S.PENDING, S.DELETED))
     rows = known.values_list(
         "pk", "platform_id", "credential_id", "status", "raw_status", "current_replicas",
-        "min_replicas", "max_replicas", "next_poll_at", "status_source",
+        "min_replicas", "max_replicas", "status_source",
     )  # fmt: skip
-    now = timezone.now()
-    horizon = now + timedelta(seconds=settings.ENDPOINT_CLAIM_SECONDS)
     seen: set[str] = set()
     changed: list[int] = []
     gone: list[int] = []
-    for pk, platform_id, credential_id, status, raw, current, low, high, due, source in rows:
+    for pk, platform_id, credential_id, status, raw, current, low, high, source in rows:
         seen.add(platform_id)
         if (
             pk in skip
@@ -504,13 +504,11 @@ def _sync_group(
             or source == Endpoint.StatusSource.DATA_PLANE
         ):
             continue  # (a connected endpoint's status comes from its URL: never from a list)
-        # Within the lease horizon: a pass holds it, or its own look is that close anyway.
-        free = due is None or due <= now or due > horizon
         found = listed.get(platform_id)
         if found is None:
-            if status != S.MISSING and free:
+            if status != S.MISSING:
                 gone.append(pk)
-        elif free and (
+        elif (
             raw != found.status[:100]
             or current != found.current_replicas
             or (found.min_replicas and low != found.min_replicas)
@@ -521,23 +519,24 @@ def _sync_group(
     for platform_id, found in listed.items():
         if import_unknown and platform_id not in seen:
             imported += _import(credential, region, found) is not None
-    for endpoint in Endpoint.objects.filter(pk__in=changed):
+    rows_to_apply = Endpoint.objects.filter(pk__in=changed + gone).exclude(
+        status__in=(S.PENDING, S.DELETED)
+    )
+    for endpoint in rows_to_apply:
         try:
-            _apply_discovered(endpoint, listed[endpoint.platform_id or ""])
+            _apply_discovered(endpoint, listed.get(endpoint.platform_id or ""), credential)
         except Exception as exc:  # one row never stops the others
             logger.exception("sync: endpoint %s failed", endpoint.pk)
             _record_failure(endpoint, exc, timezone.now(), {})
-    if gone:
-        Endpoint.objects.filter(pk__in=gone).exclude(status__in=(S.PENDING, S.DELETED)).update(
-            next_poll_at=now
-        )
     return imported
 
 
-def _apply_discovered(endpoint: Endpoint, found: PlatformEndpoint) -> None:
-    """A change made in the console to an endpoint that is not due yet: take its claim (the same
-    compare-and-swap on the `next_poll_at` read, which `_sync_group` saw beyond any lease) and
-    apply the list now, so it shows within this walk."""
+def _apply_discovered(
+    endpoint: Endpoint, found: PlatformEndpoint | None, credential: Credential
+) -> None:
+    """A change made in the console to an endpoint that is not due: take its claim (the same
+    compare-and-swap on the `next_poll_at` read) and apply the list now, so it shows within this
+    walk; gone from the list (`found` None): confirm it with a GET, as a due row would be."""
     now = timezone.now()
     lease = now + timedelta(seconds=settings.ENDPOINT_CLAIM_SECONDS)
     if not Endpoint.objects.filter(pk=endpoint.pk, next_poll_at=endpoint.next_poll_at).update(
@@ -546,6 +545,10 @@ def _apply_discovered(endpoint: Endpoint, found: PlatformEndpoint) -> None:
         return  # a pass or an action holds it
     endpoint.next_poll_at = lease
     held = {"next_poll_at": lease}
+    if found is None:
+        endpoint.credential = credential
+        _gone(endpoint, credential, held)
+        return
     fields, changed = platform_fields(endpoint, found, now)
     if changed:
         _transition(endpoint, found, fields, guard=held)
