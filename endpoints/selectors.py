@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
 from redis.exceptions import RedisError
 
 from endpoints import tokens
@@ -17,6 +19,9 @@ from endpoints.models import Credential, Endpoint
 
 S = Endpoint.Status
 logger = logging.getLogger(__name__)
+# The Model Registry as the platform last gave it, kept far longer than the cache: when the
+# platform fails, the registry page shows this copy and says it is stale, since when and why.
+CATALOG_LAST_GOOD_SECONDS = 7 * 24 * 3600
 
 
 def platform_client(credential: Credential) -> AiPlatformClient:
@@ -114,7 +119,20 @@ def registry_models(credential: Credential, *, refresh: bool = False) -> list[Re
     if models is None:
         models = platform_client(credential).list_models()
         _keep(key, models, settings.PLATFORM_CATALOG_CACHE_SECONDS)
+        last_good = {"models": models, "at": timezone.now()}
+        _keep(_catalog_key("models-last-good", credential), last_good, CATALOG_LAST_GOOD_SECONDS)
     return models
+
+
+def registry_models_last_good(
+    credential: Credential,
+) -> tuple[list[RegistryModel], datetime] | None:
+    """The registry the platform gave last time it answered, and when; None if it never did
+    (within CATALOG_LAST_GOOD_SECONDS) or the cache does not answer."""
+    kept = _cached(_catalog_key("models-last-good", credential))
+    if not isinstance(kept, dict) or "models" not in kept:
+        return None
+    return kept["models"], kept["at"]
 
 
 def instance_types(

@@ -13,6 +13,20 @@ from endpoints.platform_errors import platform_error_message
 from webapp.roles import AuthenticatedHttpRequest, Role, role_of, viewer_required
 
 
+def _why(exc: PlatformError, credential) -> str:
+    """Why the list could not be fetched now, in a few words: the platform's own for a failure
+    that passes (a 5xx, a timeout), the words of the pages for a refusal (401, 403)."""
+    if not exc.transient:
+        return platform_error_message(exc, credential)
+    words = exc.message.strip().rstrip(".")
+    if exc.status_code:
+        return _("The platform answered HTTP %(code)s: “%(words)s”.") % {
+            "code": exc.status_code,
+            "words": words,
+        }
+    return _("The platform did not answer: “%(words)s”.") % {"words": words}
+
+
 @viewer_required
 @require_http_methods(["GET", "POST"])
 def registry_index(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -31,17 +45,23 @@ def registry_index(request: AuthenticatedHttpRequest) -> HttpResponse:
         refresh = selectors.catalog_refresh_allowed(request.user.pk)
         if not refresh:
             notice = _("Refreshed a moment ago: this is the list the platform gave then.")
-    models, error = [], ""
+    models, error, stale = [], "", None
     if credential is not None:
         try:
             models = selectors.registry_models(credential, refresh=refresh)
         except PlatformError as exc:
-            error = platform_error_message(exc, credential)
+            last_good = selectors.registry_models_last_good(credential)
+            if last_good is None:
+                error = platform_error_message(exc, credential)
+            else:  # keep showing what the platform gave last time, and say so
+                models, since = last_good
+                stale = {"since": since, "why": _why(exc, credential)}
     context = {
         "credentials": credentials,
         "credential": credential,
         "models": models,
         "error": error,
+        "stale": stale,
         "notice": notice,
     }
     if request.htmx and request.htmx.target == "registry-table":

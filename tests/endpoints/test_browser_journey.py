@@ -134,7 +134,9 @@ def test_member_creates_watches_copies_stops_and_deletes(
 
         page.goto(f"{live_server.url}/inference/")
         page.get_by_role("link", name="chat-prod").click()
-        page.get_by_test_id("stop").click()
+        page.get_by_test_id("stop").click()  # Stop asks first
+        expect_text(page.get_by_test_id("confirm-dialog"), "No calls answer")
+        page.get_by_test_id("confirm-stop").click()
         expect_text(page.get_by_test_id("status"), "Inactive", timeout=20)
         page.get_by_test_id("delete").click()
         screenshot(page, "endpoint-delete-confirm")

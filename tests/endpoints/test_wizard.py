@@ -131,7 +131,10 @@ def test_public_endpoint_has_no_auth(platform, sa, api_key, as_member):
         ("has space", "no spaces or other characters"),
         ("bad!name", "no spaces or other characters"),
         ("x" * 51, "At most 50 characters"),
+        ("-", "Start with a letter or a digit."),
+        ("_hidden", "Start with a letter or a digit."),
         ("demo-endpoint", "already exists in HCM"),  # the seed endpoint, on the platform only
+        ("DEMO-ENDPOINT", "“demo-endpoint” already exists in HCM, and names are compared"),
     ],
 )
 def test_name_rules_inline_and_on_submit(platform, sa, as_member, name, message):
@@ -454,3 +457,141 @@ def test_inline_checks_and_pages_never_write_the_session(platform, sa, as_member
         r = as_member.get(url)
         assert r.status_code == 200 and cookie not in r.cookies, url
     assert dict(as_member.session) == before and SESSION_KEY not in before
+
+
+def error_messages(response, field: str) -> list[str]:
+    """Each message of the inline error element of `field`, one per rule broken."""
+    import re
+
+    html = response.content.decode()
+    match = re.search(rf'id="err-{field}"[^>]*>(.*?)</div>', html, re.S)
+    assert match, f"no error element for {field}"
+    return re.findall(r"<span>(.*?)</span>", match.group(1))
+
+
+def test_a_long_name_gets_one_message_and_the_right_one(platform, sa, as_member):
+    r = as_member.post("/inference/create/basics/", basics(sa, name="x" * 60))
+    assert error_messages(r, "name") == ["At most 50 characters (this one has 60)."]
+    # Two rules broken: two messages, each its own line, each true.
+    r = as_member.post("/inference/create/basics/", basics(sa, name="a b" * 20))
+    assert error_messages(r, "name") == [
+        "Use only letters, digits, hyphens (-) and underscores (_): no spaces or other characters.",
+        "At most 50 characters (this one has 60).",
+    ]
+
+
+def test_the_name_is_not_cut_silently_it_is_counted(platform, sa, as_member):
+    import re
+
+    page = as_member.get("/inference/create/basics/").content.decode()
+    name_input = re.search(r'<input[^>]*name="name"[^>]*>', page).group(0)
+    assert "maxlength" not in name_input and 'data-max-chars="50"' in name_input
+    assert 'data-count-for="id_name"' in page and "{n} too many" in page
+
+
+def test_names_are_compared_whatever_their_case(platform, sa, as_member, platform_api):
+    from tests.endpoints.conftest import console_create, make_endpoint
+
+    make_endpoint(sa, "Team-Chat")
+    r = as_member.post("/inference/create/basics/", basics(sa, name="team-chat"))
+    assert r.status_code == 400
+    assert "“Team-Chat” already exists in HCM" in error_text(r, "name")
+    # Taken on the platform in another case after the step was saved: Create checks again.
+    key = walk(as_member, sa, name="Race-Name")
+    console_create(platform_api, "race-name")
+    r = as_member.post("/inference/create/review/", {"idempotency_key": key})
+    assert r.url == "/inference/create/basics/?check=1" and Endpoint.objects.count() == 1
+
+
+def test_a_check_sends_again_the_errors_of_the_other_filled_fields(platform, sa, as_member):
+    import re
+
+    as_member.post("/inference/create/basics/", basics(sa))
+    as_member.post("/inference/create/resources/", {"instance_type": SMALL_GPU})
+    data = {**SCALING, "min_replicas": "5", "max_replicas": "3"}
+    r = as_member.post(
+        "/inference/create/scaling/validate/", data, HTTP_HX_TRIGGER_NAME="min_replicas", **HX
+    )
+    body = r.content.decode()
+    max_error = re.search(r'<div[^>]*id="err-max_replicas"[^>]*>.*?</div>', body).group(0)
+    assert 'hx-swap-oob="true"' in max_error and "at least the min (5)" in max_error
+    # The min is lowered: the max's error goes, though the max was not touched.
+    data["min_replicas"] = "2"
+    body = as_member.post(
+        "/inference/create/scaling/validate/", data, HTTP_HX_TRIGGER_NAME="min_replicas", **HX
+    ).content.decode()
+    assert re.search(r'<div[^>]*id="err-max_replicas"[^>]*hx-swap-oob="true"></div>', body)
+    # A field nobody filled is not scolded while another is typed in.
+    as_member.get("/inference/create/?new=1")
+    body = as_member.post(
+        "/inference/create/basics/validate/",
+        basics(sa, model_id=""),
+        HTTP_HX_TRIGGER_NAME="name",
+        **HX,
+    ).content.decode()
+    assert 'id="err-model_id"' not in body and "Choose a model" not in body
+
+
+def summary_text(response, testid: str) -> str:
+    import re
+
+    html = response.content.decode()
+    match = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</(dd|strong)>', html, re.S)
+    assert match, testid
+    return " ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split())
+
+
+def test_the_summary_never_shows_a_refused_value(platform, sa, as_member):
+    as_member.post("/inference/create/basics/", basics(sa))
+    as_member.post("/inference/create/resources/", {"instance_type": SMALL_GPU})
+    data = {**SCALING, "gpu_threshold": "150", "min_replicas": "two"}
+    r = as_member.post(
+        "/inference/create/scaling/validate/", data, HTTP_HX_TRIGGER_NAME="gpu_threshold", **HX
+    )
+    summary = r.content.decode().split('id="wizard-summary"')[1]
+    assert "150" not in summary and "two" not in summary
+    assert summary_text(r, "summary-autoscaling") == "CPU 70% · RAM 70% · GPU — · 1000 ms"
+    assert summary_text(r, "summary-min") == "—"
+    assert "The price appears once the replica counts are valid." in summary
+    # The same on submit, and for a name.
+    r = as_member.post("/inference/create/scaling/", data)
+    assert r.status_code == 400 and summary_text(r, "summary-min") == "—"
+    r = as_member.post(
+        "/inference/create/basics/validate/",
+        basics(sa, name="bad name"),
+        HTTP_HX_TRIGGER_NAME="name",
+        **HX,
+    )
+    assert summary_text(r, "summary-name") == "—"
+    # A refused value typed, then Back: the page shows it, the summary does not.
+    as_member.post("/inference/create/scaling/", {**data, "_back": "1"})
+    r = as_member.get("/inference/create/scaling/")
+    assert 'value="150"' in r.content.decode() and summary_text(r, "summary-min") == "—"
+    assert "GPU —" in summary_text(r, "summary-autoscaling")
+
+
+def test_one_figure_when_min_equals_max(platform, sa, as_member):
+    as_member.post("/inference/create/basics/", basics(sa))
+    as_member.post("/inference/create/resources/", {"instance_type": SMALL_GPU})
+    data = {**SCALING, "min_replicas": "2", "max_replicas": "2"}
+    r = as_member.post(
+        "/inference/create/scaling/validate/", data, HTTP_HX_TRIGGER_NAME="max_replicas", **HX
+    )
+    assert summary_text(r, "summary-cost-hour") == "13,736 VND"
+    assert summary_text(r, "summary-cost-month") == "10,027,280 VND"
+    as_member.post("/inference/create/scaling/", data)
+    review = as_member.get("/inference/create/review/").content.decode()
+    cost = review.split('data-testid="cost-range"')[1].split("</div>\n  </div>")[0]
+    assert "13,736 VND" in cost and "13,736 \u2013" not in cost
+
+
+def test_each_step_heading_is_its_stepper_label(platform, sa, as_member):
+    import re
+
+    walk(as_member, sa)
+    for step in ("basics", "resources", "scaling", "review"):
+        page = as_member.get(f"/inference/create/{step}/").content.decode()
+        heading = re.search(r'data-testid="step-heading">(.*?)</h2>', page, re.S).group(1)
+        current = re.search(r'<span aria-current="step">(.*?)</span>', page, re.S).group(1)
+        strip = lambda s: " ".join(re.sub(r"<[^>]+>", " ", s).split()[1:])  # noqa: E731
+        assert strip(heading) == strip(current), step
