@@ -118,10 +118,7 @@ def test_a_walk_applies_to_every_endpoint_in_the_list_not_only_the_due_ones(
     resting.refresh_from_db()
     assert resting.status == S.INACTIVE and resting.events.last().code == "changed_outside"
     doomed.refresh_from_db()
-    assert doomed.next_poll_at <= timezone.now()  # gone from the list: due for its confirmation
-    reconciler.endpoints_poll()
-    doomed.refresh_from_db()
-    assert doomed.status == S.MISSING
+    assert doomed.status == S.MISSING  # gone from the list: confirmed with a GET in that walk
     moving.refresh_from_db()
     assert moving.status == S.ACTIVE
 
