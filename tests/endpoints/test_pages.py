@@ -300,3 +300,16 @@ def test_pages_speak_vietnamese(sa, as_member, settings):
     assert "Tên model được phục vụ" in listing and "Cập nhật lần cuối" in listing
     wizard = as_member.get("/inference/create/basics/").content.decode()
     assert "Cấu hình cơ bản" in wizard and "Tóm tắt" in wizard and "Tạo endpoint" in wizard
+
+
+def test_the_region_reads_as_information_not_as_a_control(sa, as_viewer):
+    import re
+
+    page = as_viewer.get("/inference/").content.decode()
+    assert "region-chip" not in page
+    info = re.search(r'<p [^>]*data-testid="region-info"[^>]*>(.*?)</p>', page, re.S)
+    assert info and "Region" in info.group(1) and "HCM" in info.group(1)
+    tag = info.group(0).split(">")[0]
+    for control in ("tabindex", "role=", "<select", "<button", "href="):
+        assert control not in info.group(0), control
+    assert 'class="nav-group region-info"' in tag  # a caption, like the menu's group names
