@@ -94,3 +94,11 @@ def test_a_tampered_routes_file_is_not_handed_out(as_admin):
     bad = json.dumps({"endpoints.stop": {"method": "POST", "path": "/v1/stop"}}, indent=2)
     answer = as_admin.post(DOWNLOAD, {"routes": bad})
     assert answer.status_code == 400 and b"has no {id} placeholder" in answer.content
+
+
+def test_the_report_in_vietnamese(as_admin, platform, sa, settings):
+    as_admin.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
+    body = as_admin.post(CHECK, {"account": str(sa.code)}).content.decode()
+    assert "Route của nền tảng" in body
+    assert "7/7 route đọc đã trả lời (local-sa)." in body
+    assert "không gọi: route này ghi dữ liệu" in body

@@ -260,3 +260,18 @@ def test_once_the_routes_are_confirmed_the_management_api_takes_over(platform, s
         name="again", url=seed_url(platform), auth_mode="iam_token", credential=sa
     )
     assert not ep.status_from_data_plane()
+
+
+def test_in_vietnamese(as_member, platform, api_key, settings):
+    as_member.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
+    page = as_member.get(CONNECT).content.decode()
+    assert "Thêm endpoint có sẵn" in page and "Kiểm tra và kết nối" in page
+    data = form(seed_url(platform), auth_mode="none", credential=api_key.pk)
+    words = refusal(as_member, data, "auth_mode")
+    assert "endpoint này là private" in words
+    response = as_member.post(CONNECT, form(seed_url(platform), credential=api_key.pk))
+    ep = Endpoint.objects.get()
+    detail = as_member.get(response["Location"]).content.decode()
+    assert "Được kết nối bằng URL" in detail
+    assert "Đã kết nối bằng URL: endpoint đã trả lời, đang phục vụ demo-chat." in detail
+    assert ep.status == S.ACTIVE
