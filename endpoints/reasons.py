@@ -32,6 +32,8 @@ MESSAGES: dict[str, Promise] = {
     "started": _("Started."),
     "scaled": _("Scaling set to %(min)s to %(max)s replicas."),
     "deleted": _("Deleted."),
+    "deleting": _("Deletion asked of the platform."),
+    "scaled_outside": _("Scaling changed outside the dashboard: %(min)s to %(max)s replicas."),
     "deleted_before_platform": _("Deleted before it reached the platform."),
     # Deploy outcomes
     "name_taken": _(
@@ -81,6 +83,8 @@ NARRATIVE = frozenset(
         "started",
         "scaled",
         "deleted",
+        "deleting",
+        "scaled_outside",
         "deleted_before_platform",
         "changed_outside",
         "deleted_on_platform",

@@ -328,12 +328,26 @@ def _poll_group(
                     stats["changed"] += 1
             elif not check_timeout(endpoint, guard=held):
                 # The same status: the schedule, and whatever else moved (replicas, URL,
-                # reason), written with the others that changed alike; no event.
+                # reason), written with the others that changed alike; no event but a scaling
+                # changed in the console.
+                _note_scaling_outside(endpoint, fields)
                 same_status.append((endpoint, fields))
         except Exception as exc:  # a row that fails says why on itself, the pass goes on
             stats["failed"] += 1
             logger.exception("reconcile endpoint %s failed", endpoint.pk)
             _record_failure(endpoint, exc, now, held)
+
+
+def _note_scaling_outside(endpoint: Endpoint, fields: dict[str, Any]) -> None:
+    """Min or max replicas changed while the status did not, and nobody here asked: an event,
+    so the timeline says what the console changed."""
+    low, high = (
+        fields.get("min_replicas", endpoint.min_replicas),
+        fields.get("max_replicas", endpoint.max_replicas),
+    )
+    if (low, high) == (endpoint.min_replicas, endpoint.max_replicas) or endpoint.pending_action:
+        return
+    lifecycle.record(endpoint, "scaled_outside", {"min": low, "max": high})
 
 
 def _expire_pending_action(endpoint: Endpoint, now: datetime) -> None:
@@ -552,8 +566,8 @@ def _apply_discovered(
     fields, changed = platform_fields(endpoint, found, now)
     if changed:
         _transition(endpoint, found, fields, guard=held)
-    else:
-        Endpoint.objects.filter(pk=endpoint.pk, **held).update(**fields)
+    elif Endpoint.objects.filter(pk=endpoint.pk, **held).update(**fields):
+        _note_scaling_outside(endpoint, fields)
 
 
 def _auth_mode_for_import(found: PlatformEndpoint, region: str) -> tuple[str, Credential | None]:

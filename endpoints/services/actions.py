@@ -118,7 +118,7 @@ def endpoint_perform_action(
             if not lifecycle.transition(
                 endpoint,
                 S.DELETING,
-                "deleted",
+                "deleting",
                 actor=actor,
                 raw_status="DELETING",
                 fields={"pending_action": ""},

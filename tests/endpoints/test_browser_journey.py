@@ -144,7 +144,11 @@ def test_member_creates_watches_copies_stops_and_deletes(
         page.get_by_test_id("confirm-delete").click()
         expect_text(page.get_by_test_id("status"), "Deleted", timeout=30)
         events = page.get_by_test_id("events").inner_text()
-        for words in ("Stop requested. · bob", "Deleted. · bob", "Created with the wizard. · bob"):
+        for words in (
+            "Stop requested. · bob",
+            "Deletion asked of the platform. · bob",
+            "Created with the wizard. · bob",
+        ):
             assert words in events
     finally:
         for proc in procs:

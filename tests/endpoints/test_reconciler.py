@@ -369,3 +369,19 @@ def test_a_person_deleting_during_the_create_removes_the_platform_copy(
     assert calls(platform, "DELETE /v1/endpoints/{eid}") == 1
     ep.refresh_from_db()
     assert ep.status == S.DELETED
+
+
+def test_scaling_changed_in_the_console_is_an_event(platform, sa, platform_api):
+    ep = deployed(platform, sa, "rescaled")
+    # What we knew differs from what the platform now says (a scale made in the console that
+    # finished between two looks): the status is the same, the timeline still tells.
+    Endpoint.objects.filter(pk=ep.pk).update(min_replicas=3, max_replicas=7)
+    make_due(ep)
+    no_discovery(sa)
+    reconciler.endpoints_poll()
+    ep.refresh_from_db()
+    event = ep.events.last()
+    assert (ep.min_replicas, ep.max_replicas) == (1, 2)
+    assert event.code == "scaled_outside" and event.message().endswith("1 to 2 replicas.")
+    reconciler.endpoints_poll()  # nothing new: no second event
+    assert ep.events.filter(code="scaled_outside").count() == 1
