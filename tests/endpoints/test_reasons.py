@@ -72,6 +72,8 @@ def test_every_code_renders_in_both_languages_with_its_parameters():
         "seconds": 20,
         "detail": "the platform's words",
         "text": "an old sentence",
+        "model": "demo-chat",
+        "url": "https://x.test/v1",
     }
     for language in ("en", "vi"):
         with translation.override(language):
