@@ -266,13 +266,13 @@ def test_wizard_names_counts_red_fields_and_summary(page, live_server, member, p
     page.get_by_label("Model", exact=True).select_option(label="demo-chat · demo")
     expect(page.get_by_test_id("summary-model")).to_have_text("demo-chat")
     assert page.get_by_test_id("step-heading").inner_text().endswith("Basic configuration")
-    screenshot(page, "wizard-1-basics")
+    screenshot(page, "wizard-1-basics-en")
     page.get_by_test_id("next").click()
 
     page.wait_for_url("**/inference/create/resources/")
     page.get_by_test_id(f"instance-{SMALL_GPU}").click()
     expect(page.get_by_test_id("summary-cost")).to_contain_text("6,868 \u2013 68,680 VND")
-    screenshot(page, "wizard-2-resources")
+    screenshot(page, "wizard-2-resources-en")
     page.get_by_test_id("next").click()
 
     # Step 3: its heading is its stepper label; fixed fields stop being red; the summary never
@@ -305,12 +305,12 @@ def test_wizard_names_counts_red_fields_and_summary(page, live_server, member, p
     page.get_by_label("Min replica count").fill("1")
     expect(page.get_by_test_id("summary-cost-hour")).to_have_text("6,868 \u2013 20,604 VND")
     page.get_by_label("API key", exact=True).select_option(label="team-api-key")
-    screenshot(page, "wizard-3-scaling")
+    screenshot(page, "wizard-3-scaling-en")
     page.get_by_test_id("next").click()
 
     page.wait_for_url("**/inference/create/review/")
     expect(page.get_by_test_id("cost-range")).to_contain_text("6,868 \u2013 20,604 VND")
-    screenshot(page, "wizard-4-review")
+    screenshot(page, "wizard-4-review-en")
 
     speak(page, live_server, "vi")
     for number, step in enumerate(("basics", "resources", "scaling", "review"), start=1):

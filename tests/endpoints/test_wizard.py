@@ -595,3 +595,19 @@ def test_each_step_heading_is_its_stepper_label(platform, sa, as_member):
         current = re.search(r'<span aria-current="step">(.*?)</span>', page, re.S).group(1)
         strip = lambda s: " ".join(re.sub(r"<[^>]+>", " ", s).split()[1:])  # noqa: E731
         assert strip(heading) == strip(current), step
+
+
+def test_threshold_help_speaks_the_readers_language(platform, sa, as_member, settings):
+    """The help and the "required" message of a threshold are formatted when shown, not when the
+    module is imported (they were English for good on Vietnamese pages)."""
+    from tests.endpoints.conftest import make_endpoint
+
+    walk(as_member, sa)
+    as_member.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
+    page = as_member.get("/inference/create/scaling/").content.decode()
+    assert "Từ 10 đến 90 % (mặc định 80)." in page and "(default" not in page
+    r = as_member.post("/inference/create/scaling/", {**SCALING, "gpu_threshold": ""})
+    assert "Nhập giá trị từ 10 đến 90." in error_text(r, "gpu_threshold")
+    ep = make_endpoint(sa, "vi-scale", status=Endpoint.Status.ACTIVE, platform_id="me-vi")
+    page = as_member.get(f"/inference/{ep.code}/scale/").content.decode()
+    assert "Từ 100 đến 60000 ms (mặc định 1000)." in page
