@@ -48,12 +48,12 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
         .exclude(status=S.DELETED)
         .order_by("-updated_at", "-pk")[:OVERVIEW_ROWS]
     )
+    # Also those whose status cannot be confirmed: the platform does not answer the checks.
+    attention = Q(status__in=NEEDS_ATTENTION) | (~Q(check_error="") & ~Q(status=S.DELETED))
     needs_attention = list(
-        Endpoint.objects.filter(status__in=NEEDS_ATTENTION).order_by("-updated_at", "-pk")[
-            :OVERVIEW_ROWS
-        ]
+        Endpoint.objects.filter(attention).order_by("-updated_at", "-pk")[:OVERVIEW_ROWS]
     )
-    attention_total = sum(counts.get(status, 0) for status in NEEDS_ATTENTION)
+    attention_total = Endpoint.objects.filter(attention).count()
     credentials: QuerySet[Credential] | list[Credential] = []
     if role_of(request.user) >= Role.ADMIN:
         # Deferred: the overview never needs a secret, and one row no key can decrypt must

@@ -108,6 +108,10 @@ def _progress_steps(endpoint: Endpoint, phases: list) -> list[dict]:
     ]
 
 
+# Statuses whose URL answers nothing: neither shown nor offered to copy.
+GONE = frozenset({Endpoint.Status.MISSING, Endpoint.Status.DELETING, Endpoint.Status.DELETED})
+
+
 def _snippet_groups(request: AuthenticatedHttpRequest, endpoint: Endpoint) -> list[dict]:
     """Through the team gateway with one's own key (what people should use), then straight to
     the platform with the team's credential (for those who hold it)."""
@@ -199,7 +203,7 @@ def _detail_context(
         "phases": phases,
         "earlier_phases": earlier_phases,
         # A missing endpoint's URL answers nothing: it is neither shown nor offered to copy.
-        "url": endpoint.data_plane_url() if endpoint.status != Endpoint.Status.MISSING else "",
+        "url": endpoint.data_plane_url() if endpoint.status not in GONE else "",
         "moving": endpoint.is_moving(),
         "can_edit": can_edit,
         "actions": {a: can_edit and a in allowed for a in lifecycle.ACTIONS},
