@@ -47,6 +47,8 @@ def test_member_connects_an_endpoint_by_url_and_chats_with_it(
     page.locator("#pg-endpoint").select_option(label="console-demo")
     assert page.locator("[data-model-name]").inner_text() == "demo-chat"
     page.get_by_role("spinbutton", name="Maximum tokens").fill("12")
+    # Temperature 0: the demo model is deterministic and writes on past 12 tokens.
+    page.locator("#pg-temperature").fill("0")
     message = page.get_by_role("textbox", name="Message", exact=True)
     message.fill("What is an endpoint?")
     message.press("Enter")

@@ -31,7 +31,8 @@ def test_the_playground_chats_with_a_connected_endpoint(as_member, connected):
     page = as_member.get(reverse("playground:index")).content.decode()
     assert connected.name in page
     response = as_member.post(
-        reverse("playground:send"), chat_data(connected, "What is an endpoint?", max_tokens=12)
+        reverse("playground:send"),
+        chat_data(connected, "What is an endpoint?", max_tokens=12, temperature=0),
     )
     evs = events(response)
     assert evs[0]["type"] == "start" and evs[0]["model"] == "demo-chat"
