@@ -83,3 +83,32 @@
     if (target) target.focus({ preventScroll: true });
   });
 })();
+
+// Relative times ("3 minutes ago") on live pages keep moving between two refreshes: a part is
+// only re-sent when something changed, so its words would freeze at the moment they were made.
+(function () {
+  "use strict";
+  var lang = document.documentElement.lang || "en";
+  var format = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(lang, { numeric: "auto" }) : null;
+  var steps = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+
+  function words(seconds) {
+    for (var i = 0; i < steps.length; i++) {
+      if (Math.abs(seconds) >= steps[i][1] || steps[i][0] === "second") {
+        return format.format(Math.round(seconds / steps[i][1]), steps[i][0]);
+      }
+    }
+    return "";
+  }
+
+  function tick() {
+    if (!format) return;
+    document.querySelectorAll("time[data-relative]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(at)) el.textContent = words((at - Date.now()) / 1000);
+    });
+  }
+
+  setInterval(tick, 15000);
+  document.addEventListener("htmx:afterSwap", tick);
+})();
