@@ -129,7 +129,7 @@ def replica_payload(endpoint_id: int, rng: Range, now: float | None = None) -> d
         "peak": peak,
         "min": low,
         "max": high,
-        "replica_hours": round(sum(seconds) / 3600, 3),
+        "replica_hours": sum(seconds) / 3600,
     }
 
 
@@ -137,7 +137,9 @@ def endpoint_payload(endpoint, rng: Range, now: float | None = None) -> dict:
     data = request_payload(Scope.ENDPOINT, endpoint.pk, rng, now)
     data["scope"] = {"kind": "endpoint", "id": str(endpoint.code), "name": endpoint.name}
     data["replicas"] = replica_payload(endpoint.pk, rng, now)
-    data["spend"] = spend.endpoint_spend(endpoint, data["replicas"]["replica_hours"])
+    hours = data["replicas"]["replica_hours"]
+    data["spend"] = spend.endpoint_spend(endpoint, hours)  # from the exact figure, then rounded
+    data["replicas"]["replica_hours"] = round(hours, 4)
     return data
 
 

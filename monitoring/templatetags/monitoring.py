@@ -43,7 +43,7 @@ def chart_strings() -> dict:
         "time": _("Time"),
         "elapsed": _("Elapsed (s)"),
         "no_data": _("No requests in this range yet."),
-        "updated": _("Updated at %(time)s"),
+        "updated": _("Updated at %(time)s; refreshes itself while the page is open."),
         "refresh_failed": _("Could not refresh: showing the last data."),
         "load_test": {
             "queued": _("Queued: waiting for a worker."),

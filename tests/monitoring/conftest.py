@@ -8,6 +8,12 @@ import uuid
 import pytest
 
 from endpoints.models import Credential, Endpoint
+from tests.gateway.conftest import (  # noqa: F401 (the gateway's fixtures, for these tests too)
+    gateway_servers,
+    gw_endpoint,
+    servers,
+    service_account,
+)
 
 PRICE = 12_000.0  # VND per replica-hour
 

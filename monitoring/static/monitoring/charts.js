@@ -19,6 +19,7 @@
   var N1 = new Intl.NumberFormat(LANG, { maximumFractionDigits: 1 });
   var N2 = new Intl.NumberFormat(LANG, { maximumFractionDigits: 2 });
   var COMPACT = new Intl.NumberFormat(LANG, { notation: "compact", maximumFractionDigits: 1 });
+  var SMALL = new Intl.NumberFormat(LANG, { maximumSignificantDigits: 2 });
   var PCT = new Intl.NumberFormat(LANG, { style: "percent", maximumFractionDigits: 1 });
   var HM = new Intl.DateTimeFormat(LANG, { hour: "2-digit", minute: "2-digit" });
   var DAY = new Intl.DateTimeFormat(LANG, { day: "numeric", month: "short" });
@@ -44,12 +45,25 @@
     if (kind === "compact") return COMPACT.format(value);
     if (kind === "percent") return PCT.format(value);
     if (kind === "2") return N2.format(value);
+    if (kind === "rate") return value > 0 && value < 0.1 ? SMALL.format(value) : N2.format(value);
     return N1.format(value);
   }
   function tick(ts, step) {
     var d = new Date(ts * 1000);
     if (step < 3600) return HM.format(d);
     return d.getHours() === 0 && d.getMinutes() === 0 ? DAY.format(d) : FULL.format(d);
+  }
+  function sparse(values) {
+    var shown = 0;
+    var lonely = false;
+    values.forEach(function (v, i) {
+      if (v === null || v === undefined) return;
+      shown++;
+      var before = i > 0 ? values[i - 1] : null;
+      var after = i < values.length - 1 ? values[i + 1] : null;
+      if ((before === null || before === undefined) && (after === null || after === undefined)) lonely = true;
+    });
+    return shown <= 60 || lonely;
   }
   function fill(hex, alpha) {
     var n = parseInt(hex.slice(1), 16);
@@ -60,6 +74,44 @@
     if (text !== undefined && text !== null) node.textContent = text;
     if (cls) node.className = cls;
     return node;
+  }
+
+  // A tooltip that follows the cursor: the point's time and every shown series' own value (the
+  // legend under the chart stays a key that switches series on and off).
+  function tooltip(spec) {
+    var tip = null;
+    return {
+      hooks: {
+        init: function (u) {
+          tip = el("div", null, "mon-tip");
+          tip.hidden = true;
+          u.over.appendChild(tip);
+          u.over.addEventListener("mouseleave", function () { tip.hidden = true; });
+        },
+        setCursor: function (u) {
+          var i = u.cursor.idx;
+          if (i === null || i === undefined || u.cursor.left < 0) { tip.hidden = true; return; }
+          tip.textContent = "";
+          tip.appendChild(el("div", spec.xFormat(u.data[0][i]), "mon-tip-time"));
+          (spec.tableSeries || spec.series).forEach(function (s) {
+            var index = spec.series.indexOf(s) + 1;
+            if (u.series[index] && !u.series[index].show) return;
+            var row = el("div", null, "mon-tip-row");
+            var mark = row.appendChild(el("span", null, "mon-tip-mark"));
+            mark.style.background = s.color;
+            row.appendChild(el("span", s.label, "mon-tip-label"));
+            row.appendChild(el("strong", format(s.display ? s.display[i] : s.values[i], s.kind)));
+            tip.appendChild(row);
+          });
+          tip.hidden = false;
+          var width = tip.offsetWidth;
+          var x = u.cursor.left + 14;
+          if (x + width > u.over.clientWidth) x = Math.max(0, u.cursor.left - width - 14);
+          var y = Math.max(0, Math.min(u.cursor.top - 20, u.over.clientHeight - tip.offsetHeight));
+          tip.style.transform = "translate(" + x + "px," + y + "px)";
+        },
+      },
+    };
   }
 
   // ------------------------------------------------------------------ one chart
@@ -82,7 +134,8 @@
         width: s.bars ? 0 : (s.width || 2),
         scale: s.scale || "y",
         spanGaps: false,
-        points: { show: !!s.points, size: 6, fill: s.color },
+        // Points where a line cannot show the data: few values, or values between gaps.
+        points: { show: !!s.points || sparse(s.values), size: 6, fill: s.color },
         value: function (u, v, si, i) {
           if (i === null || i === undefined) return "–";
           return format(s.display ? s.display[i] : v, s.kind);
@@ -115,7 +168,8 @@
     if (spec.xKind === "log2") scales.x = { time: false, distr: 3, log: 2 };
     var opts = {
       width: width, height: 210, series: series, axes: axes, scales: scales,
-      legend: { live: true }, cursor: { points: { size: 7 }, drag: { x: false, y: false } },
+      legend: { live: false }, cursor: { points: { size: 7 }, drag: { x: false, y: false } },
+      plugins: [tooltip(spec)],
     };
     var data = [spec.x].concat(spec.series.map(function (s) { return s.values; }));
     if (figure._plot) figure._plot.destroy();
@@ -126,9 +180,10 @@
   }
 
   // The same numbers as a table (screen readers, copying): rows with something to say.
-  function table(figure, spec) {
+  function table(figure, chart) {
     var target = figure.querySelector("[data-table]");
     if (!target) return;
+    var spec = { x: chart.x, xLabel: chart.xLabel, xFormat: chart.xFormat, series: chart.tableSeries || chart.series };
     target.textContent = "";
     var head = el("thead");
     var row = el("tr");
@@ -168,21 +223,19 @@
   }
   var METRIC_CHARTS = {
     requests: function (data) {
-      // Stacked bars: each outcome drawn as the sum up to it, the biggest first; the legend
-      // and the table show each outcome's own rate.
-      var order = ["ok", "refused", "limited", "failed"];
-      var stacked = [];
+      // Stacked bars, failures at the base: each outcome drawn as the sum of itself and those
+      // below it, the tallest first, so the legend reads succeeded, refused, limited, failed;
+      // the legend's tooltip and the table show each outcome's own rate.
+      var order = ["failed", "limited", "refused", "ok"];
       var running = data.t.map(function () { return 0; });
-      order.forEach(function (key) {
+      var series = order.map(function (key) {
         running = running.map(function (v, i) { return v + (data.requests[key][i] || 0); });
-        stacked.push({ key: key, sum: running.slice() });
-      });
-      return timeSpec(data, stacked.reverse().map(function (s) {
         return {
-          key: s.key, label: label(s.key), values: s.sum, display: data.requests[s.key],
-          kind: "2", color: COLORS[s.key], bars: true,
+          key: key, label: label(key), values: running.slice(), display: data.requests[key],
+          kind: "rate", color: COLORS[key], bars: true,
         };
-      }), "count");
+      }).reverse();
+      return timeSpec(data, series, "count");
     },
     ttft: function (data) {
       return timeSpec(data, [
@@ -252,6 +305,9 @@
       var url = new URL(window.location.href);
       url.searchParams.set("range", range);
       window.history.replaceState(null, "", url.pathname + url.search + "#monitoring");
+      // The language switch comes back to the range shown.
+      var next = document.querySelector(".lang-switch input[name=next]");
+      if (next) next.value = url.pathname + url.search;
     }
     this.load();
   };
@@ -275,14 +331,14 @@
     root.querySelectorAll("[data-total]").forEach(function (node) {
       var key = node.getAttribute("data-total");
       var value = key === "refused_and_limited" ? (totals.refused || 0) + (totals.limited || 0) : totals[key];
-      node.textContent = format(value, node.getAttribute("data-format") || (key === "requests_per_minute" ? "2" : "int"));
+      node.textContent = format(value, node.getAttribute("data-format") || (key === "requests_per_minute" ? "rate" : "int"));
     });
     var errors = root.querySelector("[data-tile=errors]");
     if (errors) errors.classList.toggle("is-bad", (totals.failed || 0) > 0);
     var spend = data.spend || {};
     root.querySelectorAll("[data-spend]").forEach(function (node) {
       var key = node.getAttribute("data-spend");
-      node.textContent = format(spend[key], key.indexOf("hours") >= 0 ? "2" : "int");
+      node.textContent = format(spend[key], key.indexOf("hours") >= 0 ? "rate" : "int");
     });
     var empty = root.querySelector("[data-empty]");
     if (empty) empty.hidden = (totals.requests || 0) > 0;
