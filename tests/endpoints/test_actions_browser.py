@@ -140,6 +140,7 @@ def test_stop_without_javascript_is_a_page(browser, live_server, member, sa, no_
         page.get_by_test_id("stop").click()
         page.wait_for_url(f"**/inference/{ep.code}/stop/")
         expect(page.get_by_test_id("confirm-stop-panel")).to_contain_text("Its replicas go to 0")
+        screenshot(page, "endpoint-stop-page")
         page.get_by_test_id("confirm-stop").click()
         page.wait_for_url(f"**/inference/{ep.code}/")
         expect(page.get_by_test_id("pending-action")).to_be_visible()
