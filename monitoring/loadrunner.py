@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import urllib3
-from django.db import close_old_connections, connections
+from django.db import connections
 from django.utils import timezone
 
 from endpoints.clients.errors import PlatformError
@@ -268,7 +268,6 @@ class Runner:
 
 def run(load_test_id: int) -> str:
     """Run a queued load test to its end (the caller holds a run slot)."""
-    close_old_connections()
     test = (
         LoadTest.objects.select_related("endpoint__credential", "endpoint__access_credential")
         .filter(pk=load_test_id)

@@ -53,17 +53,12 @@
     if (step < 3600) return HM.format(d);
     return d.getHours() === 0 && d.getMinutes() === 0 ? DAY.format(d) : FULL.format(d);
   }
+  // A value with no neighbour draws no line: such values are shown as points.
   function sparse(values) {
-    var shown = 0;
-    var lonely = false;
-    values.forEach(function (v, i) {
-      if (v === null || v === undefined) return;
-      shown++;
-      var before = i > 0 ? values[i - 1] : null;
-      var after = i < values.length - 1 ? values[i + 1] : null;
-      if ((before === null || before === undefined) && (after === null || after === undefined)) lonely = true;
+    function missing(v) { return v === null || v === undefined; }
+    return values.some(function (v, i) {
+      return !missing(v) && missing(values[i - 1]) && missing(values[i + 1]);
     });
-    return shown <= 60 || lonely;
   }
   function fill(hex, alpha) {
     var n = parseInt(hex.slice(1), 16);
@@ -135,7 +130,7 @@
         scale: s.scale || "y",
         spanGaps: false,
         // Points where a line cannot show the data: few values, or values between gaps.
-        points: { show: !!s.points || sparse(s.values), size: 6, fill: s.color },
+        points: { show: !s.bars && (!!s.points || sparse(s.values)), size: 6, fill: s.color },
         value: function (u, v, si, i) {
           if (i === null || i === undefined) return "–";
           return format(s.display ? s.display[i] : v, s.kind);
