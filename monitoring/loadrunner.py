@@ -113,7 +113,8 @@ class Runner:
         with self.lock:
             self.in_flight += 1
             step = self.steps[-1]
-        status, ttft, usage, error = 200, None, {}, ""
+        status, ttft, error = 200, None, ""
+        usage: dict = {}
         try:
             response = open_chat(self.endpoint, self.body, stream=True)
         except PlatformError as exc:
@@ -156,7 +157,8 @@ class Runner:
 
     def _read(self, response, started: float) -> tuple[int | None, dict]:
         """Read the SSE answer to its end: the first content's time, and the usage."""
-        ttft, usage, buffer = None, {}, b""
+        ttft, buffer = None, b""
+        usage: dict = {}
         while not self.cut.is_set():
             data = response.read1(65536)
             if not data:

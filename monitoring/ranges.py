@@ -10,13 +10,14 @@ import math
 import time
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
 class Range:
     key: str
-    label: str
+    label: str | Promise  # translated when shown
     seconds: int
     step: int  # seconds per point
     grain: str  # "minute" or "hour": which rollups it reads

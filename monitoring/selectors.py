@@ -76,7 +76,7 @@ def endpoints_failing_since(since) -> list[dict]:
         .annotate(**{f"sum_{name}": Sum(name) for name in OUTCOMES})
     )
     endpoints = Endpoint.objects.in_bulk(ids)
-    out = []
+    out: list[dict] = []
     for row in sums:
         endpoint = endpoints.get(row["scope_id"])
         if endpoint is None:
@@ -91,4 +91,4 @@ def endpoints_failing_since(since) -> list[dict]:
                 "rate": failed / requests if requests else 0,
             }
         )
-    return sorted(out, key=lambda item: item["failed"], reverse=True)[:10]
+    return sorted(out, key=lambda item: int(item["failed"]), reverse=True)[:10]

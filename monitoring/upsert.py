@@ -38,7 +38,7 @@ def add(
     qn = connection.ops.quote_name
     table = qn(meta.db_table)
     names = [*keys, *added, *maxed, *replaced]
-    columns = [qn(meta.get_field(name).column) for name in names]
+    columns = [qn(meta.get_field(name).column) for name in names]  # type: ignore[union-attr,arg-type]
     key_columns = columns[: len(keys)]
     sets = []
     for name, column in zip(names[len(keys) :], columns[len(keys) :], strict=True):

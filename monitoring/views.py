@@ -84,7 +84,10 @@ def load_test_start(request: AuthenticatedHttpRequest, code) -> HttpResponse:
     form = LoadTestForm(request.POST)
     page = reverse("endpoints:detail", args=[endpoint.code]) + "#load-test"
     if not form.is_valid():
-        errors = [f"{form.fields[name].label}: {' '.join(e)}" for name, e in form.errors.items()]
+        errors = [
+            f"{form.fields[name].label}: {' '.join(str(m) for m in e)}"
+            for name, e in form.errors.items()
+        ]
         if _wants_json(request):
             return _json({"error": {"message": " ".join(errors)}}, status=400)
         for error in errors:
