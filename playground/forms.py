@@ -77,20 +77,25 @@ class ParamsForm(forms.Form):
         raw = self.cleaned_data.get("stop") or ""
         stops = [line for line in raw.replace("\r\n", "\n").split("\n") if line.strip()]
         if len(stops) > params.MAX_STOP_SEQUENCES:
-            raise forms.ValidationError(
-                _("At most %(n)d stop sequences, one per line.") % {"n": params.MAX_STOP_SEQUENCES}
-            )
+            raise forms.ValidationError(too_many_stops_message())
         for stop in stops:
             if len(stop) > params.MAX_STOP_LENGTH:
-                raise forms.ValidationError(
-                    _("A stop sequence may be at most %(n)d characters long.")
-                    % {"n": params.MAX_STOP_LENGTH}
-                )
+                raise forms.ValidationError(stop_too_long_message())
         return stops
 
     def params(self) -> dict:
         data = self.cleaned_data
         return {r.name: data[r.name] for r in params.RANGES} | {"stop": data["stop"]}
+
+
+def too_many_stops_message() -> str:
+    return _("At most %(n)d stop sequences, one per line.") % {"n": params.MAX_STOP_SEQUENCES}
+
+
+def stop_too_long_message() -> str:
+    return _("A stop sequence may be at most %(n)d characters long.") % {
+        "n": params.MAX_STOP_LENGTH
+    }
 
 
 def _max_length(limit: int, what) -> Callable[[str], None]:

@@ -132,6 +132,9 @@ class ShareLink(models.Model):
         LIVE = "live", _("Live demo")
 
     token = models.CharField(max_length=40, unique=True, default=new_share_token, editable=False)
+    # The console's handle on a link (the Admins' list revokes by it): the token is the key to the
+    # demo and never appears on a page but its owner's.
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="share_links"
     )

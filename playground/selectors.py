@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth.models import User
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.models import Endpoint
 from playground.models import Conversation, Message, ShareLink, tokens_per_second
+from webapp.roles import GROUP_FOR_ROLE, Role
 
 
 def playground_endpoints() -> QuerySet[Endpoint]:
@@ -22,10 +27,47 @@ def playground_endpoints() -> QuerySet[Endpoint]:
     )
 
 
-def conversation_list_for_user(user, *, limit: int = 50) -> QuerySet[Conversation]:
-    return Conversation.objects.filter(owner=user).only(
-        "code", "title", "updated_at", "model_name"
+def conversation_list_for_user(user, *, query: str = "", limit: int = 50) -> QuerySet[Conversation]:
+    """A person's conversations, newest first, with the endpoint each used; `query` matches the
+    title or any message."""
+    qs = Conversation.objects.filter(owner=user)
+    query = query.strip()
+    if query:
+        qs = qs.filter(
+            Q(title__icontains=query)
+            | Exists(Message.objects.filter(conversation=OuterRef("pk"), content__icontains=query))
+        )
+    return qs.select_related("endpoint").only(
+        "code", "title", "updated_at", "model_name", "endpoint__name"
     )[:limit]
+
+
+@dataclass(frozen=True)
+class ConversationGroup:
+    label: str
+    conversations: list[Conversation]
+
+
+def conversations_by_age(
+    conversations: Iterable[Conversation], *, today: date | None = None
+) -> list[ConversationGroup]:
+    """Today, Yesterday, the previous 7 and 30 days, older: the way chat products list them."""
+    today = today or timezone.localdate()
+    bounds = (
+        (today, _("Today")),
+        (today - timedelta(days=1), _("Yesterday")),
+        (today - timedelta(days=7), _("Previous 7 days")),
+        (today - timedelta(days=30), _("Previous 30 days")),
+        (date.min, _("Older")),
+    )
+    groups: list[ConversationGroup] = []
+    for conversation in conversations:
+        day = timezone.localdate(conversation.updated_at)
+        label = str(next(label for start, label in bounds if day >= start))
+        if not groups or groups[-1].label != label:
+            groups.append(ConversationGroup(label, []))
+        groups[-1].conversations.append(conversation)
+    return groups
 
 
 # Messages are ordered by when their request started (then by pk): a reply stopped by its reader
@@ -68,6 +110,80 @@ def last_failed_exchange(conversation: Conversation) -> tuple[Message, Message |
 
 def share_links_for_conversation(conversation: Conversation) -> QuerySet[ShareLink]:
     return conversation.share_links.select_related("created_by", "revoked_by", "endpoint")
+
+
+class LinkState:
+    """The Admins' list of share links filters by these."""
+
+    ANSWERING = "answering"
+    PAUSED = "paused"
+    ENDED = "ended"
+    ALL = ""
+    CHOICES = (ALL, ANSWERING, PAUSED, ENDED)
+
+
+def _maker_may_share() -> Q:
+    """The database's side of `ShareLink.paused_reason()` (see `webapp.roles.role_of`): the maker
+    is active, and a superuser or in the Member or Admin group."""
+    in_a_sharing_group = Exists(
+        User.groups.through.objects.filter(
+            user_id=OuterRef("created_by_id"),
+            group__name__in=[GROUP_FOR_ROLE[Role.MEMBER], GROUP_FOR_ROLE[Role.ADMIN]],
+        )
+    )
+    return Q(created_by__is_active=True) & (
+        Q(created_by__is_superuser=True) | Q(in_a_sharing_group)
+    )
+
+
+def _usable(now) -> Q:
+    return Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+def share_links_for_admin(*, state: str = LinkState.ALL, query: str = "") -> QuerySet[ShareLink]:
+    """Every share link, newest first: what an Admin sees and may revoke."""
+    now = timezone.now()
+    qs = ShareLink.objects.select_related("conversation__owner", "created_by", "revoked_by")
+    query = query.strip()
+    if query:
+        qs = qs.filter(
+            Q(title__icontains=query)
+            | Q(conversation__title__icontains=query)
+            | Q(created_by__username__icontains=query)
+        )
+    if state == LinkState.ANSWERING:
+        qs = qs.filter(_usable(now) & _maker_may_share())
+    elif state == LinkState.PAUSED:
+        qs = qs.filter(_usable(now) & ~_maker_may_share())
+    elif state == LinkState.ENDED:
+        qs = qs.filter(~_usable(now))
+    return qs.order_by("-created_at", "-pk")
+
+
+def share_link_counts(*, query: str = "") -> dict[str, int]:
+    """How many links each filter of the Admins' list holds."""
+    return {
+        state: share_links_for_admin(state=state, query=query).count()
+        for state in LinkState.CHOICES
+    }
+
+
+def share_links_with_makers(links: Iterable[ShareLink]) -> list[ShareLink]:
+    """The links, each maker one object: `role_of` caches a role per user object, so a page of
+    links by three people asks for three roles, not one per link."""
+    makers: dict[int, User] = {}
+    rows = list(links)
+    for link in rows:
+        link.created_by = makers.setdefault(link.created_by_id, link.created_by)
+    return rows
+
+
+def share_link_by_code(code) -> ShareLink | None:
+    return (
+        ShareLink.objects.select_related("conversation__owner", "created_by", "revoked_by")
+        .filter(code=code)
+        .first()
+    )
 
 
 def share_link_by_token(token: str) -> ShareLink | None:

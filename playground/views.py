@@ -11,7 +11,8 @@ import time
 import uuid
 
 from django.contrib import messages
-from django.http import HttpResponse, JsonResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,12 +20,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from endpoints.clients.errors import PlatformError
 from playground import codegen, params, relay, selectors, services
-from playground.forms import ChatForm, ParamsForm, RenameForm, SettingsForm, ShareForm
+from playground.forms import (
+    ChatForm,
+    ParamsForm,
+    RenameForm,
+    SettingsForm,
+    ShareForm,
+    stop_too_long_message,
+    too_many_stops_message,
+)
 from playground.models import Conversation, ShareLink
-from webapp.roles import AuthenticatedHttpRequest, member_required
+from playground.selectors import LinkState
+from webapp.roles import AuthenticatedHttpRequest, admin_required, member_required
+
+SHARE_LINKS_PER_PAGE = 25
 
 
 def _get_conversation_for_user(request: AuthenticatedHttpRequest, code) -> Conversation:
@@ -32,6 +45,14 @@ def _get_conversation_for_user(request: AuthenticatedHttpRequest, code) -> Conve
     return get_object_or_404(
         Conversation.objects.select_related("endpoint"), code=code, owner=request.user
     )
+
+
+def _get_share_link_for_admin(code: uuid.UUID) -> ShareLink:
+    """Any share link, by its code (the views that call this are for Admins only)."""
+    link = selectors.share_link_by_code(code)
+    if link is None:
+        raise Http404
+    return link
 
 
 def form_errors(form) -> JsonResponse:
@@ -50,7 +71,8 @@ PARAM_HELP = {
 
 
 def param_rows(form, values: dict) -> list[dict]:
-    """One slider + number box per parameter, drawn from the platform's ranges."""
+    """One slider + number box per parameter, drawn from the platform's ranges, with the form's
+    own refusals (the page checks each box as it is typed in, in the same words)."""
     return [
         {
             "name": r.name,
@@ -59,10 +81,32 @@ def param_rows(form, values: dict) -> list[dict]:
             "low": f"{r.low:g}",
             "high": f"{r.high:g}",
             "step": f"{r.step:g}",
+            "integer": r.integer,
             "value": f"{values.get(r.name, r.default):g}",
+            "out_of_range": str(form.fields[r.name].error_messages["max_value"]),
+            "required": str(form.fields[r.name].error_messages["required"]),
         }
         for r in params.RANGES
     ]
+
+
+def stop_checks() -> dict:
+    """What the stop sequences box checks as it is typed in (the form refuses the same)."""
+    return {
+        "max_count": params.MAX_STOP_SEQUENCES,
+        "max_length": params.MAX_STOP_LENGTH,
+        "too_many": too_many_stops_message(),
+        "too_long": stop_too_long_message(),
+    }
+
+
+def _history_context(request: AuthenticatedHttpRequest, *, current_code: str, query: str) -> dict:
+    conversations = list(selectors.conversation_list_for_user(request.user, query=query))
+    return {
+        "history_groups": selectors.conversations_by_age(conversations),
+        "history_query": query.strip(),
+        "current_code": current_code,
+    }
 
 
 def _page_context(request: AuthenticatedHttpRequest, conversation: Conversation | None) -> dict:
@@ -93,7 +137,12 @@ def _page_context(request: AuthenticatedHttpRequest, conversation: Conversation 
         "messages_list": (
             list(selectors.conversation_messages(conversation)) if conversation else []
         ),
-        "conversations": selectors.conversation_list_for_user(request.user),
+        **_history_context(
+            request,
+            current_code=str(conversation.code) if conversation else "",
+            query=request.GET.get("q", ""),
+        ),
+        "stop_checks": stop_checks(),
         "share_form": ShareForm(),
         "share_links": (
             list(selectors.share_links_for_conversation(conversation)) if conversation else []
@@ -118,14 +167,15 @@ def conversation_detail(request: AuthenticatedHttpRequest, code: uuid.UUID) -> H
 @require_GET
 @member_required
 def conversation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    current = request.GET.get("current", "")
+    """The saved conversations, searched by `q`; `current` is the one open on the page."""
     return render(
         request,
         "playground/playground.html#history",
-        {
-            "conversations": selectors.conversation_list_for_user(request.user),
-            "current_code": current,
-        },
+        _history_context(
+            request,
+            current_code=request.GET.get("current", ""),
+            query=request.GET.get("q", ""),
+        ),
     )
 
 
@@ -257,10 +307,21 @@ def conversation_rename(request: AuthenticatedHttpRequest, code: uuid.UUID) -> H
 @require_POST
 @member_required
 def conversation_delete(request: AuthenticatedHttpRequest, code: uuid.UUID) -> HttpResponse:
+    """Delete from the conversation's tools or from the list. From the list (htmx), the list comes
+    back; unless it was the conversation open on the page, which then starts a new chat."""
     conversation = _get_conversation_for_user(request, code)
     title = conversation.title
     services.conversation_delete(conversation=conversation)
     messages.success(request, _("Conversation “%(title)s” deleted.") % {"title": title})
+    current = request.POST.get("current", "")
+    if request.htmx and current != str(code):
+        return render(
+            request,
+            "playground/playground.html#history",
+            _history_context(request, current_code=current, query=request.POST.get("q", "")),
+        )
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("playground:index"))
     return redirect("playground:index")
 
 
@@ -328,6 +389,7 @@ def compare(request: AuthenticatedHttpRequest) -> HttpResponse:
             "endpoints": endpoints,
             "sides": sides,
             "params_form": form,
+            "stop_checks": stop_checks(),
             "message_max_chars": params.message_max_chars(),
         },
     )
@@ -361,3 +423,55 @@ def compare_send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         stream, started=started, head={"model": payload["model"]}, model=payload["model"]
     )
     return relay.streaming_response(body)
+
+
+def _share_links_context(data) -> dict:
+    """The Admins' list as `data` (a GET's query, or a revoke's form) filters and pages it."""
+    state = data.get("state", LinkState.ALL)
+    if state not in LinkState.CHOICES:
+        state = LinkState.ALL
+    query = data.get("q", "").strip()
+    paginator = Paginator(
+        selectors.share_links_for_admin(state=state, query=query), SHARE_LINKS_PER_PAGE
+    )
+    page = paginator.get_page(data.get("page"))
+    counts = selectors.share_link_counts(query=query)
+    filters = [
+        (LinkState.ALL, _("All")),
+        (LinkState.ANSWERING, _("Answering")),
+        (LinkState.PAUSED, _("Paused")),
+        (LinkState.ENDED, _("Revoked or expired")),
+    ]
+    return {
+        "links": selectors.share_links_with_makers(page.object_list),
+        "page_obj": page,
+        "state": state,
+        "query": query,
+        "filters": [
+            {"value": value, "label": label, "count": counts[value]} for value, label in filters
+        ],
+    }
+
+
+@require_GET
+@admin_required
+def share_link_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Every share link, whoever made it: its state (paused while its maker may not share) and
+    Revoke. Admins only; the token never shows (it is the key to the demo)."""
+    return render(request, "playground/share_links.html", _share_links_context(request.GET))
+
+
+@require_POST
+@admin_required
+def share_link_admin_revoke(request: AuthenticatedHttpRequest, code: uuid.UUID) -> HttpResponse:
+    """Revoke any link; the list comes back as it was filtered and paged."""
+    link = _get_share_link_for_admin(code)
+    if services.share_link_revoke(link=link, by=request.user):
+        messages.success(request, _("Link revoked: it stopped working at once."))
+    else:
+        messages.info(request, _("This link was already revoked."))
+    if request.htmx:
+        return render(
+            request, "playground/share_links.html#links", _share_links_context(request.POST)
+        )
+    return redirect("playground:links")

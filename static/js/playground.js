@@ -13,16 +13,101 @@
   }
 
   // ---------------------------------------------------------------- parameters
+  // Each box is checked as it is typed in, in the form's own words (data-msg-* attributes drawn
+  // from playground/forms.py), so nothing out of range is ever sent; the server refuses the same.
+  function fieldScope(el) {
+    return el.closest("[data-range], [data-stop-field], .field") || el.parentNode;
+  }
+
+  // The box a field's message is about (a parameter's number box, not its slider).
+  function fieldInput(scope) {
+    return $(scope, "[data-range-number]") || $(scope, "[data-stop-input]") || $(scope, "input, textarea, select");
+  }
+
+  function setFieldError(input, message) {
+    var slot = $(fieldScope(input), "[data-field-error]");
+    if (slot) { slot.textContent = message; slot.hidden = !message; }
+    if (message) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+  }
+
+  function rangeProblem(row) {
+    var number = $(row, "[data-range-number]");
+    var raw = number.value.trim();
+    if (number.validity && number.validity.badInput) return row.dataset.msgRange;
+    if (raw === "") return row.dataset.msgRequired;
+    var value = Number(raw);
+    var bad = !isFinite(value) || value < Number(number.min) || value > Number(number.max) ||
+      (row.dataset.integer === "true" && Math.floor(value) !== value);
+    return bad ? row.dataset.msgRange : "";
+  }
+
+  function stopProblem(field) {
+    var box = $(field, "[data-stop-input]");
+    var lines = box.value.replace(/\r\n/g, "\n").split("\n").filter(function (line) { return line.trim(); });
+    if (lines.length > Number(field.dataset.maxCount)) return field.dataset.msgTooMany;
+    var tooLong = lines.some(function (line) { return line.length > Number(field.dataset.maxLength); });
+    return tooLong ? field.dataset.msgTooLong : "";
+  }
+
+  function checkField(scope) {
+    var problem, input;
+    if (scope.hasAttribute("data-range")) { problem = rangeProblem(scope); input = $(scope, "[data-range-number]"); }
+    else { problem = stopProblem(scope); input = $(scope, "[data-stop-input]"); }
+    setFieldError(input, problem);
+    return problem;
+  }
+
+  // Every checked field under `root`: the problems, first one first ([] when all is well).
+  function checkSettings(root) {
+    var problems = [];
+    $all(root, "[data-range], [data-stop-field]").forEach(function (scope) {
+      var problem = checkField(scope);
+      if (problem) problems.push({ scope: scope, message: problem });
+    });
+    document.dispatchEvent(new CustomEvent("pg:checked", { detail: { root: root, count: problems.length } }));
+    return problems;
+  }
+
+  function wireChecks(scope, input) {
+    var timer = null;
+    // While typing: a fix clears the message at once, a mistake shows after a pause ("-" on the
+    // way to "-1" is not one).
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var problem = scope.hasAttribute("data-range") ? rangeProblem(scope) : stopProblem(scope);
+      if (!problem) { setFieldError(input, ""); afterCheck(scope); return; }
+      timer = setTimeout(function () { checkField(scope); afterCheck(scope); }, 500);
+    });
+    input.addEventListener("change", function () { clearTimeout(timer); checkField(scope); afterCheck(scope); });
+  }
+
+  function afterCheck(scope) {
+    var root = scope.closest("[data-pg-app], [data-side-form]") || document;
+    var problems = $all(root, "[aria-invalid=true]").length;
+    document.dispatchEvent(new CustomEvent("pg:checked", { detail: { root: root, count: problems } }));
+  }
+
   function wireRanges(root) {
     $all(root, "[data-range]").forEach(function (row) {
       var slider = $(row, "[data-range-slider]");
       var number = $(row, "[data-range-number]");
       if (!slider || !number || row.dataset.wired) return;
       row.dataset.wired = "1";
-      slider.addEventListener("input", function () { number.value = slider.value; });
+      slider.addEventListener("input", function () {
+        number.value = slider.value;
+        setFieldError(number, "");
+        afterCheck(row);
+      });
       number.addEventListener("input", function () {
         if (number.value !== "" && !isNaN(Number(number.value))) slider.value = number.value;
       });
+      wireChecks(row, number);
+    });
+    $all(root, "[data-stop-field]").forEach(function (field) {
+      var box = $(field, "[data-stop-input]");
+      if (!box || field.dataset.wired) return;
+      field.dataset.wired = "1";
+      wireChecks(field, box);
     });
   }
 
@@ -30,23 +115,34 @@
     $all(root, "[data-endpoint-select]").forEach(function (select) {
       var scope = select.closest(".field") || select.parentNode;
       var label = $(scope, "[data-model-name]");
+      var summary = document.querySelector("[data-endpoint-summary]");
       var update = function () {
         var option = select.options[select.selectedIndex];
         if (label && option) label.textContent = option.getAttribute("data-model") || "–";
+        if (summary && option && select.id === "pg-endpoint") {
+          var model = document.createElement("span");
+          model.className = "mono";
+          model.textContent = option.getAttribute("data-model") || "";
+          summary.textContent = option.textContent + " · ";
+          summary.appendChild(model);
+        }
       };
       select.addEventListener("change", update);
       update();
     });
   }
 
+  // The server's refusals, under their fields. The chat's settings sit outside its <form> (they
+  // belong to it by form="pg-form"), so the slots are looked for in the whole playground.
   function showFieldErrors(form, fields) {
-    $all(form, "[data-field-error]").forEach(function (el) { el.hidden = true; el.textContent = ""; });
-    $all(form, "[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    var root = form.closest("[data-pg-app]") || form;
+    $all(root, "[data-field-error]").forEach(function (el) { el.hidden = true; el.textContent = ""; });
+    $all(root, "[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
     Object.keys(fields || {}).forEach(function (name) {
-      var slot = $(form, '[data-field-error="' + name + '"]');
+      var slot = $(root, '[data-field-error="' + name + '"]');
       if (slot) { slot.textContent = fields[name].join(" "); slot.hidden = false; }
-      var input = form.querySelector('[name="' + name + '"]');
-      if (input) input.setAttribute("aria-invalid", "true");
+      var input = form.elements ? form.elements.namedItem(name) : null;
+      if (input && input.setAttribute) input.setAttribute("aria-invalid", "true");
     });
   }
 
@@ -160,9 +256,19 @@
     this.input = $(form, "[data-message]");
     this.sendButton = $(form, "[data-send]");
     this.stopButton = $(form, "[data-stop]");
+    this.app = form.closest("[data-pg-app]");
+    this.settingsError = $(form, "[data-settings-error]");
+    this.settingsAlert = $(form, "[data-settings-alert]");
     this.controller = null;
     var self = this;
     form.addEventListener("submit", function (event) { event.preventDefault(); self.send(null); });
+    document.addEventListener("pg:checked", function (event) {
+      if (self.app && event.detail.root === self.app && !event.detail.count) self.settingsOk();
+    });
+    if (this.app) {
+      // The box grows with what is typed, up to its CSS max-height, like a chat product's.
+      this.input.addEventListener("input", function () { self.grow(); });
+    }
     this.input.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
@@ -178,6 +284,12 @@
     });
   }
 
+  Chat.prototype.grow = function () {
+    if (!this.app) return;
+    this.input.style.height = "auto";
+    this.input.style.height = (this.input.scrollHeight + 2) + "px";
+  };
+
   Chat.prototype.busy = function (on) {
     this.sendButton.disabled = on;
     this.stopButton.hidden = !on;
@@ -192,11 +304,32 @@
     return node;
   };
 
+  // Settings that would be refused: nothing is sent; say so by the box, show the field.
+  Chat.prototype.refuseSettings = function (message, scope) {
+    if (this.settingsError) {
+      this.settingsError.textContent = (strings().settingsInvalid || "") + " " + message;
+      this.settingsError.hidden = false;
+    }
+    if (this.settingsAlert) this.settingsAlert.hidden = false;
+    var input = scope ? fieldInput(scope) : null;
+    if (input) openDrawerOf(input);
+    if (input) input.focus();
+  };
+
+  Chat.prototype.settingsOk = function () {
+    if (this.settingsError) { this.settingsError.hidden = true; this.settingsError.textContent = ""; }
+    if (this.settingsAlert) this.settingsAlert.hidden = true;
+  };
+
   // retry: null for a new message, or {stored, bubble, user, text} of the failed exchange.
   Chat.prototype.send = function (retry) {
     if (this.controller) return;
     var self = this;
     var form = this.form;
+    if (this.app) {
+      var problems = checkSettings(this.app);
+      if (problems.length) { this.refuseSettings(problems[0].message, problems[0].scope); return; }
+    }
     var text = retry ? retry.text : this.input.value.trim();
     var data = new FormData(form);
     var userNode = retry ? retry.user : null;
@@ -214,6 +347,7 @@
       $(userNode, ".pg-bubble").textContent = text;
       this.append(userNode);
       this.input.value = "";
+      this.grow();
     }
     var bubble = this.append(cloneTemplate("pg-tpl-reply"));
     this.controller = new AbortController();
@@ -224,6 +358,8 @@
       if (self.mode === "chat" && start.conversation) {
         if (!$(form, "[data-conversation]").value) createdUrl = start.url;
         $(form, "[data-conversation]").value = start.conversation;
+        var current = document.querySelector("[data-history-current]");
+        if (current) current.value = start.conversation;
         var title = document.querySelector("[data-title]");
         if (title && start.title) title.textContent = start.title;
         if (window.location.pathname !== start.url) window.history.replaceState(null, "", start.url);
@@ -232,8 +368,8 @@
       endStreaming(bubble);
       self.finish(outcome, bubble, userNode, sentText);
       // A new conversation now exists: bring in its tools (rename, delete, share) from its page.
-      if (createdUrl && window.htmx && document.querySelector(".pg-side")) {
-        window.htmx.ajax("GET", createdUrl, { target: ".pg-side", select: ".pg-side", swap: "outerHTML" });
+      if (createdUrl && window.htmx && document.getElementById("pg-tools")) {
+        window.htmx.ajax("GET", createdUrl, { target: "#pg-tools", select: "#pg-tools", swap: "outerHTML" });
       }
     }).finally(function () {
       self.controller = null;
@@ -263,8 +399,14 @@
     var message = event.message || (outcome.kind === "lost" ? s.lost : s.failed);
     if (outcome.kind === "refused" && event.fields) {
       showFieldErrors(this.form, event.fields);
-      if (event.fields.message) {
-        // The message itself was refused (empty, too long): give it back to edit.
+      var others = Object.keys(event.fields).filter(function (name) { return name !== "message"; });
+      if (others.length) {
+        var slot = this.app ? $(this.app, '[data-field-error="' + others[0] + '"]') : null;
+        this.refuseSettings(event.fields[others[0]].join(" "), slot ? fieldScope(slot) : null);
+      }
+      if (event.fields.message || (others.length && text)) {
+        // Refused before anything was sent (an empty or long message, a setting out of range):
+        // not a turn of the chat. The message goes back in the box, the reason by its field.
         bubble.remove();
         if (userNode) userNode.remove();
         if (text) this.input.value = text;
@@ -300,7 +442,10 @@
     var target = document.getElementById("pg-history");
     if (!url || !target || !window.htmx) return;
     var code = $(this.form, "[data-conversation]").value;
-    window.htmx.ajax("GET", url + "?current=" + encodeURIComponent(code), { target: "#pg-history", swap: "outerHTML" });
+    var search = document.querySelector("[data-history-search]");
+    var query = search ? search.value : "";
+    window.htmx.ajax("GET", url + "?current=" + encodeURIComponent(code) + "&q=" + encodeURIComponent(query),
+      { target: "#pg-history", swap: "outerHTML" });
   };
 
   // ---------------------------------------------------------------- compare
@@ -325,6 +470,18 @@
     if (this.controller) return;
     var self = this;
     var s = strings();
+    var problems = [];
+    this.sides.forEach(function (side) {
+      var found = checkSettings($(side, "[data-side-form]"));
+      if (found.length) problems.push(found[0]);
+    });
+    if (problems.length) {
+      var details = problems[0].scope.closest("details");
+      if (details) details.open = true;
+      var input = fieldInput(problems[0].scope);
+      if (input) input.focus();
+      return;
+    }
     var shared = new FormData(this.form);
     this.controller = new AbortController();
     this.sendButton.disabled = true;
@@ -389,9 +546,81 @@
     });
   }
 
+  // ---------------------------------------------------------------- drawers
+  // On narrow screens the conversations and the settings fold into drawers (playground.css);
+  // on wide ones they are columns and their toggles are not shown.
+  var lastToggle = null;
+
+  function drawerToggle(drawer) {
+    return document.querySelector('[data-drawer-toggle="' + drawer.id + '"]');
+  }
+
+  function isFolded(drawer) {
+    var toggle = drawerToggle(drawer);
+    return !!toggle && window.getComputedStyle(toggle).display !== "none";
+  }
+
+  function closeDrawers(returnFocus) {
+    $all(document, "[data-drawer].is-open").forEach(function (drawer) {
+      drawer.classList.remove("is-open");
+      var toggle = drawerToggle(drawer);
+      if (toggle) toggle.setAttribute("aria-expanded", "false");
+    });
+    var scrim = document.querySelector("[data-drawer-scrim]");
+    if (scrim) scrim.hidden = true;
+    document.body.classList.remove("pg-drawer-open");
+    if (returnFocus && lastToggle) lastToggle.focus();
+    lastToggle = null;
+  }
+
+  function openDrawer(drawer) {
+    closeDrawers(false);
+    if (!isFolded(drawer)) return;
+    var toggle = drawerToggle(drawer);
+    drawer.classList.add("is-open");
+    if (toggle) toggle.setAttribute("aria-expanded", "true");
+    var scrim = document.querySelector("[data-drawer-scrim]");
+    if (scrim) scrim.hidden = false;
+    document.body.classList.add("pg-drawer-open");
+    lastToggle = toggle;
+  }
+
+  // The drawer a field sits in, opened when the field needs attention.
+  function openDrawerOf(element) {
+    var drawer = element.closest("[data-drawer]");
+    if (drawer && !drawer.classList.contains("is-open")) openDrawer(drawer);
+  }
+
   document.addEventListener("click", function (event) {
     var tab = event.target.closest("[data-view-tab], [data-code-tab]");
     if (tab) selectTab(tab);
+    var toggle = event.target.closest("[data-drawer-toggle]");
+    if (toggle) {
+      var drawer = document.getElementById(toggle.getAttribute("data-drawer-toggle"));
+      if (drawer.classList.contains("is-open")) { closeDrawers(true); return; }
+      openDrawer(drawer);
+      var first = $(drawer, "input:not([type=hidden]), select, textarea, a[href]");
+      if (first) first.focus();
+      return;
+    }
+    if (event.target.closest("[data-drawer-close], [data-drawer-scrim]")) closeDrawers(true);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && document.querySelector("[data-drawer].is-open")) closeDrawers(true);
+  });
+
+  // View code with a setting out of range: the fields say why, and the refusal (HTTP 400) is
+  // shown in the panel (htmx leaves error answers out by default).
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var app = event.detail.elt.closest ? event.detail.elt.closest("[data-pg-app]") : null;
+    if (app && event.detail.elt.id === "pg-tab-api") checkSettings(app);
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 400 && event.detail.target && event.detail.target.id === "pg-code-body") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
   });
 
   document.addEventListener("submit", function (event) {
