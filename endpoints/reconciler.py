@@ -339,14 +339,16 @@ def _poll_group(
 
 
 def _note_scaling_outside(endpoint: Endpoint, fields: dict[str, Any]) -> None:
-    """Min or max replicas changed while the status did not, and nobody here asked: an event,
-    so the timeline says what the console changed."""
+    """Min or max replicas of an endpoint at rest changed while its status did not, and nobody
+    here asked: an event, so the timeline says what the console changed."""
     low, high = (
         fields.get("min_replicas", endpoint.min_replicas),
         fields.get("max_replicas", endpoint.max_replicas),
     )
     if (low, high) == (endpoint.min_replicas, endpoint.max_replicas) or endpoint.pending_action:
         return
+    if endpoint.status not in lifecycle.STABLE:
+        return  # a deploy or update still settling its figures: not news from the console
     lifecycle.record(endpoint, "scaled_outside", {"min": low, "max": high})
 
 
