@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from django.db import connection
 from django.db.models import Model
 
-# SQLite allows 32,766 parameters per statement (older builds 999): stay well under both.
-MAX_PARAMS = 900
+# Parameters per statement: PostgreSQL takes 65,535; Django says 999 for SQLite (its safe
+# minimum). Fewer, larger statements matter when a batch spans many buckets (a backlog).
+MAX_PARAMS = 30_000
 
 
 def bucket_time(epoch: float) -> object:
@@ -53,7 +54,8 @@ def add(
             sets.append(f"{column} = excluded.{column}")
     ordered = sorted(rows, key=lambda row: tuple(row[: len(keys)]))
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    per_statement = max(1, MAX_PARAMS // len(columns))
+    limit = min(MAX_PARAMS, connection.features.max_query_params or MAX_PARAMS)
+    per_statement = max(1, limit // len(columns))
     # Only quoted model column names and placeholders go into the text; values are parameters.
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
     tail = f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {', '.join(sets)}"
