@@ -234,3 +234,17 @@ _benchmarks_without_gateway = _benchmarks
 
 def _benchmarks() -> dict:
     return {**_benchmarks_without_gateway(), **_GATEWAY}
+
+
+# Monitoring (issue 12): metrics-query and metrics-ingest (bench/benchmarks/monitoring.py), run
+# before staleness (which changes the fleet) and listed last in the table.
+from bench.benchmarks.monitoring import BENCHMARKS as _MONITORING  # noqa: E402
+
+_at = RUN_ORDER.index("staleness") if "staleness" in RUN_ORDER else len(RUN_ORDER)
+RUN_ORDER[_at:_at] = list(_MONITORING)
+TABLE_ORDER += list(_MONITORING)
+_benchmarks_without_monitoring = _benchmarks
+
+
+def _benchmarks() -> dict:
+    return {**_benchmarks_without_monitoring(), **_MONITORING}
