@@ -40,7 +40,7 @@
   function label(key) { return (S.series && S.series[key]) || key; }
   function format(value, kind) {
     if (value === null || value === undefined || isNaN(value)) return "–";
-    if (kind === "ms") return N0.format(value) + " " + S.units.ms;
+    if (kind === "ms") return value >= 1000 ? N2.format(value / 1000) + " " + S.units.seconds : N0.format(value) + " " + S.units.ms;
     if (kind === "int") return N0.format(value);
     if (kind === "compact") return COMPACT.format(value);
     if (kind === "percent") return PCT.format(value);
@@ -53,12 +53,14 @@
     if (step < 3600) return HM.format(d);
     return d.getHours() === 0 && d.getMinutes() === 0 ? DAY.format(d) : FULL.format(d);
   }
-  // A value with no neighbour draws no line: such values are shown as points.
-  function sparse(values) {
+  // A value with no neighbour draws no line: those (and only those) are drawn as points.
+  function isolated(values) {
     function missing(v) { return v === null || v === undefined; }
-    return values.some(function (v, i) {
-      return !missing(v) && missing(values[i - 1]) && missing(values[i + 1]);
+    var found = [];
+    values.forEach(function (v, i) {
+      if (!missing(v) && missing(values[i - 1]) && missing(values[i + 1])) found.push(i);
     });
+    return found.length ? found : null;
   }
   function fill(hex, alpha) {
     var n = parseInt(hex.slice(1), 16);
@@ -123,14 +125,17 @@
     }];
     var hasY2 = false;
     spec.series.forEach(function (s) {
+      var lone = isolated(s.values);
       var one = {
         label: s.label,
         stroke: s.color,
         width: s.bars ? 0 : (s.width || 2),
         scale: s.scale || "y",
         spanGaps: false,
-        // Points where a line cannot show the data: few values, or values between gaps.
-        points: { show: !s.bars && (!!s.points || sparse(s.values)), size: 6, fill: s.color },
+        points: {
+          show: !!s.points, size: 6, fill: s.color,
+          filter: function (u, si, show) { return show || s.bars ? null : lone; },
+        },
         value: function (u, v, si, i) {
           if (i === null || i === undefined) return "–";
           return format(s.display ? s.display[i] : v, s.kind);
@@ -148,7 +153,10 @@
         scale: scale, side: side, stroke: AXIS, font: FONT, size: 58, gap: 4,
         grid: { show: side === 3, stroke: GRID, width: 1 }, ticks: { show: false },
         values: function (u, splits) {
-          return splits.map(function (v) { return kind === "ms" ? COMPACT.format(v) + " ms" : COMPACT.format(v); });
+          return splits.map(function (v) {
+            if (kind !== "ms") return COMPACT.format(v);
+            return v >= 1000 ? N1.format(v / 1000) + " " + S.units.seconds : N0.format(v) + " " + S.units.ms;
+          });
         },
       };
     }
@@ -468,7 +476,8 @@
     if (overTime && samples.length) {
       draw(overTime, {
         x: samples.map(function (s) { return s.t; }), xKind: "linear", xLabel: S.elapsed,
-        xFormat: function (v) { return N0.format(v) + " " + S.units.seconds; }, yKind: "count", y2Kind: "count",
+        xFormat: function (v, axis) { return N0.format(v) + (axis ? "" : " " + S.units.seconds); },
+        yKind: "count", y2Kind: "count",
         series: [
           { key: "concurrency", label: label("concurrency"), values: samples.map(function (s) { return s.concurrency; }), kind: "int", color: COLORS.concurrency, stepped: true, dash: [4, 3] },
           { key: "in_flight", label: label("in_flight"), values: samples.map(function (s) { return s.in_flight; }), kind: "int", color: COLORS.in_flight, width: 1.5 },
