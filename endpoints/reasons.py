@@ -28,6 +28,14 @@ MESSAGES: dict[str, Promise] = {
     # Asked for by a person, answered by the platform
     "action_requested": _("%(action)s requested."),
     "action_refused": _("%(action)s refused by the platform: %(error)s"),
+    "action_gave_up": _(
+        "%(action)s not done: the platform did not take it after several tries (%(error)s). "
+        "Nothing changed; try again."
+    ),
+    "action_not_sent": _(
+        "%(action)s not sent: the task queue (Redis) did not answer. Nothing was asked of the "
+        "platform; try again."
+    ),
     "stopped": _("Stopped."),
     "started": _("Started."),
     "scaled": _("Scaling set to %(min)s to %(max)s replicas."),

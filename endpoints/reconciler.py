@@ -87,18 +87,23 @@ def platform_fields(
     ):
         # Timed out by us while the platform still says CREATING: keep our verdict.
         new_status = S.ERROR
-    changed = new_status != endpoint.status or found.status[:100] != endpoint.raw_status
+    # A change of the platform's word alone is news only when we do not know the word (" running "
+    # then "ACTIVE" is the same status); the raw word is still kept, without an event.
+    changed = new_status != endpoint.status or (
+        new_status == S.UNKNOWN and found.status[:100] != endpoint.raw_status
+    )
     fields: dict[str, Any] = {
         "status": new_status,
-        "current_replicas": found.current_replicas,
+        "raw_status": found.status[:100],
+        "current_replicas": _count(found.current_replicas),
         # The platform's own URL when it gives one; otherwise Endpoint.data_plane_url() builds it.
         "url": found.url if new_status == S.ACTIVE else endpoint.url,
         "checked_at": now,
         "check_error": "",
     }
-    if found.min_replicas:
+    if _count(found.min_replicas):
         fields["min_replicas"] = found.min_replicas
-    if found.max_replicas:
+    if _count(found.max_replicas):
         fields["max_replicas"] = found.max_replicas
     moved = new_status != endpoint.status
     attempts = endpoint.poll_attempts if new_status in lifecycle.MOVING and not moved else 0
@@ -110,6 +115,18 @@ def platform_fields(
         elif endpoint.reason_code in ("unreachable", "wait", "check_failed"):
             fields["reason_code"], fields["reason_params"] = "", {}
     return fields, changed
+
+
+MAX_COUNT = 10_000  # replicas beyond any platform's: a value from the platform that is not one
+
+
+def _count(value: Any) -> int | None:
+    """A replica count from the platform, or None when it is not a sensible one (negative, huge,
+    not a number): a bad value from outside is dropped, never written (it would fail the
+    database's checks and, grouped with others, every write of the pass)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= MAX_COUNT else None
 
 
 def _transition(
@@ -428,12 +445,18 @@ def _write_same_status(rows: list[tuple[Endpoint, dict[str, Any]]], lease: datet
     for (status, raw_status, frozen), pks in groups.items():
         values = {k: _unhashable(v) for k, v in frozen}
         for start in range(0, len(pks), 5000):
-            Endpoint.objects.filter(
-                pk__in=pks[start : start + 5000],
-                status=status,
-                raw_status=raw_status,
-                next_poll_at=lease,
-            ).update(**values)
+            chunk = pks[start : start + 5000]
+            try:
+                with transaction.atomic():
+                    Endpoint.objects.filter(
+                        pk__in=chunk, status=status, raw_status=raw_status, next_poll_at=lease
+                    ).update(**values)
+            except Exception as exc:  # a value the database refuses: never the whole pass
+                logger.exception("reconcile: a grouped write of %s endpoints failed", len(chunk))
+                now = timezone.now()
+                for pk in chunk:
+                    row = Endpoint(pk=pk, poll_attempts=0)
+                    _record_failure(row, exc, now, {"next_poll_at": lease})
 
 
 class _Frozen(tuple):
@@ -465,7 +488,10 @@ def _gone(endpoint: Endpoint, credential: Credential, held: dict[str, Any]) -> N
     try:
         found = platform_client(credential).get_endpoint(endpoint.platform_id or "")
     except NotFound:
-        done = endpoint.status == S.DELETING
+        # Deleted by a person here (the delete this dashboard asked for): DELETED. Gone after a
+        # DELETING the platform reported on its own (a delete in the console): MISSING, like any
+        # endpoint that left, so it stays in the list until a person removes it here.
+        done = endpoint.status == S.DELETING and endpoint.reason_code == "deleting"
         lifecycle.transition(
             endpoint,
             S.DELETED if done else S.MISSING,

@@ -7,6 +7,7 @@ way); a worker asks the platform and records its answer or its refusal.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -23,10 +24,15 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 S = Endpoint.Status
+logger = logging.getLogger(__name__)
 
 
 class ActionNotAllowed(Exception):
     pass
+
+
+class ActionNotSent(Exception):
+    """The task queue did not take the request: nothing was asked of the platform."""
 
 
 def endpoint_request_action(
@@ -58,17 +64,26 @@ def endpoint_request_action(
             ):
                 raise ActionNotAllowed(action)
             return
-        updated = Endpoint.objects.filter(
-            pk=endpoint.pk, status=endpoint.status, pending_action=""
-        ).update(pending_action=action, pending_since=timezone.now())
+        # One request at a time; a delete may replace one not answered yet (the earlier task then
+        # finds it is no longer pending and does nothing).
+        pending = {} if action == "delete" else {"pending_action": ""}
+        updated = Endpoint.objects.filter(pk=endpoint.pk, status=endpoint.status, **pending).update(
+            pending_action=action, pending_since=timezone.now()
+        )
         if not updated:
             raise ActionNotAllowed(action)
         endpoint.pending_action = action
         lifecycle.record(endpoint, "action_requested", {"action": action}, actor=user)
-        pk, actor_id = endpoint.pk, user.pk
-        transaction.on_commit(
-            lambda: endpoint_action_task.delay(pk, action, scaling or {}, actor_id)
-        )
+    # Sent once the request is stored; if the task queue does not take it, nothing was asked of
+    # the platform: the request is withdrawn and the person told, never left pending for minutes.
+    try:
+        endpoint_action_task.delay(endpoint.pk, action, scaling or {}, user.pk)
+    except Exception as exc:
+        logger.warning("endpoint %s: %s not sent to the task queue: %r", endpoint.pk, action, exc)
+        Endpoint.objects.filter(pk=endpoint.pk, pending_action=action).update(pending_action="")
+        endpoint.pending_action = ""
+        lifecycle.record(endpoint, "action_not_sent", {"action": action}, actor=user)
+        raise ActionNotSent(action) from exc
 
 
 def endpoint_perform_action(
@@ -147,13 +162,14 @@ def endpoint_perform_action(
 
 
 def endpoint_action_gave_up(*, endpoint_id: int, action: str, error: str) -> None:
-    """The platform did not answer an action through all its retries: say so, free the row."""
+    """The platform did not take an action through all its retries (or its task was lost):
+    say so, free the row."""
     endpoint = Endpoint.objects.filter(pk=endpoint_id, pending_action=action).first()
     if endpoint is None:
         return
     Endpoint.objects.filter(pk=endpoint.pk, pending_action=action).update(
         pending_action="",
-        reason_code="action_refused",
+        reason_code="action_gave_up",
         reason_params={"action": action, "error": error},
     )
-    lifecycle.record(endpoint, "action_refused", {"action": action, "error": error})
+    lifecycle.record(endpoint, "action_gave_up", {"action": action, "error": error})

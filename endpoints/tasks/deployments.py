@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from celery import shared_task
 
 from endpoints import reconciler
@@ -23,18 +25,13 @@ def poll_endpoints() -> dict:
 
 
 # Not acks_late: a stop or a delete sent twice is harmless, but a scale sent twice after a crash
-# could undo a newer one. Transient platform errors are retried with backoff and jitter; after
-# the last retry the request is given up in words (and a lost task by the reconciler).
-@shared_task(
-    bind=True,
-    name="endpoints.endpoint_action",
-    ignore_result=True,
-    autoretry_for=(Unavailable, RateLimited),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=6,
-)
+# could undo a newer one. Transient platform errors are retried with backoff and jitter, never
+# sooner than the platform's Retry-After; after the last retry the request is given up in words
+# (and a lost task by the reconciler).
+ACTION_RETRIES = 6
+
+
+@shared_task(bind=True, name="endpoints.endpoint_action", ignore_result=True)
 def endpoint_action(
     self, endpoint_id: int, action: str, scaling: dict, actor_id: int | None
 ) -> str:
@@ -43,9 +40,10 @@ def endpoint_action(
             endpoint_id=endpoint_id, action=action, scaling=scaling, actor_id=actor_id
         )
     except (Unavailable, RateLimited) as exc:
-        if self.request.retries >= self.max_retries:
+        if self.request.retries >= ACTION_RETRIES:
             actions.endpoint_action_gave_up(
                 endpoint_id=endpoint_id, action=action, error=error_text(exc)
             )
             return "gave-up"
-        raise
+        backoff = min(60.0, 2.0 * 2**self.request.retries) * random.uniform(0.5, 1.0)
+        raise self.retry(exc=exc, countdown=max(backoff, exc.retry_after or 0.0)) from exc

@@ -20,7 +20,7 @@ from endpoints import lifecycle, selectors
 from endpoints.forms.wizard import ScaleEditForm, inline_check_others, wire_inline_checks
 from endpoints.models import Endpoint, EndpointEvent
 from endpoints.scaling import THRESHOLDS, cost_range
-from endpoints.services.actions import ActionNotAllowed, endpoint_request_action
+from endpoints.services.actions import ActionNotAllowed, ActionNotSent, endpoint_request_action
 from endpoints.snippets import gateway_snippets_for, snippets_for
 from endpoints.timeline import duration_label, endpoint_phases
 from monitoring.selectors import endpoint_panel
@@ -326,6 +326,8 @@ def endpoint_action(request: AuthenticatedHttpRequest, code, action: str) -> Htt
         endpoint_request_action(endpoint=endpoint, action=action, user=request.user)
     except ActionNotAllowed:
         messages.error(request, _not_possible(action, endpoint))
+    except ActionNotSent:
+        messages.error(request, _not_sent(action))
     else:
         messages.success(
             request,
@@ -333,6 +335,13 @@ def endpoint_action(request: AuthenticatedHttpRequest, code, action: str) -> Htt
             % {"action": lifecycle.ACTION_LABELS[action], "name": endpoint.name},
         )
     return redirect("endpoints:detail", code=endpoint.code)
+
+
+def _not_sent(action: str) -> str:
+    return _(
+        "%(action)s was not sent: the task queue (Redis) does not answer. Nothing was asked of "
+        "the platform; try again in a moment."
+    ) % {"action": lifecycle.ACTION_LABELS[action]}
 
 
 def _not_possible(action: str, endpoint: Endpoint) -> str:
@@ -376,12 +385,19 @@ def endpoint_delete(request: AuthenticatedHttpRequest, code) -> HttpResponse:
         if (request.POST.get("confirm_name") or "").strip() != endpoint.name:
             error = _("Type the endpoint's name exactly to confirm.")
         else:
+            gone = endpoint.status == Endpoint.Status.MISSING or not endpoint.platform_id
             try:
                 endpoint_request_action(endpoint=endpoint, action="delete", user=request.user)
             except ActionNotAllowed:
                 messages.error(request, _not_possible("delete", endpoint))
+            except ActionNotSent:
+                messages.error(request, _not_sent("delete"))
             else:
-                messages.success(request, _("Deleting %(name)s.") % {"name": endpoint.name})
+                if gone:  # nothing on the platform to delete: removed from the dashboard
+                    text = _("%(name)s was removed from the dashboard.")
+                else:
+                    text = _("Deleting %(name)s.")
+                messages.success(request, text % {"name": endpoint.name})
             return redirect("endpoints:detail", code=endpoint.code)
     return render(
         request,
@@ -426,11 +442,9 @@ def endpoint_scale(request: AuthenticatedHttpRequest, code) -> HttpResponse:
                 endpoint=endpoint, action="scale", user=request.user, scaling=scaling
             )
         except ActionNotAllowed:
-            form.add_error(
-                None,
-                _("Scaling cannot change while the endpoint is %(status)s.")
-                % {"status": endpoint.get_status_display()},
-            )
+            form.add_error(None, _not_possible("scale", endpoint))
+        except ActionNotSent:
+            form.add_error(None, _not_sent("scale"))
         else:
             messages.success(request, _("New scaling sent to the platform."))
             return redirect("endpoints:detail", code=endpoint.code)
