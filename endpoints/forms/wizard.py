@@ -52,7 +52,8 @@ def wire_inline_checks(form: forms.Form, url: str) -> forms.Form:
                 "hx-target": f"#err-{name}",
                 "hx-swap": "outerHTML",
                 "hx-include": "closest form",
-                "aria-describedby": f"help-{name} err-{name}",
+                # Only ids the page has: a field without help text has no #help-<name>.
+                "aria-describedby": f"help-{name} err-{name}" if field.help_text else f"err-{name}",
             }
         )
     return form

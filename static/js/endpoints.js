@@ -43,6 +43,12 @@
     next.click();
   });
 
+  // A refused wizard step: focus goes to its error summary (not <body>), which links to each field.
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary && document.activeElement !== summary) summary.focus();
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.matches("[data-once]")) return;
