@@ -268,7 +268,7 @@ def test_in_vietnamese(as_member, platform, api_key, settings):
     assert "Thêm endpoint có sẵn" in page and "Kiểm tra và kết nối" in page
     data = form(seed_url(platform), auth_mode="none", credential=api_key.pk)
     words = refusal(as_member, data, "auth_mode")
-    assert "endpoint này là private" in words
+    assert "endpoint này là riêng tư" in words
     response = as_member.post(CONNECT, form(seed_url(platform), credential=api_key.pk))
     ep = Endpoint.objects.get()
     detail = as_member.get(response["Location"]).content.decode()
