@@ -46,9 +46,66 @@
 
     var toggle = target.closest("[data-toggle-sidebar]");
     if (toggle) {
-      var sidebar = document.getElementById("sidebar");
-      var open = sidebar.classList.toggle("open");
-      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      setMenu(!document.getElementById("sidebar").classList.contains("open"));
+      return;
+    }
+    // A tap beside the open phone menu closes it (the menu covers the Menu button).
+    var sidebar = document.getElementById("sidebar");
+    if (sidebar && sidebar.classList.contains("open") && !sidebar.contains(target)) setMenu(false);
+  });
+
+  // The phone menu. Closed, it is out of the Tab order (visibility: hidden in console.css, and
+  // inert); open, Tab and Shift+Tab stay inside it, the page behind is inert, and Escape closes
+  // it and gives the focus back to the Menu button. On a wide screen none of this applies.
+  var phone = window.matchMedia("(max-width: 760px)");
+
+  function focusables(root) {
+    return Array.prototype.filter.call(
+      root.querySelectorAll("a[href], button:not([disabled]), select, input, [tabindex]:not([tabindex='-1'])"),
+      function (el) { return el.getClientRects().length > 0; });
+  }
+
+  function setMenu(open, options) {
+    var sidebar = document.getElementById("sidebar");
+    var button = document.querySelector("[data-toggle-sidebar]");
+    var main = document.getElementById("main");
+    if (!sidebar || !button) return;
+    sidebar.classList.toggle("open", open);
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    sidebar.inert = phone.matches && !open;
+    if (main) main.inert = phone.matches && open;
+    if (open) {
+      var first = focusables(sidebar)[0];
+      if (first) first.focus();
+    } else if (!(options && options.keepFocus)) {
+      if (sidebar.contains(document.activeElement) || document.activeElement === document.body) button.focus();
+    }
+  }
+
+  function syncMenu() {
+    var sidebar = document.getElementById("sidebar");
+    if (sidebar) setMenu(phone.matches && sidebar.classList.contains("open"), { keepFocus: true });
+  }
+  if (phone.addEventListener) phone.addEventListener("change", syncMenu);
+
+  document.addEventListener("keydown", function (event) {
+    var sidebar = document.getElementById("sidebar");
+    if (!sidebar || !sidebar.classList.contains("open") || !phone.matches) return;
+    if (event.key === "Escape") {
+      event.preventDefault();
+      setMenu(false);
+      document.querySelector("[data-toggle-sidebar]").focus();
+      return;
+    }
+    if (event.key !== "Tab") return;
+    var items = focusables(sidebar);
+    if (!items.length) return;
+    var first = items[0], last = items[items.length - 1];
+    var inside = sidebar.contains(document.activeElement);
+    if (event.shiftKey && (document.activeElement === first || !inside)) {
+      event.preventDefault(); last.focus();
+    } else if (!event.shiftKey && (document.activeElement === last || !inside)) {
+      event.preventDefault(); first.focus();
     }
   });
 
@@ -56,6 +113,6 @@
     if (event.target.matches("[data-autosubmit]")) event.target.form.submit();
   });
 
-  document.addEventListener("DOMContentLoaded", function () { wire(document); });
+  document.addEventListener("DOMContentLoaded", function () { wire(document); syncMenu(); });
   document.addEventListener("htmx:afterSettle", function (event) { wire(event.target.ownerDocument || document); });
 })();
