@@ -446,11 +446,10 @@ def _write_same_status(rows: list[tuple[Endpoint, dict[str, Any]]], lease: datet
         values = {k: _unhashable(v) for k, v in frozen}
         for start in range(0, len(pks), 5000):
             chunk = pks[start : start + 5000]
-            try:
-                with transaction.atomic():
-                    Endpoint.objects.filter(
-                        pk__in=chunk, status=status, raw_status=raw_status, next_poll_at=lease
-                    ).update(**values)
+            try:  # one statement: in autocommit a refused one undoes only itself
+                Endpoint.objects.filter(
+                    pk__in=chunk, status=status, raw_status=raw_status, next_poll_at=lease
+                ).update(**values)
             except Exception as exc:  # a value the database refuses: never the whole pass
                 logger.exception("reconcile: a grouped write of %s endpoints failed", len(chunk))
                 now = timezone.now()

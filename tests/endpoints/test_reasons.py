@@ -29,11 +29,11 @@ def test_an_english_users_action_reads_in_vietnamese_and_back(sa, member, as_vie
     event = EndpointEvent.objects.get(endpoint=ep)
     assert (event.code, event.params) == ("action_requested", {"action": "stop"})
     with translation.override("vi"):
-        assert event.message() == "Đã yêu cầu Dừng."
+        assert event.message() == "Đã yêu cầu thao tác Dừng."
     with translation.override("en"):
         assert event.message() == "Stop requested."
     url = f"/inference/{ep.code}/"
-    assert "Đã yêu cầu Dừng." in page_in(as_viewer, "vi", url)
+    assert "Đã yêu cầu thao tác Dừng." in page_in(as_viewer, "vi", url)
     assert "Stop requested." in page_in(as_viewer, "en", url)
 
 

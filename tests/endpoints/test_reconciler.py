@@ -283,7 +283,7 @@ def test_a_pending_action_whose_task_was_lost_is_given_up(platform, sa, platform
     Endpoint.objects.filter(pk=ep.pk).update(pending_action="stop", pending_since=old)
     reconciler.endpoints_poll()
     ep.refresh_from_db()
-    assert ep.pending_action == "" and ep.reason_code == "action_refused"
+    assert ep.pending_action == "" and ep.reason_code == "action_gave_up"
     assert ep.allowed_actions() == {"stop", "scale", "delete"}
 
 
