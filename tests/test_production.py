@@ -137,6 +137,27 @@ def test_static_files_are_served_hashed_and_compressed(web):
     assert "max-age" in r.headers.get("Cache-Control", "")
 
 
+def test_pages_and_static_files_are_sent_compressed(web, admin):
+    base, _proc = web
+    browser = Browser(base)
+    gzip = {"Accept-Encoding": "gzip"}
+    login = browser.request("GET", "/login/", headers=gzip)
+    assert login.headers.get("Content-Encoding") == "gzip"
+    assert "Accept-Encoding" in login.headers.get("Vary", "")
+    assert "Sign in" in login.text  # requests decompressed it: a real gzip body
+    browser.sign_in("alice", PASSWORD)
+    overview = browser.request("GET", "/", headers=gzip)
+    assert overview.status_code == 200 and overview.headers.get("Content-Encoding") == "gzip"
+    for asset in re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js))"', overview.text):
+        r = browser.request("GET", asset, headers=gzip)
+        # whitenoise's own file, compressed at collectstatic time (never by the middleware).
+        assert r.headers.get("Content-Encoding") == "gzip", asset
+        assert "max-age" in r.headers.get("Cache-Control", ""), asset
+    # Without Accept-Encoding, plain.
+    plain = browser.request("GET", "/login/", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+
+
 def test_check_deploy_is_clean(tmp_path):
     result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr

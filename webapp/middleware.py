@@ -1,4 +1,5 @@
-"""A part that is down gets a page that names it, not a 500 and a traceback in the error log."""
+"""A part that is down gets a page that names it, not a 500 and a traceback in the error log; pages
+(not streams) are sent compressed."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TypeVar
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.middleware.gzip import GZipMiddleware
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -72,3 +74,14 @@ def logged_already(response: _Response) -> _Response:
     per request (django.request skips responses marked so)."""
     response._has_been_logged = True  # type: ignore[attr-defined]
     return response
+
+
+class PageGZipMiddleware(GZipMiddleware):
+    """Django's GZipMiddleware (with its BREACH padding) for pages only: a streamed answer (the
+    playground's replies, ndjson) is relayed chunk by chunk as the model writes it, and gzip in
+    between would hold the chunks back in the proxy and the browser."""
+
+    def process_response(self, request: HttpRequest, response: _Response) -> _Response:
+        if response.streaming:
+            return response
+        return super().process_response(request, response)  # type: ignore[return-value]

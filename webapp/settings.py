@@ -61,6 +61,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "webapp.middleware.DependencyDownMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages are sent compressed; streamed replies are not (webapp/middleware.py). Below whitenoise:
+    # static files never reach it (whitenoise answers them itself, compressed ahead of time).
+    # Django pads each gzip answer with random bytes against BREACH (pages carry CSRF tokens);
+    # nothing below reads or rewrites a response body.
+    "webapp.middleware.PageGZipMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
