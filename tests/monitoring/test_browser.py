@@ -156,6 +156,7 @@ def test_gateway_traffic_shows_in_the_charts_the_overview_and_the_keys_usage(
     box = plot.bounding_box()
     plot.hover(position={"x": box["width"] * 0.6, "y": box["height"] / 2})
     assert "Succeeded" in page.locator("[data-chart=requests] .mon-tip").inner_text()
+    card(page, "#monitoring", "monitoring-card")
     screenshot(page, "monitoring-endpoint")
 
     switch_to_vietnamese(page)
@@ -163,6 +164,7 @@ def test_gateway_traffic_shows_in_the_charts_the_overview_and_the_keys_usage(
     assert page.get_by_role("heading", name="Giám sát").is_visible()
     assert "Thành công" in page.locator("[data-chart=requests] .u-legend").inner_text()
     screenshot(page, "monitoring-endpoint-vi")
+    card(page, "#monitoring", "monitoring-card-vi")
 
     page.goto(f"{live_server.url}/")
     wait_for_charts(page, "#team-traffic", 1)
@@ -177,20 +179,20 @@ def test_gateway_traffic_shows_in_the_charts_the_overview_and_the_keys_usage(
     screenshot(page, "monitoring-overview")
 
     page.goto(f"{live_server.url}/keys/")
-    card = page.locator("#key-usage")
+    usage_card = page.locator("#key-usage")
     wait_for_charts(page, "#key-usage", 2)
-    assert key.key.prefix in card.get_by_test_id("usage-key").inner_text()
-    card.get_by_role("link", name="1 hour").click()
+    assert key.key.prefix in usage_card.get_by_test_id("usage-key").inner_text()
+    usage_card.get_by_role("link", name="1 hour").click()
     page.wait_for_function(
         "() => document.querySelector('#key-usage [data-testid=total-requests]').textContent"
         " === '27'"
     )
-    card.get_by_role("link", name="7 days").click()
+    usage_card.get_by_role("link", name="7 days").click()
     page.wait_for_function(
         "() => document.querySelector('#key-usage [data-testid=total-requests]').textContent"
         " !== '27'"
     )
-    card.scroll_into_view_if_needed()
+    usage_card.scroll_into_view_if_needed()
     screenshot(page, "monitoring-key-usage")
 
 
@@ -247,12 +249,8 @@ def test_a_load_test_from_the_page_shows_the_replicas_rising(
     wait_for_charts(page, "#monitoring", 5)
     wait_for_charts(page, "#load-test", 2)
     assert page.locator("#monitoring").get_by_test_id("total-requests").inner_text() == str(replies)
-    screenshot(page, "monitoring-load-test")
-    card(page, "#monitoring", "monitoring-card")
     card(page, "#load-test", "monitoring-load-test-card")
     switch_to_vietnamese(page)
     wait_for_charts(page, "#load-test", 2)
     assert page.get_by_test_id("load-test-status").inner_text() == "Hoàn tất."
-    screenshot(page, "monitoring-load-test-vi")
-    card(page, "#monitoring", "monitoring-card-vi")
     card(page, "#load-test", "monitoring-load-test-card-vi")
