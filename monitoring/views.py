@@ -24,8 +24,9 @@ from webapp.roles import AuthenticatedHttpRequest, Role, member_required, role_o
 
 
 def _get_endpoint_for_user(request: AuthenticatedHttpRequest, code) -> Endpoint:
-    """Every signed-in role sees every endpoint of the team (the decorators refuse the rest)."""
-    return get_object_or_404(Endpoint.objects.exclude(status=Endpoint.Status.DELETED), code=code)
+    """Every signed-in role sees every endpoint of the team, a deleted one's history too (the
+    decorators refuse the rest)."""
+    return get_object_or_404(Endpoint, code=code)
 
 
 def _get_key_for_user(request: AuthenticatedHttpRequest, code) -> GatewayKey:

@@ -119,3 +119,8 @@ def test_the_query_count_does_not_grow_with_the_traffic(as_viewer, endpoint):
     rollups.add_requests([Row(i) for i in range(5000)], at_of=lambda r: r.at)
     assert count() == few
     assert RequestRecord.objects.count() == 0  # and not one raw record is read to draw it
+
+
+def test_a_deleted_endpoints_history_stays_readable(as_viewer, db):
+    gone = make_row_endpoint("mon-gone", status="DELETED")
+    assert as_viewer.get(url(gone, "30d")).status_code == 200
