@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench format messages screenshots system-packages browser vendor-htmx vendor-uplot clean
+.PHONY: run test lint bench format messages screenshots system-packages browser vendor-htmx vendor-uplot vendor-axe clean
 
 run: $(STAMP) system-packages
 	$(PY) scripts/dev.py run
@@ -53,6 +53,14 @@ vendor-uplot:
 	cd $$(mktemp -d) && npm pack --silent uplot@1 && tar xzf uplot-*.tgz && \
 	  cp package/dist/uPlot.iife.min.js package/dist/uPlot.min.css package/LICENSE \
 	  $(CURDIR)/static/vendor/uplot/
+
+# Refresh axe-core, the accessibility checker the browser tests run in each page (tests only: never
+# served), from the npm registry (by hand; the result is committed).
+vendor-axe:
+	mkdir -p $(CURDIR)/tests/vendor/axe && cd $$(mktemp -d) && npm pack --silent axe-core@4 && \
+	  tar xzf axe-core-*.tgz && cp package/axe.min.js package/LICENSE package/LICENSE-3RD-PARTY.txt \
+	  $(CURDIR)/tests/vendor/axe/ && sed -n 's/^  "version": "\(.*\)",/\1/p' package/package.json \
+	  > $(CURDIR)/tests/vendor/axe/VERSION
 
 # Collect translatable strings into each app's catalog (locale/ for templates/ and webapp/).
 messages: $(STAMP)
