@@ -221,6 +221,22 @@ def _ms(since: float) -> int:
     return round((time.perf_counter() - since) * 1000)
 
 
+def count(record: dict, reply: Reply, status: int | None = None) -> None:
+    """One request for monitoring: a Redis push after the last byte (never a database write,
+    never an exception)."""
+    from monitoring.recording import record_request
+
+    record_request(
+        **record,
+        status=status or (502 if reply.error else 200),
+        prompt_tokens=reply.prompt_tokens,
+        completion_tokens=reply.completion_tokens,
+        ttft_ms=reply.ttft_ms,
+        total_ms=reply.total_ms,
+        error=reply.error,
+    )
+
+
 class RelayBody:
     """The iterable a StreamingHttpResponse writes out; `close()` ends the upstream request.
 
@@ -238,8 +254,11 @@ class RelayBody:
         model: str,
         on_finish: Callable[[Reply], None] | None = None,
         public_error: str | None = None,
+        record: dict | None = None,
     ) -> None:
         self.stream = stream
+        # Monitoring: {"source", "endpoint_id", "user_id", "at"}; None: not counted.
+        self.record = record
         self.started = started
         self.head = head
         self.reply = Reply(model=model)
@@ -303,6 +322,8 @@ class RelayBody:
             return
         self._finished = True
         self.stream.close()
+        if self.record is not None:
+            count(self.record, self.reply)
         if self.on_finish is not None:
             try:
                 self.on_finish(self.reply)

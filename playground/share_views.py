@@ -178,9 +178,17 @@ def _share_send(request: HttpRequest, token: str) -> HttpResponseBase:
         message=message,
         params=link.params,
     )
+    counted = {
+        "source": "demo",
+        "endpoint_id": endpoint.pk,
+        "user_id": link.created_by_id,
+        "at": time.time(),
+    }
     try:
         stream = relay.open_stream(endpoint, payload)
     except PlatformError as exc:
+        failed = relay.Reply(model=payload["model"], error=relay.describe_error(exc))
+        relay.count(counted, failed, exc.status_code or 502)
         services.share_link_note_error(link=link, error=relay.describe_error(exc))
         return JsonResponse(
             {"error": {"message": visitor_error_message(), "retry": True}}, status=502
@@ -199,6 +207,7 @@ def _share_send(request: HttpRequest, token: str) -> HttpResponseBase:
         model=payload["model"],
         on_finish=keep,
         public_error=visitor_error_message(),
+        record=counted,
     )
     return relay.streaming_response(body)
 

@@ -244,17 +244,29 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         "title": conversation.title,
         "model": payload["model"],
     }
+    counted = {
+        "source": "playground",
+        "endpoint_id": endpoint.pk,
+        "user_id": request.user.pk,
+        "at": time.time(),
+    }
     try:
         stream = relay.open_stream(endpoint, payload)
     except PlatformError as exc:
         reply = relay.Reply(model=payload["model"], error=relay.describe_error(exc))
         reply.total_ms = round((time.perf_counter() - started) * 1000)
         record(reply)
+        relay.count(counted, reply, exc.status_code or 502)
         return JsonResponse(
             {"error": {"message": reply.error, "retry": True, "stored": True, **head}}, status=502
         )
     body = relay.RelayBody(
-        stream, started=started, head=head, model=payload["model"], on_finish=record
+        stream,
+        started=started,
+        head=head,
+        model=payload["model"],
+        on_finish=record,
+        record=counted,
     )
     return relay.streaming_response(body)
 
@@ -413,14 +425,24 @@ def compare_send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         message=data["message"],
         params=form.params(),
     )
+    counted = {
+        "source": "compare",
+        "endpoint_id": data["endpoint"].pk,
+        "user_id": request.user.pk,
+        "at": time.time(),
+    }
     try:
         stream = relay.open_stream(data["endpoint"], payload)
     except PlatformError as exc:
-        return JsonResponse(
-            {"error": {"message": relay.describe_error(exc), "retry": True}}, status=502
-        )
+        failed = relay.Reply(model=payload["model"], error=relay.describe_error(exc))
+        relay.count(counted, failed, exc.status_code or 502)
+        return JsonResponse({"error": {"message": failed.error, "retry": True}}, status=502)
     body = relay.RelayBody(
-        stream, started=started, head={"model": payload["model"]}, model=payload["model"]
+        stream,
+        started=started,
+        head={"model": payload["model"]},
+        model=payload["model"],
+        record=counted,
     )
     return relay.streaming_response(body)
 

@@ -27,6 +27,8 @@ IDS = [
     "gateway-stream",
     "gateway-concurrency",
     "gateway-limits",
+    "metrics-query",
+    "metrics-ingest",
 ]
 
 
