@@ -113,6 +113,31 @@
     if (event.target.matches("[data-autosubmit]")) event.target.form.submit();
   });
 
-  document.addEventListener("DOMContentLoaded", function () { wire(document); syncMenu(); });
-  document.addEventListener("htmx:afterSettle", function (event) { wire(event.target.ownerDocument || document); });
+  // A box that scrolls sideways (a wide table or code on a phone) with nothing focusable inside
+  // cannot be scrolled with the keyboard: it takes the focus itself (arrow keys then scroll it),
+  // named after its table or its card's heading. Whether it scrolls depends on the width.
+  function reachScrollables() {
+    document.querySelectorAll(".table-wrap, pre.code").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1 && !focusables(box).length;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.tabIndex = 0;
+        box.setAttribute("data-scroll-reach", "");
+        var table = box.querySelector("table");
+        var named = table && (table.getAttribute("aria-label") || (table.caption && table.caption.textContent));
+        var heading = box.closest(".card, section") && box.closest(".card, section").querySelector("h2, h3");
+        var name = (named || (heading && heading.textContent) || "").trim();
+        if (name) { box.setAttribute("role", "region"); box.setAttribute("aria-label", name); }
+      } else if (!scrolls && box.hasAttribute("data-scroll-reach")) {
+        ["tabindex", "data-scroll-reach", "role", "aria-label"].forEach(function (a) { box.removeAttribute(a); });
+      }
+    });
+  }
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(reachScrollables, 150);
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { wire(document); syncMenu(); reachScrollables(); });
+  document.addEventListener("htmx:afterSettle", function (event) { wire(event.target.ownerDocument || document); reachScrollables(); });
 })();

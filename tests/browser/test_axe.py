@@ -71,6 +71,12 @@ def test_no_serious_or_critical_violation(browser, live_server, admin, endpoint,
             "endpoint": f"/inference/{endpoint.code}/",
             "wizard-1": "/inference/create/basics/",
             "playground": "/playground/",
+            "registry": "/registry/",
+            "credentials": "/credentials/",
+            "credential-new": "/credentials/new/",
+            "keys": "/keys/",
+            "people": "/people/",
+            "share-links": "/playground/links/",
         }
         for name, path in pages.items():
             page.goto(f"{live_server.url}{path}")
@@ -78,6 +84,11 @@ def test_no_serious_or_critical_violation(browser, live_server, admin, endpoint,
             found[name] = violations(page)
             if found[name]:
                 screenshot(page, f"axe-{name}-{lang}-{width}")
+        # A refused wizard step: its error summary and red fields.
+        page.goto(f"{live_server.url}/inference/create/?new=1")
+        page.locator("[data-testid=next]").click()
+        page.wait_for_selector("[data-error-summary]")
+        found["wizard-1-refused"] = violations(page)
     finally:
         context.close()
     bad = {name: v for name, v in found.items() if v}
