@@ -95,3 +95,34 @@ def test_sign_in_says_why_it_is_paused_while_redis_is_down(client, member, setti
     r = client.post(reverse("login"), {"username": "bob", "password": PASSWORD})
     assert r.status_code == 503
     assert "Redis" in r.content.decode() and "_auth_user_id" not in client.session
+
+
+def test_a_burst_of_guesses_at_once_checks_no_more_passwords_than_the_limit(settings):
+    """Each attempt takes its slot before the (slow) password check, atomically in Redis: 30
+    guesses sent at the same moment get 5 checks, not one per process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.test import RequestFactory
+
+    from webapp.signin import reserve_attempt
+
+    settings.LOGIN_RATE_PER_USERNAME = "5/5m"
+    settings.LOGIN_RATE_PER_IP = "1000/5m"
+
+    def attempt(n: int):
+        request = RequestFactory().post(
+            "/login/", {"username": "member2", "password": "x"}, REMOTE_ADDR=f"10.0.0.{n}"
+        )
+        return reserve_attempt(request)
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        results = list(pool.map(attempt, range(30)))
+    assert sum(r is not None for r in results) == 5
+
+
+def test_a_successful_sign_in_gives_its_slot_back(client, member, settings):
+    settings.LOGIN_RATE_PER_USERNAME = "2/5m"
+    for _ in range(5):  # signing in and out all day is never throttled
+        r = client.post(reverse("login"), {"username": "bob", "password": PASSWORD})
+        assert r.status_code == 302
+        client.post(reverse("logout"))

@@ -11,66 +11,87 @@ anonymous visitors) with a page that says why.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import unicodedata
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django_ratelimit import ALL
-from django_ratelimit.core import get_usage
 from redis.exceptions import RedisError
 
 from webapp.client_ip import client_ip
+from webapp.middleware import logged_already
 
 logger = logging.getLogger(__name__)
 
 
-def username_key(group: str, request: HttpRequest) -> str:
+def username_key(request: HttpRequest) -> str:
     raw = (request.POST.get("username") or "").strip()
     return unicodedata.normalize("NFKC", raw).casefold()
 
 
-def address_key(group: str, request: HttpRequest) -> str:
+def address_key(request: HttpRequest) -> str:
     return client_ip(request)
 
 
 _LIMITS = (
-    ("login-user", username_key, "LOGIN_RATE_PER_USERNAME"),
-    ("login-ip", address_key, "LOGIN_RATE_PER_IP"),
+    ("user", username_key, "LOGIN_RATE_PER_USERNAME"),
+    ("ip", address_key, "LOGIN_RATE_PER_IP"),
 )
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class ThrottleUnavailable(Exception):
     """The counters cannot be read (Redis is down)."""
 
 
-def login_blocked(request: HttpRequest, *, count_failure: bool = False) -> bool:
-    """True once a username or an address has used up its failed attempts.
+def parse_rate(rate: str) -> tuple[int, int]:
+    """ "5/5m" → (5 attempts, 300 seconds)."""
+    count, period = rate.split("/")
+    digits = period[:-1] or "1"
+    return int(count), int(digits) * _UNITS[period[-1]]
 
-    With `count_failure`, first count one more failure. Raises ThrottleUnavailable without Redis.
-    """
-    blocked = False
-    for group, key, rate_setting in _LIMITS:
-        try:
-            usage = get_usage(
-                request,
-                group=group,
-                key=key,
-                rate=getattr(settings, rate_setting),
-                method=ALL,
-                increment=count_failure,
-            )
-        except (RedisError, OSError) as exc:
-            logger.warning("sign-in throttle unavailable: %s", type(exc).__name__)
-            raise ThrottleUnavailable from exc
-        blocked |= usage is not None and usage["count"] >= usage["limit"]
-    return blocked
+
+def _buckets(request: HttpRequest) -> list[tuple[str, int, int]]:
+    buckets = []
+    for kind, key, rate_setting in _LIMITS:
+        limit, window = parse_rate(getattr(settings, rate_setting))
+        value = hashlib.sha256(key(request).encode()).hexdigest()[:32]
+        buckets.append((f"signin:{kind}:{value}", limit, window))
+    return buckets
+
+
+def reserve_attempt(request: HttpRequest) -> list[str] | None:
+    """Count this attempt *before* the password is checked (atomically, in Redis): a burst sent
+    at once can never check more passwords than the limit. Returns the keys to release when the
+    sign-in succeeds (a success is not a failure), or None when a bucket is used up.
+    Raises ThrottleUnavailable without Redis."""
+    keys, blocked = [], False
+    try:
+        for key, limit, window in _buckets(request):
+            cache.add(key, 0, timeout=window)
+            count = cache.incr(key)
+            keys.append(key)
+            blocked |= count > limit
+    except (RedisError, OSError, ValueError) as exc:
+        logger.warning("sign-in throttle unavailable: %s", type(exc).__name__)
+        raise ThrottleUnavailable from exc
+    return None if blocked else keys
+
+
+def release_attempt(keys: list[str]) -> None:
+    """A successful sign-in gives its reserved slot back."""
+    for key in keys:
+        with contextlib.suppress(RedisError, OSError, ValueError):
+            cache.decr(key)
 
 
 def ratelimited(request: HttpRequest) -> HttpResponse:
@@ -83,7 +104,7 @@ def ratelimited(request: HttpRequest) -> HttpResponse:
 
 
 def throttle_down(request: HttpRequest) -> HttpResponse:
-    return render(
+    response = render(
         request,
         "503.html",
         {
@@ -95,27 +116,26 @@ def throttle_down(request: HttpRequest) -> HttpResponse:
         },
         status=503,
     )
+    return logged_already(response)  # the throttle logged it once, as a warning
 
 
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
 @method_decorator(never_cache, name="dispatch")
 class LoginView(auth_views.LoginView):
-    """Django's login, throttled against guessing (failed attempts only)."""
+    """Django's login, throttled against guessing: every attempt takes a slot first, a
+    successful one gives it back, so failures are what is counted."""
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
         try:
-            if login_blocked(request):
-                return ratelimited(request)
+            reserved = reserve_attempt(request)
         except ThrottleUnavailable:
             return throttle_down(request)
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        try:
-            login_blocked(self.request, count_failure=True)
-        except ThrottleUnavailable:
-            return throttle_down(self.request)
-        return super().form_invalid(form)
+        if reserved is None:
+            return ratelimited(request)
+        response = super().post(request, *args, **kwargs)
+        if request.user.is_authenticated:
+            release_attempt(reserved)
+        return response
