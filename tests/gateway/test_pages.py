@@ -152,4 +152,4 @@ def test_drain_is_idempotent_and_loses_nothing(member, gw_endpoint):
 def test_keys_page_in_vietnamese(as_member):
     as_member.cookies["idash_language"] = "vi"
     page = as_member.get(KEYS).content.decode()
-    assert "Khóa cổng API" in page and "Tạo khóa" in page
+    assert "Khóa gateway" in page and "Tạo khóa" in page

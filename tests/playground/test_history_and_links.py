@@ -164,11 +164,11 @@ def test_the_page_carries_the_forms_refusals_for_its_inline_checks(
 
     as_member.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
     html = as_member.get(reverse("playground:index")).content.decode()
-    assert 'data-msg-range="Temperature phải nằm trong khoảng từ 0 đến 2."' in html
+    assert 'data-msg-range="Độ sáng tạo (temperature) phải nằm trong khoảng từ 0 đến 2."' in html
     refused = as_member.post(reverse("playground:send"), chat_data(endpoint, temperature="2.5"))
     assert refused.status_code == 400
     assert refused.json()["error"]["fields"]["temperature"] == [
-        "Temperature phải nằm trong khoảng từ 0 đến 2."
+        "Độ sáng tạo (temperature) phải nằm trong khoảng từ 0 đến 2."
     ]
 
 

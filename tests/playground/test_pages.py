@@ -174,11 +174,14 @@ def test_view_code_snippets_run_against_the_endpoint(
 def test_the_playground_speaks_vietnamese(as_member, endpoint, platform, settings):
     as_member.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
     html = as_member.get(reverse("playground:index")).content.decode()
-    assert "Thử nghiệm model để xem nó hoạt động như thế nào." in html
+    assert "Dùng thử các model để xem chúng hoạt động ra sao." in html
     assert "Tên model được phục vụ" in html
     assert "Số token tối đa" in html
     response = as_member.post(SEND, chat_data(endpoint, temperature="5"))
-    assert "Temperature phải nằm trong khoảng từ 0 đến 2." in response.json()["error"]["message"]
+    assert (
+        "Độ sáng tạo (temperature) phải nằm trong khoảng từ 0 đến 2."
+        in response.json()["error"]["message"]
+    )
 
 
 def test_reopening_a_conversation_whose_endpoint_stopped_says_so(as_member, endpoint, platform):
