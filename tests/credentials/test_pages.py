@@ -350,4 +350,4 @@ def test_the_page_speaks_vietnamese(as_admin, stored, settings):
     for words in ("Thông tin xác thực", "Tình trạng token", "Kiểm tra kết nối", "Trạng thái"):
         assert words in html
     html = as_admin.get(reverse("credentials:edit", args=[stored.code])).content.decode()
-    assert "Lưu thay đổi" in html and "Chỉnh sửa “Team A”" in html
+    assert "Lưu thay đổi" in html and "Sửa “Team A”" in html

@@ -25,7 +25,7 @@ FAST = {
 @pytest.fixture
 def slow_platform(settings):
     """A platform of its own whose deploys take 4 s, so that CREATING can be seen."""
-    lp = start_local_platform("--deploy-seconds=4", "--delete-seconds=2")
+    lp = start_local_platform("--deploy-seconds=12", "--delete-seconds=2")  # > 2 page polls
     settings.AIPLATFORM_IAM_TOKEN_URL = lp.token_url
     settings.AIPLATFORM_MANAGEMENT_URL = lp.url
     settings.AIPLATFORM_INFERENCE_URL_TEMPLATE = lp.inference_url_template
