@@ -288,6 +288,8 @@ def models(environ: dict, call: Call) -> Response:
         key = authn.current(key)
     except authn.Refused as refused:
         raise unauthorized(refused.reason) from None
+    except redis.RedisError:
+        raise _redis_down() from None
     rows = selectors.models_for_key(all_endpoints=key.all_endpoints, endpoint_ids=key.endpoint_ids)
     data = [
         {

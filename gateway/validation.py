@@ -67,7 +67,7 @@ class ChatCall:
 def parse(raw: bytes) -> dict:
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python can read
         body = None
     if not isinstance(body, dict):
         raise ApiError(
