@@ -1,9 +1,11 @@
-"""A person who is deactivated or loses their role stops being able to call, at once."""
+"""A person who is deactivated or loses their role stops being able to call, at once; so does a
+key changed or deleted anywhere (the Django admin included), not only through the Keys page."""
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models.signals import m2m_changed, post_save
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 
 def _user_saved(sender, instance, created, update_fields=None, **kwargs) -> None:
@@ -26,7 +28,18 @@ def _groups_changed(sender, instance, action, **kwargs) -> None:
                 owner_keys_changed(pk)
 
 
+def _key_changed(sender, instance, **kwargs) -> None:
+    from gateway.services import key_versions_bump
+
+    digest = instance.hashed
+    transaction.on_commit(lambda: key_versions_bump([digest]))
+
+
 def connect() -> None:
+    from gateway.models import GatewayKey
+
+    post_save.connect(_key_changed, sender=GatewayKey, dispatch_uid="gateway-key-saved")
+    post_delete.connect(_key_changed, sender=GatewayKey, dispatch_uid="gateway-key-deleted")
     user_model = get_user_model()
     post_save.connect(_user_saved, sender=user_model, dispatch_uid="gateway-user-saved")
     m2m_changed.connect(

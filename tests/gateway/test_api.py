@@ -228,3 +228,15 @@ def test_a_platform_401_means_one_remint_and_one_retry(gw_endpoint, member_key, 
     )
     assert answer.status == 200, answer.body
     assert sum(platform.stats()["iam_calls"].values()) == iam_before + 1
+
+
+def test_a_key_deleted_outside_the_keys_page_stops_on_the_next_request(
+    gw_endpoint, member_key, django_capture_on_commit_callbacks
+):
+    """Deleted in the Django admin (a plain delete): the version is bumped on commit as well."""
+    body = chat_body(gw_endpoint.name)
+    assert call("POST", "/v1/chat/completions", key=member_key.secret, body=body).status == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        member_key.key.delete()
+    answer = call("POST", "/v1/chat/completions", key=member_key.secret, body=body)
+    assert answer.status == 401
