@@ -181,6 +181,9 @@ def _admit(call: Call, chat: validation.ChatCall, key: authn.KeyInfo, endpoint_i
     for _attempt in range(3):
         if not key.may_call(endpoint_id):
             raise ApiError(403, "This key may no longer call this model.", type_="permission_error")
+        too_large = _never_fits(chat, key)
+        if too_large is not None:
+            raise too_large
         try:
             verdict = limits.check(
                 key_id=key.id,
@@ -206,6 +209,35 @@ def _admit(call: Call, chat: validation.ChatCall, key: authn.KeyInfo, endpoint_i
     raise ApiError(503, "The key changed while it was being checked: try again.", retry_after=1)
 
 
+def _never_fits(chat: validation.ChatCall, key: authn.KeyInfo) -> ApiError | None:
+    """A request larger than a whole token budget would wait for ever: a 400 saying what to
+    lower, not a 429 that clients retry."""
+    for per, limit in (("minute", key.tpm), ("day", key.tpd)):
+        if not limit or chat.cost <= limit:
+            continue
+        code = f"request_exceeds_tokens_per_{per}"
+        room = limit - chat.prompt_estimate
+        if room < 1:
+            return ApiError(
+                400,
+                f"The prompt alone is about {chat.prompt_estimate} tokens (estimated), more than "
+                f"this key's whole budget of {limit} tokens per {per}: shorten the messages or "
+                "ask for a key with a larger budget.",
+                param="messages",
+                code=code,
+            )
+        return ApiError(
+            400,
+            f"This request may use up to {chat.cost} tokens (about {chat.prompt_estimate} for "
+            f"the prompt, estimated, plus {chat.max_tokens_param} {chat.max_tokens}), more than "
+            f"this key's whole budget of {limit} tokens per {per}, so it can never be served: "
+            f"set {chat.max_tokens_param} to at most {room}.",
+            param=chat.max_tokens_param,
+            code=code,
+        )
+    return None
+
+
 def _over_limit(verdict: limits.Verdict, key: authn.KeyInfo, chat) -> ApiError:
     wait = verdict.retry_after
     if verdict.refused_by == limits.REQUESTS:
@@ -219,7 +251,8 @@ def _over_limit(verdict: limits.Verdict, key: authn.KeyInfo, chat) -> ApiError:
         )
         message, kind = (
             f"Rate limit reached for tokens per {per} (limit {limit}): this request may use "
-            f"{chat.cost} tokens (prompt and max_tokens). Try again in {wait} s.",
+            f"{chat.cost} tokens (the prompt, estimated, and {chat.max_tokens_param}). "
+            f"Try again in {wait} s, or lower {chat.max_tokens_param}.",
             "tokens",
         )
     return ApiError(429, message, type_=kind, code="rate_limit_exceeded", retry_after=wait)

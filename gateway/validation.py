@@ -56,7 +56,8 @@ class ChatCall:
     stream: bool
     wants_usage: bool  # the caller asked for stream_options.include_usage
     max_tokens: int
-    prompt_estimate: int
+    prompt_estimate: int  # characters / 4: a reservation, settled from the reported usage
+    max_tokens_param: str = "max_tokens"  # the name the caller used (or would use)
 
     @property
     def cost(self) -> int:
@@ -131,6 +132,41 @@ def _messages(messages: object) -> int:
     return chars // 4 + 1
 
 
+def _stop(stop: object) -> None:
+    """As OpenAI takes it: a string, or an array of up to 4 strings; each one bounded."""
+    if stop is None:
+        return
+    high, most = params.MAX_STOP_LENGTH, params.MAX_STOP_SEQUENCES
+    if isinstance(stop, str):
+        sequences = [("stop", stop)]
+    elif isinstance(stop, list):
+        if len(stop) > most:
+            raise bad_request(
+                f"Invalid value for 'stop': at most {most} stop sequences, got {len(stop)}.",
+                param="stop",
+                code="too_many_stop_sequences",
+            )
+        sequences = [(f"stop[{i}]", s) for i, s in enumerate(stop)]
+    else:
+        raise bad_request(
+            f"Invalid type for 'stop': expected a string or an array of up to {most} strings.",
+            param="stop",
+            code="invalid_type",
+        )
+    for where, sequence in sequences:
+        if not isinstance(sequence, str):
+            raise bad_request(
+                f"Invalid type for '{where}': expected a string.", param=where, code="invalid_type"
+            )
+        if not 1 <= len(sequence) <= high:
+            raise bad_request(
+                f"Invalid value for '{where}': a stop sequence has 1 to {high} characters, "
+                f"got {len(sequence)}.",
+                param=where,
+                code="stop_sequence_length",
+            )
+
+
 def check(body: dict) -> ChatCall:
     unknown = sorted(set(body) - KNOWN)
     if unknown:
@@ -156,6 +192,7 @@ def check(body: dict) -> ChatCall:
                 param=name,
             )
     max_tokens = settings.GATEWAY_DEFAULT_MAX_TOKENS
+    max_tokens_param = "max_tokens"
     for name in ("max_tokens", "max_completion_tokens"):
         value = body.get(name)
         if value is None:
@@ -167,7 +204,7 @@ def check(body: dict) -> ChatCall:
                 f"got {value!r}.",
                 param=name,
             )
-        max_tokens = value
+        max_tokens, max_tokens_param = value, name
     n = body.get("n")
     if n is not None and n != 1:
         raise bad_request("Invalid value for 'n': only 1 is supported.", param="n")
@@ -181,24 +218,13 @@ def check(body: dict) -> ChatCall:
         raise bad_request(
             "Invalid type for 'stream_options': expected an object.", param="stream_options"
         )
-    stop = body.get("stop")
-    if stop is not None and not (
-        isinstance(stop, str)
-        or (
-            isinstance(stop, list)
-            and len(stop) <= params.MAX_STOP_SEQUENCES
-            and all(isinstance(s, str) for s in stop)
-        )
-    ):
-        raise bad_request(
-            f"Invalid value for 'stop': a string or up to {params.MAX_STOP_SEQUENCES} strings.",
-            param="stop",
-        )
+    _stop(body.get("stop"))
     return ChatCall(
         body=body,
         model=model,
         stream=stream,
         wants_usage=bool(stream and options and options.get("include_usage")),
         max_tokens=max_tokens,
+        max_tokens_param=max_tokens_param,
         prompt_estimate=prompt,
     )

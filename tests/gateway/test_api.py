@@ -162,6 +162,11 @@ def test_endpoint_not_active_is_503_naming_its_status(gw_endpoint, member_key):
         ({"n": 2}, "n"),
         ({"stream": "yes"}, "stream"),
         ({"frobnicate": True}, "frobnicate"),
+        ({"stop": ["a", "b", "c", "d", "e"]}, "stop"),
+        ({"stop": 7}, "stop"),
+        ({"stop": ["ok", 3]}, "stop[1]"),
+        ({"stop": ["ok", "x" * 41]}, "stop[1]"),
+        ({"stop": ""}, "stop"),
     ],
 )
 def test_bad_parameters_are_400_naming_the_field(gw_endpoint, member_key, change, param):
@@ -172,6 +177,11 @@ def test_bad_parameters_are_400_naming_the_field(gw_endpoint, member_key, change
         body={**chat_body(gw_endpoint.name), **change},
     )
     assert param in assert_openai_error(answer, 400, param=param)["message"]
+
+
+def test_four_stop_sequences_of_the_longest_length_are_accepted(gw_endpoint, member_key):
+    body = chat_body(gw_endpoint.name, stop=["x" * 40, "y" * 40, "\n\n", "END"])
+    assert call("POST", "/v1/chat/completions", key=member_key.secret, body=body).status == 200
 
 
 def test_malformed_json_is_400(gw_endpoint, member_key):

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from gateway import limits, services
+from gateway import limits, services, validation
 from tests.gateway.conftest import call, chat_body, make_key
 
 
@@ -50,14 +50,64 @@ def test_requests_per_minute_429_with_retry_after(gw_endpoint, member):
 @pytest.mark.django_db
 def test_over_the_token_budget_is_refused_before_the_platform(gw_endpoint, member, platform):
     key = make_key(member, tokens_per_minute=500).secret
+    not_at_a_minute_boundary()
+    first = call("POST", "/v1/chat/completions", key=key, body=chat_body(gw_endpoint.name))
+    assert first.status == 200
     before = platform.stats()
+    # Fits a whole minute's budget (about 7 + 490), not what is left of this one.
     answer = call(
-        "POST", "/v1/chat/completions", key=key, body=chat_body(gw_endpoint.name, max_tokens=600)
+        "POST", "/v1/chat/completions", key=key, body=chat_body(gw_endpoint.name, max_tokens=490)
     )
     assert answer.status == 429
-    assert answer.json()["error"]["type"] == "tokens"
+    error = answer.json()["error"]
+    assert error["type"] == "tokens" and error["code"] == "rate_limit_exceeded"
+    assert "lower max_tokens" in error["message"]
     assert int(answer.headers["Retry-After"]) >= 1
     assert platform.stats()["data_plane_calls"] == before["data_plane_calls"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("limits_", "param", "per"),
+    [
+        ({"tokens_per_day": 1000}, "max_tokens", "day"),
+        ({"tokens_per_minute": 1000}, "max_tokens", "minute"),
+        ({"tokens_per_minute": 5000, "tokens_per_day": 1000}, "max_completion_tokens", "day"),
+    ],
+)
+def test_a_request_larger_than_a_whole_budget_is_a_400_not_a_retry(
+    gw_endpoint, member, platform, limits_, param, per
+):
+    key = make_key(member, **limits_).secret
+    before = platform.stats()
+    body = chat_body(gw_endpoint.name)
+    del body["max_tokens"]
+    body[param] = 2000
+    answer = call("POST", "/v1/chat/completions", key=key, body=body)
+    assert answer.status == 400
+    assert "Retry-After" not in answer.headers
+    error = answer.json()["error"]
+    assert error["code"] == f"request_exceeds_tokens_per_{per}"
+    assert error["param"] == param and error["type"] == "invalid_request_error"
+    # What to do instead, with the figure: the whole budget less the prompt's estimate.
+    room = 1000 - validation.check(body).prompt_estimate
+    assert error["message"].endswith(f"set {param} to at most {room}.")
+    assert "try again" not in error["message"].lower()
+    assert platform.stats()["data_plane_calls"] == before["data_plane_calls"]
+    # Lowered as it says, the same request goes through.
+    body[param] = room
+    assert call("POST", "/v1/chat/completions", key=key, body=body).status == 200
+
+
+@pytest.mark.django_db
+def test_a_prompt_larger_than_the_budget_names_the_messages(gw_endpoint, member):
+    key = make_key(member, tokens_per_day=50).secret
+    body = chat_body(gw_endpoint.name, messages=[{"role": "user", "content": "word " * 100}])
+    answer = call("POST", "/v1/chat/completions", key=key, body=body)
+    error = answer.json()["error"]
+    assert answer.status == 400 and error["param"] == "messages"
+    assert error["code"] == "request_exceeds_tokens_per_day"
+    assert "shorten the messages" in error["message"]
 
 
 @pytest.mark.django_db
