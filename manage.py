@@ -7,6 +7,11 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+    # In a `make run` checkout: its secrets and the local platform it started (var/local.env,
+    # var/run.env); the environment wins, and without those files nothing changes.
+    from webapp import local_env
+
+    local_env.load()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -78,6 +78,14 @@ class PlatformReport:
     def answering(self) -> int:
         return sum(1 for c in self.read_checks if c.answered)
 
+    @property
+    def unreachable(self) -> str:
+        """Why nothing answered, when no read route got any HTTP answer ("" otherwise)."""
+        called = [c for c in self.read_checks if c.called]
+        if called and all(c.status is None for c in called):
+            return called[0].error
+        return ""
+
 
 def _dig(obj: Any, dotted: str) -> Any:
     for part in dotted.split("."):
@@ -173,6 +181,9 @@ def platform_check(credential: Credential, *, routes: dict | None = None) -> Pla
         if check.method not in READ_METHODS:
             check.skipped = "writes"
             continue
+        if _unreachable(checks[:-1]):
+            check.skipped = "no answer"  # nothing answered the first call: do not wait again
+            continue
         if operation.endswith(".list"):
             query = {name: credential.region for arg, name in route.get("query", {}).items()}
             answer = client.probe(operation, params={**paging, **query})
@@ -189,6 +200,12 @@ def platform_check(credential: Credential, *, routes: dict | None = None) -> Pla
         routes_file=settings.AIPLATFORM_ROUTES_FILE,
         checks=checks,
     )
+
+
+def _unreachable(checks: list[OperationCheck]) -> bool:
+    """A read route was called and the platform did not answer it at all, nor any other."""
+    called = [c for c in checks if c.called]
+    return bool(called) and all(c.status is None for c in called)
 
 
 def _an_id(

@@ -46,6 +46,9 @@ class Config:
     api_keys: list[str] = field(default_factory=list)
     seed_endpoint: str = ""
     seed_endpoint_name: str = "demo-endpoint"
+    # Served on the data plane only, absent from the management API's answers: an endpoint "made
+    # in the console" that the dashboard cannot import, only connect by its URL.
+    seed_unlisted_endpoint: str = ""
     deploy_seconds: float = 20.0
     update_seconds: float = 5.0
     delete_seconds: float = 3.0
@@ -155,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
         defaults.seed_endpoint_name,
         str,
         "name of the seed endpoint",
+    )
+    opt(
+        "--seed-unlisted-endpoint",
+        "SEED_UNLISTED_ENDPOINT",
+        "",
+        str,
+        "create this ACTIVE endpoint (console-endpoint) on the data plane only: the management "
+        "API does not list it, so the dashboard can only connect it by its URL",
     )
     opt(
         "--deploy-seconds",

@@ -30,6 +30,7 @@ LATENCY_RANGE = (100, 60000)
 MAX_REPLICAS = 10
 DEFAULT_THRESHOLD = 70
 DEFAULT_LATENCY_MS = 1000
+UNLISTED_ENDPOINT_NAME = "console-endpoint"
 
 
 class ApiError(Exception):
@@ -106,6 +107,24 @@ class Platform:
                 ep["status"] = "ACTIVE"
                 ep["currentReplicaCount"] = 1
                 self.endpoints[ep["id"]] = ep
+            # Not in self.endpoints: no management route sees it, the data plane serves it.
+            self.unlisted_endpoints: dict[str, dict] = {}
+            if self.config.seed_unlisted_endpoint:
+                ep = self._endpoint_record(
+                    endpoint_id=self.config.seed_unlisted_endpoint,
+                    name=UNLISTED_ENDPOINT_NAME,
+                    region="HCM",
+                    model=catalog.REGISTRY_MODELS[0],
+                    instance_type=catalog.INSTANCE_TYPES[0],
+                    min_replicas=1,
+                    max_replicas=1,
+                    thresholds={},
+                    private_access=True,
+                    now=now,
+                )
+                ep["status"] = "ACTIVE"
+                ep["currentReplicaCount"] = 1
+                self.unlisted_endpoints[ep["id"]] = ep
 
     def set_faults(self, changes: dict) -> dict:
         unknown = set(changes) - set(FAULT_KEYS)
@@ -687,11 +706,12 @@ class Platform:
     def endpoint_for_inference(self, endpoint_id: str) -> dict:
         """A copy of the endpoint's public fields, or ApiError 404."""
         with self.lock:
-            return public(self._get(endpoint_id))
+            unlisted = self.unlisted_endpoints.get(endpoint_id)
+            return public(unlisted if unlisted is not None else self._get(endpoint_id))
 
     def inflight(self, endpoint_id: str, delta: int, *, stream: bool) -> None:
         with self.lock:
-            ep = self.endpoints.get(endpoint_id)
+            ep = self.endpoints.get(endpoint_id) or self.unlisted_endpoints.get(endpoint_id)
             if ep is not None:
                 ep["_inflight"] = max(0, ep["_inflight"] + delta)
                 self._rescale(ep, time.time())

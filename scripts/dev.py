@@ -7,18 +7,18 @@ Run through the Makefile, which creates `.venv` and installs the system packages
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-VAR = ROOT / "var"
-LOCAL_ENV = VAR / "local.env"
+sys.path.insert(0, str(ROOT))
+from webapp import local_env  # noqa: E402 (var/local.env and var/run.env: one home for both)
+
+VAR = local_env.VAR
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 PG_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -113,25 +113,6 @@ def choose_test_database() -> str:
     return f"sqlite:///{VAR / 'db-test-base.sqlite3'}"
 
 
-def local_env() -> dict[str, str]:
-    """Secrets of this development machine, made once and kept in var/local.env (not in git)."""
-    VAR.mkdir(exist_ok=True)
-    if not LOCAL_ENV.exists():
-        from cryptography.fernet import Fernet
-
-        values = {
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "LOCALPLATFORM_SERVICE_ACCOUNTS": f"{uuid.uuid4()}:{secrets.token_urlsafe(24)}",
-            "LOCALPLATFORM_API_KEYS": f"aip-{secrets.token_urlsafe(24)}",
-            "LOCALPLATFORM_SEED_ENDPOINT": f"me-{uuid.uuid4()}",
-        }
-        LOCAL_ENV.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
-        LOCAL_ENV.chmod(0o600)
-    pairs = (line.split("=", 1) for line in LOCAL_ENV.read_text().splitlines() if "=" in line)
-    return dict(pairs)
-
-
 def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
@@ -144,7 +125,7 @@ def run() -> None:
     env = dict(os.environ)
     # The Procfile says `python`: make it this virtualenv's.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    for key, value in local_env().items():
+    for key, value in local_env.ensure_local_env().items():
         env.setdefault(key, value)
     redis_url, redis_proc = choose_redis(for_tests=False)
     if redis_proc:
@@ -156,6 +137,7 @@ def run() -> None:
     env.setdefault("AIPLATFORM_IAM_TOKEN_URL", f"{base}/accounts-api/v2/auth/token")
     env.setdefault("AIPLATFORM_MANAGEMENT_URL", base)
     env.setdefault("AIPLATFORM_INFERENCE_URL_TEMPLATE", f"{base}/v1/{{endpoint_id}}")
+    local_env.write_run_env(env)
     compile_catalogs(env)
     manage("migrate", "--no-input", "-v", "0", env=env)
     manage("bootstrap", env=env)
@@ -168,6 +150,12 @@ def run() -> None:
     run_procfile = VAR / "Procfile.run"
     run_procfile.write_text(procfile)
     bind = env.get("GUNICORN_BIND", "127.0.0.1:8000")
+    if env.get("LOCALPLATFORM_SEED_UNLISTED_ENDPOINT"):
+        say(
+            "To try Inference > Add existing endpoint: the local platform also serves "
+            f'{base}/v1/{env["LOCALPLATFORM_SEED_UNLISTED_ENDPOINT"]}, made "in the console" '
+            "and not imported (call it with the API key 'Local platform API key')"
+        )
     say(f"Starting web, worker, beat and the local platform on http://{bind} (Ctrl-C stops all)")
     os.execvpe(  # noqa: S606 (honcho replaces this process, so Ctrl-C reaches it directly)
         sys.executable,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from endpoints.fields import DecryptionError
 from endpoints.models import Credential
 from endpoints.platform_check import OperationCheck, PlatformReport, platform_check
 
@@ -56,6 +57,20 @@ def report_text(report: PlatformReport) -> str:
     return "\n".join(lines)
 
 
+def unreachable_text(report: PlatformReport) -> str:
+    """What to do when no read route got any HTTP answer at all ("" when one did)."""
+    if not report.unreachable:
+        return ""
+    return (
+        f"The platform at {report.base_url} does not answer: {report.unreachable}\n"
+        "Against the local platform: is `make run` running? This command reads the port it "
+        "started the local platform on from var/run.env (LOCALPLATFORM_PORT, "
+        "AIPLATFORM_MANAGEMENT_URL); a variable set in this shell wins.\n"
+        "Against VNG Cloud: set AIPLATFORM_MANAGEMENT_URL and AIPLATFORM_IAM_TOKEN_URL as "
+        "docs/vngcloud.md says, in this shell as in the dashboard's processes."
+    )
+
+
 class Command(BaseCommand):
     help = "Call every read route of the management route table once and compare the answers."
 
@@ -66,6 +81,21 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, credential: str | None = None, **options) -> None:
+        try:
+            chosen = self._account(credential)
+        except DecryptionError:
+            raise CommandError(
+                "The stored credentials cannot be decrypted with the FIELD_ENCRYPTION_KEYS of "
+                "this shell. Run the command in the checkout where `make run` runs (manage.py "
+                "reads its keys from var/local.env), or export the keys the dashboard runs with."
+            ) from None
+        report = platform_check(chosen)
+        unreachable = unreachable_text(report)
+        if unreachable:
+            raise CommandError(unreachable)
+        self.stdout.write(report_text(report))
+
+    def _account(self, credential: str | None) -> Credential:
         accounts = Credential.objects.filter(kind=Credential.Kind.SERVICE_ACCOUNT)
         if credential:
             chosen = accounts.filter(label=credential).first()
@@ -78,4 +108,4 @@ class Command(BaseCommand):
                 raise CommandError(
                     "No usable service account is stored: add one on the Credentials page."
                 )
-        self.stdout.write(report_text(platform_check(chosen)))
+        return chosen
