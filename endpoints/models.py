@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -181,6 +182,10 @@ class EndpointQuerySet(models.QuerySet):
         return super().update(**kwargs)
 
 
+# The error code of a clash with `endpoint_unique_live_name_ci` in full_clean().
+NAME_TAKEN = "endpoint_name_taken"
+
+
 class Endpoint(models.Model):
     """An inference endpoint as the dashboard knows it; `platform_id` links it to the platform."""
 
@@ -223,7 +228,12 @@ class Endpoint(models.Model):
         verbose_name=_("API key"),
     )
     auth_mode = models.CharField(max_length=20, choices=AuthMode.choices, default=AuthMode.NONE)
-    platform_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # Unique among the rows that are not DELETED (Meta.constraints): a deleted row keeps the id
+    # for its history, and an endpoint that comes back with the same id is imported afresh.
+    # NULL, not "", until the platform gives an id: many rows wait at once, and NULLs never clash.
+    platform_id = models.CharField(  # noqa: DJ001
+        max_length=100, null=True, blank=True, db_index=True
+    )
 
     model_id = models.CharField(_("model"), max_length=200)
     model_name = models.CharField(max_length=200, blank=True)
@@ -278,11 +288,23 @@ class Endpoint(models.Model):
         verbose_name = _("endpoint")
         verbose_name_plural = _("endpoints")
         constraints = [
+            # Names are compared whatever their case (docs/endpoints.md, "Endpoint names"), in
+            # the scope the wizard checks: a service account and a region. A deleted endpoint's
+            # name may be used again.
             models.UniqueConstraint(
-                fields=["credential", "region", "name"],
+                Lower("name"),
+                F("credential"),
+                F("region"),
                 condition=~Q(status="DELETED"),
-                name="endpoint_unique_live_name",
-            )
+                name="endpoint_unique_live_name_ci",
+                violation_error_code=NAME_TAKEN,
+                violation_error_message=_("An endpoint of this name already exists here."),
+            ),
+            models.UniqueConstraint(
+                fields=["platform_id"],
+                condition=~Q(status="DELETED"),
+                name="endpoint_unique_live_platform_id",
+            ),
         ]
         indexes = [
             # The poller's query: due rows that are still moving.

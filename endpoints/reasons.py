@@ -25,6 +25,11 @@ MESSAGES: dict[str, Promise] = {
     "adopted": _("Found on the platform after an interrupted deploy."),
     "imported": _("Imported: created outside the dashboard (found on the platform)."),
     "connected": _("Connected by its URL: it answered, serving %(model)s."),
+    # Written once by migration 0006: names became unique whatever their case.
+    "renamed": _(
+        "Renamed from %(old)s to %(new)s in the dashboard: another endpoint here had the same "
+        "name in another case, and names are now compared whatever their case."
+    ),
     # Asked for by a person, answered by the platform
     "action_requested": _("%(action)s requested."),
     "action_refused": _("%(action)s refused by the platform: %(error)s"),
@@ -86,6 +91,7 @@ NARRATIVE = frozenset(
         "adopted",
         "imported",
         "connected",
+        "renamed",
         "action_requested",
         "stopped",
         "started",

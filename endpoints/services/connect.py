@@ -199,10 +199,16 @@ def endpoint_connect(
             _("This endpoint is already in the dashboard as “%(name)s”.") % {"name": twin.name},
             field="url",
         )
-    if live.filter(credential=credential, region=region, name=name).exists():
+    # Compared whatever their case, as the wizard does (and the database's constraint).
+    taken = (
+        live.filter(credential=credential, region=region, name__iexact=name)
+        .values_list("name", flat=True)
+        .first()
+    )
+    if taken is not None:
         raise ConnectRefused(
             _("An endpoint named “%(name)s” already exists in %(region)s.")
-            % {"name": name, "region": region},
+            % {"name": taken, "region": region},
             field="name",
         )
     served = check_connection(

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -32,7 +33,7 @@ from endpoints.clients.errors import (
     PermissionDenied,
     PlatformError,
 )
-from endpoints.models import Credential, Endpoint, EndpointEvent
+from endpoints.models import NAME_TAKEN, Credential, Endpoint, EndpointEvent
 from endpoints.platform_errors import error_text
 from endpoints.scaling import instance_spec
 from endpoints.selectors import platform_client
@@ -99,7 +100,14 @@ def endpoint_create(
         phase_started_at=now,
         created_by=user,
     )
-    endpoint.full_clean(exclude=["idempotency_key", "platform_id"], validate_unique=False)
+    try:
+        endpoint.full_clean(exclude=["idempotency_key", "platform_id"], validate_unique=False)
+    except ValidationError as exc:
+        # The name in any case taken since the form checked it (the constraint's own check).
+        errors = getattr(exc, "error_dict", {}).values()
+        if any(error.code == NAME_TAKEN for field_errors in errors for error in field_errors):
+            raise EndpointNameTaken(name) from None
+        raise
     try:
         with transaction.atomic():
             endpoint.save()
