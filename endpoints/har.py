@@ -26,6 +26,11 @@ class HarRefused(ValueError):
     """The file cannot be imported; the message says why, and nothing was written."""
 
 
+class HarOtherHost(HarRefused):
+    """No request of the file went to the management API's address: the caller says how to give
+    another address (the command's --management-url, the upload page's field)."""
+
+
 @dataclass(frozen=True)
 class Call:
     """One management call: what the route table is made of, and no header."""
@@ -120,11 +125,17 @@ def _origin(url: str) -> tuple[str, str, int | None, str]:
     return parts.scheme, (parts.hostname or "").lower(), port or default, parts.path
 
 
+def _address(scheme: str, host: str, port: int | None) -> str:
+    """host, with its port when it is not the scheme's default (`127.0.0.1:8001`)."""
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port in (None, {"http": 80, "https": 443}.get(scheme)) else f"{shown}:{port}"
+
+
 def management_calls(log: dict, base_url: str) -> list[Call]:
     """The JSON calls of the log that went to `base_url` (scheme, host, port and path prefix).
 
-    HarRefused when none did (the file was recorded on another host), naming the hosts it did
-    call (host names only).
+    HarOtherHost when none did (the file was recorded on another host), naming the hosts it did
+    call (host names and ports only).
     """
     scheme, host, port, prefix = _origin(base_url)
     prefix = prefix.rstrip("/")
@@ -141,7 +152,8 @@ def management_calls(log: dict, base_url: str) -> list[Call]:
             e_path == prefix or e_path.startswith(prefix + "/")
         ):
             if e_host:
-                others[e_host] = others.get(e_host, 0) + 1
+                where = _address(e_scheme, e_host, e_port)
+                others[where] = others.get(where, 0) + 1
             continue
         content = response.get("content")
         content = content if isinstance(content, dict) else {}
@@ -163,12 +175,12 @@ def management_calls(log: dict, base_url: str) -> list[Call]:
         )
     if not calls:
         seen = ", ".join(sorted(others, key=lambda h: -others[h])[:8]) or _("no host at all")
-        raise HarRefused(
+        raise HarOtherHost(
             _(
                 "None of its requests went to the management API at %(host)s: it was recorded "
                 "elsewhere. Hosts it called: %(hosts)s. Record the console while it calls "
-                "%(host)s, or name the host the console calls with --management-url."
+                "%(host)s."
             )
-            % {"host": host or base_url, "hosts": seen}
+            % {"host": _address(scheme, host, port) if host else base_url, "hosts": seen}
         )
     return calls

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from endpoints.har import HarRefused
+from endpoints.har import HarOtherHost, HarRefused
 from endpoints.models import Credential
 from endpoints.platform_check import platform_check
 from endpoints.route_capture import capture_from_har, route_text
@@ -94,11 +95,33 @@ def routes_har_view(request: AuthenticatedHttpRequest) -> HttpResponse:
             request, TEMPLATE, _context(har_error=_("Choose a .har file to import.")), status=400
         )
     name = (upload.name or "console.har").rsplit("/", 1)[-1][:100]
+    address = (request.POST.get("management_url") or "").strip().rstrip("/")
+    if address and (
+        urlsplit(address).scheme not in ("http", "https") or not urlsplit(address).hostname
+    ):
+        upload.close()
+        error = _("“%(url)s” is not an address of the management API (https://host).") % {
+            "url": address[:200]
+        }
+        return render(
+            request, TEMPLATE, _context(har_error=error, har_address=address[:200]), status=400
+        )
     try:
-        capture = capture_from_har(upload, size=upload.size or 0, name=name)
+        capture = capture_from_har(
+            upload, size=upload.size or 0, name=name, management_url=address or None
+        )
+    except HarOtherHost as exc:
+        error = f"{exc} " + _(
+            "If the console calls the management API at another address, give it in "
+            "“Management API address” and import again. Nothing was kept."
+        )
+        return render(request, TEMPLATE, _context(har_error=error, har_address=address), status=400)
     except HarRefused as exc:
         return render(
-            request, TEMPLATE, _context(har_error=f"{exc} " + _("Nothing was kept.")), status=400
+            request,
+            TEMPLATE,
+            _context(har_error=f"{exc} " + _("Nothing was kept."), har_address=address),
+            status=400,
         )
     finally:
         upload.close()

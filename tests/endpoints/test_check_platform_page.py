@@ -102,3 +102,26 @@ def test_the_report_in_vietnamese(as_admin, platform, sa, settings):
     assert "Route của nền tảng" in body
     assert "7/7 route đọc đã trả lời (local-sa)." in body
     assert "không gọi: route này ghi dữ liệu" in body
+
+
+def test_a_har_of_another_host_names_hosts_with_their_ports_and_the_page_takes_the_address(
+    as_admin, platform, tmp_path, settings
+):
+    path = tmp_path / "console.har"
+    record_console(platform, profiles.DEFAULT, path)
+    port = platform.url.rsplit(":", 1)[1]
+    settings.AIPLATFORM_MANAGEMENT_URL = "http://127.0.0.1:1"  # not where it was recorded
+    answer = as_admin.post(HAR, {"har": SimpleUploadedFile("console.har", path.read_bytes())})
+    error = answer.context["har_error"]
+    assert answer.status_code == 400
+    assert "the management API at 127.0.0.1:1:" in error
+    assert f"Hosts it called: 127.0.0.1:{port}." in error
+    # The page's own way to give the address, not the command's flag.
+    assert "--management-url" not in error and "“Management API address”" in error
+    assert 'name="management_url"' in answer.content.decode()
+    again = SimpleUploadedFile("console.har", path.read_bytes())
+    answer = as_admin.post(HAR, {"har": again, "management_url": platform.url + "/"})
+    assert answer.status_code == 200 and "Routes found in console.har" in answer.content.decode()
+    bad = SimpleUploadedFile("console.har", path.read_bytes())
+    answer = as_admin.post(HAR, {"har": bad, "management_url": "ftp://x"})
+    assert answer.status_code == 400 and "is not an address" in answer.context["har_error"]

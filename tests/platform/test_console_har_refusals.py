@@ -51,12 +51,33 @@ def test_a_file_over_the_size_limit_is_not_read(console_har, tmp_path, settings)
     assert secrets_in(message, secrets) == []
 
 
-def test_a_recording_of_another_host(console_har, tmp_path):
+def test_a_recording_of_another_host(console_har, alt_platform, tmp_path):
     path, secrets = console_har
     message = refused(path, tmp_path, management_url="https://aiplatform-hcm.api.vngcloud.vn")
     assert "None of its requests went to the management API at aiplatform-hcm.api" in message
-    assert "Hosts it called: 127.0.0.1" in message
+    port = alt_platform.url.rsplit(":", 1)[1]
+    assert f"Hosts it called: 127.0.0.1:{port}." in message  # the port: the console's, not ours
     assert secrets_in(message, secrets) == []
+
+
+def test_another_port_of_the_same_host_is_another_host_and_the_flag_says_how(
+    console_har, tmp_path, settings
+):
+    path, _secrets = console_har
+    message = refused(path, tmp_path, management_url="http://127.0.0.1:1")
+    assert "the management API at 127.0.0.1:1: it was recorded elsewhere" in message
+    assert "--management-url https://HOST" in message
+    # ...and the flag works: the address the console called.
+    output = tmp_path / "routes.json"
+    out = io.StringIO()
+    call_command(
+        "import_console_har",
+        str(path),
+        output=str(output),
+        management_url=settings.AIPLATFORM_MANAGEMENT_URL,
+        stdout=out,
+    )
+    assert output.exists() and "operations found" in out.getvalue()
 
 
 def test_a_recording_without_any_management_call(console_har, tmp_path):

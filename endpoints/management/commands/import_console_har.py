@@ -18,7 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from endpoints.har import HarRefused
+from endpoints.har import HarOtherHost, HarRefused
 from endpoints.route_capture import Capture, capture_from_har, route_text
 from webapp.platform_routes import dump_routes
 
@@ -88,6 +88,11 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(
                 f"{path}: cannot be read ({exc.strerror}). Nothing written."
+            ) from None
+        except HarOtherHost as exc:
+            raise CommandError(
+                f"{exc} If the console calls the management API at another address, pass it: "
+                "--management-url https://HOST. Nothing written."
             ) from None
         except HarRefused as exc:
             raise CommandError(f"{exc} Nothing written.") from None
