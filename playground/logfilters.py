@@ -1,10 +1,17 @@
 """Share tokens never reach a log line: `/share/<token>/` is written `/share/[<log id>]/`.
 
 A share token is the key to a demo: anyone who reads it in a log (the access log, an error line
-of `django.request`, a CSRF warning, a `?next=` after a login redirect) could use the link. The log
-id is a short hash of the token: it names the link (the admin panel shows it beside each link, to
-find its lines) and gives nothing back. No Django import here: gunicorn's logger uses it too
-(`playground.gunicorn_logger`), before and outside Django.
+of `django.request`, a CSRF warning, a `?next=` after a login redirect, a Referer) could use the
+link. The log id is a short hash of the token: it names the link (the admin panel shows it beside
+each link, to find its lines) and gives nothing back. No Django import here: gunicorn's logger uses
+it too (`playground.gunicorn_logger`), before and outside Django. This module is the one home of
+the redaction; Django's logging (settings.LOGGING) and gunicorn's both call it.
+
+The server decodes a request's path before routing it, so `/share/%41bc…/`, `/%73hare/Abc…/` and
+`%2Fshare%2FAbc…` in a `?next=` all reach the same link as `/share/Abc…/`. A log line holds the
+request as sent, so "share" and the slash after it are matched however they are percent-encoded
+(once or several times), and the whole path segment after them is redacted, whatever characters
+it holds. The log id is taken of the decoded segment: every spelling of a link has the same id.
 """
 
 from __future__ import annotations
@@ -12,22 +19,51 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from urllib.parse import unquote
 
-# The token's alphabet is URL-safe base64 (models.new_share_token); a redacted id is in brackets,
-# outside that alphabet, so a line is never rewritten twice. `%2F` covers `?next=%2Fshare%2F…`.
-SHARE_PATH = re.compile(r"(/|%2F)share(/|%2F)([A-Za-z0-9_-]+)", re.IGNORECASE)
+# A character as sent, or percent-encoded any number of times (`%73`, `%2573`, …).
+_PCT = r"%(?:25)*"
+
+
+def _spelled(word: str) -> str:
+    return "".join(f"(?:{c}|{_PCT}{ord(c):02x})" for c in word)
+
+
+_SLASH = f"(?:/|{_PCT}2f)"
+# What ends a path segment, as sent or percent-encoded: a slash, `?`, `#`; and what ends a URL in
+# a log line (white space, quotes, angle brackets) or a value in a query string (`&`).
+_END_ENCODED = f"{_PCT}(?:2f|3f|23)"
+_SEGMENT = rf"(?:(?!{_END_ENCODED})[^/?#&\s\"'<>\\])+"
+SHARE_PATH = re.compile(rf"({_SLASH}{_spelled('share')}{_SLASH})({_SEGMENT})", re.IGNORECASE)
+# A segment that is already a log id: left alone, so a line is never rewritten twice.
+_REDACTED = re.compile(r"\[[0-9a-f]{10}\]")
 
 
 def share_log_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:10]
 
 
+def _decoded(segment: str) -> str:
+    """The segment as the server reads it: percent-decoded until nothing changes."""
+    for _ in range(8):
+        decoded = unquote(segment)
+        if decoded == segment:
+            break
+        segment = decoded
+    return segment
+
+
+def _redact(match: re.Match) -> str:
+    prefix, segment = match.group(1), match.group(2)
+    if _REDACTED.fullmatch(segment):
+        return match.group(0)
+    return f"{prefix}[{share_log_id(_decoded(segment))}]"
+
+
 def redact_share_tokens(text: str) -> str:
-    if "share" not in text.lower():
+    if "share" not in text.lower() and "%" not in text:
         return text
-    return SHARE_PATH.sub(
-        lambda m: f"{m.group(1)}share{m.group(2)}[{share_log_id(m.group(3))}]", text
-    )
+    return SHARE_PATH.sub(_redact, text)
 
 
 class RedactShareTokens(logging.Filter):
