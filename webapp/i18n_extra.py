@@ -6,7 +6,7 @@ own: "in 29 minutes" reads "sau 29 phút", not "sau 29 minutes". Never imported 
 
 from __future__ import annotations
 
-from django.utils.translation import ngettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 TIME_STRINGS = (
     ngettext_lazy("%(num)d year", "%(num)d years", "num"),
@@ -15,4 +15,18 @@ TIME_STRINGS = (
     ngettext_lazy("%(num)d day", "%(num)d days", "num"),
     ngettext_lazy("%(num)d hour", "%(num)d hours", "num"),
     ngettext_lazy("%(num)d minute", "%(num)d minutes", "num"),
+)
+
+# Words our apps translate that Django's own catalogs (the admin's above all, as it comes first in
+# INSTALLED_APPS) translate otherwise: an app's catalog loses to them, our project catalog
+# (LOCALE_PATHS) wins over every one. Without these, the Unknown status read “Chưa xác định”, an
+# empty value “Không”, Save “Lưu lại”. tests/test_catalogs.py checks what Django returns at run
+# time.
+SHADOWED = (
+    gettext_lazy("Unknown"),
+    gettext_lazy("None"),
+    gettext_lazy("History"),
+    gettext_lazy("name"),
+    gettext_lazy("Save"),
+    gettext_lazy("View"),
 )
