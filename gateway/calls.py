@@ -57,15 +57,26 @@ class Call:
             self.prompt_tokens = found.get("prompt_tokens")
             self.completion_tokens = found.get("completion_tokens")
 
+    def tokens(self) -> tuple[int | None, int | None, bool]:
+        """(prompt, completion, estimated): the endpoint's own count when it reported one, else
+        the gateway's estimate (prompt characters / 4, content chunks seen), said to be one."""
+        if not self.upstream_answered:
+            return self.prompt_tokens, self.completion_tokens, False
+        if self.prompt_tokens is not None and self.completion_tokens is not None:
+            return self.prompt_tokens, self.completion_tokens, False
+        prompt = self.prompt_tokens if self.prompt_tokens is not None else self.prompt_estimate
+        completion = self.completion_tokens if self.completion_tokens is not None else self.chunks
+        return int(prompt or 0), int(completion or 0), True
+
     def used_tokens(self) -> int:
         if not self.upstream_answered:
             return 0
-        prompt = self.prompt_tokens if self.prompt_tokens is not None else self.prompt_estimate
-        completion = self.completion_tokens if self.completion_tokens is not None else self.chunks
+        prompt, completion, _estimated = self.tokens()
         return int(prompt or 0) + int(completion or 0)
 
     def record(self) -> dict:
         key = self.key
+        prompt, completion, estimated = self.tokens()
         return {
             "request_id": self.request_id,
             "at": self.at,
@@ -75,8 +86,9 @@ class Call:
             "model": self.model,
             "stream": self.stream,
             "status": self.status,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "tokens_estimated": estimated,
             "ttft_ms": self.ttft_ms,
             "total_ms": self.total_ms,
             "error": self.error,

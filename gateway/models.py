@@ -116,6 +116,10 @@ class UsageRecord(models.Model):
     status = models.PositiveSmallIntegerField()
     prompt_tokens = models.PositiveIntegerField(null=True)
     completion_tokens = models.PositiveIntegerField(null=True)
+    # The endpoint reported no usage (a stream cut short, a server that does not count): the
+    # tokens are the gateway's estimate (prompt characters / 4, content chunks), not a count.
+    tokens_estimated = models.BooleanField(default=False)
+    # Time to first token: streamed calls only (a plain answer arrives all at once).
     ttft_ms = models.PositiveIntegerField(null=True)
     total_ms = models.PositiveIntegerField(null=True)
     error = models.CharField(max_length=500, blank=True)

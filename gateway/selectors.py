@@ -34,7 +34,8 @@ def start_of_today() -> datetime:
 
 
 def usage_today(key_ids: list[int]) -> dict[int, dict]:
-    """Per key: calls, errors, prompt and completion tokens since midnight (TIME_ZONE)."""
+    """Per key: calls, errors, prompt and completion tokens since midnight (TIME_ZONE), and how
+    many calls' tokens are the gateway's estimate (the endpoint reported none)."""
     rows = (
         UsageRecord.objects.filter(key_id__in=key_ids, at__gte=start_of_today())
         .values("key_id")
@@ -43,6 +44,7 @@ def usage_today(key_ids: list[int]) -> dict[int, dict]:
             errors=Count("pk", filter=Q(status__gte=400)),
             prompt=Sum("prompt_tokens"),
             completion=Sum("completion_tokens"),
+            estimated=Count("pk", filter=Q(tokens_estimated=True)),
         )
     )
     return {row["key_id"]: row for row in rows}

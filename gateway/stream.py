@@ -4,6 +4,10 @@ Events are not re-encoded. The pass-through only looks into the few it must: the
 content (time to first token), the one with the usage (settling the token budget; dropped when
 the caller did not ask for usage, since the gateway asks for it on the caller's behalf), an error
 event, and `[DONE]`. A stream that breaks off ends with an OpenAI error event.
+
+The headers said 200 before the first byte, but the call is recorded with what really happened,
+so that monitoring counts it: 502 when the endpoint's stream broke off or ended without `[DONE]`,
+499 (nginx's "client closed request") when the caller went away first.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from gateway.calls import Call
 logger = logging.getLogger(__name__)
 
 READ_SIZE = 65536
+UPSTREAM_CUT, CALLER_GONE = 502, 499
 DONE = b"data: [DONE]"
 SSE_HEADERS = [
     ("Content-Type", "text/event-stream; charset=utf-8"),
@@ -64,6 +69,7 @@ class SSEPassThrough:
                 data = raw.read1(READ_SIZE)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 call.error = f"The endpoint's stream broke off ({type(exc).__name__})."
+                call.status = UPSTREAM_CUT
                 yield error_event(call.error, "stream_interrupted")
                 return
             if not data:
@@ -80,6 +86,7 @@ class SSEPassThrough:
                 yield out
         if not self.done:
             call.error = call.error or "The endpoint's stream ended without [DONE]."
+            call.status = UPSTREAM_CUT
             yield error_event(call.error, "stream_interrupted")
             return
         # Read the body's last bytes (the chunked terminator after [DONE]): a response read to
@@ -138,4 +145,5 @@ class SSEPassThrough:
         self.response.release_conn()
         if not self.done and not self.call.error:
             self.call.error = "The caller went away before the end of the answer."
+            self.call.status = CALLER_GONE
         self.call.finish()

@@ -51,6 +51,7 @@ def _record_row(data: dict):
         status=data["status"],
         prompt_tokens=data.get("prompt_tokens"),
         completion_tokens=data.get("completion_tokens"),
+        tokens_estimated=bool(data.get("tokens_estimated")),
         ttft_ms=data.get("ttft_ms"),
         total_ms=data.get("total_ms"),
         error=(data.get("error") or "")[:500],

@@ -215,9 +215,11 @@ def test_every_call_is_queued_for_the_usage_table(gw_endpoint, member, member_ke
     for row in (plain, streamed):
         assert row.key_id == member_key.key.pk and row.user_id == member.pk
         assert row.endpoint_id == gw_endpoint.pk
-        assert row.completion_tokens == 8 and row.prompt_tokens
-        assert row.ttft_ms is not None and row.total_ms >= row.ttft_ms
+        assert row.completion_tokens == 8 and row.prompt_tokens and not row.tokens_estimated
+        assert row.total_ms is not None
         assert not row.error
+    # Time to first token is measured on streams only.
+    assert plain.ttft_ms is None and streamed.total_ms >= streamed.ttft_ms
     assert refused.error and refused.endpoint_id is None
     member_key.key.refresh_from_db()
     assert member_key.key.last_used_at is not None

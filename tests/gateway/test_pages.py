@@ -103,6 +103,19 @@ def test_usage_today_and_last_used_on_the_page(as_member, member, gw_endpoint):
     usage.drain()
     row = as_member.get(KEYS).content.decode()
     assert "2 calls" in row and "Never" not in row
+    assert 'data-testid="tokens-estimated"' not in row  # the endpoint reported its usage
+    assert 'data-testid="speed-note"' in row
+
+
+def test_estimated_tokens_are_labelled_on_the_page(as_member, member, gw_endpoint, platform):
+    made = make_key(member, name="cut")
+    platform.set_faults(stream_cut_after=2)
+    body = chat_body(gw_endpoint.name, stream=True, max_tokens=20)
+    call("POST", "/v1/chat/completions", key=made.secret, body=body)
+    usage.drain()
+    page = as_member.get(KEYS).content.decode()
+    assert "estimated for 1 call (the endpoint reported no usage)" in page
+    assert "1 refused or failed" in page
 
 
 def test_command_creates_prints_once_and_revokes(member, gw_endpoint):

@@ -1,0 +1,87 @@
+"""What a call is recorded as: streams cut short are not 200s, tokens the endpoint did not report
+are marked estimated, and only streamed calls carry a time to first token."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from gateway import usage
+from gateway.models import UsageRecord
+from tests.gateway.conftest import call, chat_body
+
+pytestmark = pytest.mark.django_db
+
+
+def only_record() -> UsageRecord:
+    assert usage.drain() == 1
+    return UsageRecord.objects.get()
+
+
+def stream(model: str, key: str, **overrides):
+    return call(
+        "POST",
+        "/v1/chat/completions",
+        key=key,
+        body=chat_body(model, stream=True, max_tokens=40, **overrides),
+    )
+
+
+@pytest.mark.parametrize(
+    "fault", [{"stream_cut_after": 3}, {"stream_truncate_after": 3}, {"stream_error_after": 3}]
+)
+def test_a_stream_the_endpoint_cuts_is_recorded_as_a_502(gw_endpoint, member_key, platform, fault):
+    platform.set_faults(**fault)
+    answer = stream(gw_endpoint.name, member_key.secret)
+    assert answer.status == 200  # the headers had gone before the cut
+    assert "error" in answer.events()[-1]
+    row = only_record()
+    assert row.status == 502 and row.error
+    # No usage came: the tokens are the gateway's estimate, and say so.
+    assert row.tokens_estimated and row.completion_tokens >= 3 and row.prompt_tokens >= 1
+
+
+def test_a_caller_who_goes_away_is_recorded_as_a_499(gw_endpoint, member_key, platform):
+    from gateway.api import application
+
+    platform.set_faults(token_per_second=50)
+    data = json.dumps(chat_body(gw_endpoint.name, stream=True, max_tokens=200)).encode()
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/v1/chat/completions",
+        "CONTENT_LENGTH": str(len(data)),
+        "wsgi.input": io.BytesIO(data),
+        "HTTP_AUTHORIZATION": f"Bearer {member_key.secret}",
+    }
+    body = application(environ, lambda status, headers: None)
+    chunks = iter(body)
+    assert next(chunks).startswith(b"data: ")
+    body.close()  # what the server does when the caller's socket closes
+    row = only_record()
+    assert row.status == 499
+    assert row.error == "The caller went away before the end of the answer."
+    assert row.tokens_estimated
+
+
+def test_reported_usage_is_recorded_as_counted(gw_endpoint, member_key):
+    streamed = stream(gw_endpoint.name, member_key.secret)
+    assert streamed.events()[-1] == "[DONE]"
+    row = only_record()
+    assert row.status == 200 and not row.error and not row.tokens_estimated
+    assert row.ttft_ms is not None
+
+
+def test_a_plain_call_has_no_time_to_first_token(gw_endpoint, member_key):
+    answer = call(
+        "POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(gw_endpoint.name)
+    )
+    reported = answer.json()["usage"]
+    row = only_record()
+    assert row.ttft_ms is None and row.total_ms is not None
+    assert (row.prompt_tokens, row.completion_tokens) == (
+        reported["prompt_tokens"],
+        reported["completion_tokens"],
+    )
+    assert not row.tokens_estimated
