@@ -6,11 +6,16 @@ so that a later edit cannot quietly bring back a term it replaced.
 
 from __future__ import annotations
 
+import ast
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import polib
 import pytest
+from django.utils import translation
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = sorted(
@@ -193,3 +198,91 @@ def test_ago_reads_truoc():
         if "trước" not in text and "(%(ago)s)" not in text
     ]
     assert not missing, missing
+
+
+# --- Complete: every string the code marks is in a catalog, and it is what Django shows ---
+
+# The names xgettext collects (Django's makemessages, and webapp's, which adds `_lazy`).
+COLLECTED = {"_", "_lazy", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy"}
+COLLECTED |= {"pgettext", "pgettext_lazy", "npgettext", "npgettext_lazy"}
+SOURCE_SKIP = {".venv", "var", "node_modules", "tests", "localplatform", "bench", "scripts", ".git"}
+
+
+def _key(entry: polib.POEntry) -> tuple[str | None, str, str | None]:
+    return (entry.msgctxt or None, entry.msgid, entry.msgid_plural or None)
+
+
+def test_every_translation_function_is_imported_under_a_name_makemessages_collects():
+    """`from django.utils.translation import gettext_lazy as _t` would hide every `_t("…")` from
+    makemessages: the strings would never reach a catalog and stay English."""
+    wrong = []
+    for path in ROOT.rglob("*.py"):
+        if SOURCE_SKIP & set(path.relative_to(ROOT).parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
+                for alias in node.names:
+                    name = alias.asname or alias.name
+                    if "gettext" in alias.name and name not in COLLECTED:
+                        wrong.append(f"{path.relative_to(ROOT)}: {alias.name} as {name}")
+    assert not wrong, wrong
+
+
+def test_makemessages_finds_nothing_the_catalogs_lack(tmp_path):
+    """makemessages over a copy of the tree (never over the tracked catalogs): every string of the
+    templates and the Python code is already in its catalog."""
+    copy = tmp_path / "tree"
+    ignore = shutil.ignore_patterns(*SOURCE_SKIP - {"tests"}, "docs", "vendor", "*.mo", "*.pyc")
+    shutil.copytree(ROOT, copy, ignore=ignore, symlinks=True)
+    command = [sys.executable, "manage.py", "makemessages", "-l", "vi", "--no-obsolete"]
+    command += [f"--ignore={d}" for d in ("localplatform", "tests", "bench", "scripts")]
+    done = subprocess.run(command, cwd=copy, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    missing = {}
+    for path in CATALOGS:
+        ours = {_key(e) for e in _entries(path)}
+        made = polib.pofile(str(copy / path.relative_to(ROOT)))
+        lacking = [
+            f"{e.msgid!r} ({e.occurrences[0][0] if e.occurrences else '?'})"
+            for e in made
+            if not e.obsolete and _key(e) not in ours
+        ]
+        if lacking:
+            missing[_label(path)] = lacking
+    assert not missing, f"strings marked for translation but in no catalog: {missing}"
+
+
+def test_django_shows_each_translation_as_the_catalog_writes_it():
+    """Django merges every catalog into one: Django's own (the admin's first) win over an app's, and
+    an msgid translated twice by our apps shows one of the two. Either way a page would not show
+    what the catalog says (“Chưa xác định” for Unknown, “Lưu lại” for Save)."""
+    wrong = []
+    with translation.override("vi"):
+        for path in CATALOGS:
+            for e in _entries(path):
+                if e.msgid_plural:
+                    shown = (
+                        translation.npgettext(e.msgctxt, e.msgid, e.msgid_plural, 2)
+                        if e.msgctxt
+                        else translation.ngettext(e.msgid, e.msgid_plural, 2)
+                    )
+                    written = e.msgstr_plural[0]
+                else:
+                    shown = (
+                        translation.pgettext(e.msgctxt, e.msgid)
+                        if e.msgctxt
+                        else translation.gettext(e.msgid)
+                    )
+                    written = e.msgstr
+                if written and shown != written:
+                    wrong.append(
+                        f"{_label(path)}: {e.msgid!r} is {written!r}, Django shows {shown!r}"
+                    )
+    assert not wrong, "\n".join(wrong)
+
+
+def test_load_tests_and_links_read_as_the_glossary_says():
+    assert _msgstr("Done") == {"Hoàn tất"}  # the load test's state and the People link's button
+    assert _msgstr("Unknown") == {"Không xác định"}
+    assert len(_msgstr("This link no longer works")) == 1
+    assert len(_msgstr("Showing %(n)s of %(total)s")) == 1
