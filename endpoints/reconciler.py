@@ -8,6 +8,9 @@ An endpoint missing from the list is confirmed with one GET and then marked MISS
 when a person deleted it). Status changes go through `lifecycle.transition`; whatever else moved
 (replicas, the schedule) is written as one UPDATE per distinct change. A row that raises anything
 records why on itself and is looked at later; it never stops the pass.
+
+Endpoints on the platform that no row knows yet are adopted or imported by `endpoints.discovery`,
+on the walks it says are due.
 """
 
 from __future__ import annotations
@@ -19,24 +22,17 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from endpoints import lifecycle
+from endpoints import discovery, lifecycle
 from endpoints.clients.aiplatform import PlatformEndpoint
 from endpoints.clients.errors import NotFound, PlatformError
-from endpoints.models import Credential, Endpoint, EndpointEvent, EndpointQuerySet
+from endpoints.models import Credential, Endpoint, EndpointQuerySet
 from endpoints.platform_errors import error_text
-from endpoints.scaling import autoscaling_from_platform, instance_spec
-from endpoints.selectors import (
-    api_key_choices,
-    instance_types,
-    platform_client,
-    registry_models,
-    service_account_choices,
-)
-from endpoints.services.deployments import check_timeout, is_ours, wake_pending_deploys
+from endpoints.selectors import platform_client, service_account_choices
+from endpoints.services.deployments import check_timeout, wake_pending_deploys
 from monitoring.recording import record_replica_samples
 
 if TYPE_CHECKING:
@@ -177,12 +173,7 @@ def endpoints_poll() -> dict[str, int]:
     stats["deploys"] = wake_pending_deploys(now, batch)
     credentials: dict[int, Credential] = {c.pk: c for c in service_account_choices()}
     listings: Listings = {}
-    discovery: set[tuple[int, str]] = set()
-    for credential in credentials.values():
-        for region in settings.AIPLATFORM_REGIONS:
-            key = f"endpoints:discovery:{credential.pk}:{region}"
-            if cache.add(key, 1, timeout=settings.ENDPOINT_DISCOVERY_SECONDS):
-                discovery.add((credential.pk, region))
+    walks = discovery.walks_due(list(credentials.values()))
     polled: set[int] = set()
     looked: list[Endpoint] = []
     while True:
@@ -219,7 +210,7 @@ def endpoints_poll() -> dict[str, int]:
     # Monitoring: the replicas of the endpoints this pass looked at, as it left them (one Redis
     # command; the monitoring drain stores and folds them).
     record_replica_samples(looked)
-    for pair in sorted(discovery):  # groups with nothing due: walked now and then all the same
+    for pair in sorted(walks):  # groups with nothing due: walked now and then all the same
         _listing(credentials[pair[0]], pair[1], listings, stats)
     # Every list walked in this pass is applied to every endpoint in it, not only the due ones.
     for (credential_id, region), listed in sorted(listings.items(), key=lambda item: item[0]):
@@ -230,7 +221,7 @@ def endpoints_poll() -> dict[str, int]:
                     region,
                     listed,
                     skip=polled,
-                    import_unknown=(credential_id, region) in discovery,
+                    import_unknown=(credential_id, region) in walks,
                 )
             except Exception:
                 logger.exception("sync %s/%s failed", credential_id, region)
@@ -508,7 +499,7 @@ def _gone(endpoint: Endpoint, credential: Credential, held: dict[str, Any]) -> N
     apply_platform_state(endpoint, found)
 
 
-# ------------------------------------------------------------------------------ discovery
+# ------------------------------------------------------------------------------ sync
 def _sync_group(
     credential: Credential,
     region: str,
@@ -520,7 +511,7 @@ def _sync_group(
     """Apply a walked list to every endpoint of its service account and region that this pass
     did not claim: a change made in the console shows at once (status, replicas), one that left
     the list is confirmed gone with a GET, and, on a discovery walk (every
-    ENDPOINT_DISCOVERY_SECONDS), the unknown ones are imported.
+    ENDPOINT_DISCOVERY_SECONDS), the unknown ones are adopted or imported (`endpoints.discovery`).
 
     Reads one small tuple per endpoint of the group; writes (and calls) only for the few that
     differ. A row another pass has leased meanwhile is taken over by the same compare-and-swap:
@@ -556,10 +547,7 @@ def _sync_group(
             or (found.max_replicas and high != found.max_replicas)
         ):
             changed.append(pk)
-    imported = 0
-    for platform_id, found in listed.items():
-        if import_unknown and platform_id not in seen:
-            imported += _import(credential, region, found) is not None
+    imported = discovery.import_unknown(credential, region, listed, seen) if import_unknown else 0
     rows_to_apply = Endpoint.objects.filter(pk__in=changed + gone).exclude(
         status__in=(S.PENDING, S.DELETED)
     )
@@ -595,104 +583,3 @@ def _apply_discovered(
         _transition(endpoint, found, fields, guard=held)
     elif Endpoint.objects.filter(pk=endpoint.pk, **held).update(**fields):
         _note_scaling_outside(endpoint, fields)
-
-
-def _auth_mode_for_import(found: PlatformEndpoint, region: str) -> tuple[str, Credential | None]:
-    if not found.private_access:
-        return Endpoint.AuthMode.NONE, None
-    key = api_key_choices(region).first()
-    if key is not None:
-        return Endpoint.AuthMode.API_KEY, key
-    return Endpoint.AuthMode.IAM_TOKEN, None
-
-
-def _adopt(row: Endpoint, found: PlatformEndpoint) -> Endpoint | None:
-    """Our PENDING row whose deploy died after the platform created the endpoint: link it, but
-    only while no deploy holds it (the same claim the deploy takes), so the two never race."""
-    now = timezone.now()
-    if row.status != S.PENDING or not is_ours(row, found):
-        return None
-    if row.next_poll_at is not None and row.next_poll_at > now:
-        return None  # a deploy holds the lease: it links the endpoint itself
-    lease = now + timedelta(seconds=settings.ENDPOINT_CLAIM_SECONDS)
-    if not Endpoint.objects.filter(
-        pk=row.pk, status=S.PENDING, platform_id__isnull=True, next_poll_at=row.next_poll_at
-    ).update(platform_id=found.id, next_poll_at=lease):
-        return None
-    row.platform_id, row.next_poll_at = found.id, lease
-    apply_platform_state(row, found, code="adopted")
-    return row
-
-
-def _import(credential: Credential, region: str, found: PlatformEndpoint) -> Endpoint | None:
-    """A platform endpoint nobody here knows: adopt our PENDING row of that name, or import it."""
-    row = (
-        Endpoint.objects.filter(
-            credential=credential, region=region, name=found.name, platform_id__isnull=True
-        )
-        .exclude(status=S.DELETED)
-        .first()
-    )
-    if row is not None:
-        return _adopt(row, found)
-    model = next(
-        (m for m in _safe(lambda: registry_models(credential), []) if m.id == found.model_id), None
-    )
-    instance = next(
-        (
-            t
-            for t in _safe(lambda: instance_types(credential, region), [])
-            if t.id == found.instance_type_id
-        ),
-        None,
-    )
-    auth_mode, access = _auth_mode_for_import(found, region)
-    status = lifecycle.normalize_status(found.status)
-    if status == S.PENDING:
-        status = S.CREATING
-    now = timezone.now()
-    endpoint = Endpoint(
-        name=found.name[:50],
-        region=found.region or region,
-        credential=credential,
-        access_credential=access,
-        auth_mode=auth_mode,
-        platform_id=found.id,
-        model_id=found.model_id,
-        model_name=model.name if model else "",
-        served_model_name=found.served_model_name or (model.served_model_name if model else ""),
-        framework=model.framework if model else "",
-        instance_type=found.instance_type_id,
-        instance_spec=instance_spec(instance) if instance else {},
-        min_replicas=found.min_replicas or 1,
-        max_replicas=found.max_replicas or found.min_replicas or 1,
-        current_replicas=found.current_replicas,
-        autoscaling=autoscaling_from_platform(found.autoscaling or {}),
-        private_access=found.private_access,
-        status=status,
-        raw_status=found.status[:100],
-        reason_code="imported",
-        url=found.url if status == S.ACTIVE else "",
-        phase_started_at=now,
-        checked_at=now,
-        **lifecycle.schedule(status, 0, now),
-    )
-    try:
-        with transaction.atomic():
-            endpoint.save()
-            EndpointEvent.objects.create(
-                endpoint=endpoint,
-                at=now,
-                to_status=lifecycle.shown_status(status, found.status),
-                code="imported",
-            )
-    except IntegrityError:
-        return None  # another pass, or another credential of the same account, was first
-    return endpoint
-
-
-def _safe(fn, default):
-    try:
-        return fn()
-    except PlatformError:
-        return default
