@@ -1,7 +1,9 @@
 """The Keys page: a person's gateway keys, their usage today, and (Admins) everyone's keys.
 
-Members and Admins only. A new key's secret is in the answer to the POST that made it and
-nowhere else: no redirect, no session, no message carries it.
+Members and Admins only. Making a key is POST-redirect-GET, so a reload does not make a second
+one. The secret crosses the redirect in the session, encrypted (endpoints.fields, the keys that
+encrypt credentials), and is popped by the first page that shows it: a reload, or any later
+page, no longer has it. Nothing else (no message, no log line, no URL) carries it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
+from endpoints import fields
 from gateway import limits, selectors, services
 from gateway.forms import KeyForm
 from gateway.models import GatewayKey
@@ -43,6 +46,31 @@ def _rows(keys) -> list[GatewayKey]:
     return keys
 
 
+NEW_KEY = "gateway:new-key"  # the session key the new secret crosses the redirect under
+
+
+@sensitive_variables("secret")
+def _remember_new_key(request: AuthenticatedHttpRequest, made: services.NewKey) -> None:
+    secret = made.secret
+    request.session[NEW_KEY] = {"code": str(made.key.code), "secret": fields.encrypt(secret)}
+
+
+@sensitive_variables("held", "secret")
+def _pop_new_key(request: AuthenticatedHttpRequest) -> dict | None:
+    """The key made by the POST before this page, with its secret: once."""
+    held = request.session.pop(NEW_KEY, None)
+    if not isinstance(held, dict):
+        return None
+    key = GatewayKey.objects.filter(code=held.get("code"), created_by=request.user).first()
+    if key is None:
+        return None
+    try:
+        secret = fields.decrypt(held["secret"])
+    except (fields.DecryptionError, KeyError, TypeError):
+        return None
+    return {"secret": secret, "key": key}
+
+
 @never_cache
 @sensitive_variables("new_key")
 @member_required
@@ -50,7 +78,6 @@ def keys_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     is_admin = role_of(request.user) >= Role.ADMIN
     everyone = is_admin and request.GET.get("view") == "all"
     form = KeyForm(request.POST or None, for_admin=is_admin)
-    new_key = None
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -66,16 +93,15 @@ def keys_page(request: AuthenticatedHttpRequest) -> HttpResponse:
                 tokens_per_minute=data["tokens_per_minute"],
                 tokens_per_day=data["tokens_per_day"],
             )
-            new_key = {"secret": made.secret, "key": made.key}
-            form = KeyForm(for_admin=is_admin)
-        else:
-            status = 400
+            _remember_new_key(request, made)
+            return redirect(request.get_full_path())
+        status = 400
     context = {
         "form": form,
         "keys": _rows(selectors.keys_for_page(request.user, everyone=everyone)),
         "everyone": everyone,
         "is_admin": is_admin,
-        "new_key": new_key,
+        "new_key": _pop_new_key(request) if request.method == "GET" else None,
         "gateway_url": gateway_base_url(request),
     }
     return render(request, "gateway/keys.html", context, status=status)

@@ -45,10 +45,13 @@ def test_member_creates_a_key_sees_it_once_and_calls_with_it(
     )
     assert answer.status_code == 200, answer.text
 
-    # Shown once: a reload (or any later visit) has only its prefix.
-    page.goto(f"{live_server.url}/keys/")
+    # Shown once: a reload has only its prefix, and makes no second key (POST-redirect-GET).
+    page.reload()
     assert secret not in page.content()
     assert secret[:12] in page.content()
+    assert page.get_by_test_id("key-row").count() == 1
+    page.goto(f"{live_server.url}/keys/")
+    assert secret not in page.content()
     page.get_by_test_id("revoke").first.click()
     assert page.get_by_text("Revoked").first.is_visible()
     refused = requests.post(

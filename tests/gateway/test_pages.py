@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -27,7 +28,7 @@ def test_roles(as_member, as_admin, as_viewer, as_stranger, client):
 
 
 def test_member_creates_a_key_and_sees_it_once(as_member, member, gw_endpoint):
-    page = as_member.post(
+    made = as_member.post(
         KEYS,
         {
             "name": "laptop",
@@ -37,18 +38,37 @@ def test_member_creates_a_key_and_sees_it_once(as_member, member, gw_endpoint):
             "endpoints": [gw_endpoint.pk],
         },
     )
-    assert page.status_code == 200
-    secret = re.search(r"idk_[A-Za-z0-9_-]{43}", page.content.decode()).group(0)
+    # POST-redirect-GET: the answer to the POST holds no secret, so a reload makes no key.
+    assert made.status_code == 302 and made["Location"] == KEYS
+    assert "idk_" not in made.content.decode()
     key = GatewayKey.objects.get()
+    # Across the redirect the secret is in the session, encrypted, never in clear.
+    session_row = Session.objects.get(session_key=as_member.session.session_key)
+    assert key.prefix not in session_row.session_data
+    assert key.prefix not in json.dumps(session_row.get_decoded())
+
+    page = as_member.get(KEYS)
+    assert "no-store" in page["Cache-Control"]
+    secret = re.search(r"idk_[A-Za-z0-9_-]{43}", page.content.decode()).group(0)
     assert key.owner == member and key.hashed == keyformat.digest(secret)
     assert not key.all_endpoints and list(key.endpoints.all()) == [gw_endpoint]
     assert key.requests_per_minute == 5 and key.tokens_per_minute is None
+    # Shown once: popped by the first page that showed it.
+    assert "gateway:new-key" not in as_member.session
     again = as_member.get(KEYS).content.decode()
     assert secret not in again and key.prefix in again
+    assert GatewayKey.objects.count() == 1
     assert (
         call("POST", "/v1/chat/completions", key=secret, body=chat_body(gw_endpoint.name)).status
         == 200
     )
+
+
+def test_an_admin_making_a_key_in_the_all_keys_view_comes_back_to_it(as_admin):
+    form = {"name": "ci", "requests_per_minute": 0, "tokens_per_minute": 0, "tokens_per_day": 0}
+    made = as_admin.post(KEYS + "?view=all", form)
+    assert made.status_code == 302 and made["Location"] == KEYS + "?view=all"
+    assert 'data-testid="new-key-secret"' in as_admin.get(made["Location"]).content.decode()
 
 
 def test_app_keys_are_for_admins(as_member, as_admin):
