@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import io
 import json
-import sys
-import time
 import uuid
 from dataclasses import dataclass
 
 import pytest
-import requests
 
 from gateway import authn, routes, services
-from tests.fixtures.worker import Process, child_env
+from tests.fixtures.web import free_port, serve, server_env
 from tests.playground.conftest import make_endpoint, make_service_account
 
 
@@ -133,40 +130,19 @@ def chat_body(model: str, **overrides) -> dict:
 
 # ------------------------------------------------------------------ real gunicorn servers
 def start_gunicorn(tmp_path, name: str, local_platform, extra: dict | None = None):
-    from tests.playground.test_two_processes import free_port
-
-    port = free_port()
-    env = child_env(
-        {
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "WEB_CONCURRENCY": "1",
-            "GUNICORN_ACCESSLOG": str(tmp_path / f"{name}-access.log"),
-            "AIPLATFORM_IAM_TOKEN_URL": local_platform.token_url,
-            "AIPLATFORM_MANAGEMENT_URL": local_platform.url,
-            "AIPLATFORM_INFERENCE_URL_TEMPLATE": local_platform.inference_url_template,
-            **(extra or {}),
-        }
+    """One gunicorn server (tests.fixtures.web) calling the local platform, its access log in a
+    file the secrecy test reads."""
+    access_log = tmp_path / f"{name}-access.log"
+    env = server_env(
+        free_port(),
+        GUNICORN_ACCESSLOG=str(access_log),
+        AIPLATFORM_IAM_TOKEN_URL=local_platform.token_url,
+        AIPLATFORM_MANAGEMENT_URL=local_platform.url,
+        AIPLATFORM_INFERENCE_URL_TEMPLATE=local_platform.inference_url_template,
+        **(extra or {}),
     )
-    proc = Process(
-        name,
-        [sys.executable, "-m", "gunicorn", "webapp.wsgi", "-c", "gunicorn.conf.py"],
-        env,
-        tmp_path,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(base + "/healthz/", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.popen.poll() is not None or time.monotonic() > deadline:
-            proc.stop()
-            raise RuntimeError(f"{name} did not start:\n{proc.log()}")
-        time.sleep(0.2)
-    proc.base = base
-    proc.access_log = tmp_path / f"{name}-access.log"
+    proc, proc.base = serve(tmp_path, env, name)
+    proc.access_log = access_log
     return proc
 
 

@@ -5,8 +5,6 @@ them too."""
 from __future__ import annotations
 
 import re
-import socket
-import sys
 import time
 from datetime import timedelta
 
@@ -16,49 +14,21 @@ from django.urls import reverse
 
 from playground import services
 from playground.models import Conversation, ShareLink
-from tests.fixtures.worker import Process, child_env
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.fixtures.web import free_port, serve, server_env
+from tests.fixtures.worker import Process
 
 
 def start_web(tmp_path, name: str) -> tuple[Process, str]:
-    port = free_port()
-    env = child_env(
-        {
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "WEB_CONCURRENCY": "1",
-            # The web process's connection pool starts empty and grows only when a request
-            # finds no idle connection: what the streams hold shows up as pool growth.
-            "DATABASE_POOL_MIN_SIZE": "0",
-            "GUNICORN_ACCESSLOG": "-",
-            # The test stands in for one trusted proxy: each visitor's address is the one it
-            # appends to X-Forwarded-For.
-            "TRUSTED_PROXY_COUNT": "1",
-        }
+    env = server_env(
+        free_port(),
+        # The web process's connection pool starts empty and grows only when a request finds
+        # no idle connection: what the streams hold shows up as pool growth.
+        DATABASE_POOL_MIN_SIZE="0",
+        # The test stands in for one trusted proxy: each visitor's address is the one it
+        # appends to X-Forwarded-For.
+        TRUSTED_PROXY_COUNT="1",
     )
-    proc = Process(
-        name,
-        [sys.executable, "-m", "gunicorn", "webapp.wsgi", "-c", "gunicorn.conf.py"],
-        env,
-        tmp_path,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(base + "/healthz/", timeout=5).status_code == 200:
-                break
-        except requests.RequestException:
-            pass  # not listening yet, or a worker still booting under load
-        if proc.popen.poll() is not None or time.monotonic() > deadline:
-            proc.stop()
-            raise RuntimeError(f"{name} did not start:\n{proc.log()}")
-        time.sleep(0.2)
-    return proc, base
+    return serve(tmp_path, env, name)
 
 
 @pytest.fixture
