@@ -44,10 +44,25 @@ def _range_field(r: params.Range, label) -> forms.Field:
     return field
 
 
+class TextField(forms.CharField):
+    """Text typed in a text area, its line breaks as the page counted them.
+
+    A browser counts a line break as one character against `maxlength` and sends it as two
+    (CRLF): counted as sent, a message the page allowed could be refused as too long. Line breaks
+    are kept as one `\n`, so a character is counted the same way by the page, the form and the
+    stored text (a code point; the page's counter, in UTF-16 units, only ever counts more).
+    """
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.replace("\r\n", "\n").replace("\r", "\n")
+        return super().to_python(value)
+
+
 class ParamsForm(forms.Form):
     """System prompt and sampling parameters, with the ranges of the platform's playground."""
 
-    system_prompt = forms.CharField(
+    system_prompt = TextField(
         label=_("System prompt"),
         required=False,
         strip=True,
@@ -158,7 +173,7 @@ class EndpointChoiceField(forms.ModelChoiceField):
         return endpoint
 
 
-class MessageField(forms.CharField):
+class MessageField(TextField):
     def __init__(self, **kwargs) -> None:
         super().__init__(
             label=_("Message"),

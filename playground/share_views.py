@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from endpoints.clients.errors import PlatformError
 from endpoints.models import Endpoint
 from playground import demo_chats, params, ratelimit, relay, selectors, services
+from playground.demo_limits import too_long_for_the_model, too_long_response
 from playground.forms import ShareChatForm
 from playground.models import ShareLink
 from playground.views import form_errors
@@ -187,6 +188,8 @@ def _share_send(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
         stream = relay.open_stream(endpoint, payload)
     except PlatformError as exc:
+        if too_long_for_the_model(exc):  # the visitor's message, not the demo, is at fault
+            return too_long_response()
         failed = relay.Reply(model=payload["model"], error=relay.describe_error(exc))
         relay.count(counted, failed, exc.status_code or 502)
         services.share_link_note_error(link=link, error=relay.describe_error(exc))
