@@ -7,7 +7,9 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.models import Credential
-from endpoints.services.credentials import API_KEY_NAME_PATTERN, SecretCheck, region_choices
+from endpoints.services.api_keys import API_KEY_NAME_PATTERN
+from endpoints.services.credential_checks import SecretCheck
+from endpoints.services.credentials import region_choices
 
 
 class CredentialForm(forms.Form):

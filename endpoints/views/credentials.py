@@ -27,20 +27,24 @@ from django.views.decorators.http import require_POST
 from endpoints.clients.errors import PlatformError
 from endpoints.forms.credentials import ApiKeyCreateForm, ApiKeyStoreForm, CredentialForm
 from endpoints.models import Credential
-from endpoints.services.credentials import (
-    SECRET_FIELDS,
-    SecretCheck,
+from endpoints.services.api_keys import (
     api_key_accounts,
     api_key_create,
     api_key_delete,
     api_key_error_words,
     api_key_list,
     api_key_store,
+)
+from endpoints.services.credential_checks import (
+    SecretCheck,
     credential_check_secret,
-    credential_create,
     credential_error_words,
-    credential_list,
     credential_test_connection,
+)
+from endpoints.services.credentials import (
+    SECRET_FIELDS,
+    credential_create,
+    credential_list,
     credential_update,
     credential_validate_input,
 )

@@ -288,7 +288,8 @@ def _platform_key(credential: Credential, name: str) -> str:
 
 
 def test_a_new_api_key_is_shown_once_and_never_again(as_admin, platform, caplog, minted):
-    from endpoints.services.credentials import api_key_list, credential_check_secret
+    from endpoints.services.api_keys import api_key_list
+    from endpoints.services.credential_checks import credential_check_secret
 
     caplog.set_level(logging.DEBUG)
     credential, _ = minted
