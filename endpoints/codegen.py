@@ -15,6 +15,7 @@ import shlex
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def _curl(url: str, auth: Auth, body: dict) -> str:
     bearer = f"${auth.env}" if auth.env else ""
     if auth.mint_iam_token:
         lines += [
-            "# 1. Mint an IAM token with the service account (it lasts `expires_in` seconds).",
+            "# " + _("1. An IAM token from the service account (valid `expires_in` seconds)."),
             "TOKEN=$(curl -s --request POST \\",
             f"  --url {shlex.quote(settings.AIPLATFORM_IAM_TOKEN_URL)} \\",
             '  --user "$VNGCLOUD_CLIENT_ID:$VNGCLOUD_CLIENT_SECRET" \\',
@@ -85,7 +86,7 @@ def _curl(url: str, auth: Auth, body: dict) -> str:
             '  --data \'{"grant_type":"client_credentials","scope":"email"}\' \\',
             "  | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])')",
             "",
-            "# 2. Call the endpoint with it.",
+            "# " + _("2. Call the endpoint with it."),
         ]
         bearer = "$TOKEN"
     streaming = body.get("stream") is True
