@@ -71,7 +71,7 @@ def _refusal(err: ApiError, call: Call) -> Response:
             call.key = None
             err = unauthorized(refused.reason)
         except redis.RedisError:
-            pass
+            authn.redis_failed()
     call.status = err.status
     call.error = err.message[:500]
     return err.response()
@@ -88,6 +88,7 @@ def _authenticate(environ: dict, call: Call) -> authn.KeyInfo:
 
 
 def _redis_down() -> ApiError:
+    authn.redis_failed()
     return ApiError(
         503,
         "The gateway cannot check keys and limits right now (Redis is unavailable).",
@@ -202,6 +203,7 @@ def _admit(call: Call, chat: validation.ChatCall, key: authn.KeyInfo, endpoint_i
             raise unauthorized(refused.reason) from None
         except redis.RedisError:
             raise _redis_down() from None
+        authn.confirmed(key.digest)
         if not verdict.allowed:
             raise _over_limit(verdict, key, chat)
         call.reservation, call.reserved = verdict.reservation, chat.cost

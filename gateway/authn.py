@@ -6,6 +6,13 @@ so a revoke or a change (which bumps the version, gateway.services) reaches ever
 next request; a copy is also re-read from the database after GATEWAY_KEY_CACHE_SECONDS whatever.
 The version is read *before* the row: a change that lands between the two reads leaves a copy
 marked with an old version, which the next request reloads.
+
+A change made while Redis was unreachable bumps nothing. So a copy is trusted only while Redis
+keeps confirming it: one whose version was last confirmed more than GATEWAY_KEY_RECHECK_SECONDS
+ago is read again from the database, and a process that meets a Redis failure drops every
+confirmation. A key revoked during an outage is refused at the latest that long after, and at
+once by a process that saw the outage. A refused copy (revoked, or its owner could not call) is
+checked against Redis before each refusal, so an owner given back their role is not refused on.
 """
 
 from __future__ import annotations
@@ -54,6 +61,8 @@ class Refused(Exception):
 
 _keys: dict[str, KeyInfo] = {}
 _unknown: set[str] = set()
+_confirmed: dict[str, float] = {}  # digest -> when Redis last confirmed its cached version
+_clock = time.monotonic
 
 
 def bearer(environ: dict) -> str:
@@ -70,11 +79,29 @@ def authenticate(environ: dict) -> KeyInfo:
     """The caller's key, usable now, or Refused."""
     digest = keyformat.digest(bearer(environ))
     info = _keys.get(digest)
-    if info is None or time.monotonic() - info.loaded_at > settings.GATEWAY_KEY_CACHE_SECONDS:
-        if digest in _unknown:
+    now = _clock()
+    if (
+        info is None
+        or now - info.loaded_at > settings.GATEWAY_KEY_CACHE_SECONDS
+        or now - _confirmed.get(digest, -1e9) > settings.GATEWAY_KEY_RECHECK_SECONDS
+    ):
+        if info is None and digest in _unknown:
             raise Refused("unknown")
         info = load(digest)
+    elif not info.usable:
+        info = current(info)
     return usable(info)
+
+
+def confirmed(digest: str) -> None:
+    """Redis has just confirmed this key's cached version (the limit script ran with it)."""
+    _confirmed[digest] = _clock()
+
+
+def redis_failed() -> None:
+    """Redis did not answer: a change may have been missed meanwhile, so every cached key is
+    read again from the database once Redis is back."""
+    _confirmed.clear()
 
 
 def usable(info: KeyInfo) -> KeyInfo:
@@ -119,9 +146,10 @@ def load(digest: str) -> KeyInfo:
         rpm=key.requests_per_minute or 0,
         tpm=key.tokens_per_minute or 0,
         tpd=key.tokens_per_day or 0,
-        loaded_at=time.monotonic(),
+        loaded_at=_clock(),
     )
     _keys[digest] = info
+    confirmed(digest)
     return info
 
 
@@ -130,6 +158,7 @@ def current(info: KeyInfo) -> KeyInfo:
     fresh one. For the answers that run no limit script (refusals, /v1/models)."""
     version = _stored_version(info.digest)
     if version == info.version:
+        confirmed(info.digest)
         return usable(info)
     return usable(load(info.digest))
 
@@ -138,3 +167,4 @@ def forget_all() -> None:
     """Tests and the benchmark: start from an empty cache."""
     _keys.clear()
     _unknown.clear()
+    _confirmed.clear()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+import redis
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -16,15 +19,30 @@ from endpoints.models import Endpoint
 from gateway import keyformat, store
 from gateway.models import GatewayKey, ModelAlias
 
+logger = logging.getLogger(__name__)
 
-def key_versions_bump(digests: list[str]) -> None:
-    """Every web process re-reads these keys on their next request (gateway.authn)."""
-    if digests:
-        client = store.client()
-        pipe = client.pipeline(transaction=False)
+
+def key_versions_bump(digests: list[str]) -> bool:
+    """Every web process re-reads these keys on their next request (gateway.authn). False when
+    Redis could not be told: the change is in the database, and web processes read it again
+    within GATEWAY_KEY_RECHECK_SECONDS (at once if they met the outage themselves)."""
+    if not digests:
+        return True
+    try:
+        pipe = store.client().pipeline(transaction=False)
         for digest in digests:
             pipe.set(store.version_name(digest), secrets.token_hex(8))
         pipe.execute()
+    except redis.RedisError as exc:
+        logger.warning(
+            "gateway: %d key(s) changed but Redis could not be told (%s); web processes read "
+            "them again within %s s",
+            len(digests),
+            type(exc).__name__,
+            settings.GATEWAY_KEY_RECHECK_SECONDS,
+        )
+        return False
+    return True
 
 
 def _bump_on_commit(digests: list[str]) -> None:

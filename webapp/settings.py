@@ -393,6 +393,9 @@ GATEWAY_ROUTE_CACHE_SECONDS = env_float("GATEWAY_ROUTE_CACHE_SECONDS", 2.0)
 # A key is re-read from the database at least this often (revocation does not wait for it: every
 # request checks the key's version in Redis).
 GATEWAY_KEY_CACHE_SECONDS = env_float("GATEWAY_KEY_CACHE_SECONDS", 60.0)
+# ...and at most this long after Redis last confirmed its version: the bound on a revoke (or a
+# change) made while Redis was unreachable, which could bump no version (gateway.authn).
+GATEWAY_KEY_RECHECK_SECONDS = env_float("GATEWAY_KEY_RECHECK_SECONDS", 5.0)
 GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 1_000_000)
 # Idle connections kept per platform host by each web process (a gevent worker holds ~1000 streams).
 GATEWAY_UPSTREAM_POOL_SIZE = env_int("GATEWAY_UPSTREAM_POOL_SIZE", 1000)
@@ -413,6 +416,8 @@ GATEWAY_DEFAULT_TOKENS_PER_DAY = env_int("GATEWAY_DEFAULT_TOKENS_PER_DAY", 0)
 # in Redis; beat drains them this often, in batches. Gateway calls: the gateway's drain rolls up.
 MONITORING_DRAIN_SECONDS = env_float("MONITORING_DRAIN_SECONDS", 5.0)
 MONITORING_DRAIN_BATCH = env_int("MONITORING_DRAIN_BATCH", 2000)
+# A drain's hold on its queue, renewed per batch: a worker that dies mid-drain holds it this long.
+MONITORING_DRAIN_LOCK_SECONDS = env_float("MONITORING_DRAIN_LOCK_SECONDS", 120.0)
 MONITORING_REDIS_PREFIX = env_str("MONITORING_REDIS_PREFIX", CACHE_KEY_PREFIX + ":mon:")
 # Retention in days: raw records and replica samples, minute rollups, hour rollups (13 months).
 MONITORING_RAW_DAYS = env_int("MONITORING_RAW_DAYS", 7)

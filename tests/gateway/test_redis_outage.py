@@ -1,0 +1,129 @@
+"""A key revoked (or an owner given back their role) while Redis is down: the change is in the
+database but no version could be bumped. The gateway, on its own redis-server that the test kills
+and starts again (keeping its data, as a restarted Redis with a snapshot does), sees the change
+at once if it met the outage, and otherwise within GATEWAY_KEY_RECHECK_SECONDS."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import pytest
+import redis
+from django.contrib.auth.models import Group
+
+from gateway import authn, services
+from tests.fixtures.web import free_port
+from tests.fixtures.worker import Process
+from tests.gateway.conftest import call, chat_body, make_key
+
+pytestmark = pytest.mark.django_db
+
+
+class OwnRedis:
+    """redis-server on a spare port, its snapshot in tmp_path, saved when it is stopped."""
+
+    def __init__(self, tmp_path) -> None:
+        self.tmp_path = tmp_path
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: Process | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        args += ["--dir", str(self.tmp_path), "--save", "3600 1", "--appendonly", "no"]
+        self.proc = Process(f"redis-{self.starts}", args, {}, self.tmp_path)
+        self.proc.wait_for_log("Ready to accept connections")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill(signal.SIGTERM)  # SIGTERM with a save point: the snapshot is written
+        self.proc.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path, settings):
+    server = OwnRedis(tmp_path)
+    server.start()
+    settings.REDIS_URL = server.url
+    yield server
+    if server.proc is not None:
+        server.proc.stop()
+
+
+def chat(secret: str, model: str):
+    return call("POST", "/v1/chat/completions", key=secret, body=chat_body(model))
+
+
+def later(monkeypatch, seconds: float) -> None:
+    """The process's clock, `seconds` on (the test waits for nothing)."""
+    now = authn._clock()
+    monkeypatch.setattr(authn, "_clock", lambda: now + seconds)
+
+
+def test_a_key_revoked_while_redis_is_down_is_refused_by_a_process_that_saw_the_outage(
+    own_redis, gw_endpoint, member, django_capture_on_commit_callbacks, caplog
+):
+    made = make_key(member)
+    assert chat(made.secret, gw_endpoint.name).status == 200
+
+    own_redis.kill()
+    caplog.set_level(logging.WARNING, logger="gateway.services")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.gateway_key_revoke(key=made.key, by=member)  # no error for the Admin
+    assert "Redis could not be told" in caplog.text
+    assert made.secret not in caplog.text and made.key.hashed not in caplog.text
+    down = chat(made.secret, gw_endpoint.name)
+    assert down.status == 503 and down.json()["error"]["code"] == "limiter_unavailable"
+
+    own_redis.start()
+    answer = chat(made.secret, gw_endpoint.name)
+    assert answer.status == 401 and "revoked" in answer.json()["error"]["message"]
+
+
+def test_a_process_that_missed_the_outage_refuses_the_key_within_the_recheck_bound(
+    own_redis, gw_endpoint, member, django_capture_on_commit_callbacks, monkeypatch, settings
+):
+    made = make_key(member)
+    assert chat(made.secret, gw_endpoint.name).status == 200
+
+    own_redis.kill()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.gateway_key_revoke(key=made.key, by=member)
+    own_redis.start()
+    # Redis came back with the key's old version: nothing tells this process, which served no
+    # request meanwhile, except the age of its copy's last confirmation.
+    assert redis.Redis.from_url(own_redis.url).ping()
+    later(monkeypatch, settings.GATEWAY_KEY_RECHECK_SECONDS + 0.1)
+    answer = chat(made.secret, gw_endpoint.name)
+    assert answer.status == 401 and "revoked" in answer.json()["error"]["message"]
+    assert settings.GATEWAY_KEY_RECHECK_SECONDS <= 5  # well short of the 60 s cache
+
+
+def test_an_owner_given_back_their_role_is_served_again(
+    own_redis, gw_endpoint, member, django_capture_on_commit_callbacks, monkeypatch, settings
+):
+    made = make_key(member)
+    members = Group.objects.get(name="Member")
+    assert chat(made.secret, gw_endpoint.name).status == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        member.groups.remove(members)
+    assert chat(made.secret, gw_endpoint.name).status == 401
+
+    # Redis up: the next request (it was refused for up to 60 s before).
+    with django_capture_on_commit_callbacks(execute=True):
+        member.groups.add(members)
+    assert chat(made.secret, gw_endpoint.name).status == 200
+
+    # Taken away and given back while Redis is down: within the recheck bound.
+    with django_capture_on_commit_callbacks(execute=True):
+        member.groups.remove(members)
+    assert chat(made.secret, gw_endpoint.name).status == 401
+    own_redis.kill()
+    with django_capture_on_commit_callbacks(execute=True):
+        member.groups.add(members)
+    own_redis.start()
+    later(monkeypatch, settings.GATEWAY_KEY_RECHECK_SECONDS + 0.1)
+    assert chat(made.secret, gw_endpoint.name).status == 200
