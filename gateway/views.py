@@ -59,9 +59,9 @@ def _remember_new_key(request: AuthenticatedHttpRequest, made: services.NewKey) 
 def _pop_new_key(request: AuthenticatedHttpRequest) -> dict | None:
     """The key made by the POST before this page, with its secret: once."""
     held = request.session.pop(NEW_KEY, None)
-    if not isinstance(held, dict):
+    if not isinstance(held, dict) or not isinstance(held.get("code"), str):
         return None
-    key = GatewayKey.objects.filter(code=held.get("code"), created_by=request.user).first()
+    key = GatewayKey.objects.filter(code=held["code"], created_by=request.user).first()
     if key is None:
         return None
     try:
