@@ -114,21 +114,28 @@ GONE = frozenset({Endpoint.Status.MISSING, Endpoint.Status.DELETING, Endpoint.St
 
 def _snippet_groups(request: AuthenticatedHttpRequest, endpoint: Endpoint) -> list[dict]:
     """Through the team gateway with one's own key (what people should use), then straight to
-    the platform with the team's credential (for those who hold it)."""
+    the platform with the team's credential (for those who hold it).
+
+    The gateway group only for Members and Admins: the Keys page is theirs, and the gateway
+    refuses the key of anyone below Member (gateway/authn.py), so a Viewer could not use it."""
     from gateway.views import gateway_base_url
 
-    gateway_url = gateway_base_url(request)
-    return [
-        {
-            "id": "gateway",
-            "title": _("Through the team gateway, with your own key"),
-            "note": _(
-                "Create a key on the Keys page and put it in $GATEWAY_API_KEY. The model is "
-                "the endpoint's name; limits and usage follow your key."
-            ),
-            "url": gateway_url,
-            "snippets": gateway_snippets_for(endpoint, gateway_url),
-        },
+    groups = []
+    if role_of(request.user) >= Role.MEMBER:
+        gateway_url = gateway_base_url(request)
+        groups.append(
+            {
+                "id": "gateway",
+                "title": _("Through the team gateway, with your own key"),
+                "note": _(
+                    "Create a key on the Keys page and put it in $GATEWAY_API_KEY. The model is "
+                    "the endpoint's name; limits and usage follow your key."
+                ),
+                "url": gateway_url,
+                "snippets": gateway_snippets_for(endpoint, gateway_url),
+            }
+        )
+    groups.append(
         {
             "id": "platform",
             "title": _("Straight to the platform"),
@@ -136,8 +143,9 @@ def _snippet_groups(request: AuthenticatedHttpRequest, endpoint: Endpoint) -> li
             % {"mode": endpoint.get_auth_mode_display()},
             "url": "",
             "snippets": snippets_for(endpoint),
-        },
-    ]
+        }
+    )
+    return groups
 
 
 def _events_newest_first(endpoint: Endpoint) -> QuerySet[EndpointEvent]:

@@ -111,7 +111,7 @@ def test_detail_polls_until_final(sa, as_viewer):
     ],
 )
 def test_detail_snippets_follow_the_auth_mode_and_hold_no_secret(
-    sa, as_viewer, mode, must, must_not
+    sa, as_member, mode, must, must_not
 ):
     key = credential_create(kind="api_key", label="k", secret="sk-REAL-SECRET-VALUE-123")
     ep = make_endpoint(
@@ -123,7 +123,7 @@ def test_detail_snippets_follow_the_auth_mode_and_hold_no_secret(
         url=f"http://p/v1/me-{mode}",
         access_credential=key if mode == "api_key" else None,
     )
-    page = as_viewer.get(f"/inference/{ep.code}/").content.decode()
+    page = as_member.get(f"/inference/{ep.code}/").content.decode()
     # Straight to the platform: the endpoint's own auth mode.
     direct = page.split('data-testid="snippets-platform"', 1)[1]
     direct = direct.replace("&quot;", '"').replace("&#x27;", "'")
