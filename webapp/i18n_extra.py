@@ -29,4 +29,9 @@ SHADOWED = (
     gettext_lazy("name"),
     gettext_lazy("Save"),
     gettext_lazy("View"),
+    # Django's own reads as a machine's (“Vui lòng điền vào Tên đăng nhập và mật khẩu chính xác”).
+    gettext_lazy(
+        "Please enter a correct %(username)s and password. Note that both fields may be "
+        "case-sensitive."
+    ),
 )
