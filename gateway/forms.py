@@ -18,6 +18,11 @@ class EndpointsField(forms.ModelMultipleChoiceField):
         return f"{obj.name} ({obj.region})"
 
 
+class EndpointsChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Endpoint) -> str:
+        return f"{obj.name} ({obj.region})"
+
+
 class KeyForm(forms.Form):
     name = forms.CharField(
         label=_("Name"),
@@ -70,3 +75,23 @@ class KeyForm(forms.Form):
     def expires_at(self):
         days = self.cleaned_data.get("expires_in_days")
         return timezone.now() + timedelta(days=days) if days else None
+
+
+class AliasForm(forms.Form):
+    alias = forms.CharField(
+        label=_("Alias"),
+        max_length=100,
+        help_text=_(
+            "A name callers may send as the model, e.g. “chat-default”. One word, without "
+            "spaces; not the name of an endpoint."
+        ),
+    )
+    endpoint = EndpointsChoiceField(
+        label=_("Endpoint"), queryset=selectors.endpoint_choices(), empty_label=None
+    )
+
+    def clean_alias(self) -> str:
+        alias = self.cleaned_data["alias"].strip()
+        if not alias or any(ch.isspace() for ch in alias):
+            raise forms.ValidationError(_("An alias is one word, without spaces."))
+        return alias

@@ -72,3 +72,7 @@ def models_for_key(*, all_endpoints: bool, endpoint_ids: frozenset[int]) -> list
 def endpoint_choices() -> QuerySet[Endpoint]:
     """Endpoints a key may be scoped to."""
     return live_endpoints().order_by("name", "region")
+
+
+def aliases_for_page() -> QuerySet[ModelAlias]:
+    return ModelAlias.objects.select_related("endpoint", "created_by").order_by("alias")

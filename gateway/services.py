@@ -123,3 +123,8 @@ def model_alias_set(*, endpoint: Endpoint, alias: str, by=None) -> ModelAlias:
     row.full_clean()
     row.save()
     return row
+
+
+def model_alias_delete(*, alias: ModelAlias) -> None:
+    """The name stops resolving within GATEWAY_ROUTE_CACHE_SECONDS (each process's route cache)."""
+    alias.delete()

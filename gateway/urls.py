@@ -9,4 +9,6 @@ app_name = "gateway"
 urlpatterns = [
     path("", views.keys_page, name="keys"),
     path("<uuid:code>/revoke/", views.key_revoke, name="revoke"),
+    path("aliases/", views.aliases_page, name="aliases"),
+    path("aliases/delete/", views.alias_delete, name="alias-delete"),
 ]

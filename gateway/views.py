@@ -1,4 +1,5 @@
-"""The Keys page: a person's gateway keys, their usage today, and (Admins) everyone's keys.
+"""The Keys page: a person's gateway keys, their usage today, and (Admins) everyone's keys;
+the Model aliases page (Admins): other names for endpoints on the gateway.
 
 Members and Admins only. Making a key is POST-redirect-GET, so a reload does not make a second
 one. The secret crosses the redirect in the session, encrypted (endpoints.fields, the keys that
@@ -9,6 +10,7 @@ page, no longer has it. Nothing else (no message, no log line, no URL) carries i
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,9 +21,9 @@ from django.views.decorators.http import require_POST
 
 from endpoints import fields
 from gateway import limits, selectors, services
-from gateway.forms import KeyForm
-from gateway.models import GatewayKey
-from webapp.roles import AuthenticatedHttpRequest, Role, member_required, role_of
+from gateway.forms import AliasForm, KeyForm
+from gateway.models import GatewayKey, ModelAlias
+from webapp.roles import AuthenticatedHttpRequest, Role, admin_required, member_required, role_of
 
 
 def _get_key_for_user(request: AuthenticatedHttpRequest, code) -> GatewayKey:
@@ -117,6 +119,47 @@ def key_revoke(request: AuthenticatedHttpRequest, code) -> HttpResponse:
         messages.info(request, _("Key “%(name)s” was already revoked.") % {"name": key.name})
     suffix = "?view=all" if request.POST.get("view") == "all" else ""
     return redirect(reverse("gateway:keys") + suffix)
+
+
+@admin_required
+def aliases_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = AliasForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                row = services.model_alias_set(
+                    endpoint=form.cleaned_data["endpoint"],
+                    alias=form.cleaned_data["alias"],
+                    by=request.user,
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error("alias" if field in ("alias", "__all__") else None, errors)
+            else:
+                messages.success(
+                    request,
+                    _("“%(alias)s” now calls %(endpoint)s.")
+                    % {"alias": row.alias, "endpoint": row.endpoint.name},
+                )
+                return redirect("gateway:aliases")
+        status = 400
+    context = {
+        "form": form,
+        "aliases": selectors.aliases_for_page(),
+        "gateway_url": gateway_base_url(request),
+    }
+    return render(request, "gateway/aliases.html", context, status=status)
+
+
+@require_POST
+@admin_required
+def alias_delete(request: AuthenticatedHttpRequest) -> HttpResponse:
+    # By its name (unique), in the POST body: no integer key in a URL.
+    alias = get_object_or_404(ModelAlias, alias=request.POST.get("alias", ""))
+    services.model_alias_delete(alias=alias)
+    messages.success(request, _("Alias “%(alias)s” deleted.") % {"alias": alias.alias})
+    return redirect("gateway:aliases")
 
 
 def gateway_base_url(request) -> str:

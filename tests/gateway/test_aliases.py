@@ -1,0 +1,75 @@
+"""The Model aliases page: Admins list, add and delete aliases; callers use them at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway import routes
+from gateway.models import ModelAlias
+from tests.gateway.conftest import call, chat_body, make_key
+
+pytestmark = pytest.mark.django_db
+ALIASES = "/keys/aliases/"
+DELETE = "/keys/aliases/delete/"
+
+
+def test_roles(as_admin, as_member, as_viewer, as_stranger, client, gw_endpoint):
+    assert as_admin.get(ALIASES).status_code == 200
+    for visitor in (as_member, as_viewer, as_stranger):
+        assert visitor.get(ALIASES).status_code == 403
+        assert visitor.post(ALIASES, {"alias": "x", "endpoint": gw_endpoint.pk}).status_code == 403
+    assert client.get(ALIASES).status_code == 302
+    ModelAlias.objects.create(alias="kept", endpoint=gw_endpoint)
+    assert as_member.post(DELETE, {"alias": "kept"}).status_code == 403
+    assert ModelAlias.objects.filter(alias="kept").exists()
+
+
+def test_admin_adds_an_alias_and_a_key_calls_it(as_admin, admin, member, gw_endpoint):
+    made = as_admin.post(ALIASES, {"alias": "chat-default", "endpoint": gw_endpoint.pk})
+    assert made.status_code == 302 and made["Location"] == ALIASES
+    row = ModelAlias.objects.get()
+    assert (row.alias, row.endpoint, row.created_by) == ("chat-default", gw_endpoint, admin)
+    page = as_admin.get(ALIASES).content.decode()
+    assert "chat-default" in page and gw_endpoint.name in page
+    key = make_key(member).secret
+    answer = call("POST", "/v1/chat/completions", key=key, body=chat_body("chat-default"))
+    assert answer.status == 200
+    models = call("GET", "/v1/models", key=key).json()["data"]
+    assert "chat-default" in {m["id"] for m in models}
+
+
+def test_admin_deletes_an_alias_and_it_stops_resolving(as_admin, member, gw_endpoint):
+    ModelAlias.objects.create(alias="old-name", endpoint=gw_endpoint)
+    deleted = as_admin.post(DELETE, {"alias": "old-name"})
+    assert deleted.status_code == 302 and not ModelAlias.objects.exists()
+    routes.forget_all()  # another process's route cache forgets within a few seconds
+    answer = call(
+        "POST", "/v1/chat/completions", key=make_key(member).secret, body=chat_body("old-name")
+    )
+    assert answer.status == 404
+    assert as_admin.post(DELETE, {"alias": "old-name"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("alias", "message"),
+    [
+        ("", "This field is required."),
+        ("two words", "An alias is one word, without spaces."),
+        ("taken", "Model alias with this Alias already exists."),
+        ("ENDPOINT", "An endpoint already has this name."),
+    ],
+)
+def test_refused_aliases_say_why(as_admin, gw_endpoint, other_endpoint, alias, message):
+    ModelAlias.objects.create(alias="taken", endpoint=gw_endpoint)
+    alias = other_endpoint.name if alias == "ENDPOINT" else alias
+    page = as_admin.post(ALIASES, {"alias": alias, "endpoint": gw_endpoint.pk})
+    assert page.status_code == 400
+    assert message in page.content.decode()
+    assert ModelAlias.objects.count() == 1
+
+
+def test_aliases_page_in_vietnamese(as_admin, gw_endpoint):
+    ModelAlias.objects.create(alias="chat-default", endpoint=gw_endpoint)
+    as_admin.cookies["idash_language"] = "vi"
+    page = as_admin.get(ALIASES).content.decode()
+    assert "Bí danh model" in page and "Thêm bí danh" in page
