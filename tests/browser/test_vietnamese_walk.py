@@ -326,3 +326,62 @@ def test_the_pages_without_an_account_read_in_vietnamese(browser, live_server, c
     }
     found = walk(browser, live_server, pages, user=None, tag="visitor", data=frozenset())
     assert not found, f"English labels on Vietnamese pages (signed out): {found}"
+
+
+def test_refusals_and_messages_read_in_vietnamese(browser, live_server, console):
+    """What a page says back: a refused sign-in, a refused wizard step, the wizard's later steps,
+    a refused person, a new key's message."""
+    context = browser.new_context(viewport={"width": 1366, "height": 860}, locale="vi-VN")
+    context.set_default_timeout(15_000)
+    context.add_cookies([{"name": "idash_language", "value": "vi", "url": live_server.url}])
+    page = context.new_page()
+    data = console["descriptions"]
+    found = {}
+
+    def check(name: str) -> None:
+        labels = english_labels(read(page, f"said-{name}"), data=data)
+        if labels:
+            found[name] = labels
+
+    try:
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("Tên đăng nhập").fill("alice")
+        page.get_by_label("Mật khẩu", exact=True).fill("not-the-password")
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.wait_for_selector(".alert, .errorlist, [role=alert]")
+        check("sign-in-refused")
+
+        page.get_by_label("Mật khẩu", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.wait_for_url(f"{live_server.url}/")
+
+        page.goto(f"{live_server.url}/inference/create/?new=1")
+        page.locator("[data-testid=next]").click()
+        page.wait_for_selector("[data-error-summary]")
+        check("wizard-refused")
+        page.get_by_label("Tên endpoint").fill("vi-walk")
+        page.locator("select[name=model_id]").select_option(index=1)
+        page.locator("[data-testid=next]").click()
+        page.wait_for_url("**/create/resources/")
+        check("wizard-resources")
+        page.locator("input[name=instance_type]:not([disabled])").first.check()
+        page.locator("[data-testid=next]").click()
+        page.wait_for_url("**/create/scaling/")
+        check("wizard-scaling")
+        page.locator("[data-testid=next]").click()
+        page.wait_for_url("**/create/review/")
+        check("wizard-review")
+
+        page.goto(f"{live_server.url}/people/add/")
+        page.locator("[data-testid=add-form] button[type=submit]").click()
+        page.wait_for_selector("[role=alert]")
+        check("people-add-refused")
+
+        page.goto(f"{live_server.url}/keys/")
+        page.get_by_label("Tên", exact=True).fill("khóa mới")
+        page.get_by_role("button", name="Tạo khóa").click()
+        page.wait_for_selector("[data-testid=new-key]")
+        check("key-made")
+    finally:
+        context.close()
+    assert not found, f"English on Vietnamese pages: {found}"
