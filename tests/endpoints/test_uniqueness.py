@@ -126,19 +126,19 @@ def test_a_name_taken_in_another_case_during_create_is_told_in_words(
 ):
     """Two people create `Race-Chat` and `race-chat` at the same moment: both pass the wizard's
     checks, the database lets one in, and the other is told why, in the reader's language."""
-    from endpoints.views import wizard
+    from endpoints.views.wizard import review
     from tests.endpoints.test_wizard import walk
 
     monkeypatch.setattr(tasks.deploy_endpoint, "delay", lambda *args, **kwargs: None)
     as_member.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     key = walk(as_member, sa, name="Race-Chat")
-    real = wizard.endpoint_create
+    real = review.endpoint_create
 
     def somebody_else_first(**kwargs):
         make_endpoint(sa, "race-chat")  # after this request's checks, before its insert
         return real(**kwargs)
 
-    monkeypatch.setattr(wizard, "endpoint_create", somebody_else_first)
+    monkeypatch.setattr(review, "endpoint_create", somebody_else_first)
     r = as_member.post("/inference/create/review/", {"idempotency_key": key}, follow=True)
     page = r.content.decode()
     assert r.redirect_chain[-1][0] == "/inference/create/basics/?check=1"

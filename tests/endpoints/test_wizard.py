@@ -406,13 +406,13 @@ def test_a_late_inline_check_does_not_undo_a_submitted_step(platform, sa, as_mem
     from django.conf import settings
     from django.test import Client
 
-    from endpoints.views import wizard
+    from endpoints.views.wizard.catalog import Catalog
 
     cookie = settings.SESSION_COOKIE_NAME
     as_member.get("/inference/create/?new=1")
     other = Client()  # the browser's other connection, with the same session cookie
     other.cookies[cookie] = as_member.cookies[cookie].value
-    names_taken = wizard._Catalog.names_taken
+    names_taken = Catalog.names_taken
     submitted = []
 
     def slow_platform(catalog, code, region):
@@ -421,7 +421,7 @@ def test_a_late_inline_check_does_not_undo_a_submitted_step(platform, sa, as_mem
             submitted[0] = other.post("/inference/create/basics/", basics(sa))
         return names_taken(catalog, code, region)
 
-    monkeypatch.setattr(wizard._Catalog, "names_taken", slow_platform)
+    monkeypatch.setattr(Catalog, "names_taken", slow_platform)
     late = as_member.post(
         "/inference/create/basics/validate/",
         basics(sa, name="my-endpoin"),
