@@ -61,3 +61,35 @@ def test_member_creates_a_key_sees_it_once_and_calls_with_it(
         timeout=30,
     )
     assert refused.status_code == 401
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_keys_and_aliases_pages_pictured(page, live_server, admin, member, gw_endpoint, language):
+    from gateway import usage
+    from gateway.models import ModelAlias
+    from tests.gateway.conftest import call, make_key
+
+    ModelAlias.objects.create(alias="chat-default", endpoint=gw_endpoint, created_by=admin)
+    mine = make_key(admin, name="eval job", tokens_per_day=50_000, requests_per_minute=30)
+    make_key(member, name="bob's laptop")
+    call("POST", "/v1/chat/completions", key=mine.secret, body=chat_body("chat-default"))
+    usage.drain()
+    sign_in(page, live_server, "alice", PASSWORD)
+    page.context.add_cookies(
+        [{"name": "idash_language", "value": language, "url": live_server.url}]
+    )
+
+    page.goto(f"{live_server.url}/keys/")
+    title = {"en": "Gateway keys", "vi": "Khóa gateway"}[language]
+    assert page.get_by_role("heading", name=title, exact=True).is_visible()
+    assert page.get_by_test_id("speed-note").is_visible()
+    screenshot(page, f"gateway-keys-{language}")
+
+    page.get_by_test_id("aliases-tab").click()
+    page.wait_for_url(f"{live_server.url}/keys/aliases/")
+    title = {"en": "Model aliases", "vi": "Bí danh model"}[language]
+    assert page.get_by_role("heading", name=title, exact=True).is_visible()
+    row = page.get_by_test_id("alias-row")
+    assert row.get_attribute("data-alias") == "chat-default"
+    assert gw_endpoint.name in row.inner_text()
+    screenshot(page, f"gateway-aliases-{language}")
