@@ -212,7 +212,7 @@
         if (event.type === "start") {
           started = true;
           var model = $(bubble, "[data-model]");
-          if (model) model.textContent = event.model || "";
+          if (model && event.model) model.textContent = event.model;
           if (onStart) onStart(event);
         } else if (event.type === "delta") {
           text += event.text;
@@ -241,6 +241,23 @@
       if (error && error.name === "AbortError") return { kind: "stopped", text: text, event: null };
       return { kind: "lost", text: text, event: null, started: started };
     });
+  }
+
+  // Said once by #pg-announcer (role=status, polite), when a reply is over: never token by token.
+  // Emptied first, so that the same sentence said twice in a row is read twice.
+  function announce(text) {
+    var region = document.getElementById("pg-announcer");
+    if (!region || !text) return;
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 100);
+  }
+
+  function saying(bubble, outcome) {
+    var model = $(bubble, "[data-model]");
+    var who = model ? model.textContent : "";
+    if (outcome.kind === "done") return who + ": " + outcome.text;
+    if (outcome.kind === "stopped") return who + ": " + (strings().stopped || "") + ". " + outcome.text;
+    return "";  // a failure says itself: its box is role="alert"
   }
 
   function strings() {
@@ -367,6 +384,7 @@
     }).then(function (outcome) {
       endStreaming(bubble);
       self.finish(outcome, bubble, userNode, sentText);
+      announce(saying(bubble, outcome));
       // A new conversation now exists: bring in its tools (rename, delete, share) from its page.
       if (createdUrl && window.htmx && document.getElementById("pg-tools")) {
         window.htmx.ajax("GET", createdUrl, { target: "#pg-tools", select: "#pg-tools", swap: "outerHTML" });
@@ -487,6 +505,7 @@
     this.sendButton.disabled = true;
     this.stopButton.hidden = false;
     showFieldErrors(this.form, {});
+    var said = [];
     var runs = this.sides.map(function (side) {
       var sideForm = $(side, "[data-side-form]");
       var data = new FormData(sideForm);
@@ -500,6 +519,7 @@
       showFieldErrors(sideForm, {});
       return streamReply(self.form.action, data, bubble, self.controller.signal, null).then(function (outcome) {
         endStreaming(bubble);
+        said.push(saying(bubble, outcome));
         if (outcome.kind === "stopped") {
           var figures = $(bubble, "[data-figures]");
           if (figures) figures.remove();
@@ -516,9 +536,13 @@
       });
     });
     Promise.all(runs).finally(function () {
+      // Stop hides itself: the focus it had goes back to the message, not to <body>.
+      var lost = document.activeElement === self.stopButton;
       self.controller = null;
       self.sendButton.disabled = false;
       self.stopButton.hidden = true;
+      if (lost) $(self.form, "[data-message]").focus();
+      announce(said.filter(Boolean).join(" "));
     });
   };
 
