@@ -126,7 +126,9 @@
         var named = table && (table.getAttribute("aria-label") || (table.caption && table.caption.textContent));
         var heading = box.closest(".card, section") && box.closest(".card, section").querySelector("h2, h3");
         var name = (named || (heading && heading.textContent) || "").trim();
-        if (name) { box.setAttribute("role", "region"); box.setAttribute("aria-label", name); }
+        // A group, not a region: a region named after its card's heading would be a second
+        // landmark of the same name as the card itself (axe landmark-unique).
+        if (name) { box.setAttribute("role", "group"); box.setAttribute("aria-label", name); }
       } else if (!scrolls && box.hasAttribute("data-scroll-reach")) {
         ["tabindex", "data-scroll-reach", "role", "aria-label"].forEach(function (a) { box.removeAttribute(a); });
       }
@@ -140,4 +142,57 @@
 
   document.addEventListener("DOMContentLoaded", function () { wire(document); syncMenu(); reachScrollables(); });
   document.addEventListener("htmx:afterSettle", function (event) { wire(event.target.ownerDocument || document); reachScrollables(); });
+})();
+
+// A fragment swapped in by htmx (a table that refreshes itself, a live region) keeps the keyboard's
+// place. htmx puts the focus back on an element with the same id; a control without one (a row's
+// Test connection, a link) would fall to <body> and send a keyboard user to the top of the page.
+// So the focused control is remembered by what it is (tag, href, name, value, test id, its row's
+// label, its text, and which one of its kind it was) and the same control in the new fragment takes
+// the focus again, without scrolling.
+(function () {
+  "use strict";
+
+  var saved = null;
+
+  function signature(el) {
+    var row = el.closest("[data-label], [data-username], [data-key]");
+    return [
+      el.tagName, el.getAttribute("href") || "", el.getAttribute("name") || "",
+      el.getAttribute("value") || "", el.getAttribute("data-testid") || "",
+      row ? (row.getAttribute("data-label") || row.getAttribute("data-username") || row.getAttribute("data-key")) : "",
+      (el.textContent || "").trim()
+    ].join("\u0001");
+  }
+
+  function alike(root, tag, sig) {
+    return Array.prototype.filter.call(root.querySelectorAll(tag), function (el) {
+      return signature(el) === sig;
+    });
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    saved = null;
+    var target = event.detail.target;
+    var active = document.activeElement;
+    if (!event.detail.shouldSwap || !target || !target.id) return;
+    if (!active || active === document.body || active.id || !target.contains(active)) return;
+    var sig = signature(active);
+    saved = {
+      xhr: event.detail.xhr, region: target.id, tag: active.tagName, sig: sig,
+      nth: alike(target, active.tagName, sig).indexOf(active)
+    };
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!saved || event.detail.xhr !== saved.xhr) return;
+    var was = saved;
+    saved = null;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    var region = document.getElementById(was.region);
+    if (!region) return;
+    var same = alike(region, was.tag, was.sig);
+    var again = same[was.nth] || same[0];
+    if (again) again.focus({ preventScroll: true });
+  });
 })();

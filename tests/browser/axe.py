@@ -1,0 +1,43 @@
+"""axe-core (tests/vendor/axe, `make vendor-axe`; never served to visitors) put into a page and run
+with the WCAG 2.0/2.1 A and AA rules, plus the few best-practice rules about finding one's way
+(one main landmark, a level-one heading, unique landmarks, a skip link that leads somewhere)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+AXE = (Path(__file__).resolve().parents[1] / "vendor" / "axe" / "axe.min.js").read_text()
+# Serious and critical WCAG violations fail; so does any violation of these, whatever its impact.
+WAYFINDING = ["landmark-one-main", "page-has-heading-one", "landmark-unique", "skip-link"]
+RUN = """async (wayfinding) => {
+  const wcag = axe.getRules(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    .filter((r) => !r.tags.includes("experimental"))
+    .map((r) => r.ruleId);
+  const result = await axe.run(document, {
+    runOnly: { type: "rule", values: wcag.concat(wayfinding) },
+    resultTypes: ["violations"],
+  });
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical" || wayfinding.includes(v.id))
+    .map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ") + " :: " + n.failureSummary),
+    }));
+}"""
+WIDTHS = {"desktop": (1366, 860), "phone": (390, 844)}
+
+
+def violations(page) -> list[dict]:
+    """What axe finds in the page as it is now. The test's browser context needs bypass_csp: the
+    page's own CSP allows its own files only."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE)
+    return page.evaluate(RUN, WAYFINDING)
+
+
+def report(found: dict[str, list[dict]]) -> str:
+    return "\n".join(
+        f"{name}: {v['impact']} {v['id']} ({v['help']}): {v['nodes']}"
+        for name, vs in found.items()
+        for v in vs
+    )
