@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
-from redis.exceptions import RedisError
 
-from endpoints import tokens
+from endpoints import catalog_cache, tokens
 from endpoints.clients.aiplatform import AiPlatformClient, InstanceType, RegistryModel
 from endpoints.models import Credential, Endpoint
 
@@ -98,18 +95,13 @@ def _catalog_key(kind: str, credential: Credential, *extra: str) -> str:
 
 
 def _cached(key: str):
-    """The cached value, or None when it is not there or Redis does not answer (the catalog is
-    then read from the platform: slower, but the page works)."""
-    try:
-        return cache.get(key)
-    except RedisError:
-        logger.warning("cache unavailable: reading %s from the platform", key.split(":")[2])
-        return None
+    """The kept value, or None when it is not kept (the shared cache, or this process's own
+    copy while Redis does not answer: endpoints.catalog_cache)."""
+    return catalog_cache.get(key)
 
 
 def _keep(key: str, value, timeout: float) -> None:
-    with contextlib.suppress(RedisError):
-        cache.set(key, value, timeout)
+    catalog_cache.keep(key, value, timeout)
 
 
 def registry_models(credential: Credential, *, refresh: bool = False) -> list[RegistryModel]:
@@ -128,7 +120,7 @@ def registry_models_last_good(
     credential: Credential,
 ) -> tuple[list[RegistryModel], datetime] | None:
     """The registry the platform gave last time it answered, and when; None if it never did
-    (within CATALOG_LAST_GOOD_SECONDS) or the cache does not answer."""
+    (within CATALOG_LAST_GOOD_SECONDS; without Redis, to this process)."""
     kept = _cached(_catalog_key("models-last-good", credential))
     if not isinstance(kept, dict) or "models" not in kept:
         return None
@@ -149,12 +141,11 @@ def instance_types(
 def catalog_refresh_allowed(user_id: int) -> bool:
     """A person may ask the platform for a fresh catalog (skipping the cache) once per
     CATALOG_REFRESH_SECONDS: a refresh is a POST by a Member, never a free uncached GET."""
-    try:
-        return cache.add(
-            f"endpoints:catalog-refresh:{user_id}", 1, timeout=settings.CATALOG_REFRESH_SECONDS
-        )
-    except RedisError:
-        return True  # cannot count: signed-in people are not held back (fail open)
+    # Without Redis each web process counts on its own: a refresh is still one call a person
+    # per process and period, never one per click.
+    return catalog_cache.add(
+        f"endpoints:catalog-refresh:{user_id}", 1, timeout=settings.CATALOG_REFRESH_SECONDS
+    )
 
 
 def platform_endpoint_names(credential: Credential, region: str, *, fresh: bool) -> set[str]:
@@ -165,3 +156,11 @@ def platform_endpoint_names(credential: Credential, region: str, *, fresh: bool)
         names = {ep.name for ep in platform_client(credential).list_endpoints(region)}
         _keep(key, names, 10)
     return names
+
+
+def registry_models_kept_locally_since(credential: Credential) -> datetime | None:
+    """While Redis does not answer: when this process stored the registry it shows (None when
+    Redis answers, or this process has no copy)."""
+    if not catalog_cache.redis_down():
+        return None
+    return catalog_cache.kept_at(_catalog_key("models", credential))

@@ -39,9 +39,12 @@ def _isolate():
     from django.core.cache import cache
     from django.utils import translation
 
+    from endpoints import catalog_cache
+
     # Only the database this run chose (see pytest_configure), never another one.
     assert os.environ["IDASH_TEST_REDIS_URL"] == settings.REDIS_URL
     cache.clear()
+    catalog_cache.clear_local()  # a web process's own copies of the catalog, kept without Redis
     translation.activate("en")
     yield
     translation.deactivate()

@@ -1,4 +1,5 @@
-"""Model Registry: the models the platform offers, cached briefly, with a refresh."""
+"""Model Registry: the models the platform offers, cached briefly, with a refresh (and, while
+Redis does not answer, each web process's own copy, said on the page)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,14 @@ def registry_index(request: AuthenticatedHttpRequest) -> HttpResponse:
             else:  # keep showing what the platform gave last time, and say so
                 models, since = last_good
                 stale = {"since": since, "why": _why(exc, credential)}
+    # Redis does not answer: the list is this process's own copy (endpoints.catalog_cache).
+    local_since = (
+        selectors.registry_models_kept_locally_since(credential)
+        if credential is not None and not error and stale is None
+        else None
+    )
     context = {
+        "local_since": local_since,
         "credentials": credentials,
         "credential": credential,
         "models": models,
