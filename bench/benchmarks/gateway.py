@@ -3,20 +3,29 @@ against the local platform itself, with the same lean client on both sides (benc
 
 The gateway side is what an SDK sends: POST /v1/chat/completions with a gateway key as Bearer
 and the endpoint's name as `model`; the baseline is the same chat completion straight to the
-platform with the endpoint's IAM token. The key has no limits except in gateway-limits.
+platform with the endpoint's IAM token. The key has no limits except in gateway-limits. The
+measuring loops are bench.sidebyside's (the relay's too).
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.benchmarks import Outcome, Row, missing_code, not_measured
-from bench.benchmarks.relay import MESSAGE, _error_note, _errors, run_load
-from bench.client import Direct, StreamResult, Target
+from bench.client import Direct, Target
 from bench.context import Context
 from bench.seed import DEMO_SERVED_MODEL
+from bench.sidebyside import (
+    MESSAGE,
+    chunk_delays,
+    diff,
+    error_note,
+    errors_of,
+    hold,
+    side_by_side,
+    signed,
+)
 from bench.stats import fmt_ms, ms, percentile, summary_ms
 
 MODEL = "bench-relay"  # the seeded endpoint's name: the gateway's model name for it
@@ -64,37 +73,6 @@ def targets(ctx: Context, **limits) -> tuple[Gateway, Direct]:
     return gateway, direct
 
 
-def _diff(a, b):
-    return None if a is None or b is None else round(a - b, 3)
-
-
-def _signed(value) -> str:
-    return "n/a" if value is None else ("+" if value >= 0 else "-") + fmt_ms(abs(value))
-
-
-# ------------------------------------------------------------------------------ gateway-ttft
-def _side_by_side(ctx, gateway, direct, concurrency: int, *, keepalive: bool) -> dict:
-    sizes = ctx.sizes
-    load = {"concurrency": concurrency, "max_tokens": sizes.ttft_max_tokens, "keepalive": keepalive}
-    for target in (direct, gateway):
-        run_load(target, count=2 * concurrency, **load)
-    per_round = max(concurrency, sizes.ttft_requests[concurrency] // sizes.ttft_rounds)
-    collected: dict[str, list[StreamResult]] = {"platform": [], "gateway": []}
-    for round_no in range(sizes.ttft_rounds):
-        order = (direct, gateway) if round_no % 2 == 0 else (gateway, direct)
-        for target in order:
-            collected[target.name] += run_load(target, count=per_round, **load)
-    base = summary_ms([r.ttft for r in collected["platform"] if r.ok and r.ttft is not None])
-    seen = summary_ms([r.ttft for r in collected["gateway"] if r.ok and r.ttft is not None])
-    return {
-        "platform": base,
-        "gateway": seen,
-        "added_p50_ms": _diff(seen["p50_ms"], base["p50_ms"]),
-        "added_p99_ms": _diff(seen["p99_ms"], base["p99_ms"]),
-        "errors": {side: _errors(results) for side, results in collected.items()},
-    }
-
-
 def gateway_ttft(ctx: Context) -> Outcome:
     if reason := _missing():
         return not_measured("gateway-ttft", TTFT_WHAT, TTFT_TARGET, reason)
@@ -109,13 +87,11 @@ def gateway_ttft(ctx: Context) -> Outcome:
         figures = {"concurrency": concurrency}
         limit = TTFT_TARGETS_MS.get(concurrency)
         for mode, keepalive in (("kept_alive", True), ("new_connection", False)):
-            found = _side_by_side(ctx, gateway, direct, concurrency, keepalive=keepalive)
+            found = side_by_side(ctx, gateway, direct, concurrency, keepalive=keepalive)
             errors = found.pop("errors")
             for side, errs in errors.items():
                 if errs:
-                    outcome.notes.append(
-                        f"{concurrency} streams, {mode}, {_error_note(side, errs)}"
-                    )
+                    outcome.notes.append(f"{concurrency} streams, {mode}, {error_note(side, errs)}")
             found["errors"] = {side: len(errs) for side, errs in errors.items()}
             base, seen = found["platform"], found["gateway"]
             ok = None
@@ -130,7 +106,7 @@ def gateway_ttft(ctx: Context) -> Outcome:
                     + (", kept-alive" if keepalive else ", new connections"),
                     f"platform {fmt_ms(base['p50_ms'])} / {fmt_ms(base['p99_ms'])}",
                     f"gateway {fmt_ms(seen['p50_ms'])} / {fmt_ms(seen['p99_ms'])}; added "
-                    f"{_signed(found['added_p50_ms'])} / {_signed(found['added_p99_ms'])}",
+                    f"{signed(found['added_p50_ms'])} / {signed(found['added_p99_ms'])}",
                     (f"added p50 ≤ {limit:g} ms" if limit is not None else "(no target)")
                     if keepalive
                     else "(diagnostic)",
@@ -149,29 +125,12 @@ def gateway_stream(ctx: Context) -> Outcome:
     sizes = ctx.sizes
     gateway, direct = targets(ctx)
     outcome = Outcome("gateway-stream", STREAM_WHAT, STREAM_TARGET)
-    ctx.stack.set_faults(stamp_chunks=True, token_per_second=sizes.stream_tokens_per_second)
-    try:
-        collected: dict[str, list[StreamResult]] = {"platform": [], "gateway": []}
-        for round_no in range(sizes.stream_rounds):
-            order = (direct, gateway) if round_no % 2 == 0 else (gateway, direct)
-            for target in order:
-                collected[target.name] += run_load(
-                    target,
-                    concurrency=sizes.stream_concurrency,
-                    count=sizes.stream_concurrency,
-                    max_tokens=sizes.stream_tokens,
-                )
-    finally:
-        ctx.stack.clear_faults()
-    delays = {
-        side: [max(0.0, got - sent) for r in results for got, sent in r.stamps]
-        for side, results in collected.items()
-    }
-    base_s, seen_s = summary_ms(delays["platform"]), summary_ms(delays["gateway"])
-    errors = {side: _errors(results) for side, results in collected.items()}
+    found = chunk_delays(ctx, gateway, direct)
+    base_s, seen_s = found["platform"]["delays"], found["gateway"]["delays"]
+    errors = {side: side_found["errors"] for side, side_found in found.items()}
     for side, errs in errors.items():
         if errs:
-            outcome.notes.append(_error_note(side, errs))
+            outcome.notes.append(error_note(side, errs))
     outcome.met = (
         seen_s["p50_ms"] is not None and seen_s["p50_ms"] <= 1.0 and not any(errors.values())
     )
@@ -180,7 +139,7 @@ def gateway_stream(ctx: Context) -> Outcome:
         "tokens_per_stream": sizes.stream_tokens,
         "platform": base_s,
         "gateway": seen_s,
-        "added_p50_ms": _diff(seen_s["p50_ms"], base_s["p50_ms"]),
+        "added_p50_ms": diff(seen_s["p50_ms"], base_s["p50_ms"]),
         "errors": {side: len(errs) for side, errs in errors.items()},
     }
     outcome.rows.append(
@@ -201,56 +160,34 @@ def gateway_stream(ctx: Context) -> Outcome:
 def gateway_concurrency(ctx: Context) -> Outcome:
     if reason := _missing():
         return not_measured("gateway-concurrency", HOLD_WHAT, HOLD_TARGET, reason)
-    stack = ctx.stack
     wanted = 20 if ctx.quick else 1000
     tokens, per_second = (10, 10.0) if ctx.quick else (40, 2.0)  # 20 s each at full size
     gateway, _ = targets(ctx)
     outcome = Outcome("gateway-concurrency", HOLD_WHAT, HOLD_TARGET)
-    workers = stack.web_worker_pids()
-    rss_before = stack.rss_kb(workers)
-    stack.set_faults(token_per_second=per_second)
-    results: list[StreamResult] = []
-    peak = {"inflight": 0, "rss_kb": 0}
-    try:
-        threads = [
-            threading.Thread(
-                target=lambda: results.append(
-                    gateway.stream(MESSAGE, tokens, timeout=tokens / per_second + 90)
-                ),
-                daemon=True,
-                name="gw-hold",
-            )
-            for _ in range(wanted)
-        ]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        while any(t.is_alive() for t in threads):
-            inflight = stack.stats()["inflight_streams"]
-            if inflight >= peak["inflight"]:
-                peak["inflight"] = inflight
-                peak["rss_kb"] = max(peak["rss_kb"], stack.rss_kb(workers))
-            time.sleep(0.5)
-        elapsed = time.perf_counter() - started
-    finally:
-        stack.clear_faults()
-    ok = [r for r in results if r.ok]
-    errors = _errors(results)
+    held = hold(
+        ctx,
+        gateway,
+        streams=wanted,
+        tokens=tokens,
+        per_second=per_second,
+        timeout=tokens / per_second + 90,
+    )
+    ok, errors = held.ok, errors_of(held.results)
     if errors:
-        outcome.notes.append(_error_note("gateway", errors))
-    held = peak["inflight"]
-    per_stream_kb = (peak["rss_kb"] - rss_before) / held if held else None
-    outcome.met = len(ok) >= wanted and held >= wanted and not errors
+        outcome.notes.append(error_note("gateway", errors))
+    at_once, per_stream_kb = held.peak_inflight, held.per_stream_kb()
+    rss_before, rss_peak = held.rss_before_kb, held.peak_rss_kb
+    outcome.met = len(ok) >= wanted and at_once >= wanted and not errors
     outcome.figures = {
         "streams_opened": wanted,
         "completed_without_error": len(ok),
         "errors": len(errors),
-        "peak_concurrent_at_platform": held,
+        "peak_concurrent_at_platform": at_once,
         "stream_seconds_each": tokens / per_second,
-        "wall_seconds": round(elapsed, 2),
-        "web_workers": len(workers),
+        "wall_seconds": round(held.elapsed, 2),
+        "web_workers": len(held.workers),
         "rss_before_mb": round(rss_before / 1024, 1),
-        "rss_during_mb": round(peak["rss_kb"] / 1024, 1),
+        "rss_during_mb": round(rss_peak / 1024, 1),
         "rss_per_stream_kb": round(per_stream_kb, 1) if per_stream_kb is not None else None,
         "ttft_p50_ms": ms(percentile([r.ttft for r in ok if r.ttft is not None], 50)),
     }
@@ -260,8 +197,8 @@ def gateway_concurrency(ctx: Context) -> Outcome:
             "gateway-concurrency",
             HOLD_WHAT,
             "—",
-            f"{len(ok)}/{wanted} held ({held} at once); RSS "
-            f"{rss_before / 1024:.0f} → {peak['rss_kb'] / 1024:.0f} MB, {per}",
+            f"{len(ok)}/{wanted} held ({at_once} at once); RSS "
+            f"{rss_before / 1024:.0f} → {rss_peak / 1024:.0f} MB, {per}",
             f"≥ {wanted:,}",
             outcome.met,
         )
