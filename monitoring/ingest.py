@@ -14,6 +14,7 @@ it trimmed the queue (or is retried) finds its records stored and adds nothing t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
@@ -22,7 +23,7 @@ from datetime import UTC, datetime
 import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 
 from endpoints.models import Endpoint
 from monitoring import rollups, store
@@ -47,8 +48,31 @@ def _record_row(data: dict) -> RequestRecord:
         completion_tokens=data.get("completion_tokens"),
         ttft_ms=data.get("ttft_ms"),
         total_ms=data.get("total_ms"),
-        error=str(data.get("error") or "")[:300],
+        **_failure(data),
     )
+
+
+def _failure(data: dict) -> dict:
+    """The record's error code and parameters. A record queued by a process from before errors
+    were codes carries a sentence under "error": kept as it was, as a "legacy" code."""
+    code = str(data.get("error_code") or "")[:40]
+    params = data.get("error_params")
+    if not code and data.get("error"):
+        code, params = "legacy", {"text": str(data["error"])[:300]}
+    return {"error_code": code, "error_params": params if isinstance(params, dict) else {}}
+
+
+# PostgreSQL advisory lock of store_records (any constant unique to it).
+_STORE_LOCK = 0x6D6F6E5F7265
+
+
+def _one_store_at_a_time() -> None:
+    """Serialize stores until commit: two stores of the same records (a drain resumed after its
+    lock expired, beside the one that took over; a record written at once while Redis was
+    down) would each find them not stored yet and each add them to the rollups."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_STORE_LOCK])
 
 
 def store_records(records: list[dict]) -> int:
@@ -81,6 +105,7 @@ def store_records(records: list[dict]) -> int:
         if row.user_id not in users:
             row.user_id = None
     with transaction.atomic():
+        _one_store_at_a_time()
         stored = {
             str(v)
             for v in RequestRecord.objects.filter(request_id__in=list(rows)).values_list(
@@ -93,13 +118,31 @@ def store_records(records: list[dict]) -> int:
     return len(new)
 
 
+# Trim the batch just handled only while this drain still holds the queue's lock: a drain that
+# was paused past its lock's timeout (a stopped worker resumed) must not trim what another drain
+# has taken since (it would drop records never stored). Its batch is stored already; the next
+# drain finds it stored and adds nothing.
+_TRIM_IF_OWNER = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('ltrim', KEYS[2], 0, -tonumber(ARGV[2]) - 1)
+  return 1
+end
+return 0
+"""
+
+
 def _drain(queue: str, handle, *, batch: int, max_batches: int) -> int:
     """Hand `queue`'s records to `handle` (which commits them), oldest first, trimming each
     batch only after; one drain of a queue at a time. Returns how many were read."""
     client = store.client()
-    lock = client.lock(store.name("drain-lock", queue), timeout=120, blocking_timeout=0)
+    lock = client.lock(
+        store.name("drain-lock", queue),
+        timeout=settings.MONITORING_DRAIN_LOCK_SECONDS,
+        blocking_timeout=0,
+    )
     if not lock.acquire(blocking=False):
         return 0
+    trim = client.register_script(_TRIM_IF_OWNER)
     moved = 0
     try:
         for _ in range(max_batches):
@@ -108,15 +151,16 @@ def _drain(queue: str, handle, *, batch: int, max_batches: int) -> int:
             if not raw:
                 break
             handle([json.loads(item) for item in raw])
-            client.ltrim(queue, 0, -len(raw) - 1)
+            if not trim(keys=[lock.name, queue], args=[lock.local.token, len(raw)]):
+                logger.warning("monitoring drain of %s: its lock expired mid-way; stopped", queue)
+                return moved
             moved += len(raw)
+            lock.reacquire()  # a fresh timeout for the next batch
             if len(raw) < batch:
                 break
     finally:
-        try:
-            lock.release()
-        except redis.exceptions.LockError:
-            logger.warning("monitoring drain of %s: its lock expired before it ended", queue)
+        with contextlib.suppress(redis.exceptions.LockError):
+            lock.release()  # expired: the warning above said so
     return moved
 
 

@@ -29,6 +29,8 @@ from endpoints.clients.upstream import open_chat
 from monitoring.loadtests import steps_for
 from monitoring.models import LoadTest
 from monitoring.recording import record_replica_samples, record_request
+from playground import failures
+from playground.failures import Failure
 
 logger = logging.getLogger(__name__)
 
@@ -113,17 +115,18 @@ class Runner:
         with self.lock:
             self.in_flight += 1
             step = self.steps[-1]
-        status, ttft, error = 200, None, ""
+        status, ttft = 200, None
+        error: Failure | None = None
         usage: dict = {}
         try:
             response = open_chat(self.endpoint, self.body, stream=True)
         except PlatformError as exc:
-            status, error = exc.status_code or 502, exc.message or type(exc).__name__
+            status, error = exc.status_code or 502, failures.of(exc)
         else:
             try:
                 ttft, usage = self._read(response, started)
-            except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-                error = f"The stream broke off ({type(exc).__name__})."
+            except (urllib3.exceptions.HTTPError, OSError, ValueError):
+                error = failures.cut_off("broken")
             finally:
                 response.release_conn()
         total = round((time.perf_counter() - started) * 1000)
@@ -151,7 +154,8 @@ class Runner:
             completion_tokens=usage.get("completion_tokens"),
             ttft_ms=ttft,
             total_ms=total,
-            error=error,
+            error_code=error.code if error else "",
+            error_params=error.params if error else None,
             at=at,
         )
 
@@ -289,6 +293,7 @@ def run(load_test_id: int) -> str:
             LoadTest.objects.filter(pk=test.pk).update(
                 status=LoadTest.Status.FAILED,
                 finished_at=timezone.now(),
-                error=f"The load test failed: {type(exc).__name__}.",
+                error_code="crashed",
+                error_params={"exception": type(exc).__name__},
             )
         return LoadTest.Status.FAILED

@@ -14,9 +14,32 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from endpoints.models import Endpoint
 from monitoring.models import LoadTest
+
+# Why a load test failed (LoadTest.error_code), in the reader's language.
+FAILURES = {
+    "worker_gone": _lazy("The worker running it stopped answering."),
+    "crashed": _lazy("The load test failed: %(exception)s."),
+    # Tests that failed before failures were codes: the sentence as it was stored.
+    "legacy": _lazy("%(text)s"),
+}
+
+
+def failure_text(code: str, params: dict | None) -> str:
+    """The words, or "" for no failure; never raises (a bad row shows its words unfilled)."""
+    if not code:
+        return ""
+    template = FAILURES.get(code)
+    if template is None:
+        return code
+    try:
+        return str(template) % (params or {})
+    except (KeyError, TypeError, ValueError):
+        return str(template).split("%(", 1)[0].rstrip(" :")
+
 
 # A test still queued or running this long after it should have ended lost its worker.
 STALE_GRACE = timedelta(minutes=3)
@@ -54,7 +77,7 @@ def _expire_stale(endpoint: Endpoint) -> None:
             LoadTest.objects.filter(pk=test.pk, status=test.status).update(
                 status=LoadTest.Status.FAILED,
                 finished_at=now,
-                error="The worker running it stopped answering.",
+                error_code="worker_gone",
             )
 
 
@@ -134,5 +157,5 @@ def as_json(test: LoadTest) -> dict:
         "started_by": test.started_by.get_username() if test.started_by else "",
         "steps": test.steps,
         "samples": test.samples,
-        "error": test.error,
+        "error": failure_text(test.error_code, test.error_params),
     }

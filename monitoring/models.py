@@ -51,7 +51,9 @@ class RequestRecord(models.Model):
     completion_tokens = models.PositiveIntegerField(null=True)
     ttft_ms = models.PositiveIntegerField(null=True)
     total_ms = models.PositiveIntegerField(null=True)
-    error = models.CharField(max_length=300, blank=True)
+    # Why it failed: a code of playground.failures and its parameters, rendered per reader.
+    error_code = models.CharField(max_length=40, blank=True)
+    error_params = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("request record")
@@ -59,6 +61,14 @@ class RequestRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.request_id} {self.status}"
+
+    @property
+    def error(self) -> str:
+        """Why it failed, in the active language ("" when it did not): what the rollups read
+        (a 200 with an error broke off) and what a page shows."""
+        from playground import failures
+
+        return failures.render(self.error_code, self.error_params)
 
 
 class RequestRollup(models.Model):
@@ -203,7 +213,9 @@ class LoadTest(models.Model):
     # Written by the runner as it goes: one entry per concurrency step, one sample per second.
     steps = models.JSONField(default=list, blank=True)
     samples = models.JSONField(default=list, blank=True)
-    error = models.CharField(max_length=500, blank=True)
+    # Why it failed: a code of monitoring.loadtests.FAILURES and its parameters (per reader).
+    error_code = models.CharField(max_length=40, blank=True)
+    error_params = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -2,8 +2,9 @@
 
 - `record_request()`: one request that did not come through the gateway (the playground, a live
   demo, a load test) pushed to a Redis list, after its last byte, in one round trip. The drain
-  (monitoring.ingest) moves the list into the database and the rollups in batches. Gateway calls
-  need nothing here: the gateway's own usage drain feeds the rollups (gateway.usage).
+  (monitoring.ingest) moves the list into the database and the rollups in batches. With Redis
+  down the record is written to the database at once instead (slower, but not lost). Gateway
+  calls need nothing here: the gateway's own usage drain feeds the rollups (gateway.usage).
 - `record_replica_samples()`: what a reconcile pass saw of the endpoints it looked at, pushed to
   another list in one command; the same drain folds them into replica-seconds.
 """
@@ -33,15 +34,18 @@ def record_request(
     completion_tokens: int | None = None,
     ttft_ms: int | None = None,
     total_ms: int | None = None,
-    error: str = "",
+    error_code: str = "",
+    error_params: dict | None = None,
     at: float | None = None,
     request_id: str | None = None,
     client=None,
 ) -> None:
     """Queue one request's record. `status` is an HTTP status (200 for a reply that ended well,
     the platform's status or 502 for one that failed; a reply that broke off after a 200 keeps
-    200 and says why in `error`). `at` is when it started (unix seconds; default now). With
-    `client` (a Redis pipeline) the push is queued there and its caller executes it."""
+    200 and says why in `error_code`). A failure is a code of playground.failures with its
+    parameters, rendered in the reader's language when shown. `at` is when it started (unix
+    seconds; default now). With `client` (a Redis pipeline) the push is queued there and its
+    caller executes it."""
     data = json.dumps(
         {
             "request_id": request_id or str(uuid.uuid4()),
@@ -54,7 +58,8 @@ def record_request(
             "completion_tokens": completion_tokens,
             "ttft_ms": ttft_ms,
             "total_ms": total_ms,
-            "error": error[:300] if error else "",
+            "error_code": error_code,
+            "error_params": error_params or {},
         },
         separators=(",", ":"),
     )
@@ -64,7 +69,23 @@ def record_request(
     try:
         store.client().lpush(store.request_queue(), data)
     except redis.RedisError:
-        logger.warning("monitoring: a %s request record was lost (Redis did not answer)", source)
+        _store_now(source, data)
+
+
+def _store_now(source: str, data: str) -> None:
+    """Redis did not take the record: write it to the database at once (after the last byte,
+    so the reply did not wait), rolled up as the drain would. Its request id makes it count once
+    even if Redis had taken it after all."""
+    from monitoring import ingest
+
+    try:
+        ingest.store_records([json.loads(data)])
+    except Exception:
+        logger.warning(
+            "monitoring: a %s request record was lost (neither Redis nor the database took it)",
+            source,
+            exc_info=True,
+        )
 
 
 def record_replica_samples(endpoints: Iterable) -> int:

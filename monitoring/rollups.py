@@ -39,7 +39,12 @@ class Facts(Protocol):
     completion_tokens: int | None
     ttft_ms: int | None
     total_ms: int | None
-    error: str
+    # And why it failed, if it did: `error_code` (RequestRecord) or `error` (gateway.UsageRecord).
+
+
+def _error_of(record: Facts) -> str:
+    code = getattr(record, "error_code", None)
+    return code if code is not None else getattr(record, "error", "") or ""
 
 
 def outcome(status: int, error: str = "") -> str:
@@ -56,7 +61,7 @@ def outcome(status: int, error: str = "") -> str:
 
 def _entries(record: Facts) -> list[tuple[int, int]]:
     """The record as (counter index, amount) pairs: only what it adds."""
-    out = [(_INDEX[outcome(record.status, record.error or "")], 1)]
+    out = [(_INDEX[outcome(record.status, _error_of(record))], 1)]
     if record.prompt_tokens:
         out.append((_INDEX["prompt_tokens"], record.prompt_tokens))
     if record.completion_tokens:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.models import Endpoint
+from playground import failures
 
 
 class Conversation(models.Model):
@@ -65,7 +66,9 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Replies only: how it ended and how fast it came.
     finish_reason = models.CharField(max_length=30, blank=True)
-    error = models.TextField(blank=True)
+    # Why it failed: a code of playground.failures and its parameters, rendered per reader.
+    error_code = models.CharField(max_length=40, blank=True)
+    error_params = models.JSONField(default=dict, blank=True)
     ttft_ms = models.PositiveIntegerField(null=True, blank=True)
     total_ms = models.PositiveIntegerField(null=True, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
@@ -85,12 +88,12 @@ class Message(models.Model):
 
     @property
     def failed(self) -> bool:
-        return bool(self.error) or self.finish_reason == self.INTERRUPTED
+        return bool(self.error_code) or self.finish_reason == self.INTERRUPTED
 
     @property
     def error_text(self) -> str:
-        if self.error:
-            return self.error
+        if self.error_code:
+            return failures.render(self.error_code, self.error_params)
         if self.finish_reason == self.INTERRUPTED:
             return str(
                 _(
@@ -163,8 +166,10 @@ class ShareLink(models.Model):
     params = models.JSONField(default=dict, blank=True)
     rate_per_link = models.PositiveIntegerField(_("messages per minute, whole link"), default=30)
     rate_per_visitor = models.PositiveIntegerField(_("messages per minute, per visitor"), default=6)
-    # Live: what went wrong last for a visitor, in full, for the owner (visitors read less).
-    last_error = models.TextField(_("last error"), blank=True)
+    # Live: what went wrong last for a visitor, in full, for the owner (visitors read less): a
+    # code of playground.failures and its parameters, rendered in the owner's language.
+    last_error_code = models.CharField(_("last error"), max_length=40, blank=True)
+    last_error_params = models.JSONField(default=dict, blank=True)
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
 
     class Meta:
@@ -185,6 +190,11 @@ class ShareLink(models.Model):
         from playground.logfilters import share_log_id
 
         return share_log_id(self.token)
+
+    @property
+    def last_error(self) -> str:
+        """The last error in the active language ("" when none)."""
+        return failures.render(self.last_error_code, self.last_error_params)
 
     def is_revoked(self) -> bool:
         return self.revoked_at is not None

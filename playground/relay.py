@@ -29,25 +29,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import cast
 
-import urllib3
-from django.conf import settings
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 
-from endpoints.clients.errors import (
-    AuthenticationFailed,
-    NotFound,
-    PermissionDenied,
-    PlatformError,
-    RateLimited,
-    StreamInterrupted,
-    Unavailable,
-    ValidationFailed,
-)
+from endpoints.clients.errors import PlatformError
 from endpoints.clients.inference import AuthMode, ChatStream, InferenceClient
+from endpoints.clients.upstream import NoToken
 from endpoints.models import Endpoint
-from playground import params
+from playground import failures, params
+from playground.failures import Failure
 from playground.models import Message, tokens_per_second
 
 logger = logging.getLogger(__name__)
@@ -82,12 +73,6 @@ def build_payload(
     return payload
 
 
-class NoToken(PlatformError):
-    """The endpoint's service account has no usable IAM token (IAM down, locked, secret refused)."""
-
-    transient = True
-
-
 def inference_client_for(endpoint: Endpoint) -> InferenceClient:
     """A data-plane client with the endpoint's credential; on a 401 it re-mints once."""
     from endpoints import tokens
@@ -115,60 +100,6 @@ def open_stream(endpoint: Endpoint, payload: dict) -> ChatStream:
     return inference_client_for(endpoint).stream_chat_completion(payload)
 
 
-def describe_error(exc: Exception) -> str:
-    """What went wrong, in words a person understands (never a token, never a traceback)."""
-    detail = getattr(exc, "message", "") or ""
-    if isinstance(exc, NoToken):
-        return _("No IAM token for this endpoint's service account: %(detail)s") % {
-            "detail": detail
-        }
-    if isinstance(exc, StreamInterrupted):
-        return _("The reply was cut off mid-way: %(why)s. What arrived is kept.") % {
-            "why": _cut_off_reason(exc)
-        }
-    if isinstance(exc, RateLimited):
-        if exc.retry_after:
-            return _("The endpoint is busy (rate limited): try again in %(wait)d seconds.") % {
-                "wait": max(1, round(exc.retry_after))
-            }
-        return _("The endpoint is busy (rate limited): try again shortly.")
-    if isinstance(exc, AuthenticationFailed):
-        return _(
-            "The endpoint refused the credential, even after a fresh token. An Admin should "
-            "check it under Credentials."
-        )
-    if isinstance(exc, PermissionDenied):
-        return _("The credential may not call this endpoint (permission denied).")
-    if isinstance(exc, NotFound):
-        return _("The platform does not know this endpoint or model any more: %(detail)s") % {
-            "detail": detail
-        }
-    if isinstance(exc, ValidationFailed):
-        return _("The endpoint refused the request: %(detail)s") % {"detail": detail}
-    if isinstance(exc, Unavailable):
-        return _("The endpoint did not answer: %(detail)s") % {"detail": detail}
-    if isinstance(exc, PlatformError):
-        return _("The endpoint answered with an error: %(detail)s") % {"detail": detail}
-    return _("Something went wrong while relaying the reply.")
-
-
-def _cut_off_reason(exc: StreamInterrupted) -> str:
-    """Why a stream stopped, in words (the client's message names an exception class)."""
-    cause = exc.__cause__
-    if isinstance(cause, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
-        return _("the endpoint sent nothing for %(seconds)s seconds") % {
-            "seconds": f"{float(settings.AIPLATFORM_STREAM_READ_TIMEOUT):g}"
-        }
-    if cause is not None:
-        return _("the connection to the endpoint broke")
-    if "[DONE]" in (exc.message or ""):
-        return _("the endpoint closed the connection before the end of the reply")
-    # An error event from the model server: its own words.
-    return _("the model server reported an error (%(detail)s)") % {
-        "detail": (exc.message or "").rstrip(".")
-    }
-
-
 def cannot_save_message() -> str:
     return _("The reply arrived but could not be saved, so it is not kept. Retry asks again.")
 
@@ -180,7 +111,7 @@ class Reply:
     model: str = ""
     parts: list[str] = field(default_factory=list)
     finish_reason: str = ""
-    error: str = ""
+    error: Failure | None = None
     ttft_ms: int | None = None
     total_ms: int | None = None
     prompt_tokens: int | None = None
@@ -204,7 +135,8 @@ class Reply:
         return {
             "content": self.content,
             "finish_reason": self.finish_reason,
-            "error": self.error,
+            "error_code": self.error.code if self.error else "",
+            "error_params": self.error.params if self.error else {},
             "ttft_ms": self.ttft_ms,
             "total_ms": self.total_ms,
             "prompt_tokens": self.prompt_tokens,
@@ -233,7 +165,8 @@ def count(record: dict, reply: Reply, status: int | None = None) -> None:
         completion_tokens=reply.completion_tokens,
         ttft_ms=reply.ttft_ms,
         total_ms=reply.total_ms,
-        error=reply.error,
+        error_code=reply.error.code if reply.error else "",
+        error_params=reply.error.params if reply.error else None,
     )
 
 
@@ -295,11 +228,11 @@ class RelayBody:
                     reply.finish_reason = Message.TIME_LIMIT
                     break
         except PlatformError as exc:
-            reply.error = describe_error(exc)
+            reply.error = failures.of(exc)
             logger.info("playground stream failed: %r", exc)
         except Exception:
             logger.exception("relaying a playground reply failed")
-            reply.error = _("Something went wrong while relaying the reply. What arrived is kept.")
+            reply.error = Failure("relay_failed_kept")
         except BaseException:
             # GreenletExit (the worker is being stopped) or GeneratorExit: the reply will never
             # end here. Keep what arrived, marked interrupted, unless close() already saved it.
@@ -312,7 +245,10 @@ class RelayBody:
         saved = self._finish_quietly()
         figures = reply.figures()
         if not saved or reply.error:
-            message = cannot_save_message() if not saved else self.public_error or reply.error
+            if not saved:
+                message = cannot_save_message()
+            else:
+                message = self.public_error or (reply.error.text() if reply.error else "")
             yield line({"type": "error", "message": message, "retry": True, **figures})
         else:
             yield line({"type": "done", **figures})

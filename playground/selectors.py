@@ -87,7 +87,7 @@ def conversation_context(
     (and replies still being written) are left out."""
     if conversation is None:
         return []
-    qs = conversation.messages.filter(error="").exclude(finish_reason=Message.INTERRUPTED)
+    qs = conversation.messages.filter(error_code="").exclude(finish_reason=Message.INTERRUPTED)
     if before is not None:
         qs = qs.filter(
             Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)

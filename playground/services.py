@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from endpoints.models import Endpoint
+from playground.failures import Failure
 from playground.models import Conversation, Message, ShareLink, transcript_entry
 from playground.relay import Reply
 
@@ -132,11 +133,18 @@ def share_link_create(
     return link
 
 
-def share_link_note_error(*, link: ShareLink, error: str) -> None:
-    """Keep what went wrong for a visitor, in full, for the link's owner."""
+def share_link_note_error(*, link: ShareLink, error: Failure) -> None:
+    """Keep what went wrong for a visitor, in full, for the link's owner (as a code: the owner
+    reads it in their own language)."""
     now = timezone.now()
-    ShareLink.objects.filter(pk=link.pk).update(last_error=error, last_error_at=now)
-    link.last_error, link.last_error_at = error, now
+    ShareLink.objects.filter(pk=link.pk).update(
+        last_error_code=error.code, last_error_params=error.params, last_error_at=now
+    )
+    link.last_error_code, link.last_error_params, link.last_error_at = (
+        error.code,
+        error.params,
+        now,
+    )
 
 
 def share_link_revoke(*, link: ShareLink, by) -> bool:

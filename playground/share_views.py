@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from endpoints.clients.errors import PlatformError
 from endpoints.models import Endpoint
-from playground import demo_chats, params, ratelimit, relay, selectors, services
+from playground import demo_chats, failures, params, ratelimit, relay, selectors, services
 from playground.demo_limits import too_long_for_the_model, too_long_response
 from playground.forms import ShareChatForm
 from playground.models import ShareLink
@@ -190,9 +190,10 @@ def _share_send(request: HttpRequest, token: str) -> HttpResponseBase:
     except PlatformError as exc:
         if too_long_for_the_model(exc):  # the visitor's message, not the demo, is at fault
             return too_long_response()
-        failed = relay.Reply(model=payload["model"], error=relay.describe_error(exc))
+        failure = failures.of(exc)
+        failed = relay.Reply(model=payload["model"], error=failure)
         relay.count(counted, failed, exc.status_code or 502)
-        services.share_link_note_error(link=link, error=relay.describe_error(exc))
+        services.share_link_note_error(link=link, error=failure)
         return JsonResponse(
             {"error": {"message": visitor_error_message(), "retry": True}}, status=502
         )

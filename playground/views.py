@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from endpoints.clients.errors import PlatformError
-from playground import codegen, params, relay, selectors, services
+from playground import codegen, failures, params, relay, selectors, services
 from playground.forms import (
     ChatForm,
     ParamsForm,
@@ -253,12 +253,14 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     try:
         stream = relay.open_stream(endpoint, payload)
     except PlatformError as exc:
-        reply = relay.Reply(model=payload["model"], error=relay.describe_error(exc))
+        failure = failures.of(exc)
+        reply = relay.Reply(model=payload["model"], error=failure)
         reply.total_ms = round((time.perf_counter() - started) * 1000)
         record(reply)
         relay.count(counted, reply, exc.status_code or 502)
         return JsonResponse(
-            {"error": {"message": reply.error, "retry": True, "stored": True, **head}}, status=502
+            {"error": {"message": failure.text(), "retry": True, "stored": True, **head}},
+            status=502,
         )
     body = relay.RelayBody(
         stream,
@@ -434,9 +436,10 @@ def compare_send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     try:
         stream = relay.open_stream(data["endpoint"], payload)
     except PlatformError as exc:
-        failed = relay.Reply(model=payload["model"], error=relay.describe_error(exc))
+        failure = failures.of(exc)
+        failed = relay.Reply(model=payload["model"], error=failure)
         relay.count(counted, failed, exc.status_code or 502)
-        return JsonResponse({"error": {"message": failed.error, "retry": True}}, status=502)
+        return JsonResponse({"error": {"message": failure.text(), "retry": True}}, status=502)
     body = relay.RelayBody(
         stream,
         started=started,

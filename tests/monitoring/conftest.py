@@ -31,7 +31,8 @@ def record(**overrides) -> dict:
         "completion_tokens": 21,
         "ttft_ms": 120,
         "total_ms": 1120,
-        "error": "",
+        "error_code": "",
+        "error_params": {},
     }
     data.update(overrides)
     return data

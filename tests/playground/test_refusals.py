@@ -20,7 +20,7 @@ def conversation(as_member, endpoint, platform) -> Conversation:
 
 
 def snapshot(conversation: Conversation) -> list[tuple]:
-    return list(conversation.messages.order_by("pk").values_list("role", "content", "error"))
+    return list(conversation.messages.order_by("pk").values_list("role", "content", "error_code"))
 
 
 @pytest.mark.parametrize(

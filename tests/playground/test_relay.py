@@ -47,7 +47,7 @@ def test_send_streams_chunks_and_saves_the_exchange_once(as_member, member, endp
     assert reply.content == text_of(evs)
     assert reply.completion_tokens == done["completion_tokens"]
     assert reply.finish_reason == done["finish_reason"]
-    assert reply.error == ""
+    assert reply.error_code == ""
 
 
 def test_max_tokens_is_respected(as_member, endpoint, platform):
@@ -123,7 +123,7 @@ def test_token_expiring_mid_conversation_is_reminted(
     service_account.refresh_from_db()
     assert service_account.access_token != old_token
     assert platform.stats()["tokens_issued"] == issued + 1
-    assert Conversation.objects.get().messages.filter(error="").count() == 4
+    assert Conversation.objects.get().messages.filter(error_code="").count() == 4
 
 
 def platform_accepts(platform, token: str) -> bool:
@@ -162,9 +162,9 @@ def test_stream_cut_midway_keeps_what_arrived_and_retry_replaces_the_failure(
     # The first exchange is intact: the question and the reply it streamed, not marked failed.
     assert (messages[0].role, messages[0].content) == ("user", "Keep me")
     assert (messages[1].role, messages[1].content) == ("assistant", text_of(ok))
-    assert messages[1].content and not messages[1].error
+    assert messages[1].content and not messages[1].error_code
     failed = messages[-1]
-    assert failed.error and failed.content == text_of(cut)
+    assert failed.error_code and failed.content == text_of(cut)
     assert messages[-2].content == LONG_QUESTION
 
     platform.set_faults(stream_cut_after=None)
@@ -173,7 +173,7 @@ def test_stream_cut_midway_keeps_what_arrived_and_retry_replaces_the_failure(
     after = list(conversation.messages.order_by("pk"))
     assert [m.role for m in after] == ["user", "assistant", "user", "assistant"]
     assert after[2].content == LONG_QUESTION
-    assert after[3].error == "" and after[3].content == text_of(retried)
+    assert after[3].error_code == "" and after[3].content == text_of(retried)
     assert not Message.objects.filter(pk=failed.pk).exists()
 
 
@@ -190,7 +190,7 @@ def test_stream_ending_without_done_is_reported_not_taken_as_complete(
         "the reply. What arrived is kept."
     )
     reply = Message.objects.get(role="assistant")
-    assert reply.error and reply.content == text_of(evs) and reply.content
+    assert reply.error_code and reply.content == text_of(evs) and reply.content
 
 
 def test_error_event_mid_stream_is_shown_in_words(as_member, endpoint, platform):
@@ -200,7 +200,7 @@ def test_error_event_mid_stream_is_shown_in_words(as_member, endpoint, platform)
     )
     assert evs[-1]["type"] == "error"
     assert "failed while generating" in evs[-1]["message"]
-    assert Message.objects.get(role="assistant").error
+    assert Message.objects.get(role="assistant").error_code
 
 
 def test_upstream_5xx_before_streaming_is_a_502_and_keeps_the_conversation(
@@ -219,12 +219,12 @@ def test_upstream_5xx_before_streaming_is_a_502_and_keeps_the_conversation(
     assert error["retry"] is True and error["stored"] is True
     messages = list(Conversation.objects.get(code=code).messages.order_by("pk"))
     assert [m.content for m in messages[:3]] == ["Keep me", messages[1].content, "Fail me"]
-    assert messages[3].error == error["message"]
+    assert messages[3].error_text == error["message"]
 
     platform.set_faults(error_ratio=None)
     retried = events(as_member.post(SEND, chat_data(endpoint, "", conversation=code, retry="1")))
     assert retried[-1]["type"] == "done"
-    assert Conversation.objects.get(code=code).messages.filter(error="").count() == 4
+    assert Conversation.objects.get(code=code).messages.filter(error_code="").count() == 4
 
 
 def test_stop_closes_the_upstream_request_and_saves_the_partial_reply(
@@ -253,7 +253,7 @@ def test_stop_closes_the_upstream_request_and_saves_the_partial_reply(
         time.sleep(0.05)
     reply = Message.objects.get(role="assistant")
     assert reply.finish_reason == Message.STOPPED
-    assert reply.content and reply.error == ""
+    assert reply.content and reply.error_code == ""
     assert reply.completion_tokens is None
     assert Message.objects.get(role="user").content == LONG_QUESTION
 
@@ -437,7 +437,7 @@ def test_no_token_because_iam_is_down_is_said_in_words(
     conversation = Conversation.objects.get()
     user, reply = conversation.messages.order_by("pk")
     assert user.content == "Anyone there?"
-    assert reply.error == error["message"]
+    assert reply.error_text == error["message"]
 
 
 def test_an_endpoint_gone_silent_mid_reply_is_said_in_words(
