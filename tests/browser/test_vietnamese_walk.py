@@ -385,3 +385,57 @@ def test_refusals_and_messages_read_in_vietnamese(browser, live_server, console)
     finally:
         context.close()
     assert not found, f"English on Vietnamese pages: {found}"
+
+
+# Elements whose text the box cuts or pushes out: the page itself scrolling sideways, or a label,
+# button or chip narrower than its words (tables scroll inside their own box and are left out).
+OVERFLOW = """() => {
+  const out = [];
+  const root = document.scrollingElement;
+  if (root.scrollWidth > window.innerWidth + 1) {
+    // Name the innermost boxes that reach past the window's right edge.
+    const wide = [...document.body.querySelectorAll("*")].filter((el) =>
+      el.getBoundingClientRect().right > window.innerWidth + 1 && !el.closest(".table-wrap, pre")
+      && ![...el.children].some((c) => c.getBoundingClientRect().right > window.innerWidth + 1));
+    const names = wide.slice(0, 3).map((el) => el.tagName.toLowerCase() + "." +
+      [...el.classList].join(".") + " “" + (el.innerText || "").trim().slice(0, 40) + "”");
+    out.push("page " + root.scrollWidth + "px wide: " + names.join(", "));
+  }
+  const boxes = "button, .btn, .badge, .chip, label, h1, h2, h3, th, .nav a";
+  document.querySelectorAll(boxes).forEach((el) => {
+    // Out of sight on purpose: screen-reader-only text is a 1 px box.
+    if (!el.checkVisibility() || el.getBoundingClientRect().width <= 2) return;
+    if (el.closest(".table-wrap, pre, code, .sr-only")) return;
+    if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== "visible") {
+      out.push(el.tagName.toLowerCase() + ": " + el.innerText.trim().slice(0, 60));
+    }
+  });
+  return out;
+}"""
+
+
+# 390 px (a phone) too once the load test's button and the new-credential form fit there.
+@pytest.mark.parametrize("width", [1366])
+def test_vietnamese_words_fit_their_boxes(browser, live_server, console, width):
+    """Vietnamese labels are longer than English ones: none is cut, none widens a page."""
+    context = browser.new_context(viewport={"width": width, "height": 860}, locale="vi-VN")
+    context.set_default_timeout(15_000)
+    context.add_cookies([{"name": "idash_language", "value": "vi", "url": live_server.url}])
+    page = context.new_page()
+    found = {}
+    try:
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("Tên đăng nhập").fill("alice")
+        page.get_by_label("Mật khẩu", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.wait_for_url(f"{live_server.url}/")
+        for name, path in pages_for("admin", console).items():
+            page.goto(f"{live_server.url}{path}")
+            page.wait_for_load_state("networkidle")
+            cut = page.evaluate(OVERFLOW)
+            if cut:
+                found[path] = cut
+                screenshot(page, f"vi-walk/overflow-{width}-{name}")
+    finally:
+        context.close()
+    assert not found, f"Vietnamese text cut or overflowing at {width} px: {found}"
