@@ -14,6 +14,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from endpoints import lifecycle
 from endpoints.models import Endpoint
@@ -193,6 +194,21 @@ def console(platform, admin, member, viewer):
         failed, "refused", {"error": "quota exceeded"}, from_status="CREATING", to_status="ERROR"
     )
     make_row(sa, "stopped-endpoint", status=Endpoint.Status.INACTIVE)
+    # The other states an endpoint page explains.
+    moving = {
+        "creating": make_row(sa, "creating-endpoint", status=Endpoint.Status.CREATING),
+        "updating": make_row(
+            sa,
+            "scaling-endpoint",
+            status=Endpoint.Status.UPDATING,
+            pending_action="scale",
+            pending_since=timezone.now(),
+        ),
+        "missing": make_row(sa, "missing-endpoint", status=Endpoint.Status.MISSING),
+        "unknown": make_row(
+            sa, "odd-endpoint", status=Endpoint.Status.UNKNOWN, raw_status="HIBERNATING"
+        ),
+    }
 
     conversation = Conversation.objects.create(
         owner=member, title="Hỏi về endpoint", endpoint=active, model_name=active.model_name
@@ -227,6 +243,7 @@ def console(platform, admin, member, viewer):
     # The Model Registry's descriptions are the platform's words, shown as they come.
     descriptions = frozenset(m.description for m in platform_client(sa).list_models())
     return {
+        "moving": moving,
         "descriptions": descriptions,
         "active": active,
         "failed": failed,
@@ -259,6 +276,7 @@ def pages_for(role: str, data: dict) -> dict[str, str]:
     if role == "member":
         pages["conversation"] = f"/playground/{data['conversation'].code}/"
     if role == "admin":
+        pages |= {f"endpoint-{k}": f"/inference/{e.code}/" for k, e in data["moving"].items()}
         pages |= {
             "scale": f"/inference/{active}/scale/",
             "credentials": "/credentials/",
