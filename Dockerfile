@@ -24,5 +24,8 @@ USER app
 # start without SECRET_KEY, FIELD_ENCRYPTION_KEYS and ALLOWED_HOSTS instead of using the published
 # development ones.
 ENV DEBUG=false
+# Listen on the container's interface (gunicorn.conf.py's own default is the loopback, right for a
+# host): `docker run -p 127.0.0.1:8000:8000` then reaches it, and the host decides what is published.
+ENV GUNICORN_BIND=0.0.0.0:8000
 EXPOSE 8000
 CMD ["python", "-m", "gunicorn", "webapp.wsgi", "-c", "gunicorn.conf.py"]

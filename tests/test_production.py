@@ -206,3 +206,37 @@ def test_the_shipped_deployment_files_default_to_production():
     assert all(port.startswith("127.0.0.1:") for port in web["ports"])
     assert web["environment"]["FORWARDED_ALLOW_IPS"] != "*"
     assert compose["x-app"]["environment"]["DEBUG"] == "false"
+
+
+@pytest.fixture
+def web_for_a_host(tmp_path, platform):
+    """gunicorn serving only the host the README's production .env names."""
+    env = production_env(tmp_path, free_port(), ALLOWED_HOSTS="dashboard.example.com")
+    proc, base = start_gunicorn(tmp_path, env, "one-host")
+    yield base, env
+    proc.stop()
+
+
+def test_the_compose_healthcheck_passes_on_a_healthy_web_server(web_for_a_host):
+    """The healthcheck talks to the container's own loopback, which is not an allowed host."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    base, env = web_for_a_host
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = compose["services"]["web"]["healthcheck"]["test"]
+    assert command[:2] == ["CMD", "python"]
+    script = command[3].replace("127.0.0.1:8000", base.removeprefix("http://"))
+    result = subprocess.run(
+        [sys.executable, command[2], script], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr[-500:]
+
+
+def test_the_image_listens_beyond_its_own_loopback():
+    """`docker run -p 8000:8000` reaches gunicorn only if it listens on the container interface."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "GUNICORN_BIND=0.0.0.0:8000" in dockerfile
+    assert dockerfile.index("GUNICORN_BIND=0.0.0.0:8000") < dockerfile.index("CMD ")
