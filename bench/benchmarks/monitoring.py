@@ -155,6 +155,7 @@ def _copy_usage(rows: list[_Record]) -> None:
         "ttft_ms",
         "total_ms",
         "error",
+        "tokens_estimated",
     )
     buffer = io.StringIO()
     for r in rows:
@@ -171,6 +172,7 @@ def _copy_usage(rows: list[_Record]) -> None:
             r.ttft_ms,
             r.total_ms,
             "",
+            "f",
         )
         buffer.write("\t".join("\\N" if v is None else str(v) for v in values) + "\n")
     with connection.cursor() as cursor:
