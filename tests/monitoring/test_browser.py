@@ -132,10 +132,25 @@ def test_gateway_traffic_shows_in_the_charts_the_overview_and_the_keys_usage(
     assert usage.drain() == len(statuses)  # what beat's gateway.drain_usage does
 
     sign_in(page, live_server, "bob", PASSWORD)
+    # And the playground, in the browser: two replies relayed to the same endpoint.
+    page.goto(f"{live_server.url}/playground/")
+    page.get_by_role("spinbutton", name="Maximum tokens").fill("12")
+    for n, question in enumerate(("What is an endpoint?", "And a replica?"), start=1):
+        page.get_by_role("textbox", name="Message", exact=True).fill(question)
+        page.get_by_role("textbox", name="Message", exact=True).press("Enter")
+        page.wait_for_function(
+            "n => [...document.querySelectorAll('[data-fig=finish_reason]')]"
+            ".filter(f => ['stop', 'length'].includes(f.textContent.trim())).length === n",
+            arg=n,
+            timeout=30_000,
+        )
+    assert ingest.drain()["requests"] == 2  # what beat's monitoring.drain does
+    total = len(statuses) + 2
+
     page.goto(f"{live_server.url}/inference/{endpoint.code}/?range=1h")
     panel = page.locator("#monitoring")
     wait_for_charts(page, "#monitoring", 5)
-    assert panel.get_by_test_id("total-requests").inner_text() == "27"
+    assert panel.get_by_test_id("total-requests").inner_text() == str(total)
     assert panel.get_by_test_id("total-failed").inner_text() == "3"
     assert panel.get_by_test_id("spend-range").inner_text()[0].isdigit()
     numbers = page.locator("[data-chart=requests] details")
@@ -149,7 +164,7 @@ def test_gateway_traffic_shows_in_the_charts_the_overview_and_the_keys_usage(
     assert page.get_by_test_id("range-24h").get_attribute("aria-current") == "true"
     page.wait_for_function(
         "() => Number(document.querySelector('[data-testid=total-requests]').textContent"
-        ".replace(/[^0-9]/g, '')) > 27"
+        ".replace(/[^0-9]/g, '')) > 29"
     )
     # A tooltip follows the cursor over a chart.
     plot = page.locator("[data-chart=requests] .u-over")
@@ -163,13 +178,23 @@ def test_gateway_traffic_shows_in_the_charts_the_overview_and_the_keys_usage(
     wait_for_charts(page, "#monitoring", 5)
     assert page.get_by_role("heading", name="Giám sát").is_visible()
     assert "Thành công" in page.locator("[data-chart=requests] .u-legend").inner_text()
+    assert page.get_by_test_id("range-7d").inner_text() == "7 ngày"
+    # The numbers for screen readers, in Vietnamese too.
+    numbers = page.locator("[data-chart=requests] details")
+    numbers.locator("summary").click()
+    assert numbers.locator("summary").inner_text() == "Xem số liệu"
+    headers = numbers.locator("thead th")
+    assert [headers.nth(i).text_content() for i in range(2)] == ["Thời điểm", "Thành công"]
+    numbers.scroll_into_view_if_needed()
+    screenshot(page, "monitoring-numbers-vi")
+    numbers.locator("summary").click()
     screenshot(page, "monitoring-endpoint-vi")
     card(page, "#monitoring", "monitoring-card-vi")
 
     page.goto(f"{live_server.url}/")
     wait_for_charts(page, "#team-traffic", 1)
     today = page.get_by_test_id("team-requests-today").inner_text()
-    assert int(today.replace(".", "").replace(",", "")) == 27 + earlier_today
+    assert int(today.replace(".", "").replace(",", "")) == total + earlier_today
     assert endpoint.name in page.get_by_test_id("top-endpoints").inner_text()
     assert endpoint.name in page.get_by_test_id("failing-endpoints").inner_text()
     screenshot(page, "monitoring-overview-vi")
