@@ -64,6 +64,7 @@ NOT_PAGES = {
     "share:send": "POST only: the live demo's streamed reply",
     "share:revoke": "POST only (Revoke on a transcript's page)",
     "gateway:revoke": "POST only (Revoke on the keys page)",
+    "gateway:alias-delete": "POST only (Delete on the model aliases page)",
     "people:role": "POST only (the role menu on the people page)",
     "people:link": "POST only: its answer, the one-time link, is checked after Reset password",
     "people:reactivate": "POST only (Reactivate on the people page)",

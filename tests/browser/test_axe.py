@@ -69,7 +69,7 @@ def test_every_page_has_no_serious_violation(browser, live_server, world, role, 
     found: dict[str, list[dict]] = {}
     titles: dict[str, set[str]] = defaultdict(set)
     opened: list[str] = []
-    errors_seen: set[int] = set()
+    errors_seen: set[tuple[int, str]] = set()
     todo = visits(world)
     if role == "share-visitor":
         todo = [v for v in todo if v.name == "share:page"]
@@ -92,10 +92,11 @@ def test_every_page_has_no_serious_violation(browser, live_server, world, role, 
                 continue  # sent elsewhere (the sign-in page): that page is checked on its own
             label = f"{visit.name} {visit.path}"
             if response.status >= 400:
-                # The error pages (403, 404): each once per run.
-                if response.status in errors_seen:
+                # The error pages (403, 404, a link gone): each once per run.
+                seen = (response.status, page.title())
+                if seen in errors_seen:
                     continue
-                errors_seen.add(response.status)
+                errors_seen.add(seen)
                 label = f"error {response.status} ({label})"
             else:
                 assert response.status == 200, label
@@ -105,6 +106,8 @@ def test_every_page_has_no_serious_violation(browser, live_server, world, role, 
             found[label] = violations(page)
             if found[label]:
                 screenshot(page, f"axe-{role}-{lang}-{width}-{len(found)}")
+            elif role == "admin" and visit.name == "playground:conversation":
+                screenshot(page, f"a11y-conversation-{lang}-{width}")
         if role == "admin":
             # A refused wizard step: its error summary and red fields.
             page.goto(f"{base}/inference/create/?new=1")
