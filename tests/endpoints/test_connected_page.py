@@ -34,6 +34,7 @@ def test_a_connected_endpoint_shows_only_what_was_reported(as_member, platform, 
     assert _dd(page, "autoscaling") == "not reported"
     assert 'data-testid="instance-type-unknown"' in page
     assert "running (min" not in page
+    assert "running, against min" not in page  # the Monitoring panel's replicas chart
     assert _dd(page, "credential-label") == "local-api-key"
     assert '<dt data-testid="credential-kind">API key</dt>' in page
     assert "Service account" not in page
@@ -49,6 +50,7 @@ def test_a_managed_endpoint_keeps_its_replicas_service_account_and_clone(as_memb
     assert _dd(page, "replicas") == "2 running (min 1, max 2)"
     assert '<dt data-testid="credential-kind">Service account</dt>' in page
     assert f"?clone={ep.code}" in page
+    assert "running, against min 1 and max 2" in page
     Endpoint.objects.filter(pk=ep.pk).update(current_replicas=None)
     page = as_member.get(reverse("endpoints:detail", args=[ep.code])).content.decode()
     assert _dd(page, "replicas") == "running: not reported (min 1, max 2)"
