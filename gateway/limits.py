@@ -115,8 +115,14 @@ def settle(reservation: tuple[str, str] | None, difference: int, *, client=None)
     With `client` (a pipeline) the command is queued there."""
     if reservation is None or difference == 0:
         return
+    if client is not None:
+        # EVAL, not the registered script: redis-py runs SCRIPT EXISTS before every pipeline
+        # holding a Script, one more round trip after each answer, which a caller's next request
+        # on the same connection waited for. Redis caches the compiled body by its hash anyway.
+        client.eval(_SETTLE, 2, *reservation, difference)
+        return
     _, settle_script = _scripts(settings.REDIS_URL)
-    settle_script(keys=list(reservation), args=[difference], client=client)
+    settle_script(keys=list(reservation), args=[difference])
 
 
 def used_today(key_ids: list[int]) -> dict[int, int]:
