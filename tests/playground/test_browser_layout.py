@@ -34,7 +34,7 @@ CHATS = [
             "maximum to what your budget allows, with a target of 70 % GPU use.",
         ],
     ),
-    ("Summarise the release notes", timedelta(days=1, hours=2), []),
+    ("Summarise the release notes", None, []),  # yesterday at noon (see `chats`)
     ("SQL for monthly revenue", timedelta(days=3), []),
     ("Translate the onboarding e-mail", timedelta(days=12), []),
     ("Name ideas for the demo", timedelta(days=45), []),
@@ -53,7 +53,10 @@ def chats(member, endpoint) -> list[Conversation]:
             model_name="demo-chat",
             params={"max_tokens": 200, "temperature": 0.7},
         )
-        at = timezone.now() - age
+        # "Yesterday" is a calendar day: a fixed age (a day and two hours) fell into "Previous 7
+        # days" when the test ran between midnight and 2 a.m.
+        midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        at = midnight - timedelta(hours=12) if age is None else timezone.now() - age
         for index, content in enumerate(turns or [title, "Here you are."]):
             user = index % 2 == 0
             Message.objects.create(
