@@ -38,7 +38,7 @@ def test_the_playground_chats_with_a_connected_endpoint(as_member, connected):
     assert evs[0]["type"] == "start" and evs[0]["model"] == "demo-chat"
     assert evs[-1]["type"] == "done" and evs[-1]["completion_tokens"] == 12
     reply = Conversation.objects.get().messages.get(role="assistant")
-    assert reply.content == text_of(evs) and reply.error == ""
+    assert reply.content == text_of(evs) and reply.error_code == ""
 
 
 def test_the_gateway_calls_a_connected_endpoint(connected, member):
