@@ -286,7 +286,8 @@ def test_stop_during_the_first_reply_of_a_new_chat_keeps_the_page(
         assert time.monotonic() < deadline, "the stopped reply was not saved"
         time.sleep(0.05)
     page.reload()
-    assert page.locator("[data-messages] .pg-msg-user").inner_text() == "What is an endpoint?"
+    user_turn = page.locator("[data-messages] .pg-msg-user .pg-bubble")
+    assert user_turn.inner_text() == "What is an endpoint?"
     saved = reply_locator(page)
     saved.locator('[data-fig="finish_reason"]').filter(has_text="stopped").wait_for()
     assert saved.locator("[data-content]").inner_text().strip()
