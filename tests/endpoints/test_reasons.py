@@ -74,6 +74,8 @@ def test_every_code_renders_in_both_languages_with_its_parameters():
         "text": "an old sentence",
         "model": "demo-chat",
         "url": "https://x.test/v1",
+        "old": "Chat",
+        "new": "Chat-2",
     }
     for language in ("en", "vi"):
         with translation.override(language):
