@@ -67,7 +67,11 @@
     var target = event.detail.target;
     if (!target || target.id !== "confirm-dialog-body") return;
     var dialog = target.closest("dialog");
-    if (dialog && !dialog.open) dialog.showModal();
+    if (!dialog) return;
+    // Named by the heading it now holds (an empty dialog names nothing).
+    var title = target.querySelector("h1[id], h2[id]");
+    if (title) dialog.setAttribute("aria-labelledby", title.id);
+    if (!dialog.open) dialog.showModal();
   });
 
   document.addEventListener("click", function (event) {
