@@ -17,6 +17,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -70,6 +71,12 @@ PARAM_HELP = {
 }
 
 
+def _number(x: float) -> str:
+    """A range's end as the reader writes numbers (10,000; 10.000 in Vietnamese): words only,
+    never an input's min or max."""
+    return number_format(int(x) if float(x).is_integer() else x, force_grouping=True)
+
+
 def param_rows(form, values: dict) -> list[dict]:
     """One slider + number box per parameter, drawn from the platform's ranges, with the form's
     own refusals (the page checks each box as it is typed in, in the same words)."""
@@ -80,6 +87,8 @@ def param_rows(form, values: dict) -> list[dict]:
             "help": PARAM_HELP[r.name],
             "low": f"{r.low:g}",
             "high": f"{r.high:g}",
+            "low_text": _number(r.low),
+            "high_text": _number(r.high),
             "step": f"{r.step:g}",
             "integer": r.integer,
             "value": f"{values.get(r.name, r.default):g}",

@@ -13,6 +13,7 @@ from typing import Any, cast
 from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
+from django.utils.formats import number_format
 from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -35,8 +36,17 @@ NAME_START = RegexValidator(r"^[A-Za-z0-9]", _("Start with a letter or a digit."
 
 def _lazy_percent(message: Promise, params: dict[str, Any]) -> str:
     """`message % params`, translated when shown rather than when the module is imported (a
-    lazy string formatted at import time is English for good)."""
-    return lazy(lambda: str(message) % params, str)()
+    lazy string formatted at import time is English for good); whole numbers grouped in the
+    reader's way (60,000; 60.000 in Vietnamese)."""
+
+    def shown() -> str:
+        words = {
+            k: number_format(v, force_grouping=True) if type(v) is int else v
+            for k, v in params.items()
+        }
+        return str(message) % words
+
+    return lazy(shown, str)()
 
 
 def wire_inline_checks(form: forms.Form, url: str) -> forms.Form:

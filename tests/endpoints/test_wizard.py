@@ -610,4 +610,8 @@ def test_threshold_help_speaks_the_readers_language(platform, sa, as_member, set
     assert "Nhập giá trị từ 10 đến 90." in error_text(r, "gpu_threshold")
     ep = make_endpoint(sa, "vi-scale", status=Endpoint.Status.ACTIVE, platform_id="me-vi")
     page = as_member.get(f"/inference/{ep.code}/scale/").content.decode()
-    assert "Từ 100 đến 60000 ms (mặc định 1000)." in page
+    # Numbers grouped as the reader writes them.
+    assert "Từ 100 đến 60.000 ms (mặc định 1.000)." in page
+    as_member.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = as_member.get(f"/inference/{ep.code}/scale/").content.decode()
+    assert "100 to 60,000 ms (default 1,000)." in page
