@@ -66,6 +66,7 @@ class ConnectForm(forms.Form):
     credential = CredentialChoiceField(
         label=_("Credential"),
         queryset=Credential.objects.none(),
+        empty_label=_("Choose…"),
         help_text=_(
             "API key: the key it is called with. IAM token: the service account whose tokens "
             "it takes. Public: a credential of the account it belongs to (nothing is sent)."

@@ -266,6 +266,7 @@ def test_in_vietnamese(as_member, platform, api_key, settings):
     as_member.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
     page = as_member.get(CONNECT).content.decode()
     assert "Thêm endpoint có sẵn" in page and "Kiểm tra và kết nối" in page
+    assert '<option value="" selected>Chọn…</option>' in page and "---------" not in page
     data = form(seed_url(platform), auth_mode="none", credential=api_key.pk)
     words = refusal(as_member, data, "auth_mode")
     assert "endpoint này là riêng tư" in words
