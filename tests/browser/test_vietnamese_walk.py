@@ -433,7 +433,7 @@ OVERFLOW = """() => {
 
 
 # 390 px (a phone) too once the load test's button and the new-credential form fit there.
-@pytest.mark.parametrize("width", [1366])
+@pytest.mark.parametrize("width", [1366, 390])
 def test_vietnamese_words_fit_their_boxes(browser, live_server, console, width):
     """Vietnamese labels are longer than English ones: none is cut, none widens a page."""
     context = browser.new_context(viewport={"width": width, "height": 860}, locale="vi-VN")
