@@ -29,6 +29,7 @@ from endpoints.clients.errors import (
     ValidationFailed,
 )
 from endpoints.clients.upstream import NoToken
+from playground.demo_limits import too_long_for_the_model
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ MESSAGES: dict[str, Promise] = {
     ),
     "permission_denied": _("The credential may not call this endpoint (permission denied)."),
     "not_found": _("The platform does not know this endpoint or model any more: %(detail)s"),
+    "too_long": _(
+        "This conversation is too long for the model: send a shorter message, lower Maximum "
+        "tokens or Past messages included, or start a new chat."
+    ),
     "refused": _("The endpoint refused the request: %(detail)s"),
     "unavailable": _("The endpoint did not answer: %(detail)s"),
     "platform": _("The endpoint answered with an error: %(detail)s"),
@@ -123,6 +128,8 @@ def of(exc: Exception) -> Failure:
             return Failure("permission_denied")
         if isinstance(exc, NotFound):
             return Failure("not_found", {"detail": detail})
+        if too_long_for_the_model(exc):
+            return Failure("too_long")
         if isinstance(exc, ValidationFailed):
             return Failure("refused", {"detail": detail})
         if isinstance(exc, Unavailable):
@@ -142,6 +149,15 @@ def _cut_off_params(exc: StreamInterrupted) -> dict[str, Any]:
         return {"why": "closed"}
     # An error event from the model server: its own words.
     return {"why": "model_error", "detail": (exc.message or "").rstrip(".")}
+
+
+def status_of(failure: Failure) -> tuple[int, bool]:
+    """The HTTP status of a reply that failed before its first byte, and whether asking again
+    can help: a conversation too long for the model is the sender's to shorten (400, no Retry);
+    anything else is the endpoint's (502)."""
+    if failure.code == "too_long":
+        return 400, False
+    return 502, True
 
 
 def cut_off(why: str, **params: Any) -> Failure:

@@ -83,17 +83,33 @@ def conversation_messages(conversation: Conversation) -> QuerySet[Message]:
 def conversation_context(
     conversation: Conversation | None, past_messages: int, *, before: Message | None = None
 ) -> list[dict]:
-    """The last `past_messages` turns to send along, oldest first; failed and interrupted replies
-    (and replies still being written) are left out."""
-    if conversation is None:
+    """The last `past_messages` turns to send along, oldest first. An exchange without an answer
+    is left out whole: a failed or interrupted reply (or one still being written) and the message
+    it answered, which may be why it failed (too long for the model) and would otherwise be sent
+    again with every later message, and would leave two user turns in a row."""
+    if conversation is None or past_messages <= 0:
         return []
-    qs = conversation.messages.filter(error_code="").exclude(finish_reason=Message.INTERRUPTED)
+    qs = conversation.messages.all()
     if before is not None:
         qs = qs.filter(
             Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
         )
-    rows = list(qs.order_by(*NEWEST_FIRST).values_list("role", "content")[:past_messages])
-    return [{"role": role, "content": content} for role, content in reversed(rows)]
+    rows = qs.order_by(*NEWEST_FIRST).values_list("role", "content", "error_code", "finish_reason")
+    kept: list[dict] = []
+    unanswered = False  # newest first, a reply comes just before the message it answers
+    for role, content, error_code, finish_reason in rows[: past_messages * 3]:
+        failed = bool(error_code) or finish_reason == Message.INTERRUPTED
+        if role == Message.Role.ASSISTANT:
+            unanswered = failed
+        elif unanswered:
+            unanswered = False
+            continue
+        if failed:
+            continue
+        kept.append({"role": role, "content": content})
+        if len(kept) == past_messages:
+            break
+    return kept[::-1]
 
 
 def last_failed_exchange(conversation: Conversation) -> tuple[Message, Message | None] | None:

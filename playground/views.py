@@ -267,9 +267,10 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         reply.total_ms = round((time.perf_counter() - started) * 1000)
         record(reply)
         relay.count(counted, reply, exc.status_code or 502)
+        status, retry = failures.status_of(failure)
         return JsonResponse(
-            {"error": {"message": failure.text(), "retry": True, "stored": True, **head}},
-            status=502,
+            {"error": {"message": failure.text(), "retry": retry, "stored": True, **head}},
+            status=status,
         )
     body = relay.RelayBody(
         stream,
@@ -448,7 +449,8 @@ def compare_send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         failure = failures.of(exc)
         failed = relay.Reply(model=payload["model"], error=failure)
         relay.count(counted, failed, exc.status_code or 502)
-        return JsonResponse({"error": {"message": failure.text(), "retry": True}}, status=502)
+        status, retry = failures.status_of(failure)
+        return JsonResponse({"error": {"message": failure.text(), "retry": retry}}, status=status)
     body = relay.RelayBody(
         stream,
         started=started,
