@@ -235,6 +235,9 @@ def test_admins_see_every_share_link_with_its_maker_and_state(as_admin, links):
 
     transcript = row_of(html, links["transcript"])
     assert "Read-only transcript" in transcript and "Signed-in people" in transcript
+    assert (
+        ">Open</span>" in transcript and "Answering" not in transcript
+    )  # a transcript answers nothing
 
     paused = row_of(html, links["paused"])
     assert "Paused" in paused and "dave, who made it, is no longer a Member." in paused
