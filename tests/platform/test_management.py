@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 from django.conf import settings
@@ -147,7 +146,11 @@ def test_injected_deploy_failure_and_hang(platform):
 
     platform.set_faults(deploy_fail=None, deploy_hang=True)
     hanging = client.create_endpoint(spec("hangs"))
-    time.sleep(0.5)  # longer than the deploy time, yet still creating
+    # One made after it, without the fault, comes up: the hanging one had as long, yet still
+    # creates (no sleep guessing the deploy time).
+    platform.set_faults(deploy_hang=None)
+    normal = client.create_endpoint(spec("comes-up"))
+    wait_for(lambda: client.get_endpoint(normal.id).status == "ACTIVE")
     assert client.get_endpoint(hanging.id).status == "CREATING"
 
 

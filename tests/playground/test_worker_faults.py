@@ -107,8 +107,8 @@ def test_a_web_worker_killed_mid_stream_leaves_the_message_and_an_interrupted_re
                 page = session.get(base + start["url"], timeout=5)
                 if page.status_code == 200:
                     break
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # the new worker is still booting (slow on a busy machine)
             assert time.monotonic() < deadline, "no worker answered after the kill"
             time.sleep(0.2)
         assert LONG_QUESTION in page.text
