@@ -246,12 +246,9 @@ def endpoint_connect(
         **lifecycle.schedule(S.ACTIVE, 0, now),
     )
     endpoint.full_clean(exclude=["instance_type", "model_id"], validate_unique=False)
+    # A DELETED row keeps its id (the id is unique among live rows only): the endpoint may
+    # come back, and the old row keeps its history.
     with transaction.atomic():
-        if endpoint_id:
-            # A deleted row keeps its history, not the id: the endpoint may come back.
-            Endpoint.objects.filter(platform_id=endpoint_id, status=S.DELETED).update(
-                platform_id=None
-            )
         try:
             with transaction.atomic():
                 endpoint.save()

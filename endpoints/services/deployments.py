@@ -197,7 +197,8 @@ def _spec(endpoint: Endpoint) -> EndpointSpec:
 
 def is_ours(endpoint: Endpoint, found: PlatformEndpoint) -> bool:
     """A platform endpoint with our name is ours if nothing else claims it and it matches."""
-    if Endpoint.objects.filter(platform_id=found.id).exclude(pk=endpoint.pk).exists():
+    claimed = Endpoint.objects.filter(platform_id=found.id).exclude(pk=endpoint.pk)
+    if claimed.exclude(status=Endpoint.Status.DELETED).exists():
         return False
     return (not found.model_id or found.model_id == endpoint.model_id) and (
         not found.instance_type_id or found.instance_type_id == endpoint.instance_type

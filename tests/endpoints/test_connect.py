@@ -234,11 +234,13 @@ def test_deleting_it_removes_it_here_only(platform, api_key, member, platform_ap
     ep.refresh_from_db()
     assert ep.status == S.DELETED and ep.events.last().code == "deleted"
     assert platform_api.get_endpoint(platform.seed_endpoint_id).status == "ACTIVE"
-    # It can be connected again (the deleted row keeps its history, not the id).
+    # It can be connected again; the deleted row keeps its history and the id it had.
     again = endpoint_connect(
         name="connected", url=seed_url(platform), auth_mode="api_key", credential=api_key
     )
     assert again.platform_id == platform.seed_endpoint_id
+    ep.refresh_from_db()
+    assert ep.status == S.DELETED and ep.platform_id == platform.seed_endpoint_id
 
 
 def test_once_the_routes_are_confirmed_the_management_api_takes_over(platform, sa, settings):
