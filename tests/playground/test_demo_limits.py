@@ -111,7 +111,7 @@ def test_line_breaks_count_once_in_the_playground(as_member, endpoint, platform)
     ("language", "words"),
     [
         ("en", "This conversation is too long for the model: send a shorter message"),
-        ("vi", "Cuộc trò chuyện này quá dài đối với model"),
+        ("vi", "Cuộc hội thoại này quá dài đối với model"),
     ],
 )
 def test_a_conversation_too_long_for_the_model_says_what_to_do_in_the_playground(
