@@ -47,9 +47,16 @@ def _error_of(record: Facts) -> str:
     return code if code is not None else getattr(record, "error", "") or ""
 
 
+# The gateway's record of a caller who went away mid-answer (nginx's code): counted like a
+# playground reply the person stopped, an answer cut short by its reader, not a refusal.
+CALLER_LEFT = 499
+
+
 def outcome(status: int, error: str = "") -> str:
-    """ok; refused (4xx but 429); limited (429); failed (5xx, no answer, or a stream that broke
-    off after a 200, which the record's error says)."""
+    """ok (and a caller who left mid-answer); refused (4xx but 429); limited (429); failed (5xx,
+    no answer, or a stream that broke off after a 200, which the record's error says)."""
+    if status == CALLER_LEFT:
+        return "ok"
     if 0 < status < 400:
         return "failed" if error else "ok"
     if status == 429:

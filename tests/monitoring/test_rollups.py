@@ -49,6 +49,8 @@ def test_outcomes():
     assert rollups.outcome(200, "The stream broke off") == "failed"
     assert rollups.outcome(429) == "limited"
     assert rollups.outcome(404) == "refused"
+    # A gateway caller who went away mid-answer: like a playground reply stopped by its reader.
+    assert rollups.outcome(499, "The caller went away before the end of the answer.") == "ok"
     assert rollups.outcome(502) == "failed"
     assert rollups.outcome(0) == "failed"
 
