@@ -34,7 +34,7 @@ def test_index_lists_active_endpoints_with_their_served_model(
     # The platform's ranges drive the sliders and number boxes.
     assert 'name="temperature" min="0" max="2" step="0.01" value="1"' in page
     assert 'name="max_tokens" min="1" max="10000" step="1" value="800"' in page
-    assert "1–10,000</span>" in page  # the words group the number; the input's max does not
+    assert "1\N{EN DASH}10,000</span>" in page  # words group the number; the input max does not
     assert 'name="past_messages" min="1" max="20" step="1" value="10"' in page
     assert 'name="top_p" min="0" max="1" step="0.01" value="0.7"' in page
     assert 'name="presence_penalty" min="-2" max="2" step="0.01" value="0"' in page
