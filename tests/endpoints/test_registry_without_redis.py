@@ -5,18 +5,14 @@ a refresh stays throttled, and the page says the list is the server's own copy."
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
-
 import pytest
-import redis
 
 from endpoints import tokens
 from endpoints.models import Credential
 from endpoints.services.credentials import credential_create
 from tests.fixtures.browser import open_page, screenshot
 from tests.fixtures.personas import PASSWORD
+from tests.fixtures.redis_server import OwnRedis
 from tests.fixtures.web import Browser, free_port, production_env, start_gunicorn
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -27,29 +23,11 @@ LOCAL_COPY = "Redis (the shared cache) does not answer"
 
 @pytest.fixture
 def redis_server(tmp_path):
-    """A redis-server of this test's own, on a spare port (stopped by the test, or at the end)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
-         "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    client = redis.Redis(port=port, socket_connect_timeout=1)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.1)
-    yield proc, f"redis://127.0.0.1:{port}/0"
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait()
+    """A redis-server of this test's own (stopped by the test, or at the end)."""
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
 
 
 def service_account(platform, label: str) -> Credential:
@@ -85,7 +63,7 @@ def picture(browser, base: str, person: Browser, language: str, path: str) -> st
 def test_without_redis_the_registry_asks_the_platform_once_and_says_so(
     tmp_path, platform, member, redis_server, browser
 ):
-    server, url = redis_server
+    server, url = redis_server, redis_server.url
     env = production_env(
         tmp_path, free_port(), REDIS_URL=url, CELERY_BROKER_URL=url, CELERY_RESULT_BACKEND=url
     )
@@ -100,8 +78,7 @@ def test_without_redis_the_registry_asks_the_platform_once_and_says_so(
         assert page.status_code == 200 and LOCAL_COPY not in page.text
         assert models_calls(platform) == 1
 
-        server.kill()
-        server.wait()
+        server.stop()
         calls = models_calls(platform)
         # A list this process had: its own copy, no call.
         for _ in range(3):

@@ -6,41 +6,16 @@ at once if it met the outage, and otherwise within GATEWAY_KEY_RECHECK_SECONDS."
 from __future__ import annotations
 
 import logging
-import signal
 
 import pytest
 import redis
 from django.contrib.auth.models import Group
 
 from gateway import authn, services
-from tests.fixtures.web import free_port
-from tests.fixtures.worker import Process
+from tests.fixtures.redis_server import OwnRedis
 from tests.gateway.conftest import call, chat_body, make_key
 
 pytestmark = pytest.mark.django_db
-
-
-class OwnRedis:
-    """redis-server on a spare port, its snapshot in tmp_path, saved when it is stopped."""
-
-    def __init__(self, tmp_path) -> None:
-        self.tmp_path = tmp_path
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: Process | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        args += ["--dir", str(self.tmp_path), "--save", "3600 1", "--appendonly", "no"]
-        self.proc = Process(f"redis-{self.starts}", args, {}, self.tmp_path)
-        self.proc.wait_for_log("Ready to accept connections")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill(signal.SIGTERM)  # SIGTERM with a save point: the snapshot is written
-        self.proc.stop()
 
 
 @pytest.fixture
@@ -49,8 +24,7 @@ def own_redis(tmp_path, settings):
     server.start()
     settings.REDIS_URL = server.url
     yield server
-    if server.proc is not None:
-        server.proc.stop()
+    server.stop()
 
 
 def chat(secret: str, model: str):
@@ -69,7 +43,7 @@ def test_a_key_revoked_while_redis_is_down_is_refused_by_a_process_that_saw_the_
     made = make_key(member)
     assert chat(made.secret, gw_endpoint.name).status == 200
 
-    own_redis.kill()
+    own_redis.stop()
     caplog.set_level(logging.WARNING, logger="gateway.services")
     with django_capture_on_commit_callbacks(execute=True):
         assert services.gateway_key_revoke(key=made.key, by=member)  # no error for the Admin
@@ -89,7 +63,7 @@ def test_a_process_that_missed_the_outage_refuses_the_key_within_the_recheck_bou
     made = make_key(member)
     assert chat(made.secret, gw_endpoint.name).status == 200
 
-    own_redis.kill()
+    own_redis.stop()
     with django_capture_on_commit_callbacks(execute=True):
         services.gateway_key_revoke(key=made.key, by=member)
     own_redis.start()
@@ -121,7 +95,7 @@ def test_an_owner_given_back_their_role_is_served_again(
     with django_capture_on_commit_callbacks(execute=True):
         member.groups.remove(members)
     assert chat(made.secret, gw_endpoint.name).status == 401
-    own_redis.kill()
+    own_redis.stop()
     with django_capture_on_commit_callbacks(execute=True):
         member.groups.add(members)
     own_redis.start()

@@ -17,32 +17,9 @@ from monitoring import ingest, store
 from monitoring.models import RequestHour, RequestMinute, RequestRecord, Scope
 from monitoring.recording import record_request
 from monitoring.tasks import drain_task
-from tests.fixtures.web import free_port
-from tests.fixtures.worker import Process, start_worker
+from tests.fixtures.redis_server import OwnRedis
+from tests.fixtures.worker import start_worker
 from tests.monitoring.conftest import record
-
-
-class OwnRedis:
-    """redis-server on a spare port, its snapshot in tmp_path, written when it is stopped."""
-
-    def __init__(self, tmp_path) -> None:
-        self.tmp_path = tmp_path
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: Process | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        args += ["--dir", str(self.tmp_path), "--save", "3600 1", "--appendonly", "no"]
-        self.proc = Process(f"redis-{self.starts}", args, {}, self.tmp_path)
-        self.proc.wait_for_log("Ready to accept connections")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.stop()  # SIGTERM with a save point: the snapshot is written
-            self.proc = None
 
 
 def counted() -> dict[str, int]:
