@@ -265,6 +265,10 @@ AIPLATFORM_INFERENCE_URL_TEMPLATE = env_str(
     "AIPLATFORM_INFERENCE_URL_TEMPLATE", "http://127.0.0.1:8001/v1/{endpoint_id}"
 )
 AIPLATFORM_REGIONS = env_list("AIPLATFORM_REGIONS", ["HCM"])
+# Hosts besides the platform's inference hosts (AIPLATFORM_INFERENCE_URL_TEMPLATE) that an endpoint
+# may be connected at, https only: the dashboard sends the account's credentials there
+# (endpoints/url_policy.py). Comma-separated, host or host:port.
+CONNECT_EXTRA_HOSTS = env_list("CONNECT_EXTRA_HOSTS")
 # MaaS, where a stored API key is checked (GET /v1/models with the key): empty derives it from
 # AIPLATFORM_INFERENCE_URL_TEMPLATE (production: https://maas-llm-aiplatform-{region}.api.vngcloud.vn/v1).
 AIPLATFORM_MAAS_URL_TEMPLATE = env_str("AIPLATFORM_MAAS_URL_TEMPLATE", "")

@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from endpoints import url_policy
 from endpoints.forms.wizard import NAME_CHARACTERS, NAME_MAX_LENGTH, NAME_START
 from endpoints.models import Credential, Endpoint
 from endpoints.services.connect import parse_endpoint_url
@@ -96,6 +97,10 @@ class ConnectForm(forms.Form):
             return data
         if url and not url.startswith(("http://", "https://")):
             self.add_error("url", _("An endpoint URL starts with https://."))
+            return data
+        refused = url_policy.refusal(url) if url else ""
+        if refused:
+            self.add_error("url", refused)
             return data
         found_id = parse_endpoint_url(url)[1] if url else endpoint_id
         if endpoint_id and not endpoint_id.startswith("me-"):

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
-from endpoints import lifecycle, tokens
+from endpoints import lifecycle, tokens, url_policy
 from endpoints.clients.errors import (
     AuthenticationFailed,
     NotFound,
@@ -189,6 +189,9 @@ def endpoint_connect(
         base_url = endpoint_base_url(region, endpoint_id)
     else:
         raise ConnectRefused(_("Give the endpoint URL, or its id and region."), field="url")
+    refused = url_policy.refusal(base_url)
+    if refused:
+        raise ConnectRefused(refused, field="url")
     region = (region or "HCM").upper()
     live = Endpoint.objects.exclude(status=S.DELETED)
     twin = live.filter(url=base_url).first() or (
@@ -280,6 +283,12 @@ def connected_endpoint_check(endpoint: Endpoint, *, guard: dict[str, Any]) -> bo
     credential = (
         endpoint.access_credential if endpoint.auth_mode == A.API_KEY else endpoint.credential
     )
+    # A URL connected before the hosts were narrowed (or CONNECT_EXTRA_HOSTS shrank) is no
+    # longer called: the credential is not sent, and the row says why.
+    refused = url_policy.refusal(endpoint.data_plane_url())
+    if refused:
+        _same(endpoint, refused, guard, now)
+        return False
     error = ""
     try:
         names = served_models(endpoint.data_plane_url(), endpoint.auth_mode, credential)

@@ -111,7 +111,8 @@ def refusal(client, data, field) -> str:
     return " ".join(errors[field])
 
 
-def test_a_url_that_does_not_answer(as_member, platform, api_key):
+def test_a_url_that_does_not_answer(as_member, platform, api_key, settings):
+    settings.AIPLATFORM_INFERENCE_URL_TEMPLATE = "http://127.0.0.1:9/v1/{endpoint_id}"
     url = f"http://127.0.0.1:9/v1/{platform.seed_endpoint_id}"
     words = refusal(as_member, form(url, credential=api_key.pk), "url")
     assert words.startswith(f"{url} does not answer: Could not connect")
@@ -156,9 +157,13 @@ class _NoModels(BaseHTTPRequestHandler):
         pass
 
 
-def test_an_endpoint_that_serves_no_model(as_member, api_key):
+def test_an_endpoint_that_serves_no_model(as_member, api_key, settings):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _NoModels)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    # This server stands in for the platform's inference host.
+    settings.AIPLATFORM_INFERENCE_URL_TEMPLATE = (
+        f"http://127.0.0.1:{server.server_port}/v1/{{endpoint_id}}"
+    )
     try:
         url = f"http://127.0.0.1:{server.server_port}/v1/me-empty"
         words = refusal(as_member, form(url, credential=api_key.pk), "url")
