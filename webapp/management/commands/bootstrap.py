@@ -32,7 +32,7 @@ class Command(BaseCommand):
             password = secrets.token_urlsafe(12)
             with transaction.atomic():
                 user = User.objects.create_superuser(ADMIN_USERNAME, "", password)
-                user.groups.add(Group.objects.get(name="Admin"))
+                user.groups.add(Group.objects.get_or_create(name="Admin")[0])
             settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
             password_file.write_text(password + "\n")
             password_file.chmod(0o600)
