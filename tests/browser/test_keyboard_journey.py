@@ -9,6 +9,8 @@ role="alert"."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from endpoints.models import Credential, Endpoint
@@ -54,6 +56,16 @@ def deploying_platform(settings):
     settings.LIVE_POLL_SECONDS = 1  # the live server runs in this process
     yield lp
     stop_local_platform(lp)
+
+
+def wait_for_reply(reply, max_tokens: int) -> None:
+    """Wait until the reply ends; the model writes to its max_tokens (ignore_eos), so the number
+    typed in the settings is the one that reached the model."""
+    ended = reply.locator('[data-fig="finish_reason"]').filter(has_text=re.compile(r"[a-z]"))
+    ended.or_(reply.get_by_role("alert")).first.wait_for(timeout=30_000)
+    assert ended.count() and ended.inner_text() == "length", reply.inner_text()
+    written = reply.locator('[data-fig="completion_tokens"]').inner_text()
+    assert int(written) == max_tokens, reply.inner_text()
 
 
 def press(page, key: str) -> None:
@@ -133,6 +145,9 @@ def test_keyboard_only_create_deploy_and_chat(
 
         # The deploy: the focus stays on Stop through every refresh until the endpoint is Active.
         page.evaluate(WATCH)
+        # Stop is offered once the platform has named the deployment (a moment after Create); a
+        # keyboard user waits for it as anyone would, rather than Tab off the end of the page.
+        page.locator("#action-stop").wait_for()
         tab_to(page, "#action-stop")
         page.get_by_test_id("status").filter(has_text="Active").wait_for(timeout=60_000)
         assert focused(page).startswith("a#action-stop"), focused(page)
@@ -149,7 +164,8 @@ def test_keyboard_only_create_deploy_and_chat(
         press(page, "Enter")
         page.wait_for_url("**/playground/")
         page.evaluate(WATCH)
-        lp.set_faults(token_per_second=20)
+        # Replies run to their max_tokens (the demo model may otherwise end after a few words).
+        lp.set_faults(token_per_second=20, ignore_eos=True)
         # The settings follow the conversation in the page's order: the endpoint, then the numbers.
         tab_to(page, "#pg-endpoint")
         choose(page, "kb-endpoint")
@@ -161,7 +177,7 @@ def test_keyboard_only_create_deploy_and_chat(
         page.keyboard.type("What is an endpoint?")
         press(page, "Enter")
         reply = page.locator("[data-messages] article.pg-msg-assistant").last
-        reply.locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
+        wait_for_reply(reply, 40)
         words = reply.locator("[data-content]").inner_text()
         # Said once, when done: the model's name and the whole reply (not 40 fragments).
         page.wait_for_function("() => window.__said.length > 0")
@@ -203,7 +219,7 @@ def test_keyboard_only_create_deploy_and_chat(
         screenshot(page, "keyboard-playground-retry")
         press(page, "Enter")
         again = page.locator("[data-messages] article.pg-msg-assistant").last
-        again.locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
+        wait_for_reply(again, 20)
         assert page.get_by_role("alert").count() == 0
         assert focused(page).startswith("textarea#pg-message")
     finally:
