@@ -181,20 +181,47 @@ def private_redis_cmd(url: str) -> list[str]:
     ]
 
 
+# The Redis databases of the suite's parallel workers when TEST_REDIS_URL does not name them:
+# 15 first, then downwards, past 14 (`make bench`'s).
+TEST_REDIS_DATABASES = (15, 13, 12, 11)
+
+
+def test_workers() -> int:
+    """How many pytest processes share the suite (pytest-xdist). Most of a test's time is spent
+    waiting on the real processes it started (gunicorn, Celery, Chromium, the local platform), so
+    two per core keep the machine busy; TEST_WORKERS=1 runs the suite in this one process."""
+    if os.environ.get("TEST_REDIS_URL"):
+        return 1  # one database was chosen: the suite uses no other
+    wanted = os.environ.get("TEST_WORKERS", "")
+    if wanted:
+        return max(1, min(int(wanted), len(TEST_REDIS_DATABASES)))
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def test(pytest_args: list[str]) -> int:
     env = dict(os.environ)
     redis_url, redis_proc = choose_redis(for_tests=True)
+    workers = test_workers()
+    if workers > 1:
+        server = redis_url.rsplit("/", 1)[0]
+        urls = [f"{server}/{n}" for n in TEST_REDIS_DATABASES[:workers]]
+        say(f"Tests: {workers} workers, Redis databases {', '.join(u[-2:] for u in urls)}")
+    else:
+        urls = [redis_url]
     env["REDIS_URL"] = redis_url
     env["DATABASE_URL"] = choose_test_database()
     env.setdefault("CACHE_KEY_PREFIX", "idash-test")
-    # The suite clears this Redis database between tests: it refuses to run on any other
-    # (tests/conftest.py), so a bare `pytest` can never flush a running `make run`'s broker.
+    # The suite clears these Redis databases between tests, each worker its own: it refuses to
+    # run on any other (tests/conftest.py, tests/xdist_env.py), so a bare `pytest` can never
+    # flush a running `make run`'s broker.
     env["IDASH_TEST_REDIS_URL"] = redis_url
+    env["IDASH_TEST_REDIS_URLS"] = ",".join(urls)
     compile_catalogs(env)
+    spread = ["-n", str(workers), "--dist", "loadfile"] if workers > 1 else ["-p", "no:xdist"]
     try:
         return subprocess.run(
             # -v: the log names every test, so a reader sees the worker and browser tests pass.
-            [sys.executable, "-m", "pytest", "-v", *pytest_args],
+            [sys.executable, "-m", "pytest", "-v", *spread, *pytest_args],
             cwd=ROOT,
             env=env,
         ).returncode
