@@ -92,6 +92,15 @@ ALLOWED_ACTIONS: dict[str, frozenset[str]] = {
     S.DELETED: frozenset(),
 }
 _NEEDS_PLATFORM_ID = frozenset({"stop", "start", "scale"})
+# What the platform reports once an action has taken effect, and the event that says so. The
+# reconciler seeing it ends the wait even if the task that asked never reported back (its worker
+# was lost): the pages do not say "on its way" for minutes about something already done. An edit
+# of scaling leaves no such mark on the status; it waits for its task or its timeout.
+ACTION_DONE: dict[str, tuple[frozenset[str], str]] = {
+    "stop": (frozenset({S.INACTIVE}), "stopped"),
+    "start": (frozenset({S.ACTIVE, S.CREATING, S.UPDATING}), "started"),
+    "delete": (frozenset({S.DELETING}), "deleting"),
+}
 
 
 class TransitionRefused(Exception):
@@ -111,9 +120,16 @@ def allowed_actions(endpoint: Endpoint) -> frozenset[str]:
     if not endpoint.platform_id:
         actions = actions - _NEEDS_PLATFORM_ID
     if endpoint.pending_action:
-        # One thing at a time: the platform has not answered the last request yet.
-        actions = actions & {"delete"}
+        # One thing at a time: the platform has not answered the last request yet (a delete may
+        # replace another request, never a delete already on its way).
+        actions = actions & {"delete"} if endpoint.pending_action != "delete" else frozenset()
     return actions
+
+
+def action_done(endpoint: Endpoint, new_status: str) -> str:
+    """The event code when `new_status` shows the endpoint's pending action took effect, else ""."""
+    done = ACTION_DONE.get(endpoint.pending_action)
+    return done[1] if done and new_status in done[0] and new_status != endpoint.status else ""
 
 
 def shown_status(status: str, raw: str) -> str:

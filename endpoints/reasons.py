@@ -41,6 +41,10 @@ MESSAGES: dict[str, Promise] = {
         "%(action)s not sent: the task queue (Redis) did not answer. Nothing was asked of the "
         "platform; try again."
     ),
+    "deploy_not_sent": _(
+        "Waiting for the task queue (Redis), which did not answer: the deploy starts by itself "
+        "when it is back."
+    ),
     "stopped": _("Stopped."),
     "started": _("Started."),
     "scaled": _("Scaling set to %(min)s to %(max)s replicas."),

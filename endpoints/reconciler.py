@@ -136,6 +136,12 @@ def _transition(
     guard: dict | None = None,
 ) -> bool:
     new_status = fields.get("status") or lifecycle.normalize_status(found.status)
+    done = "" if code else lifecycle.action_done(endpoint, new_status)
+    if done:
+        # The action a person asked for shows on the platform: it is done, whether or not its
+        # task lived to say so (a retried task then finds nothing pending).
+        code, params = done, {}
+        fields = {**fields, "pending_action": ""}
     if not code:
         if endpoint.status == S.MISSING:
             code, params = "back", {}
@@ -490,7 +496,9 @@ def _gone(endpoint: Endpoint, credential: Credential, held: dict[str, Any]) -> N
         # Deleted by a person here (the delete this dashboard asked for): DELETED. Gone after a
         # DELETING the platform reported on its own (a delete in the console): MISSING, like any
         # endpoint that left, so it stays in the list until a person removes it here.
-        done = endpoint.status == S.DELETING and endpoint.reason_code == "deleting"
+        done = (
+            endpoint.status == S.DELETING and endpoint.reason_code == "deleting"
+        ) or endpoint.pending_action == "delete"  # its task lost after the platform's answer
         lifecycle.transition(
             endpoint,
             S.DELETED if done else S.MISSING,

@@ -66,10 +66,13 @@ def endpoint_request_action(
             return
         # One request at a time; a delete may replace one not answered yet (the earlier task then
         # finds it is no longer pending and does nothing).
-        pending = {} if action == "delete" else {"pending_action": ""}
-        updated = Endpoint.objects.filter(pk=endpoint.pk, status=endpoint.status, **pending).update(
-            pending_action=action, pending_since=timezone.now()
+        rows = Endpoint.objects.filter(pk=endpoint.pk, status=endpoint.status)
+        rows = (
+            rows.exclude(pending_action="delete")  # a second Delete queues nothing
+            if action == "delete"
+            else rows.filter(pending_action="")
         )
+        updated = rows.update(pending_action=action, pending_since=timezone.now())
         if not updated:
             raise ActionNotAllowed(action)
         endpoint.pending_action = action
@@ -137,8 +140,11 @@ def endpoint_perform_action(
                 actor=actor,
                 raw_status="DELETING",
                 fields={"pending_action": ""},
+                guard={"pending_action": action},  # not if the reconciler saw it first
             ):
-                Endpoint.objects.filter(pk=endpoint.pk).update(pending_action="")
+                Endpoint.objects.filter(pk=endpoint.pk, pending_action=action).update(
+                    pending_action=""
+                )
             return "ok"
         else:
             raise ValueError(action)
@@ -154,7 +160,10 @@ def endpoint_perform_action(
             endpoint, "action_refused", {"action": action, "error": error_text(exc)}, actor=actor
         )
         return "refused"
-    Endpoint.objects.filter(pk=endpoint.pk).update(pending_action="")
+    # Cleared only if still pending: the reconciler may have seen the platform's answer first and
+    # said it (the event is then not written twice).
+    if not Endpoint.objects.filter(pk=endpoint.pk, pending_action=action).update(pending_action=""):
+        return "settled"
     endpoint.refresh_from_db()
     if not apply_platform_state(endpoint, found, code=code, params=params, actor=actor):
         lifecycle.record(endpoint, code, params, actor=actor)

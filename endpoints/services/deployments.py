@@ -9,6 +9,7 @@ The dashboard deletes on the platform only an endpoint a person deleted.
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -41,6 +42,7 @@ from endpoints.selectors import platform_client
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+logger = logging.getLogger(__name__)
 S = Endpoint.Status
 
 
@@ -124,9 +126,24 @@ def endpoint_create(
 
 
 def _enqueue_deploy(endpoint_id: int) -> None:
+    """Hand the deploy to a worker once the row is stored. A task queue that does not answer
+    loses nothing: the PENDING row is due now, so the reconciler's pass starts the deploy when
+    Redis is back; the person is told so on the endpoint page instead of an error page."""
     from endpoints.tasks.deployments import deploy_endpoint as deploy_endpoint_task
 
-    transaction.on_commit(lambda: deploy_endpoint_task.delay(endpoint_id))
+    def send() -> None:
+        try:
+            deploy_endpoint_task.delay(endpoint_id)
+        except Exception as exc:
+            logger.warning("endpoint %s: deploy not sent to the task queue: %r", endpoint_id, exc)
+            waiting = Endpoint.objects.filter(pk=endpoint_id, status=S.PENDING).first()
+            if waiting is not None:
+                Endpoint.objects.filter(pk=endpoint_id, status=S.PENDING).update(
+                    reason_code="deploy_not_sent", reason_params={}
+                )
+                lifecycle.record(waiting, "deploy_not_sent", {})
+
+    transaction.on_commit(send)
 
 
 # ------------------------------------------------------------------------------ claims
