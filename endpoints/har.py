@@ -14,9 +14,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass, field
 from typing import IO, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -41,6 +42,33 @@ class Call:
     status: int
     request: Any = field(repr=False)  # the JSON body sent, or None
     response: Any = field(repr=False)  # the JSON body received, or None
+
+
+# How deep a HAR or a body in it may nest. A console's JSON is a few levels deep; a file nested
+# hundreds of levels would overflow Python's stack here or in the field matcher.
+MAX_DEPTH = 64
+
+
+def _too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        obj, depth = stack.pop()
+        if isinstance(obj, dict | list):
+            if depth > limit:
+                return True
+            values = obj.values() if isinstance(obj, dict) else obj
+            stack.extend((value, depth + 1) for value in values)
+    return False
+
+
+def _nested_refusal(label: str) -> HarRefused:
+    return HarRefused(
+        _(
+            "%(file)s nests its JSON more than %(limit)s levels deep, which no console "
+            "recording does. Save the HAR again from the browser's network panel."
+        )
+        % {"file": label, "limit": MAX_DEPTH}
+    )
 
 
 def _megabytes(size: int) -> str:
@@ -78,6 +106,16 @@ def read_har(stream: IO[bytes], *, size: int, name: str = "") -> dict:
             )
             % {"file": label, "line": exc.lineno, "column": exc.colno}
         ) from None
+    except RecursionError:
+        raise _nested_refusal(label) from None
+    except ValueError:
+        # A number too long to read (Python refuses integers of more than 4300 digits).
+        raise HarRefused(
+            _("%(file)s holds a number too long to read, so it is not a console recording.")
+            % {"file": label}
+        ) from None
+    if _too_deep(data):
+        raise _nested_refusal(label)
     log = data.get("log") if isinstance(data, dict) else None
     if not isinstance(log, dict):
         raise HarRefused(
@@ -101,7 +139,8 @@ def read_har(stream: IO[bytes], *, size: int, name: str = "") -> dict:
     return log
 
 
-def _json_text(text: Any, encoding: Any = None) -> Any:
+def _json_text(text: Any, encoding: Any = None, *, label: str = "") -> Any:
+    """The JSON body, None when it is not JSON; HarRefused when it nests too deep to read."""
     if not isinstance(text, str) or not text.strip():
         return None
     if encoding == "base64":
@@ -110,13 +149,50 @@ def _json_text(text: Any, encoding: Any = None) -> Any:
         except (binascii.Error, UnicodeDecodeError):
             return None
     try:
-        return json.loads(text)
+        body = json.loads(text)
+    except RecursionError:
+        raise _nested_refusal(label or _("The file")) from None
+    except ValueError:
+        return None
+    if _too_deep(body):
+        raise _nested_refusal(label or _("The file"))
+    return body
+
+
+def _status(value: Any, label: str) -> int:
+    """The response's status; 0 when it gives none, HarRefused when it is no HTTP status."""
+    refusal = HarRefused(
+        _(
+            "%(file)s has a response whose status is not a number between 0 and 999, so it was "
+            "not saved by a browser. Save the HAR again from the browser's network panel."
+        )
+        % {"file": label}
+    )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise refusal
+    try:
+        status = int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+    except OverflowError:
+        raise refusal from None
+    if not 0 <= status <= 999:
+        raise refusal
+    return status
+
+
+def _split(url: str) -> SplitResult | None:
+    """The parts of the address; None when it cannot be read (`http://[::1/x`)."""
+    try:
+        return urlsplit(url)
     except ValueError:
         return None
 
 
 def _origin(url: str) -> tuple[str, str, int | None, str]:
-    parts = urlsplit(url)
+    parts = _split(url)
+    if parts is None:
+        raise ValueError(url)
     try:
         port = parts.port
     except ValueError:
@@ -131,23 +207,40 @@ def _address(scheme: str, host: str, port: int | None) -> str:
     return shown if port in (None, {"http": 80, "https": 443}.get(scheme)) else f"{shown}:{port}"
 
 
-def management_calls(log: dict, base_url: str) -> list[Call]:
+def management_calls(log: dict, base_url: str, *, name: str = "") -> list[Call]:
     """The JSON calls of the log that went to `base_url` (scheme, host, port and path prefix).
 
     HarOtherHost when none did (the file was recorded on another host), naming the hosts it did
     call (host names and ports only).
     """
-    scheme, host, port, prefix = _origin(base_url)
+    label = name or _("The file")
+    try:
+        scheme, host, port, prefix = _origin(base_url)
+    except ValueError:
+        raise HarRefused(
+            _("“%(url)s” is not an address of the management API (https://host).")
+            % {"url": base_url[:200]}
+        ) from None
     prefix = prefix.rstrip("/")
     calls: list[Call] = []
     others: dict[str, int] = {}
-    for entry in log["entries"]:
+    for number, entry in enumerate(log["entries"], start=1):
         request = entry.get("request") if isinstance(entry, dict) else None
         response = entry.get("response") if isinstance(entry, dict) else None
         if not isinstance(request, dict) or not isinstance(response, dict):
             continue
         url = str(request.get("url") or "")
-        e_scheme, e_host, e_port, e_path = _origin(url)
+        try:
+            e_scheme, e_host, e_port, e_path = _origin(url)
+        except ValueError:
+            raise HarRefused(
+                _(
+                    "%(file)s has a request (number %(number)s) whose address is not a valid URL "
+                    "(its host cannot be read), so it was not saved by a browser. Save the HAR "
+                    "again from the browser's network panel."
+                )
+                % {"file": label, "number": number}
+            ) from None
         if (e_scheme, e_host, e_port) != (scheme, host, port) or not (
             e_path == prefix or e_path.startswith(prefix + "/")
         ):
@@ -159,18 +252,15 @@ def management_calls(log: dict, base_url: str) -> list[Call]:
         content = content if isinstance(content, dict) else {}
         post = request.get("postData")
         post = post if isinstance(post, dict) else {}
-        try:
-            status = int(response.get("status") or 0)
-        except (TypeError, ValueError):
-            status = 0
+        status = _status(response.get("status"), label)
         calls.append(
             Call(
                 method=str(request.get("method") or "GET").upper(),
                 path=unquote(e_path[len(prefix) :] or "/"),
                 query=dict(parse_qsl(urlsplit(url).query, keep_blank_values=True)),
                 status=status,
-                request=_json_text(post.get("text")),
-                response=_json_text(content.get("text"), content.get("encoding")),
+                request=_json_text(post.get("text"), label=label),
+                response=_json_text(content.get("text"), content.get("encoding"), label=label),
             )
         )
     if not calls:

@@ -390,7 +390,7 @@ def capture_from_har(stream, *, size: int, name: str, management_url: str | None
 
     base = management_url or settings.AIPLATFORM_MANAGEMENT_URL
     log = read_har(stream, size=size, name=name)
-    calls = management_calls(log, base)
+    calls = management_calls(log, base, name=name)
     capture = capture_routes(
         calls, settings.AIPLATFORM_ROUTES, regions=list(settings.AIPLATFORM_REGIONS), name=name
     )

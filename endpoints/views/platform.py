@@ -84,6 +84,14 @@ def platform_check_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, TEMPLATE, context)
 
 
+def _is_web_address(address: str) -> bool:
+    try:
+        parts = urlsplit(address)  # ValueError for a host it cannot read (`http://[::1/x`)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 @never_cache
 @require_POST
 @admin_required
@@ -96,9 +104,7 @@ def routes_har_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         )
     name = (upload.name or "console.har").rsplit("/", 1)[-1][:100]
     address = (request.POST.get("management_url") or "").strip().rstrip("/")
-    if address and (
-        urlsplit(address).scheme not in ("http", "https") or not urlsplit(address).hostname
-    ):
+    if address and not _is_web_address(address):
         upload.close()
         error = _("“%(url)s” is not an address of the management API (https://host).") % {
             "url": address[:200]

@@ -130,3 +130,43 @@ def test_a_har_of_another_host_names_hosts_with_their_ports_and_the_page_takes_t
     bad = SimpleUploadedFile("console.har", path.read_bytes())
     answer = as_admin.post(HAR, {"har": bad, "management_url": "ftp://x"})
     assert answer.status_code == 400 and "is not an address" in answer.context["har_error"]
+
+
+def _har(url: str, status="200", body: str = '{"items": []}') -> bytes:
+    entry = {
+        "request": {"method": "GET", "url": url},
+        "response": {"status": "STATUS", "content": {"mimeType": "application/json"}},
+    }
+    entry["response"]["content"]["text"] = body
+    text = json.dumps({"log": {"version": "1.2", "entries": [entry]}})
+    return text.replace('"STATUS"', status).encode()
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b'{"log": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nests its JSON more than 64"),
+        (_har("https://mgmt.test/v1/endpoints", body="[" * 5000 + "]" * 5000), "nests its JSON"),
+        (_har("https://mgmt.test/v1/endpoints", status="Infinity"), "status is not a number"),
+        (_har("https://mgmt.test/v1/endpoints", status="NaN"), "status is not a number"),
+        (_har("https://mgmt.test/v1/endpoints", status="1e400"), "status is not a number"),
+        (_har("https://mgmt.test/v1/endpoints", status="9" * 30), "status is not a number"),
+        (_har("https://mgmt.test/v1/endpoints", status="9" * 5000), "a number too long"),
+        (_har("http://[::1/x"), "request (number 1) whose address is not a valid URL"),
+    ],
+)
+def test_a_malformed_har_is_refused_in_words_and_nothing_is_kept(
+    as_admin, settings, content, words
+):
+    settings.AIPLATFORM_MANAGEMENT_URL = "https://mgmt.test"
+    answer = as_admin.post(HAR, {"har": SimpleUploadedFile("x.har", content)})
+    assert answer.status_code == 400
+    error = answer.context["har_error"]
+    assert words in error and "Nothing was kept." in error
+    assert "routes_json" not in answer.context
+
+
+def test_a_management_address_with_a_broken_host_is_refused_in_words(as_admin):
+    upload = SimpleUploadedFile("x.har", _har("https://mgmt.test/v1/endpoints"))
+    answer = as_admin.post(HAR, {"har": upload, "management_url": "http://[::1/x"})
+    assert answer.status_code == 400 and "is not an address" in answer.context["har_error"]

@@ -90,3 +90,36 @@ def test_a_recording_without_any_management_call(console_har, tmp_path):
     message = refused(har_file(tmp_path, har, "signin.har"), tmp_path)
     assert "signin.har has 1 requests to" in message and "none the route table knows" in message
     assert secrets_in(message, secrets) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ('{"log": ' + "[" * 100_000 + "]" * 100_000 + "}", "nests its JSON more than 64 levels"),
+        ("NESTED", "nests its JSON more than 64 levels"),
+        ("Infinity", "status is not a number between 0 and 999"),
+        ("-Infinity", "status is not a number between 0 and 999"),
+        ("1e999", "status is not a number between 0 and 999"),
+        ("123456789012345678901234567890", "status is not a number between 0 and 999"),
+        ("BAD-URL", "whose address is not a valid URL"),
+    ],
+)
+def test_files_that_would_overflow_the_reader(tmp_path, settings, content, words):
+    settings.AIPLATFORM_MANAGEMENT_URL = "https://mgmt.test"
+    url = "http://[::1/x" if content == "BAD-URL" else "https://mgmt.test/v1/endpoints"
+    body = "[" * 3000 + "]" * 3000 if content == "NESTED" else '{"items": []}'
+    entry = {"request": {"method": "GET", "url": url}, "response": {"status": 200}}
+    entry["response"]["content"] = {"text": body}
+    text = json.dumps({"log": {"version": "1.2", "entries": [entry]}})
+    if content.startswith("{"):
+        text = content
+    elif content not in ("NESTED", "BAD-URL"):
+        text = text.replace('"status": 200', f'"status": {content}')
+    message = refused(har_file(tmp_path, text), tmp_path)
+    assert words in message
+
+
+def test_a_management_url_with_a_broken_host_is_refused(console_har, tmp_path):
+    path, _secrets = console_har
+    message = refused(path, tmp_path, management_url="http://[::1/x")
+    assert "is not an address of the management API" in message
