@@ -49,6 +49,9 @@ MESSAGES: dict[str, Promise] = {
     "started": _("Started."),
     "scaled": _("Scaling set to %(min)s to %(max)s replicas."),
     "deleted": _("Deleted."),
+    "removed": _(
+        "Removed from the dashboard (it was connected by its URL: the platform keeps it)."
+    ),
     "deleting": _("Deletion asked of the platform."),
     "scaled_outside": _("Scaling changed outside the dashboard: %(min)s to %(max)s replicas."),
     "deleted_before_platform": _("Deleted before it reached the platform."),
@@ -101,6 +104,7 @@ NARRATIVE = frozenset(
         "started",
         "scaled",
         "deleted",
+        "removed",
         "deleting",
         "scaled_outside",
         "deleted_before_platform",

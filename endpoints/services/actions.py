@@ -55,7 +55,11 @@ def endpoint_request_action(
             if not lifecycle.transition(
                 endpoint,
                 S.DELETED,
-                "deleted_before_platform" if not endpoint.platform_id else "deleted",
+                "deleted_before_platform"
+                if not endpoint.platform_id
+                else "removed"
+                if endpoint.status_from_data_plane()
+                else "deleted",
                 actor=user,
                 fields={"pending_action": "", "current_replicas": 0},
                 guard={"platform_id": endpoint.platform_id}

@@ -393,7 +393,11 @@ def endpoint_delete(request: AuthenticatedHttpRequest, code) -> HttpResponse:
         if (request.POST.get("confirm_name") or "").strip() != endpoint.name:
             error = _("Type the endpoint's name exactly to confirm.")
         else:
-            gone = endpoint.status == Endpoint.Status.MISSING or not endpoint.platform_id
+            gone = (
+                endpoint.status == Endpoint.Status.MISSING
+                or not endpoint.platform_id
+                or endpoint.status_from_data_plane()
+            )
             try:
                 endpoint_request_action(endpoint=endpoint, action="delete", user=request.user)
             except ActionNotAllowed:

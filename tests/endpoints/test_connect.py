@@ -237,7 +237,8 @@ def test_deleting_it_removes_it_here_only(platform, api_key, member, platform_ap
     )
     actions.endpoint_request_action(endpoint=ep, action="delete", user=member)
     ep.refresh_from_db()
-    assert ep.status == S.DELETED and ep.events.last().code == "deleted"
+    assert ep.status == S.DELETED and ep.events.last().code == "removed"
+    assert ep.events.last().message().startswith("Removed from the dashboard")
     assert platform_api.get_endpoint(platform.seed_endpoint_id).status == "ACTIVE"
     # It can be connected again; the deleted row keeps its history and the id it had.
     again = endpoint_connect(
@@ -283,3 +284,18 @@ def test_in_vietnamese(as_member, platform, api_key, settings):
     assert "Được kết nối bằng URL" in detail
     assert "Đã kết nối bằng URL: endpoint đã trả lời, đang phục vụ demo-chat." in detail
     assert ep.status == S.ACTIVE
+
+
+def test_the_pages_say_a_connected_endpoint_is_only_removed_here(as_member, platform, api_key):
+    ep = endpoint_connect(
+        name="connected", url=seed_url(platform), auth_mode="api_key", credential=api_key
+    )
+    dialog = as_member.get(f"/inference/{ep.code}/delete/").content.decode()
+    assert "removed from the dashboard only" in dialog and "keeps running" in dialog
+    assert "Remove from the dashboard" in dialog and "its URL stops working" not in dialog
+    page = as_member.post(
+        f"/inference/{ep.code}/delete/", {"confirm_name": "connected"}, follow=True
+    ).content.decode()
+    assert "connected was removed from the dashboard." in page
+    assert "Removed from the dashboard." in page
+    assert "It no longer exists on the platform" not in page
