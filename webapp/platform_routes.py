@@ -241,6 +241,32 @@ def _map_problems(
     return problems
 
 
+# A routes file nests a few levels (an entry, its field map, a nested name); deeper is no routes
+# file, and copying or checking it would overflow Python's stack.
+MAX_ROUTES_DEPTH = 16
+
+
+def _depth_over(data: Any, limit: int) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        obj, depth = stack.pop()
+        if isinstance(obj, dict | list):
+            if depth > limit:
+                return True
+            stack.extend(
+                (value, depth + 1) for value in (obj.values() if isinstance(obj, dict) else obj)
+            )
+    return False
+
+
+def _too_deep(name: str) -> RoutesFileError:
+    return RoutesFileError(
+        f"{name}: the routes file nests its JSON more than {MAX_ROUTES_DEPTH} levels deep; a "
+        "routes file holds one object per operation with a few fields. Write it again from "
+        "`python manage.py import_console_har` or from the example in the README."
+    )
+
+
 def validate_routes(data: Any, *, text: str = "", name: str = "routes") -> None:
     """Raise RoutesFileError for the first thing in `data` the client could not use.
 
@@ -248,6 +274,8 @@ def validate_routes(data: Any, *, text: str = "", name: str = "routes") -> None:
     """
     if not isinstance(data, dict):
         raise RoutesFileError(f"{name}: the routes file must hold a JSON object")
+    if _depth_over(data, MAX_ROUTES_DEPTH):
+        raise _too_deep(name)
     for key, entry in data.items():
         problems = _entry_problems(key, entry)
         if problems:
@@ -267,6 +295,8 @@ def read_routes_file(path: str | Path) -> dict:
         raise RoutesFileError(f"{path}: cannot be read ({exc.strerror})") from None
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise _too_deep(str(path)) from None
     except ValueError as exc:
         line = getattr(exc, "lineno", 0)
         raise RoutesFileError(f"{path} line {line}: not JSON ({exc})") from None

@@ -146,6 +146,15 @@ def routes_download_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         data = json.loads(text)
         validate_routes(data, text=text, name="aiplatform-routes.json")
+    except RecursionError:
+        return HttpResponse(
+            _(
+                "The routes file nests its JSON too deeply to be a routes file. Import the HAR "
+                "again."
+            ),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
     except (ValueError, RoutesFileError) as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     response = HttpResponse(dump_routes(data), content_type="application/json")

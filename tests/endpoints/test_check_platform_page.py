@@ -170,3 +170,10 @@ def test_a_management_address_with_a_broken_host_is_refused_in_words(as_admin):
     upload = SimpleUploadedFile("x.har", _har("https://mgmt.test/v1/endpoints"))
     answer = as_admin.post(HAR, {"har": upload, "management_url": "http://[::1/x"})
     assert answer.status_code == 400 and "is not an address" in answer.context["har_error"]
+
+
+def test_a_deeply_nested_routes_file_is_not_handed_out(as_admin):
+    for depth in (100_000, 500):
+        nested = '{"endpoints.get": ' + "[" * depth + "]" * depth + "}"
+        answer = as_admin.post(DOWNLOAD, {"routes": nested})
+        assert answer.status_code == 400 and b"nests its JSON" in answer.content

@@ -109,3 +109,12 @@ def test_the_dashboard_refuses_to_start_with_a_bad_routes_file(tmp_path):
     assert done.returncode != 0
     assert "AIPLATFORM_ROUTES_FILE" in done.stderr
     assert "line 4:" in done.stderr and "has no {id} placeholder" in done.stderr
+
+
+@pytest.mark.parametrize("depth", [100_000, 500])
+def test_a_deeply_nested_file_is_refused_in_words(tmp_path, depth):
+    text = '{"endpoints.get": ' + "[" * depth + "]" * depth + "}"
+    path = write(tmp_path, text)
+    for read in (read_routes_file, load_routes):
+        with pytest.raises(RoutesFileError, match="nests its JSON more than 16 levels deep"):
+            read(path)
