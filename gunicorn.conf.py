@@ -40,3 +40,8 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # The console is never served under a path prefix: no SCRIPT_NAME / PATH_INFO from headers, even
 # through a trusted proxy that passes a client's headers on.
 forwarder_headers = ""
+# gunicorn's control socket (`gunicornc`) defaults to one path per user ($HOME/.gunicorn/): two
+# servers on one machine (`make run` beside the tests, two test workers) would take each other's.
+# Off unless a path of this server's own is given.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket

@@ -240,3 +240,24 @@ def test_the_image_listens_beyond_its_own_loopback():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "GUNICORN_BIND=0.0.0.0:8000" in dockerfile
     assert dockerfile.index("GUNICORN_BIND=0.0.0.0:8000") < dockerfile.index("CMD ")
+
+
+@pytest.fixture
+def web_with_its_own_home(tmp_path, platform):
+    env = production_env(tmp_path, free_port(), HOME=str(tmp_path / "home"))
+    env.pop("XDG_RUNTIME_DIR", None)
+    (tmp_path / "home").mkdir()
+    proc, base = start_gunicorn(tmp_path, env, "own-home")
+    yield base, tmp_path / "home"
+    proc.stop()
+
+
+def test_gunicorn_takes_no_control_socket_shared_by_every_server_of_the_user(
+    web_with_its_own_home,
+):
+    """gunicorn's default control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl):
+    `make run` and the tests (or two test workers) would take each other's. It is off unless
+    GUNICORN_CONTROL_SOCKET names one."""
+    base, home = web_with_its_own_home
+    assert requests.get(f"{base}/healthz/", timeout=5).status_code in (200, 503)
+    assert not (home / ".gunicorn").exists()
