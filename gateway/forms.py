@@ -12,6 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from endpoints.models import Endpoint
 from gateway import selectors
 
+# The limits are stored in PositiveIntegerFields: a larger number would fail in the database
+# (a 500) instead of in the form. Two thousand million a minute or a day is no limit at all.
+LIMIT_MAX = 2_147_483_647
+LIMIT_ERRORS = {
+    "max_value": _("At most %(limit_value)s. For no limit, enter 0."),
+}
+
 
 class EndpointsField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Endpoint) -> str:
@@ -50,13 +57,25 @@ class KeyForm(forms.Form):
         help_text=_("None ticked: every endpoint, including those made later."),
     )
     requests_per_minute = forms.IntegerField(
-        label=_("Requests per minute"), min_value=0, help_text=_("0: no limit.")
+        label=_("Requests per minute"),
+        min_value=0,
+        max_value=LIMIT_MAX,
+        error_messages=LIMIT_ERRORS,
+        help_text=_("0: no limit."),
     )
     tokens_per_minute = forms.IntegerField(
-        label=_("Tokens per minute"), min_value=0, help_text=_("0: no limit.")
+        label=_("Tokens per minute"),
+        min_value=0,
+        max_value=LIMIT_MAX,
+        error_messages=LIMIT_ERRORS,
+        help_text=_("0: no limit."),
     )
     tokens_per_day = forms.IntegerField(
-        label=_("Tokens per day"), min_value=0, help_text=_("0: no limit.")
+        label=_("Tokens per day"),
+        min_value=0,
+        max_value=LIMIT_MAX,
+        error_messages=LIMIT_ERRORS,
+        help_text=_("0: no limit."),
     )
 
     def __init__(self, *args, for_admin: bool = False, **kwargs) -> None:

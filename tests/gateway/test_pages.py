@@ -186,3 +186,22 @@ def test_keys_page_in_vietnamese(as_member):
     as_member.cookies["idash_language"] = "vi"
     page = as_member.get(KEYS).content.decode()
     assert "Khóa gateway" in page and "Tạo khóa" in page
+
+
+@pytest.mark.parametrize("field", ["requests_per_minute", "tokens_per_minute", "tokens_per_day"])
+@pytest.mark.parametrize("number", ["99999999999999999999", "2147483648"])
+def test_a_limit_beyond_what_can_be_stored_is_refused_in_words(as_member, field, number):
+    form = {"name": "big", "requests_per_minute": 0, "tokens_per_minute": 0, "tokens_per_day": 0}
+    page = as_member.post(KEYS, {**form, field: number})
+    assert page.status_code == 400
+    assert "At most 2147483647. For no limit, enter 0." in page.content.decode()
+    assert not GatewayKey.objects.exists()
+    vi = as_member.post(KEYS, {**form, field: number}, headers={"Accept-Language": "vi"})
+    assert vi.status_code == 400 and "At most" not in vi.content.decode()
+
+
+def test_the_largest_storable_limit_is_kept(as_member):
+    form = {"name": "big", "requests_per_minute": 0, "tokens_per_minute": 0}
+    page = as_member.post(KEYS, {**form, "tokens_per_day": 2_147_483_647})
+    assert page.status_code == 302
+    assert GatewayKey.objects.get(name="big").tokens_per_day == 2_147_483_647
