@@ -240,11 +240,24 @@ def _never_fits(chat: validation.ChatCall, key: authn.KeyInfo) -> ApiError | Non
     return None
 
 
+def _duration(seconds: int) -> str:
+    """A wait as a person reads it: "45 s", "3 min 20 s", "22 h 15 min" (Retry-After keeps the
+    exact seconds)."""
+    hours, rest = divmod(max(int(seconds), 0), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
 def _over_limit(verdict: limits.Verdict, key: authn.KeyInfo, chat) -> ApiError:
     wait = verdict.retry_after
+    after = _duration(wait)
     if verdict.refused_by == limits.REQUESTS:
         message, kind = (
-            f"Rate limit reached for requests per minute (limit {key.rpm}). Try again in {wait} s.",
+            f"Rate limit reached for requests per minute (limit {key.rpm}). Try again in {after}.",
             "requests",
         )
     else:
@@ -254,7 +267,7 @@ def _over_limit(verdict: limits.Verdict, key: authn.KeyInfo, chat) -> ApiError:
         message, kind = (
             f"Rate limit reached for tokens per {per} (limit {limit}): this request may use "
             f"{chat.cost} tokens (the prompt, estimated, and {chat.max_tokens_param}). "
-            f"Try again in {wait} s, or lower {chat.max_tokens_param}.",
+            f"Try again in {after}, or lower {chat.max_tokens_param}.",
             "tokens",
         )
     return ApiError(429, message, type_=kind, code="rate_limit_exceeded", retry_after=wait)

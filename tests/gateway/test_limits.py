@@ -170,3 +170,38 @@ def test_losing_the_role_stops_the_key_at_once(servers, member, gw_endpoint):
     assert post(servers[0], made.secret, body).status_code == 200
     member.groups.clear()
     assert post(servers[0], made.secret, body).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (0, "0 s"),
+        (45, "45 s"),
+        (60, "1 min"),
+        (200, "3 min 20 s"),
+        (3600, "1 h"),
+        (80141, "22 h 15 min"),
+    ],
+)
+def test_a_wait_reads_in_hours_and_minutes(seconds, words):
+    """The daily budget's refusal said "Try again in 80141 s"."""
+    from gateway.api import _duration
+
+    assert _duration(seconds) == words
+
+
+@pytest.mark.django_db
+def test_the_daily_budget_says_the_wait_in_hours(gw_endpoint, member):
+    key = make_key(member, tokens_per_day=500).secret
+    first = call("POST", "/v1/chat/completions", key=key, body=chat_body(gw_endpoint.name))
+    assert first.status == 200
+    answer = call(
+        "POST", "/v1/chat/completions", key=key, body=chat_body(gw_endpoint.name, max_tokens=490)
+    )
+    assert answer.status == 429
+    from gateway.api import _duration
+
+    wait = int(answer.headers["Retry-After"])  # until the day's window ends: up to 86400 s
+    message = answer.json()["error"]["message"]
+    assert "tokens per day" in message
+    assert f"Try again in {_duration(wait)}, or lower max_tokens." in message
