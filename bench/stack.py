@@ -279,7 +279,8 @@ class Stack:
         while time.monotonic() < deadline:
             self._check_alive("web")
             try:
-                with urllib.request.urlopen(f"{self.web_url}/healthz/", timeout=2) as resp:
+                health = f"{self.web_url}/healthz/?scope=web"  # the web process only
+                with urllib.request.urlopen(health, timeout=2) as resp:
                     if resp.status == 200:
                         break
             except OSError:

@@ -182,6 +182,8 @@ def test_healthz(client, db):
         "database": {"ok": True},
         "redis": {"ok": True},
         "broker": {"ok": True},
+        # No worker has stamped a heartbeat: unknown, which does not fail the check.
+        "background": {"ok": None, "note": "no heartbeat yet: no worker has started"},
     }
 
 

@@ -19,6 +19,7 @@ _CREDENTIAL_REFRESH_INTERVAL = env_float("CREDENTIAL_REFRESH_INTERVAL", 30.0)
 _POLL_TICK = env_float("ENDPOINT_POLL_TICK_SECONDS", 5.0)
 _MONITORING_DRAIN = env_float("MONITORING_DRAIN_SECONDS", 5.0)
 _MONITORING_CLEAN = env_float("MONITORING_CLEAN_SECONDS", 3600.0)
+_HEARTBEAT = env_float("HEARTBEAT_INTERVAL_SECONDS", 15.0)
 app.conf.beat_schedule = {
     # Issue 4: service-account tokens past half their life are refreshed before they expire.
     "credentials-refresh-tokens": {
@@ -42,5 +43,11 @@ app.conf.beat_schedule = {
         "task": "monitoring.clean",
         "schedule": _MONITORING_CLEAN,
         "options": {"expires": 1.5 * _MONITORING_CLEAN},
+    },
+    # The background checks still run (webapp/heartbeat.py): /healthz/ and the pages' banner.
+    "heartbeat": {
+        "task": "webapp.heartbeat",
+        "schedule": _HEARTBEAT,
+        "options": {"expires": 1.5 * _HEARTBEAT},
     },
 }

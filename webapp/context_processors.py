@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import logging
+
 from django.http import HttpRequest
 
+from webapp import heartbeat
 from webapp.roles import Role, role_of
+
+logger = logging.getLogger(__name__)
 
 
 def console(request: HttpRequest) -> dict:
@@ -13,7 +18,21 @@ def console(request: HttpRequest) -> dict:
         "can_edit": role >= Role.MEMBER,
         "is_console_admin": role >= Role.ADMIN,
         "nav_section": _section(request),
+        # A callable: the template calls it only where the banner is drawn (base.html), so a
+        # partial or a public page never reads the heartbeat.
+        "background_stopped": _background_stopped if role else None,
     }
+
+
+def _background_stopped() -> heartbeat.Background | None:
+    """The heartbeat when the background checks have stopped; None when they run, when nothing
+    is known yet, or when Redis does not answer (that outage has its own page and /healthz/)."""
+    try:
+        state = heartbeat.background_state()
+    except Exception as exc:
+        logger.warning("The background checks' heartbeat cannot be read: %s", exc)
+        return None
+    return state if state.stale else None
 
 
 def _section(request: HttpRequest) -> str:

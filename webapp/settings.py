@@ -251,6 +251,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The background checks' heartbeat (webapp/heartbeat.py): beat sends one every interval; a stamp
+# older than STALE_AFTER (three missed beats by default) means the checks have stopped.
+HEARTBEAT_INTERVAL = env_float("HEARTBEAT_INTERVAL_SECONDS", 15.0)
+HEARTBEAT_STALE_AFTER = env_float("HEARTBEAT_STALE_AFTER_SECONDS", 3 * HEARTBEAT_INTERVAL)
 CELERY_TIMEZONE = TIME_ZONE
 
 # The AI Platform. Defaults point at the local platform (`python -m localplatform`, port 8001).

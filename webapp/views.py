@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 
-import redis
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -15,7 +13,7 @@ from endpoints import lifecycle
 from endpoints.models import Credential, Endpoint
 from endpoints.selectors import endpoints_version
 from monitoring.selectors import overview_figures
-from webapp import live
+from webapp import heartbeat, live
 from webapp.middleware import logged_already
 from webapp.roles import AuthenticatedHttpRequest, Role, role_of, viewer_required
 
@@ -84,15 +82,19 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Each part on its own: the database, Redis (cache, rate limits, locks) and the Celery
-    broker. 200 when all answer, 503 naming the ones that do not (for a load balancer, and for
-    a person: each says what does not work without it)."""
+    """Each part on its own: the database, Redis (cache, rate limits, locks), the Celery broker
+    and the background checks (webapp/heartbeat.py). 200 when all answer, 503 naming the ones that
+    do not (for a load balancer, and for a person: each says what does not work without it).
+
+    `?scope=web` leaves the background checks out of the status (still reported): the web
+    container's own health check, which must not restart a healthy web process because the
+    worker or beat is down."""
     checks = {
         "database": _check_database,
         "redis": _check_redis,
         "broker": _check_broker,
     }
-    parts = {}
+    parts: dict[str, dict] = {}
     for name, check in checks.items():
         try:
             check()
@@ -100,11 +102,34 @@ def healthz(request: HttpRequest) -> JsonResponse:
             parts[name] = {"ok": False, "error": type(exc).__name__}
         else:
             parts[name] = {"ok": True}
-    ok = all(part["ok"] for part in parts.values())
+    if parts["redis"]["ok"]:
+        parts["background"] = _background_part()
+    else:  # the heartbeat lives in Redis: unknown, and Redis is already named
+        parts["background"] = {"ok": None, "note": "unknown while Redis does not answer"}
+    counted = parts if request.GET.get("scope") != "web" else {**parts, "background": {}}
+    ok = all(part.get("ok") is not False for part in counted.values())
     if ok:
         return JsonResponse({"ok": True, **parts})
-    logger.warning("healthz: %s down", ", ".join(n for n, p in parts.items() if not p["ok"]))
+    logger.warning("healthz: %s down", ", ".join(n for n, p in parts.items() if p["ok"] is False))
     return logged_already(JsonResponse({"ok": False, **parts}, status=503))
+
+
+def _background_part() -> dict:
+    """The heartbeat's age; `ok` is None (unknown) when no worker ever stamped one."""
+    try:
+        state = heartbeat.background_state()
+    except Exception as exc:
+        return {"ok": None, "note": f"unknown: {type(exc).__name__}"}
+    if state.age is None:
+        return {"ok": None, "note": "no heartbeat yet: no worker has started"}
+    part: dict = {"ok": not state.stale, "seconds_since_heartbeat": round(state.age)}
+    if state.stale:
+        part["stopped"] = state.stopped_part or "unknown"
+        part["error"] = {
+            "worker": "beat sends the checks but no worker takes them",
+            "beat": "beat sends no checks (beat is down)",
+        }.get(state.stopped_part, "the background checks stopped")
+    return part
 
 
 def _check_database() -> None:
@@ -121,13 +146,4 @@ def _check_redis() -> None:
 def _check_broker() -> None:
     """The Celery broker is a Redis (possibly another one than the cache): a PING, one second at
     most. Kombu's own connection check is far slower under gevent."""
-    _broker_client().ping()
-
-
-@functools.cache
-def _broker_client() -> redis.Redis:
-    from django.conf import settings
-
-    return redis.Redis.from_url(
-        settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1
-    )
+    heartbeat.broker_client().ping()
