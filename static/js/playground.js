@@ -147,9 +147,21 @@
   }
 
   // ---------------------------------------------------------------- one streamed reply
+  // The finish reason in words (the same as the server renders, from #pg-strings), with the
+  // API's own code beside the model's reasons.
+  function finishWords(code) {
+    var s = strings();
+    var words = { stop: s.finishStop, length: s.finishLength, content_filter: s.finishFilter };
+    if (words[code]) return words[code] + " (" + code + ")";
+    if (code === "stopped" && s.stopped) return s.stopped;
+    if (code === "interrupted" && s.finishInterrupted) return s.finishInterrupted;
+    return String(code);
+  }
+
   function formatFigure(key, value) {
     if (value === null || value === undefined || value === "") return "–";
     if (key === "ttft_ms" || key === "total_ms") return value + " ms";
+    if (key === "finish_reason") return finishWords(value);
     return String(value);
   }
 

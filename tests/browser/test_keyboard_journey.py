@@ -63,7 +63,7 @@ def wait_for_reply(reply, max_tokens: int) -> None:
     typed in the settings is the one that reached the model."""
     ended = reply.locator('[data-fig="finish_reason"]').filter(has_text=re.compile(r"[a-z]"))
     ended.or_(reply.get_by_role("alert")).first.wait_for(timeout=30_000)
-    assert ended.count() and ended.inner_text() == "length", reply.inner_text()
+    assert ended.count() and ended.inner_text() == "Max tokens reached (length)", reply.inner_text()
     written = reply.locator('[data-fig="completion_tokens"]').inner_text()
     assert int(written) == max_tokens, reply.inner_text()
 

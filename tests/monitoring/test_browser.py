@@ -140,7 +140,7 @@ def test_gateway_traffic_shows_in_the_charts_the_overview_and_the_keys_usage(
         page.get_by_role("textbox", name="Message", exact=True).press("Enter")
         page.wait_for_function(
             "n => [...document.querySelectorAll('[data-fig=finish_reason]')]"
-            ".filter(f => ['stop', 'length'].includes(f.textContent.trim())).length === n",
+            ".filter(f => /\\((stop|length)\\)$/.test(f.textContent.trim())).length === n",
             arg=n,
             timeout=30_000,
         )

@@ -71,6 +71,7 @@ def test_member_chats_streams_shares_and_a_visitor_chats_without_login(
     # ...then it completes, with its figures, and max_tokens is respected.
     finish = reply.locator('[data-fig="finish_reason"]')
     finish.filter(has_text="length").wait_for(timeout=20_000)
+    assert finish.inner_text() == "Max tokens reached (length)"  # in words, the API's code beside
     assert reply.locator('[data-fig="completion_tokens"]').inner_text() == "30"
     assert re.fullmatch(r"\d+ ms", reply.locator('[data-fig="ttft_ms"]').inner_text())
     assert re.fullmatch(r"\d+ ms", reply.locator('[data-fig="total_ms"]').inner_text())
