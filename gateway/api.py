@@ -5,24 +5,23 @@ A machine-facing hot path, so it runs beside Django rather than through it (gate
 from each process's cache (gateway.authn), the endpoint from a short-lived route cache
 (gateway.routes), limits and the key's freshness from one Redis script (gateway.limits), and the
 platform is called through the pooled session (endpoints.clients.upstream). Nothing is written to
-the database; the usage record goes to Redis after the last byte (gateway.calls, gateway.usage).
+the database while the answer is served; the usage record goes to Redis after the last byte
+(gateway.calls, gateway.usage), or to the database then if Redis is down.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 
 import redis
 import urllib3
-from django.db import connection
 
 from endpoints.clients import errors as platform
 from endpoints.clients.upstream import NoToken, open_chat
 from gateway import authn, limits, routes, selectors, validation
-from gateway.calls import Call, Finishing
+from gateway.calls import Call, Finishing, release_database_connection
 from gateway.errors import ApiError, Response, json_response, status_line, unauthorized
 from gateway.stream import SSE_HEADERS, SSEPassThrough
 
@@ -40,7 +39,7 @@ def application(environ: dict, start_response):
         failed = ApiError(500, "The gateway failed to handle this request.", type_="server_error")
         status, headers, body = _refusal(failed, call)
     finally:
-        _release_database_connection()
+        release_database_connection()
     if not hasattr(body, "close"):
         body = Finishing(body, call)
     headers.append(("X-Request-Id", call.request_id))
@@ -355,16 +354,3 @@ def models(environ: dict, call: Call) -> Response:
         for row in rows
     ]
     return json_response(200, {"object": "list", "data": data})
-
-
-# ------------------------------------------------------------------------------------ plumbing
-def _release_database_connection() -> None:
-    """Under gevent, give the request's connection back before the answer streams.
-
-    Each request is a greenlet with a connection of its own (from the pool gunicorn.conf.py
-    turns on): a stream that kept it would hold one per open answer. Sync servers and tests
-    (inside a transaction) keep theirs.
-    """
-    monkey = sys.modules.get("gevent.monkey")
-    if monkey and monkey.is_module_patched("socket") and not connection.in_atomic_block:
-        connection.close()

@@ -1,18 +1,22 @@
 """One call through the gateway as it will be recorded, filled in as it goes.
 
 `finish()` runs once, after the last byte was handed to the server (or the caller went away):
-it settles the token reservation from the real usage and queues the usage record.
+it settles the token reservation from the real usage and queues the usage record. With Redis
+down then, the record is written to the database at once instead (gateway.usage.store_now) and
+the reservation stands as made until its window passes.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import redis
+from django.db import connection
 
 from gateway import limits, store, usage
 
@@ -109,10 +113,32 @@ class Call:
         try:
             pipe.execute()
         except redis.RedisError:
+            self._redis_failed()
+
+    def _redis_failed(self) -> None:
+        if self.reservation is not None:
             logger.warning(
-                "gateway call %s: tokens not settled, usage record lost (Redis failed)",
+                "gateway call %s: its tokens were not settled (Redis failed): the %d tokens "
+                "reserved for it count against the key until their window passes",
                 self.request_id,
+                self.reserved,
             )
+        if self.key is not None and self.recorded:
+            usage.store_now(self.record())
+            release_database_connection()
+
+
+def release_database_connection() -> None:
+    """Under gevent, give the request's connection back (before the answer streams, and after a
+    usage record written at once).
+
+    Each request is a greenlet with a connection of its own (from the pool gunicorn.conf.py
+    turns on): a stream that kept it would hold one per open answer. Sync servers and tests
+    (inside a transaction) keep theirs.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey and monkey.is_module_patched("socket") and not connection.in_atomic_block:
+        connection.close()
 
 
 class Finishing:

@@ -6,6 +6,9 @@ afterwards loses nothing; the drain removes records from the list only after the
 Not doubled: each record carries the call's `request_id` (unique in the table), so a drain that
 died between its insert and its trim (or was retried) inserts nothing twice. One drain at a time
 (a Redis lock): two drains reading the same tail would each trim it.
+Redis down when the call ends: the record is written to the database at once instead
+(`store_now()`, through monitoring.recording), and a drain that later finds it queued as well
+(Redis had taken it after all) adds nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from gateway import store
+from monitoring import recording
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +38,15 @@ def push(record: dict, *, client=None) -> None:
     try:
         store.client().lpush(store.usage_queue(), data)
     except redis.RedisError:
-        logger.warning("gateway usage record %s lost: Redis did not answer", record["request_id"])
+        store_now(record)
+
+
+def store_now(record: dict) -> bool:
+    """Redis did not take the record: write it to the database at once, as the drain would
+    (rollups included). Never raises; says whether the database took it."""
+    return recording.store_now(
+        f"the gateway usage record of call {record['request_id']}", [record], _insert
+    )
 
 
 def _record_row(data: dict):

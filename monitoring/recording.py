@@ -4,7 +4,8 @@
   demo, a load test) pushed to a Redis list, after its last byte, in one round trip. The drain
   (monitoring.ingest) moves the list into the database and the rollups in batches. With Redis
   down the record is written to the database at once instead (slower, but not lost). Gateway
-  calls need nothing here: the gateway's own usage drain feeds the rollups (gateway.usage).
+  calls are not recorded here: the gateway's own usage drain feeds the rollups (gateway.usage),
+  and it writes a call at once the same way, through `store_now()`.
 - `record_replica_samples()`: what a reconcile pass saw of the endpoints it looked at, pushed to
   another list in one command; the same drain folds them into replica-seconds.
 """
@@ -15,7 +16,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import redis
 
@@ -69,23 +70,25 @@ def record_request(
     try:
         store.client().lpush(store.request_queue(), data)
     except redis.RedisError:
-        _store_now(source, data)
+        from monitoring import ingest
+
+        store_now(f"a {source} request record", [json.loads(data)], ingest.store_records)
 
 
-def _store_now(source: str, data: str) -> None:
-    """Redis did not take the record: write it to the database at once (after the last byte,
-    so the reply did not wait), rolled up as the drain would. Its request id makes it count once
-    even if Redis had taken it after all."""
-    from monitoring import ingest
-
+def store_now(what: str, records: list[dict], keep: Callable[[list[dict]], object]) -> bool:
+    """Redis did not take the records: write them to the database at once with `keep`, the
+    function their drain hands the same records to (so they are rolled up as the drain would),
+    after the last byte, so the reply did not wait. Their request ids make them count once even
+    if Redis had taken them after all: the drain finds them stored and adds nothing. Never
+    raises; says whether the database took them (if not, `what` is logged as lost)."""
     try:
-        ingest.store_records([json.loads(data)])
+        keep(records)
     except Exception:
         logger.warning(
-            "monitoring: a %s request record was lost (neither Redis nor the database took it)",
-            source,
-            exc_info=True,
+            "monitoring: %s was lost (neither Redis nor the database took it)", what, exc_info=True
         )
+        return False
+    return True
 
 
 def record_replica_samples(endpoints: Iterable) -> int:
