@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from datetime import timedelta
 
 import pytest
@@ -382,3 +383,60 @@ def test_deactivating_stops_their_gateway_keys_and_share_links(admin, member):
     assert authn.current(info).owner_id == member.pk
     assert not ShareLink.objects.get(pk=link.pk).paused_reason()
     authn.forget_all()
+
+
+def wide(text: str) -> str:
+    """The full-width form of ASCII letters (what a Japanese or Chinese keyboard may type)."""
+    return "".join(chr(ord(ch) + 0xFEE0) for ch in text)
+
+
+@pytest.mark.parametrize(
+    ("username", "stored"),
+    [(wide("bob"), "bob"), (wide("BOB"), "bob"), ("BoB", "bob")],
+)
+def test_a_full_width_or_other_case_username_is_the_same_name(as_admin, member, username, stored):
+    answer = as_admin.post(reverse("people:add"), {"username": username, "role": "VIEWER"})
+    assert answer.status_code == 400
+    assert f"Someone already has the username “{stored}”." in answer.content.decode()
+    assert User.objects.count() == 2
+
+
+def test_a_full_width_username_is_stored_as_plain_letters(as_admin):
+    add_person(as_admin, wide("carol"))
+    assert User.objects.filter(username="carol").exists()
+
+
+def test_vietnamese_usernames_differing_only_in_case_are_one_name(as_admin):
+    add_person(as_admin, "Đức")
+    for other in ("đức", "ĐỨC", unicodedata.normalize("NFD", "đức")):
+        answer = as_admin.post(reverse("people:add"), {"username": other, "role": "VIEWER"})
+        assert answer.status_code == 400, other
+        assert answer.context["form"].errors["username"] == [
+            "Someone already has the username “Đức”."
+        ]
+    assert User.objects.filter(username__in=["đức", "ĐỨC"]).count() == 0
+
+
+@pytest.mark.parametrize("username", ["-", "._", "@@", "+"])
+def test_a_username_of_punctuation_only_is_refused(as_admin, username):
+    before = User.objects.count()
+    answer = as_admin.post(reverse("people:add"), {"username": username, "role": "VIEWER"})
+    assert answer.status_code == 400
+    assert "A username needs at least one letter or digit." in answer.content.decode()
+    assert User.objects.count() == before
+    vi = as_admin.post(
+        reverse("people:add"),
+        {"username": username, "role": "VIEWER"},
+        headers={"Accept-Language": "vi"},
+    )
+    assert "A username needs" not in vi.content.decode()
+
+
+def test_a_name_taken_between_the_check_and_the_save_is_a_form_error(as_admin, monkeypatch):
+    from webapp.people import forms
+
+    monkeypatch.setattr(forms, "username_taken", lambda username: None)
+    make_user("erin", None)
+    answer = as_admin.post(reverse("people:add"), {"username": "erin", "role": "VIEWER"})
+    assert answer.status_code == 400
+    assert "Someone already has the username “erin”." in answer.content.decode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django import forms
 from django.contrib.auth.models import User
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -21,6 +23,24 @@ ROLE_HELP = {
 }
 
 
+def username_key(username: str) -> str:
+    """What two usernames are compared by: NFKC, then case-folded (“Đức” and “đức” are one)."""
+    return unicodedata.normalize("NFKC", username).casefold()
+
+
+def username_taken(username: str) -> str | None:
+    """The existing username that differs from this one only in case or width, if any.
+
+    Sign-in compares usernames exactly; two accounts differing only in case would confuse
+    everybody. Compared in Python: SQLite's iexact folds ASCII letters only.
+    """
+    key = username_key(username)
+    for existing in User.objects.values_list("username", flat=True).iterator():
+        if username_key(existing) == key:
+            return existing
+    return None
+
+
 class RoleField(forms.ChoiceField):
     def __init__(self, **kwargs) -> None:
         super().__init__(choices=ROLE_CHOICES, **kwargs)
@@ -29,8 +49,17 @@ class RoleField(forms.ChoiceField):
         return Role[super().clean(value)]
 
 
+class NewUsernameField(forms.CharField):
+    """NFKC before the validators, so a name typed decomposed (as some keyboards send Vietnamese)
+    or full-width is checked, compared and stored as it will be kept. (Not auth's UsernameField:
+    it asks the browser to fill in the signed-in Admin's own username.)"""
+
+    def to_python(self, value) -> str:
+        return unicodedata.normalize("NFKC", super().to_python(value) or "")
+
+
 class AddPersonForm(forms.Form):
-    username = forms.CharField(
+    username = NewUsernameField(
         label=_("Username"),
         max_length=150,
         validators=[UnicodeUsernameValidator()],
@@ -51,12 +80,15 @@ class AddPersonForm(forms.Form):
     role = RoleField(label=_("Role"), initial=Role.VIEWER.name, widget=forms.RadioSelect)
 
     def clean_username(self) -> str:
+        # Already NFKC (the field), as User.clean() makes it on save: a full-width “bob” is
+        # checked as the “bob” it will be (checked as typed, it passed and the save failed).
         username = self.cleaned_data["username"].strip()
-        # Sign-in compares usernames exactly; two accounts differing only in case would confuse
-        # everybody, so the second is refused here.
-        if User.objects.filter(username__iexact=username).exists():
+        if not any(ch.isalnum() for ch in username):
+            raise forms.ValidationError(_("A username needs at least one letter or digit."))
+        taken = username_taken(username)
+        if taken is not None:
             raise forms.ValidationError(
-                _("Someone already has the username “%(name)s”."), params={"name": username}
+                _("Someone already has the username “%(name)s”."), params={"name": taken}
             )
         return username
 

@@ -11,6 +11,8 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -59,18 +61,26 @@ def person_add(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AddPersonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        made = services.person_add(
-            by=request.user,
-            username=data["username"],
-            role=data["role"],
-            name=data["name"],
-            email=data["email"],
-        )
-        return render(
-            request,
-            "people/link.html",
-            {"link": made.link, "url": _link_url(request, made.secret), "added": True},
-        )
+        try:
+            made = services.person_add(
+                by=request.user,
+                username=data["username"],
+                role=data["role"],
+                name=data["name"],
+                email=data["email"],
+            )
+        except (ValidationError, IntegrityError):
+            # Someone took the name between the form's check and the save (two Admins at once).
+            form.add_error(
+                "username",
+                _("Someone already has the username “%(name)s”.") % {"name": data["username"]},
+            )
+        else:
+            return render(
+                request,
+                "people/link.html",
+                {"link": made.link, "url": _link_url(request, made.secret), "added": True},
+            )
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "link_hours": settings.SET_PASSWORD_LINK_HOURS}
     return render(request, "people/add.html", context, status=status)
