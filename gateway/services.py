@@ -72,6 +72,12 @@ def gateway_key_create(
     tokens_per_day: int | None = None,
 ) -> NewKey:
     """Make a key; the only moment its secret exists outside the caller's hands."""
+    from webapp.roles import Role, role_of
+
+    # The gateway serves active Members and Admins only (gateway/authn.py): a key made for anyone
+    # else would be refused on its first call, as if revoked.
+    if not owner.is_active or role_of(owner) < Role.MEMBER:
+        raise ValidationError({"owner": _("Only active Members and Admins can have gateway keys.")})
     raw = keyformat.new_key()
     key = GatewayKey(
         name=name,

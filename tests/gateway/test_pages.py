@@ -170,6 +170,26 @@ def test_command_creates_prints_once_and_revokes(member, gw_endpoint):
         call_command("gateway_key", "revoke", "idk_nothing")
 
 
+@pytest.mark.django_db
+def test_no_key_for_a_viewer_or_a_deactivated_member(viewer, member):
+    """The gateway refuses their calls; the CLI said nothing and printed a key that answered 401
+    "revoked" on its first call."""
+    member.is_active = False
+    member.save()
+    for person in (viewer, member):
+        with pytest.raises(CommandError, match="Only active Members and Admins"):
+            call_command(
+                "gateway_key",
+                "create",
+                "--user",
+                person.username,
+                "--name",
+                "ci",
+                stdout=io.StringIO(),
+            )
+    assert not GatewayKey.objects.exists()
+
+
 def test_drain_is_idempotent_and_loses_nothing(member, gw_endpoint):
     made = make_key(member)
     call("POST", "/v1/chat/completions", key=made.secret, body=chat_body(gw_endpoint.name))
