@@ -43,24 +43,43 @@ def _json(data: dict, status: int = 200) -> JsonResponse:
     return response
 
 
+def _asked_range(request: AuthenticatedHttpRequest) -> ranges.Range | JsonResponse:
+    """The range a script asked for: absent means the default; anything unknown is a 400 naming
+    the ranges there are (a page falls back quietly; a script should learn of its typo)."""
+    key = request.GET.get("range")
+    if key is None or key in ranges.RANGES:
+        return ranges.get(key)
+    message = f"Unknown range {key[:20]!r}: use one of {', '.join(ranges.RANGES)}."
+    return _json({"error": {"message": message, "param": "range"}}, status=400)
+
+
 @require_GET
 @viewer_required
 def endpoint_metrics(request: AuthenticatedHttpRequest, code) -> JsonResponse:
     endpoint = _get_endpoint_for_user(request, code)
-    return _json(metrics.endpoint_payload(endpoint, ranges.get(request.GET.get("range"))))
+    asked = _asked_range(request)
+    if isinstance(asked, JsonResponse):
+        return asked
+    return _json(metrics.endpoint_payload(endpoint, asked))
 
 
 @require_GET
 @member_required
 def key_metrics(request: AuthenticatedHttpRequest, code) -> JsonResponse:
     key = _get_key_for_user(request, code)
-    return _json(metrics.key_payload(key, ranges.get(request.GET.get("range"))))
+    asked = _asked_range(request)
+    if isinstance(asked, JsonResponse):
+        return asked
+    return _json(metrics.key_payload(key, asked))
 
 
 @require_GET
 @viewer_required
 def team_metrics(request: AuthenticatedHttpRequest) -> JsonResponse:
-    return _json(metrics.team_payload(ranges.get(request.GET.get("range"))))
+    asked = _asked_range(request)
+    if isinstance(asked, JsonResponse):
+        return asked
+    return _json(metrics.team_payload(asked))
 
 
 @never_cache

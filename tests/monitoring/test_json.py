@@ -124,3 +124,13 @@ def test_the_query_count_does_not_grow_with_the_traffic(as_viewer, endpoint):
 def test_a_deleted_endpoints_history_stays_readable(as_viewer, db):
     gone = make_row_endpoint("mon-gone", status="DELETED")
     assert as_viewer.get(url(gone, "30d")).status_code == 200
+
+
+def test_an_unknown_range_is_a_400_naming_the_ranges(as_viewer, endpoint):
+    """It answered the 24 h chart whatever was asked: a script's `range=2h` looked like 24 h."""
+    for path in (url(endpoint, "2h"), "/team/metrics.json?range=week"):
+        answer = as_viewer.get(path)
+        assert answer.status_code == 400, path
+        error = answer.json()["error"]
+        assert error["param"] == "range" and "use one of 1h, 24h, 7d, 30d" in error["message"]
+    assert as_viewer.get(f"/inference/{endpoint.code}/metrics.json").status_code == 200
