@@ -166,6 +166,34 @@ def check_connection(
     return served_model_name or names[0]
 
 
+def _already_here(
+    *, base_url: str, endpoint_id: str, credential: Credential, region: str, name: str
+) -> ConnectRefused | None:
+    """The refusal when a live endpoint is this one (its URL or platform id) or has its name."""
+    live = Endpoint.objects.exclude(status=S.DELETED)
+    twin = live.filter(url=base_url).first() or (
+        live.filter(platform_id=endpoint_id).first() if endpoint_id else None
+    )
+    if twin is not None:
+        return ConnectRefused(
+            _("This endpoint is already in the dashboard as “%(name)s”.") % {"name": twin.name},
+            field="url",
+        )
+    # Compared whatever their case, as the wizard does (and the database's constraint).
+    taken = (
+        live.filter(credential=credential, region=region, name__iexact=name)
+        .values_list("name", flat=True)
+        .first()
+    )
+    if taken is not None:
+        return ConnectRefused(
+            _("An endpoint named “%(name)s” already exists in %(region)s.")
+            % {"name": taken, "region": region},
+            field="name",
+        )
+    return None
+
+
 def endpoint_connect(
     *,
     name: str,
@@ -193,27 +221,11 @@ def endpoint_connect(
     if refused:
         raise ConnectRefused(refused, field="url")
     region = (region or "HCM").upper()
-    live = Endpoint.objects.exclude(status=S.DELETED)
-    twin = live.filter(url=base_url).first() or (
-        live.filter(platform_id=endpoint_id).first() if endpoint_id else None
+    already = _already_here(
+        base_url=base_url, endpoint_id=endpoint_id, credential=credential, region=region, name=name
     )
-    if twin is not None:
-        raise ConnectRefused(
-            _("This endpoint is already in the dashboard as “%(name)s”.") % {"name": twin.name},
-            field="url",
-        )
-    # Compared whatever their case, as the wizard does (and the database's constraint).
-    taken = (
-        live.filter(credential=credential, region=region, name__iexact=name)
-        .values_list("name", flat=True)
-        .first()
-    )
-    if taken is not None:
-        raise ConnectRefused(
-            _("An endpoint named “%(name)s” already exists in %(region)s.")
-            % {"name": taken, "region": region},
-            field="name",
-        )
+    if already is not None:
+        raise already
     served = check_connection(
         base_url=base_url,
         auth_mode=auth_mode,
@@ -248,7 +260,12 @@ def endpoint_connect(
         created_by=user,
         **lifecycle.schedule(S.ACTIVE, 0, now),
     )
-    endpoint.full_clean(exclude=["instance_type", "model_id"], validate_unique=False)
+    # The live-unique constraints (platform id, name) are left to the database: a row another tab
+    # saved during the call above raises IntegrityError at the save, which says which in words.
+    # Checked here, it was a bare ValidationError naming the constraint (a 500).
+    endpoint.full_clean(
+        exclude=["instance_type", "model_id"], validate_unique=False, validate_constraints=False
+    )
     # A DELETED row keeps its id (the id is unique among live rows only): the endpoint may
     # come back, and the old row keeps its history.
     with transaction.atomic():
@@ -256,7 +273,16 @@ def endpoint_connect(
             with transaction.atomic():
                 endpoint.save()
         except IntegrityError:
-            raise ConnectRefused(
+            # Another tab or person saved it (its platform id, or the name) while this one was
+            # calling the endpoint: say which, as the check above would have.
+            already = _already_here(
+                base_url=base_url,
+                endpoint_id=endpoint_id,
+                credential=credential,
+                region=region,
+                name=name,
+            )
+            raise already or ConnectRefused(
                 _("This endpoint was connected a moment ago: see the Inference list."), field="url"
             ) from None
         lifecycle.record(

@@ -299,3 +299,65 @@ def test_the_pages_say_a_connected_endpoint_is_only_removed_here(as_member, plat
     assert "connected was removed from the dashboard." in page
     assert "Removed from the dashboard." in page
     assert "It no longer exists on the platform" not in page
+
+
+@pytest.mark.parametrize("same_url", [True, False])
+def test_two_tabs_connecting_the_same_endpoint_at_once(
+    as_member, platform, api_key, monkeypatch, same_url
+):
+    """The other tab saves it while this one is calling the endpoint (after this one's check that
+    it is not in the dashboard yet): the live-unique platform_id refuses the second row, and the
+    page says so in words, as a form error."""
+    from endpoints.services import connect
+
+    real_check = connect.check_connection
+    other_tab_done = []
+
+    def check_while_the_other_tab_saves(**kwargs):
+        if not other_tab_done:
+            other_tab_done.append(True)
+            first = endpoint_connect(
+                name="tab-one", url=seed_url(platform), auth_mode="api_key", credential=api_key
+            )
+            if not same_url:  # the same id, reached by another address
+                Endpoint.objects.filter(pk=first.pk).update(url="http://127.0.0.1:9/elsewhere")
+        return real_check(**kwargs)
+
+    monkeypatch.setattr(connect, "check_connection", check_while_the_other_tab_saves)
+    answer = as_member.post(
+        CONNECT, form(seed_url(platform), credential=api_key.pk, name="tab-two")
+    )
+    assert answer.status_code == 400
+    assert answer.context["form"].errors == {
+        "url": ["This endpoint is already in the dashboard as “tab-one”."]
+    }
+    assert list(Endpoint.objects.values_list("name", flat=True)) == ["tab-one"]
+
+
+def test_another_endpoint_saved_with_the_same_name_at_once(
+    as_member, platform, api_key, monkeypatch
+):
+    """The name's live-unique constraint, hit the same way: said as the name check says it."""
+    from endpoints.services import connect
+
+    real_check = connect.check_connection
+    other_tab_done = []
+
+    def check_while_another_is_saved(**kwargs):
+        if not other_tab_done:
+            other_tab_done.append(True)
+            other = endpoint_connect(
+                name="Shared", url=seed_url(platform), auth_mode="api_key", credential=api_key
+            )
+            Endpoint.objects.filter(pk=other.pk).update(
+                url="http://127.0.0.1:9/another", platform_id="me-another"
+            )
+        return real_check(**kwargs)
+
+    monkeypatch.setattr(connect, "check_connection", check_while_another_is_saved)
+    answer = as_member.post(CONNECT, form(seed_url(platform), credential=api_key.pk, name="shared"))
+    assert answer.status_code == 400
+    assert answer.context["form"].errors == {
+        "name": ["An endpoint named “Shared” already exists in HCM."]
+    }
+    assert list(Endpoint.objects.values_list("name", flat=True)) == ["Shared"]
