@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from webapp import local_env  # noqa: E402 (var/local.env and var/run.env: one home for both)
+from webapp.env import env_bool  # noqa: E402
 
 VAR = local_env.VAR
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
@@ -121,6 +122,16 @@ def compile_catalogs(env: dict[str, str]) -> None:
     manage("compilemessages", "--ignore=.venv", "--ignore=var", "-v", "0", env=env)
 
 
+def prepare_steps(env: dict[str, str]) -> list[tuple[str, ...]]:
+    """The manage.py commands `make run` runs before starting the servers. With DEBUG off (read as
+    the settings read it) the pages use the hashed names of collected static files, so every page
+    would fail until collectstatic has run."""
+    steps: list[tuple[str, ...]] = [("migrate", "--no-input", "-v", "0"), ("bootstrap",)]
+    if not env_bool("DEBUG", True, environ=env):
+        steps.insert(0, ("collectstatic", "--no-input", "-v", "0"))
+    return steps
+
+
 def run() -> None:
     env = dict(os.environ)
     # The Procfile says `python`: make it this virtualenv's.
@@ -139,8 +150,8 @@ def run() -> None:
     env.setdefault("AIPLATFORM_INFERENCE_URL_TEMPLATE", f"{base}/v1/{{endpoint_id}}")
     local_env.write_run_env(env)
     compile_catalogs(env)
-    manage("migrate", "--no-input", "-v", "0", env=env)
-    manage("bootstrap", env=env)
+    for step in prepare_steps(env):
+        manage(*step, env=env)
 
     procfile = (ROOT / "Procfile").read_text()
     if not (ROOT / "localplatform" / "__main__.py").exists():

@@ -7,6 +7,7 @@ while DEBUG is on; with DEBUG off a missing secret stops start-up with the varia
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -18,8 +19,10 @@ def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
-def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
+def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None) -> bool:
+    """`environ`: another environment than this process's (scripts/dev.py reads the one it will
+    start the servers with)."""
+    raw = (os.environ if environ is None else environ).get(name)
     if raw is None:
         return default
     value = raw.strip().lower()

@@ -1,0 +1,48 @@
+"""`make run` with DEBUG off collects the static files before it starts the servers.
+
+With DEBUG off the pages name static files by their hashed names from the manifest that
+collectstatic writes; without it every page failed (scripts/dev.py, prepare_steps).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from tests.fixtures.web import production_env
+from tests.fixtures.worker import ROOT
+
+_spec = importlib.util.spec_from_file_location("idash_dev", ROOT / "scripts" / "dev.py")
+assert _spec and _spec.loader
+dev = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(dev)
+
+
+@pytest.mark.parametrize("debug", ["false", "0", "off", " No "])
+def test_with_debug_off_collectstatic_runs_before_migrate(debug):
+    steps = dev.prepare_steps({"DEBUG": debug})
+    assert [step[0] for step in steps] == ["collectstatic", "migrate", "bootstrap"]
+    assert "--no-input" in steps[0]
+
+
+@pytest.mark.parametrize("env", [{}, {"DEBUG": "true"}, {"DEBUG": "1"}])
+def test_with_debug_on_nothing_is_collected(env):
+    assert [step[0] for step in dev.prepare_steps(env)] == ["migrate", "bootstrap"]
+
+
+def test_a_debug_value_the_settings_refuse_is_refused_here_too():
+    with pytest.raises(ImproperlyConfigured, match="DEBUG must be true or false"):
+        dev.prepare_steps({"DEBUG": "maybe"})
+
+
+def test_the_collect_step_writes_the_manifest_the_pages_need(tmp_path):
+    env = production_env(tmp_path)
+    (step,) = [s for s in dev.prepare_steps(env) if s[0] == "collectstatic"]
+    dev.manage(*step, env=env)
+    manifest = json.loads((tmp_path / "var" / "static" / "staticfiles.json").read_text())
+    hashed = manifest["paths"]["vendor/htmx/htmx.min.js"]
+    assert hashed != "vendor/htmx/htmx.min.js"
+    assert (tmp_path / "var" / "static" / hashed).is_file()
