@@ -75,6 +75,20 @@ def test_behind_the_proxy_each_client_has_its_own_address_bucket(client, setting
     assert fail(client, "someone", HTTP_X_FORWARDED_FOR="192.0.2.44", **proxy) == 200
 
 
+def test_an_ipv6_client_is_counted_by_its_64(client, settings):
+    """A host holds a whole /64: a fresh address per guess bought fresh guesses."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.LOGIN_RATE_PER_IP = "3/5m"
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for n in range(3):
+        assert (
+            fail(client, f"v{n}", HTTP_X_FORWARDED_FOR=f"2001:db8:1:2::{n + 1:x}", **proxy) == 200
+        )
+    assert fail(client, "v9", HTTP_X_FORWARDED_FOR="2001:db8:1:2:abcd::99", **proxy) == 429
+    # Another /64 (another host) is not held back.
+    assert fail(client, "w0", HTTP_X_FORWARDED_FOR="2001:db8:1:3::1", **proxy) == 200
+
+
 def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(client, settings):
     settings.TRUSTED_PROXY_COUNT = 0
     settings.LOGIN_RATE_PER_IP = "2/5m"

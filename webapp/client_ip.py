@@ -32,3 +32,19 @@ def client_ip(request: HttpRequest) -> str:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
         return remote  # not an address: a proxy that does not write the header as we expect
+
+
+def client_network(request: HttpRequest) -> str:
+    """The client's address as a rate limit should count it: an IPv4 address alone, an IPv6
+    address by its /64 (one host is given a whole /64 and can pick a new address in it for every
+    request)."""
+    address = client_ip(request)
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:  # ::ffff:a.b.c.d is that IPv4 client
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)

@@ -27,7 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from redis.exceptions import RedisError
 
-from webapp.client_ip import client_ip
+from webapp.client_ip import client_network
 from webapp.middleware import logged_already
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def username_key(request: HttpRequest) -> str:
 
 
 def address_key(request: HttpRequest) -> str:
-    return client_ip(request)
+    return client_network(request)  # an IPv6 client counted by its /64
 
 
 _LIMITS = (
