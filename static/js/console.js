@@ -196,3 +196,11 @@
     if (again) again.focus({ preventScroll: true });
   });
 })();
+
+// A form that cannot be undone (revoke a key, delete a conversation) asks first: its
+// data-confirm says what will happen, in the reader's language.
+document.addEventListener("submit", function (event) {
+  "use strict";
+  var form = event.target.closest && event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+});

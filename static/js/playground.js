@@ -659,11 +659,6 @@
     }
   });
 
-  document.addEventListener("submit", function (event) {
-    var form = event.target.closest("form[data-confirm]");
-    if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
-  });
-
   document.addEventListener("htmx:afterSettle", function (event) {
     wireShareForm(event.target);
   });

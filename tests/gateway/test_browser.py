@@ -7,6 +7,7 @@ import re
 import pytest
 import requests
 
+from gateway.models import GatewayKey
 from tests.fixtures.browser import screenshot, sign_in
 from tests.fixtures.personas import PASSWORD
 from tests.gateway.conftest import chat_body
@@ -52,8 +53,15 @@ def test_member_creates_a_key_sees_it_once_and_calls_with_it(
     assert page.get_by_test_id("key-row").count() == 1
     page.goto(f"{live_server.url}/keys/")
     assert secret not in page.content()
+    # Revoking asks first; dismissed, nothing happens.
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
     page.get_by_test_id("revoke").first.click()
-    assert page.get_by_text("Revoked").first.is_visible()
+    assert asked and "cannot be undone" in asked[0]
+    assert GatewayKey.objects.get().revoked_at is None
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_test_id("revoke").first.click()
+    page.get_by_text("Revoked").first.wait_for()
     refused = requests.post(
         f"{servers[1]}/v1/chat/completions",
         headers={"Authorization": f"Bearer {secret}"},
