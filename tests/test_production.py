@@ -16,7 +16,14 @@ from endpoints.models import Credential, Endpoint
 from endpoints.services.credentials import credential_create
 from tests.endpoints.conftest import make_endpoint
 from tests.fixtures.personas import PASSWORD
-from tests.fixtures.web import Browser, free_port, manage, production_env, start_gunicorn
+from tests.fixtures.web import (
+    Browser,
+    free_port,
+    manage,
+    production_env,
+    serve,
+    start_gunicorn,
+)
 from tests.fixtures.worker import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -158,10 +165,32 @@ def test_pages_and_static_files_are_sent_compressed(web, admin):
     assert "Content-Encoding" not in plain.headers
 
 
-def test_check_deploy_is_clean(tmp_path):
-    result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+def test_check_deploy_is_clean_once_the_static_files_are_collected(tmp_path):
+    env = production_env(tmp_path)
+    before = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert before.returncode != 0
+    assert "webapp.W001" in before.stderr and "collectstatic --no-input" in before.stderr
+    assert manage(env, "collectstatic", "--no-input", "-v", "0").returncode == 0
+    result = manage(env, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_a_web_server_started_before_collectstatic_says_to_run_it(tmp_path, platform):
+    proc, base = serve(tmp_path, production_env(tmp_path, free_port()), "uncollected")
+    try:
+        proc.wait_for_log("The static files have not been collected")
+        assert "python manage.py collectstatic --no-input" in proc.log()
+        # Each failing page names the cause in the error log too, not only a missing file name.
+        page = Browser(base).get("/login/")
+        assert page.status_code == 500
+        proc.wait_for_log("Missing staticfiles manifest entry")
+        assert any(
+            "Missing staticfiles manifest entry" in line and "have not been collected" in line
+            for line in proc.log().splitlines()
+        )
+    finally:
+        proc.stop()
 
 
 @pytest.fixture

@@ -183,7 +183,8 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            # whitenoise's compressed manifest storage; a missing manifest is said in words.
+            else "webapp.static_storage.ManifestStaticFilesStorage"
         )
     },
 }
