@@ -122,8 +122,11 @@ def owner_keys_changed(user_id: int) -> None:
 def model_alias_set(*, endpoint: Endpoint, alias: str, by=None) -> ModelAlias:
     """Give an endpoint another model name on the gateway (unique among aliases and names)."""
     alias = alias.strip()
-    clash = Endpoint.objects.filter(name=alias).exclude(status=Endpoint.Status.DELETED)
-    if clash.exclude(pk=endpoint.pk).exists():
+    clash = Endpoint.objects.filter(name__iexact=alias).exclude(status=Endpoint.Status.DELETED)
+    if clash.filter(pk=endpoint.pk).exists():
+        # Its own name answers already; the same name twice was listed twice in /v1/models.
+        raise ValidationError({"alias": _("This is already the endpoint's name: no alias needed.")})
+    if clash.exists():
         raise ValidationError({"alias": _("An endpoint already has this name.")})
     row = ModelAlias(alias=alias, endpoint=endpoint, created_by=by)
     row.full_clean()

@@ -57,11 +57,17 @@ def test_admin_deletes_an_alias_and_it_stops_resolving(as_admin, member, gw_endp
         ("two words", "An alias is one word, without spaces."),
         ("taken", "Model alias with this Alias already exists."),
         ("ENDPOINT", "An endpoint already has this name."),
+        ("ENDPOINT-UPPER", "An endpoint already has this name."),
+        ("ITSELF", "This is already the endpoint&#x27;s name: no alias needed."),
     ],
 )
 def test_refused_aliases_say_why(as_admin, gw_endpoint, other_endpoint, alias, message):
     ModelAlias.objects.create(alias="taken", endpoint=gw_endpoint)
-    alias = other_endpoint.name if alias == "ENDPOINT" else alias
+    alias = {
+        "ENDPOINT": other_endpoint.name,
+        "ENDPOINT-UPPER": other_endpoint.name.upper(),
+        "ITSELF": gw_endpoint.name,  # it was listed twice in /v1/models
+    }.get(alias, alias)
     page = as_admin.post(ALIASES, {"alias": alias, "endpoint": gw_endpoint.pk})
     assert page.status_code == 400
     assert message in page.content.decode()
