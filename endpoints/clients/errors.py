@@ -6,7 +6,9 @@ retried; transient ones are retried with backoff and jitter (STYLE.md rule 5).
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -161,6 +163,21 @@ class HttpAnswer(Protocol):
     def json(self) -> Any: ...
 
 
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _plain_text(body: str) -> str:
+    """An error body as words: a proxy's HTML error page ("<html><head><title>502 Bad
+    Gateway</title>…") by its title, else its text without tags; whitespace collapsed."""
+    body = body.strip()
+    if body.startswith("<"):
+        title = _TITLE.search(body)
+        body = title.group(1) if title else _TAG.sub(" ", body)
+        body = html.unescape(body)
+    return " ".join(body.split())
+
+
 def error_from_response(response: HttpAnswer) -> PlatformError:
     """The typed error for a non-2xx response."""
     try:
@@ -170,7 +187,7 @@ def error_from_response(response: HttpAnswer) -> PlatformError:
     code, message = parse_error_body(body)
     status = response.status_code
     if not message:
-        text = (response.text or "").strip()
+        text = _plain_text(response.text or "")
         message = text[:300] if text else f"HTTP {status} {response.reason or ''}".strip()
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if code == TOO_MANY_FAILED_LOGINS:

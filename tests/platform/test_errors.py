@@ -87,3 +87,21 @@ def test_retry_after_as_seconds_or_http_date():
     assert error_from_response(response(429, {}, {"Retry-After": "12"})).retry_after == 12
     dated = error_from_response(response(429, {}, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}))
     assert dated.retry_after == 0  # in the past: retry now
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>"
+            "502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>",
+            "502 Bad Gateway",
+        ),
+        ("<!DOCTYPE html><p>Upstream &amp; gone</p>\n\n<p>again</p>", "Upstream & gone again"),
+        ("  not\n  html  ", "not html"),
+    ],
+)
+def test_an_html_error_page_reads_as_words(body, message):
+    """A proxy's error page in front of an endpoint showed as raw HTML in the playground."""
+    error = error_from_response(response(502, body, {"Content-Type": "text/html"}))
+    assert isinstance(error, Unavailable) and error.message == message
