@@ -31,7 +31,11 @@ def platform_auth(endpoint: Endpoint) -> Auth:
     if endpoint.auth_mode == Endpoint.AuthMode.API_KEY:
         return Auth(
             env="AIPLATFORM_API_KEY",
-            comment=_("AIPLATFORM_API_KEY: an AI Platform API key (Credentials page, API keys)."),
+            # The dashboard never shows a stored key (secrets are write-only), and Members cannot
+            # open the Credentials page: the key comes from the VNG console.
+            comment=_(
+                "AIPLATFORM_API_KEY: an AI Platform API key (VNG console, AI Platform → API Keys)."
+            ),
         )
     return Auth(env=None, comment=_("A public endpoint: no credential needed."))
 

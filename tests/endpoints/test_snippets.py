@@ -103,3 +103,11 @@ def test_an_iam_token_endpoint_mints_first_and_is_valid_shell(sa):
     for key in ("python", "openai"):
         compile(found[key], key, "exec")
         assert "VNGCLOUD_CLIENT_ID" in found[key]
+
+
+def test_an_api_key_snippet_says_where_a_member_gets_the_key(evil):
+    """It sent Members to the Credentials page, which only Admins open and which never shows a
+    stored key."""
+    for snippet in snippets_for(evil):
+        assert "Credentials page" not in snippet["code"]
+        assert "VNG console, AI Platform → API Keys" in snippet["code"]
