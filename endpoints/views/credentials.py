@@ -178,7 +178,9 @@ def credential_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
             else:
                 _saved_message(request, credential, check)
                 return redirect("credentials:list")
-    return render(request, FORM_TEMPLATE, {"form": form, "credential": None})
+    # Reached after a POST only when it was refused: a 400, as every refused form here.
+    status = 400 if request.method == "POST" else 200
+    return render(request, FORM_TEMPLATE, {"form": form, "credential": None}, status=status)
 
 
 @sensitive_post_parameters("secret")
@@ -215,7 +217,8 @@ def credential_edit_view(request: AuthenticatedHttpRequest, code) -> HttpRespons
                 _saved_message(request, credential, check)
                 return redirect("credentials:list")
     [credential] = _with_health([credential])
-    return render(request, FORM_TEMPLATE, {"form": form, "credential": credential})
+    status = 400 if request.method == "POST" else 200
+    return render(request, FORM_TEMPLATE, {"form": form, "credential": credential}, status=status)
 
 
 @require_POST

@@ -265,7 +265,7 @@ def test_a_wrong_api_key_is_refused_on_save_and_nothing_is_stored(as_admin, plat
         reverse("credentials:create"),
         {"kind": "api_key", "label": "Typo", "region": "HCM", "secret": "sk-wrong-key-9999"},
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     html = response.content.decode()
     assert "The AI Platform refused this API key (wrong, expired or deleted)" in html
     assert "nothing was saved" in html
@@ -283,7 +283,7 @@ def test_a_new_wrong_key_on_edit_keeps_the_stored_one(as_admin, platform):
         reverse("credentials:edit", args=[credential.code]),
         {"label": "Key", "region": "HCM", "secret": "sk-wrong-key-9999"},
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "The AI Platform refused this API key" in response.content.decode()
     credential.refresh_from_db()
     assert credential.secret == platform.api_key

@@ -148,7 +148,7 @@ def test_bad_input_on_create_is_refused_in_words_and_nothing_is_lost(
     }
     response = as_admin.post(reverse("credentials:create"), data)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in response.context["form"].errors[field][0] or any(
         message in e for e in response.context["form"].errors[field]
     )
@@ -176,7 +176,7 @@ def test_bad_input_on_edit_changes_nothing(as_admin, stored):
         data = {"label": "Renamed", "region": "HCM", "client_id": "client-team-a", "secret": "new"}
         data.update(change)
         response = as_admin.post(url, data)
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert message in response.content.decode().replace("&ldquo;", "“")
     stored.refresh_from_db()
     assert (stored.label, stored.client_id, stored.secret) == ("Team A", "client-team-a", SECRET)
