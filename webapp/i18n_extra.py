@@ -34,4 +34,8 @@ SHADOWED = (
         "Please enter a correct %(username)s and password. Note that both fields may be "
         "case-sensitive."
     ),
+    # Django's form messages its Vietnamese catalog lacks (shown in English) or words oddly.
+    gettext_lazy("Null characters are not allowed."),
+    gettext_lazy("Enter a valid UUID."),
+    gettext_lazy("Enter a whole number."),
 )
