@@ -290,3 +290,57 @@ def test_gunicorn_takes_no_control_socket_shared_by_every_server_of_the_user(
     base, home = web_with_its_own_home
     assert requests.get(f"{base}/healthz/", timeout=5).status_code in (200, 503)
     assert not (home / ".gunicorn").exists()
+
+
+def _compose_value(raw: str, variables: dict[str, str]) -> str:
+    """Compose's `${NAME:-default}` and `${NAME:?message}`, as `docker compose` reads them."""
+
+    def one(match: re.Match) -> str:
+        name, op, rest = match.group(1), match.group(2), match.group(3)
+        if variables.get(name):
+            return variables[name]
+        assert op == ":-", f"{name} would stop docker compose: {rest}"
+        return rest
+
+    return re.sub(r"\$\{(\w+)(:-|:\?)([^}]*)\}", one, raw)
+
+
+def test_the_local_profile_wires_web_and_worker_to_the_local_platform():
+    import ipaddress
+
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    platform = compose["services"]["localplatform"]
+    assert platform["profiles"] == ["local"]
+    assert all(port.startswith("127.0.0.1:") for port in platform["ports"])
+    assert "--port 8001" in platform["command"] and "--host 0.0.0.0" in platform["command"]
+    env = platform["environment"]
+    assert env["LOCALPLATFORM_PUBLIC_URL"] == "http://localplatform:8001"
+    for name in ("SERVICE_ACCOUNTS", "API_KEYS", "SEED_ENDPOINT", "SEED_UNLISTED_ENDPOINT"):
+        assert f"${{LOCALPLATFORM_{name}:-}}" == env[f"LOCALPLATFORM_{name}"]
+    # Read as compose reads them: .env's secrets, then compose.local.env.
+    variables = {"POSTGRES_PASSWORD": "p", "SECRET_KEY": "s", "FIELD_ENCRYPTION_KEYS": "k"}
+    variables["ALLOWED_HOSTS"] = "dashboard.example.com"
+    for line in (ROOT / "compose.local.env").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            variables[name] = value
+    assert variables["COMPOSE_PROFILES"] == "local"
+    for service in ("web", "worker", "beat"):
+        app_env = compose["services"][service]["environment"]
+        resolved = {k: _compose_value(str(v), variables) for k, v in app_env.items()}
+        assert resolved["AIPLATFORM_MANAGEMENT_URL"] == "http://localplatform:8001"
+        assert resolved["AIPLATFORM_IAM_TOKEN_URL"].startswith("http://localplatform:8001/")
+        assert resolved["AIPLATFORM_INFERENCE_URL_TEMPLATE"].startswith(
+            "http://localplatform:8001/"
+        )
+    # Without it: the real platform.
+    web_env = compose["services"]["web"]["environment"]
+    real = _compose_value(web_env["AIPLATFORM_MANAGEMENT_URL"], {})
+    assert real.startswith("https://") and "vngcloud.vn" in real
+    # A proxy on the host comes from the pinned network's gateway: the default trusts exactly it.
+    (ipam,) = compose["networks"]["default"]["ipam"]["config"]
+    gateway = _compose_value(ipam["gateway"], {})
+    assert _compose_value(web_env["FORWARDED_ALLOW_IPS"], {}) == gateway
+    assert ipaddress.ip_address(gateway) in ipaddress.ip_network(_compose_value(ipam["subnet"], {}))
