@@ -80,7 +80,7 @@ def test_an_owner_given_back_their_role_is_served_again(
     own_redis, gw_endpoint, member, django_capture_on_commit_callbacks, monkeypatch, settings
 ):
     made = make_key(member)
-    members = Group.objects.get(name="Member")
+    members = Group.objects.get_or_create(name="Member")[0]
     assert chat(made.secret, gw_endpoint.name).status == 200
     with django_capture_on_commit_callbacks(execute=True):
         member.groups.remove(members)

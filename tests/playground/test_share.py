@@ -390,7 +390,7 @@ def test_a_link_stops_while_its_maker_is_deactivated_or_no_longer_a_member(
 
     member.is_active = True
     member.save()
-    member.groups.set([Group.objects.get(name="Viewer")])
+    member.groups.set([Group.objects.get_or_create(name="Viewer")[0]])
     refused_everywhere("bob, who made it, is no longer a Member.")
     # Their owner, now a Viewer, reads why on the link's page.
     as_member.force_login(member)
@@ -398,7 +398,7 @@ def test_a_link_stops_while_its_maker_is_deactivated_or_no_longer_a_member(
     assert "is no longer a Member. It works again once they are a Member again" in page
 
     # A Member again: the links answer again.
-    member.groups.set([Group.objects.get(name="Member")])
+    member.groups.set([Group.objects.get_or_create(name="Member")[0]])
     assert events(visitor_send(visitor, live, "Hi", chat=chat))[-1]["type"] == "done"
     assert Client().get(reverse("share:page", args=[transcript.token])).status_code == 200
 
