@@ -22,6 +22,8 @@ from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from webapp.json_depth import deeper_than
+
 
 class HarRefused(ValueError):
     """The file cannot be imported; the message says why, and nothing was written."""
@@ -50,15 +52,7 @@ MAX_DEPTH = 64
 
 
 def _too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
-    stack = [(data, 1)]
-    while stack:
-        obj, depth = stack.pop()
-        if isinstance(obj, dict | list):
-            if depth > limit:
-                return True
-            values = obj.values() if isinstance(obj, dict) else obj
-            stack.extend((value, depth + 1) for value in values)
-    return False
+    return deeper_than(data, limit)
 
 
 def _nested_refusal(label: str) -> HarRefused:

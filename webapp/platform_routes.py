@@ -29,6 +29,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from webapp.json_depth import deeper_than
+
 DEFAULT_ROUTES: dict = {
     "regions.list": {"method": "GET", "path": "/v1/regions", "source": "UNVERIFIED"},
     "models.list": {"method": "GET", "path": "/v1/model-registries", "source": "UNVERIFIED"},
@@ -246,19 +248,6 @@ def _map_problems(
 MAX_ROUTES_DEPTH = 16
 
 
-def _depth_over(data: Any, limit: int) -> bool:
-    stack = [(data, 1)]
-    while stack:
-        obj, depth = stack.pop()
-        if isinstance(obj, dict | list):
-            if depth > limit:
-                return True
-            stack.extend(
-                (value, depth + 1) for value in (obj.values() if isinstance(obj, dict) else obj)
-            )
-    return False
-
-
 def _too_deep(name: str) -> RoutesFileError:
     return RoutesFileError(
         f"{name}: the routes file nests its JSON more than {MAX_ROUTES_DEPTH} levels deep; a "
@@ -274,7 +263,7 @@ def validate_routes(data: Any, *, text: str = "", name: str = "routes") -> None:
     """
     if not isinstance(data, dict):
         raise RoutesFileError(f"{name}: the routes file must hold a JSON object")
-    if _depth_over(data, MAX_ROUTES_DEPTH):
+    if deeper_than(data, MAX_ROUTES_DEPTH):
         raise _too_deep(name)
     for key, entry in data.items():
         problems = _entry_problems(key, entry)
