@@ -175,6 +175,11 @@ def test_a_viewer_sees_no_action_but_what_the_status_means(sa, as_viewer):
             ["Stopped.", "No calls answer and no replicas run.", "Start to serve calls again."],
         ),
         (S.ACTIVE, {}, ["Serving calls.", "Try it in the Playground"]),
+        (
+            S.ACTIVE,
+            {"check_error": "Could not connect to the platform."},
+            ["Last known: serving calls.", "cannot confirm it right now"],
+        ),
         (S.CREATING, {}, ["Deploying.", "14 to 48 minutes"]),
         (S.PENDING, {"platform_id": None}, ["Waiting for the platform."]),
         (S.UPDATING, {}, ["Applying new settings."]),
@@ -188,6 +193,8 @@ def test_each_status_says_what_to_do_next(sa, as_member, status, fields, says):
     words = text_of(as_member.get(f"/inference/{ep.code}/").content.decode(), "next-step")
     for sentence in says:
         assert sentence in words, (sentence, words)
+    if fields.get("check_error"):  # only what the platform last said: no green, no invitation
+        assert "Serving calls." not in words and "Playground" not in words
 
 
 def test_the_next_step_is_live_like_the_rest_of_the_status(sa, as_member):

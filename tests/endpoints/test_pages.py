@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -52,10 +54,12 @@ def test_list_shows_the_columns_and_copies_the_url(sa, as_viewer):
         'data-copy="http://p/v1/me-abc"',
         "demo-chat",
         "g1-standard-4x16-1rtx2080ti",
-        "2 / 1 / 2",
         "HCM",
     ):
         assert text in page
+    # The replicas say which number is which, without a tooltip.
+    cell = re.search(r'data-testid="replicas-shown">(.*?)</td>', page, re.S).group(1)
+    assert re.sub(r"<[^>]+>", " ", cell).split() == ["2", "running", "min", "1", "·", "max", "2"]
 
 
 def test_list_search_and_status_filter(sa, as_viewer):

@@ -155,7 +155,9 @@
         values: function (u, splits) {
           return splits.map(function (v) {
             if (kind !== "ms") return COMPACT.format(v);
-            return v >= 1000 ? N1.format(v / 1000) + " " + S.units.seconds : N0.format(v) + " " + S.units.ms;
+            if (v >= 1000) return N1.format(v / 1000) + " " + S.units.seconds;
+            // Below 10 ms (a fast platform) whole milliseconds would label every line alike.
+            return (v < 10 && v % 1 ? N1 : N0).format(v) + " " + S.units.ms;
           });
         },
       };
@@ -166,8 +168,14 @@
       values: function (u, splits) { return splits.map(function (v) { return spec.xFormat(v, true); }); },
     }, yAxis(spec.yKind, "y", 3)];
     if (hasY2) axes.push(yAxis(spec.y2Kind, "y2", 1));
-    var positive = function (u, min, max) { return [0, max > 0 ? max * 1.12 : 1]; };
-    var scales = { x: { time: spec.xKind === "time" }, y: { range: positive }, y2: { range: positive } };
+    // From 0; an axis with nothing on it yet still reads as round numbers (0 to 10 ms, 0 to 4).
+    function positive(kind) {
+      var empty = kind === "ms" ? 10 : 4;
+      return function (u, min, max) { return [0, max > 0 ? max * 1.12 : empty]; };
+    }
+    var scales = {
+      x: { time: spec.xKind === "time" }, y: { range: positive(spec.yKind) }, y2: { range: positive(spec.y2Kind) },
+    };
     if (spec.xKind === "log2") scales.x = { time: false, distr: 3, log: 2 };
     var opts = {
       width: width, height: 210, series: series, axes: axes, scales: scales,
@@ -498,6 +506,29 @@
       });
     }
   };
+
+  // ------------------------------------------------------------------ following the status
+  // The endpoint page's live region (#endpoint-status, endpoints/detail.html) is swapped when the
+  // endpoint changes; what this panel shows of it (the replicas chart's min and max, whether a load
+  // test can start) follows from the attributes it carries.
+  function followStatus() {
+    var status = document.getElementById("endpoint-status");
+    if (!status) return;
+    var min = status.getAttribute("data-min-replicas"), max = status.getAttribute("data-max-replicas");
+    document.querySelectorAll("[data-note-template]").forEach(function (node) {
+      node.textContent = node.getAttribute("data-note-template").replace("{a}", min).replace("{b}", max);
+    });
+    var callable = status.getAttribute("data-can-be-called") === "true";
+    var start = document.querySelector("[data-lt-start]");
+    if (start) {
+      if (callable) start.removeAttribute("data-never"); else start.setAttribute("data-never", "");
+      var stop = document.querySelector("[data-lt-stop]");
+      start.disabled = !callable || !!(stop && !stop.hidden);
+    }
+    var needs = document.querySelector("[data-lt-needs-active]");
+    if (needs) needs.hidden = callable;
+  }
+  document.addEventListener("htmx:afterSettle", followStatus);
 
   function init() {
     document.querySelectorAll("[data-monitoring]").forEach(function (root) { new Panel(root); });
