@@ -11,15 +11,12 @@ import time
 import uuid
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -31,14 +28,10 @@ from playground.forms import (
     RenameForm,
     SettingsForm,
     ShareForm,
-    stop_too_long_message,
-    too_many_stops_message,
 )
 from playground.models import Conversation, ShareLink
-from playground.selectors import LinkState
-from webapp.roles import AuthenticatedHttpRequest, admin_required, member_required
-
-SHARE_LINKS_PER_PAGE = 25
+from playground.param_fields import param_rows, stop_checks
+from webapp.roles import AuthenticatedHttpRequest, member_required
 
 
 def _get_conversation_for_user(request: AuthenticatedHttpRequest, code) -> Conversation:
@@ -48,65 +41,10 @@ def _get_conversation_for_user(request: AuthenticatedHttpRequest, code) -> Conve
     )
 
 
-def _get_share_link_for_admin(code: uuid.UUID) -> ShareLink:
-    """Any share link, by its code (the views that call this are for Admins only)."""
-    link = selectors.share_link_by_code(code)
-    if link is None:
-        raise Http404
-    return link
-
-
 def form_errors(form) -> JsonResponse:
     errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
     first = next(iter(errors.values()))[0] if errors else _("The request was refused.")
     return JsonResponse({"error": {"message": first, "fields": errors, "retry": True}}, status=400)
-
-
-PARAM_HELP = {
-    "past_messages": _lazy("How many earlier messages are sent along with a new one."),
-    "max_tokens": _lazy("The longest reply, in tokens."),
-    "temperature": _lazy("Higher gives more varied replies, lower more focused ones."),
-    "top_p": _lazy("Sample only from the likeliest tokens whose probabilities add up to this."),
-    "presence_penalty": _lazy("Positive values push the model towards new topics."),
-}
-
-
-def _number(x: float) -> str:
-    """A range's end as the reader writes numbers (10,000; 10.000 in Vietnamese): words only,
-    never an input's min or max."""
-    return number_format(int(x) if float(x).is_integer() else x, force_grouping=True)
-
-
-def param_rows(form, values: dict) -> list[dict]:
-    """One slider + number box per parameter, drawn from the platform's ranges, with the form's
-    own refusals (the page checks each box as it is typed in, in the same words)."""
-    return [
-        {
-            "name": r.name,
-            "label": form.fields[r.name].label,
-            "help": PARAM_HELP[r.name],
-            "low": f"{r.low:g}",
-            "high": f"{r.high:g}",
-            "low_text": _number(r.low),
-            "high_text": _number(r.high),
-            "step": f"{r.step:g}",
-            "integer": r.integer,
-            "value": f"{values.get(r.name, r.default):g}",
-            "out_of_range": str(form.fields[r.name].error_messages["max_value"]),
-            "required": str(form.fields[r.name].error_messages["required"]),
-        }
-        for r in params.RANGES
-    ]
-
-
-def stop_checks() -> dict:
-    """What the stop sequences box checks as it is typed in (the form refuses the same)."""
-    return {
-        "max_count": params.MAX_STOP_SEQUENCES,
-        "max_length": params.MAX_STOP_LENGTH,
-        "too_many": too_many_stops_message(),
-        "too_long": stop_too_long_message(),
-    }
 
 
 def _history_context(request: AuthenticatedHttpRequest, *, current_code: str, query: str) -> dict:
@@ -459,55 +397,3 @@ def compare_send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         record=counted,
     )
     return relay.streaming_response(body)
-
-
-def _share_links_context(data) -> dict:
-    """The Admins' list as `data` (a GET's query, or a revoke's form) filters and pages it."""
-    state = data.get("state", LinkState.ALL)
-    if state not in LinkState.CHOICES:
-        state = LinkState.ALL
-    query = data.get("q", "").strip()
-    paginator = Paginator(
-        selectors.share_links_for_admin(state=state, query=query), SHARE_LINKS_PER_PAGE
-    )
-    page = paginator.get_page(data.get("page"))
-    counts = selectors.share_link_counts(query=query)
-    filters = [
-        (LinkState.ALL, _("All")),
-        (LinkState.ANSWERING, _("Answering")),
-        (LinkState.PAUSED, _("Paused")),
-        (LinkState.ENDED, _("Revoked or expired")),
-    ]
-    return {
-        "links": selectors.share_links_with_makers(page.object_list),
-        "page_obj": page,
-        "state": state,
-        "query": query,
-        "filters": [
-            {"value": value, "label": label, "count": counts[value]} for value, label in filters
-        ],
-    }
-
-
-@require_GET
-@admin_required
-def share_link_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Every share link, whoever made it: its state (paused while its maker may not share) and
-    Revoke. Admins only; the token never shows (it is the key to the demo)."""
-    return render(request, "playground/share_links.html", _share_links_context(request.GET))
-
-
-@require_POST
-@admin_required
-def share_link_admin_revoke(request: AuthenticatedHttpRequest, code: uuid.UUID) -> HttpResponse:
-    """Revoke any link; the list comes back as it was filtered and paged."""
-    link = _get_share_link_for_admin(code)
-    if services.share_link_revoke(link=link, by=request.user):
-        messages.success(request, _("Link revoked: it stopped working at once."))
-    else:
-        messages.info(request, _("This link was already revoked."))
-    if request.htmx:
-        return render(
-            request, "playground/share_links.html#links", _share_links_context(request.POST)
-        )
-    return redirect("playground:links")
