@@ -167,8 +167,16 @@ def _share_send(request: HttpRequest, token: str) -> HttpResponseBase:
             },
             status=503,
         )
+    # Monitoring counts a refused visitor too (429 limited, 400 refused), not only a relayed one.
+    counted = {
+        "source": "demo",
+        "endpoint_id": endpoint.pk,
+        "user_id": link.created_by_id,
+        "at": time.time(),
+    }
     refusal = _rate_limited(request, link)
     if refusal is not None:
+        relay.count(counted, relay.Reply(), refusal.status_code)
         return refusal
     chat, message = form.chat_id, form.cleaned_data["message"]
     assert chat is not None  # the form is refused without a chat id of this link
@@ -179,16 +187,12 @@ def _share_send(request: HttpRequest, token: str) -> HttpResponseBase:
         message=message,
         params=link.params,
     )
-    counted = {
-        "source": "demo",
-        "endpoint_id": endpoint.pk,
-        "user_id": link.created_by_id,
-        "at": time.time(),
-    }
     try:
         stream = relay.open_stream(endpoint, payload)
     except PlatformError as exc:
         if too_long_for_the_model(exc):  # the visitor's message, not the demo, is at fault
+            too_long = relay.Reply(model=payload["model"], error=failures.Failure("too_long"))
+            relay.count(counted, too_long, 400)
             return too_long_response()
         failure = failures.of(exc)
         failed = relay.Reply(model=payload["model"], error=failure)
