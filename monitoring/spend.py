@@ -55,34 +55,51 @@ def endpoint_spend(endpoint: Endpoint, range_replica_hours: float) -> dict:
     }
 
 
+MAIN_CURRENCY = "VND"
+
+
 def team_spend_this_month() -> dict:
-    """The team's spend this month, and per endpoint (largest first)."""
+    """The team's spend this month, and per endpoint (largest first).
+
+    Amounts in different currencies are never added together: `totals` has one sum per currency;
+    `month` and `currency` are the main currency's (VND, or the currency most endpoints are priced
+    in when none is in VND), and `other_currencies` lists the rest, for the overview to show apart.
+    """
     hours = replica_hours_since(None, month_start())
     endpoints = Endpoint.objects.filter(pk__in=list(hours)).only("pk", "code", "name",
                                                                  "instance_spec")  # fmt: skip
     rows = []
-    total = 0.0
+    totals: dict[str, float] = {}
+    priced: dict[str, int] = {}
     unpriced = 0
-    currency = "VND"
     for endpoint in endpoints:
         price, currency = price_of(endpoint)
         amount = _amount(hours[endpoint.pk], price)
         if amount is None:
             unpriced += 1
         else:
-            total += amount
+            totals[currency] = totals.get(currency, 0.0) + amount
+            priced[currency] = priced.get(currency, 0) + 1
         rows.append(
             {
                 "id": str(endpoint.code),
                 "name": endpoint.name,
                 "replica_hours": round(hours[endpoint.pk], 3),
                 "amount": amount,
+                "currency": currency,
             }
         )
     rows.sort(key=lambda row: row["amount"] or 0, reverse=True)
+    main = MAIN_CURRENCY
+    if totals and main not in totals:
+        main = max(sorted(priced), key=lambda c: priced[c])
     return {
-        "currency": currency,
-        "month": round(total, 2),
+        "currency": main,
+        "month": round(totals.get(main, 0.0), 2),
+        "totals": {c: round(totals[c], 2) for c in sorted(totals)},
+        "other_currencies": [
+            {"currency": c, "amount": round(totals[c], 2)} for c in sorted(totals) if c != main
+        ],
         "replica_hours_month": round(sum(hours.values()), 3),
         "unpriced_endpoints": unpriced,
         "endpoints": rows,

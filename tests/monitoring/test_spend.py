@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.db.models import Sum
+from django.urls import reverse
 
 from monitoring import metrics, ranges, replicas, spend
 from monitoring.models import ReplicaHour, ReplicaMinute, ReplicaSample
@@ -98,3 +99,44 @@ def test_spend_is_replica_hours_times_the_price(row_endpoint, hour_start, settin
         assert [e["name"] for e in team["endpoints"]] == ["mon-endpoint", "mon-other"]
     unpriced = metrics.endpoint_payload(other, ranges.get("24h"))["spend"]
     assert unpriced["range"] is None and unpriced["replica_hours_range"] == pytest.approx(0.25)
+
+
+@pytest.mark.django_db
+def test_the_team_spend_is_totalled_per_currency_never_mixed(as_viewer):
+    vnd = make_row_endpoint("mon-vnd")
+    usd = make_row_endpoint(
+        "mon-usd", instance_spec={"name": "g2", "price_per_hour": 2.5, "currency": "USD"}
+    )
+    unpriced = make_row_endpoint("mon-unpriced", instance_spec={"name": "g3"})
+    start = spend.month_start()
+    for endpoint, hours in ((vnd, 2), (usd, 4), (unpriced, 1)):
+        ReplicaHour.objects.create(
+            endpoint_id=endpoint.pk, start=start, replica_seconds=hours * 3600, peak=1
+        )
+
+    team = spend.team_spend_this_month()
+
+    assert team["currency"] == "VND" and team["month"] == pytest.approx(2 * PRICE)
+    assert team["totals"] == pytest.approx({"VND": 2 * PRICE, "USD": 10.0})
+    assert team["other_currencies"] == [{"currency": "USD", "amount": 10.0}]
+    assert team["unpriced_endpoints"] == 1
+    assert {e["name"]: e["currency"] for e in team["endpoints"] if e["amount"]} == {
+        "mon-vnd": "VND",
+        "mon-usd": "USD",
+    }
+    # The overview says so: the USD amount apart, not added to the VND one.
+    html = as_viewer.get(reverse("monitoring:overview-figures")).content.decode()
+    assert "24,000" in html and "24,010" not in html
+    assert "10 USD" in html
+
+
+@pytest.mark.django_db
+def test_the_team_spend_in_one_other_currency_is_shown_in_it():
+    usd = make_row_endpoint(
+        "mon-usd", instance_spec={"name": "g2", "price_per_hour": 2.5, "currency": "USD"}
+    )
+    ReplicaHour.objects.create(
+        endpoint_id=usd.pk, start=spend.month_start(), replica_seconds=3600, peak=1
+    )
+    team = spend.team_spend_this_month()
+    assert (team["currency"], team["month"], team["other_currencies"]) == ("USD", 2.5, [])
