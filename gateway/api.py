@@ -1,4 +1,5 @@
-"""The gateway's HTTP API, a plain WSGI application: POST /v1/chat/completions, GET /v1/models.
+"""The gateway's HTTP API, a plain WSGI application: POST /v1/chat/completions, GET /v1/models,
+GET /v1/models/<model>.
 
 A machine-facing hot path, so it runs beside Django rather than through it (gateway.wsgi sends
 /v1/ here): no session, auth, CSRF, messages or locale middleware, no URL resolver. The key comes
@@ -58,6 +59,10 @@ def _dispatch(environ: dict, call: Call) -> Response:
         if method != "GET":
             raise ApiError(405, "Use GET for /v1/models.", code="method_not_allowed")
         return models(environ, call)
+    if path.startswith("/v1/models/"):
+        if method != "GET":
+            raise ApiError(405, "Use GET for /v1/models/<model>.", code="method_not_allowed")
+        return model(environ, call, path[len("/v1/models/") :])
     raise ApiError(404, f"Unknown URL: {method} {path}.", code="unknown_url")
 
 
@@ -333,24 +338,49 @@ def _plain(upstream, call: Call) -> Response:
 
 
 # ------------------------------------------------------------------------------------ models
-def models(environ: dict, call: Call) -> Response:
+def _current_key(environ: dict, call: Call) -> authn.KeyInfo:
+    """The key, checked against its latest version (a listing is not counted against limits)."""
     call.recorded = False
     key = _authenticate(environ, call)
     try:
-        key = authn.current(key)
+        return authn.current(key)
     except authn.Refused as refused:
         raise unauthorized(refused.reason) from None
     except redis.RedisError:
         raise _redis_down() from None
+
+
+def _model_object(name: str, *, created_at, status: str) -> dict:
+    return {
+        "id": name,
+        "object": "model",
+        "created": int(created_at.timestamp()),
+        "owned_by": "inference-dashboard",
+        "status": status,
+    }
+
+
+def models(environ: dict, call: Call) -> Response:
+    key = _current_key(environ, call)
     rows = selectors.models_for_key(all_endpoints=key.all_endpoints, endpoint_ids=key.endpoint_ids)
     data = [
-        {
-            "id": row["id"],
-            "object": "model",
-            "created": int(row["created_at"].timestamp()),
-            "owned_by": "inference-dashboard",
-            "status": row["status"],
-        }
-        for row in rows
+        _model_object(row["id"], created_at=row["created_at"], status=row["status"]) for row in rows
     ]
     return json_response(200, {"object": "list", "data": data})
+
+
+def model(environ: dict, call: Call, name: str) -> Response:
+    """One model (an endpoint's name or an alias) as OpenAI's `models.retrieve` reads it: 404
+    for a name nothing has, 403 for one the key may not call, as chat completions answer."""
+    key = _current_key(environ, call)
+    call.model = name
+    endpoint = _route(name).endpoint
+    if not key.may_call(endpoint.pk):
+        raise ApiError(
+            403,
+            f"This key may not call the model '{name}'.",
+            type_="permission_error",
+            code="model_not_allowed",
+        )
+    body = _model_object(name, created_at=endpoint.created_at, status=endpoint.status)
+    return json_response(200, body)

@@ -41,6 +41,16 @@ KNOWN = frozenset(
         "parallel_tool_calls",
     }
 )
+# vLLM's own sampling parameters, beside OpenAI's (its OpenAI-compatible server takes them in the
+# same body, the openai package's `extra_body`); passed on unchanged, after these checks.
+VLLM_NUMBERS = {
+    "min_p": (0, 1),
+    "repetition_penalty": (0, 2),  # above 0 (1 is off); vLLM refuses 0 and below
+}
+VLLM_FLAGS = ("ignore_eos", "skip_special_tokens", "include_stop_str_in_output")
+MAX_STOP_TOKEN_IDS = 16
+VLLM = frozenset({*VLLM_NUMBERS, *VLLM_FLAGS, "top_k", "min_tokens", "stop_token_ids"})
+KNOWN = KNOWN | VLLM
 NUMBERS = {
     "temperature": (params.TEMPERATURE.low, params.TEMPERATURE.high),
     "top_p": (params.TOP_P.low, params.TOP_P.high),
@@ -167,6 +177,60 @@ def _stop(stop: object) -> None:
             )
 
 
+def _is_integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _vllm(body: dict, max_tokens: int) -> None:
+    """vLLM's extra sampling parameters, within the ranges vLLM itself takes."""
+    top_k = body.get("top_k")
+    if top_k is not None and (not _is_integer(top_k) or top_k < -1):
+        raise bad_request(
+            f"Invalid value for 'top_k': expected an integer, -1 or 0 (off) or at least 1, "
+            f"got {top_k!r}.",
+            param="top_k",
+        )
+    for name, (low, high) in VLLM_NUMBERS.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        strict = name == "repetition_penalty"
+        fits = _is_number(value) and (low < value if strict else low <= value) and value <= high
+        if not fits:
+            bounds = (
+                f"above {low:g} and at most {high:g}" if strict else f"from {low:g} to {high:g}"
+            )
+            raise bad_request(
+                f"Invalid value for '{name}': expected a number {bounds}, got {value!r}.",
+                param=name,
+            )
+    min_tokens = body.get("min_tokens")
+    if min_tokens is not None and (
+        not _is_integer(min_tokens) or not 0 <= min_tokens <= max_tokens
+    ):
+        raise bad_request(
+            f"Invalid value for 'min_tokens': expected an integer between 0 and max_tokens "
+            f"({max_tokens}), got {min_tokens!r}.",
+            param="min_tokens",
+        )
+    ids = body.get("stop_token_ids")
+    if ids is not None and (
+        not isinstance(ids, list)
+        or len(ids) > MAX_STOP_TOKEN_IDS
+        or not all(_is_integer(i) and i >= 0 for i in ids)
+    ):
+        raise bad_request(
+            f"Invalid value for 'stop_token_ids': expected an array of up to "
+            f"{MAX_STOP_TOKEN_IDS} token ids (integers, 0 or more).",
+            param="stop_token_ids",
+        )
+    for name in VLLM_FLAGS:
+        if name in body and not isinstance(body[name], bool):
+            raise bad_request(
+                f"Invalid type for '{name}': expected a boolean.", param=name, code="invalid_type"
+            )
+
+
 def check(body: dict) -> ChatCall:
     unknown = sorted(set(body) - KNOWN)
     if unknown:
@@ -219,6 +283,7 @@ def check(body: dict) -> ChatCall:
             "Invalid type for 'stream_options': expected an object.", param="stream_options"
         )
     _stop(body.get("stop"))
+    _vllm(body, max_tokens)
     return ChatCall(
         body=body,
         model=model,

@@ -252,3 +252,32 @@ def test_a_key_deleted_outside_the_keys_page_stops_on_the_next_request(
         member_key.key.delete()
     answer = call("POST", "/v1/chat/completions", key=member_key.secret, body=body)
     assert answer.status == 401
+
+
+def test_model_retrieve_by_name_alias_and_refusals(gw_endpoint, other_endpoint, member):
+    ModelAlias.objects.create(alias="team-chat", endpoint=gw_endpoint)
+    scoped = make_key(member, endpoints=[gw_endpoint])
+    for name in (gw_endpoint.name, "team-chat"):
+        answer = call("GET", f"/v1/models/{name}", key=scoped.secret)
+        assert answer.status == 200, answer.body
+        assert answer.json() == {
+            "id": name,
+            "object": "model",
+            "created": int(gw_endpoint.created_at.timestamp()),
+            "owned_by": "inference-dashboard",
+            "status": gw_endpoint.status,
+        }
+    assert_openai_error(
+        call("GET", "/v1/models/nothing-here", key=scoped.secret), 404, code="model_not_found"
+    )
+    assert_openai_error(
+        call("GET", f"/v1/models/{other_endpoint.name}", key=scoped.secret),
+        403,
+        code="model_not_allowed",
+    )
+    assert_openai_error(call("GET", f"/v1/models/{gw_endpoint.name}"), 401)
+    assert_openai_error(
+        call("POST", f"/v1/models/{gw_endpoint.name}", key=scoped.secret),
+        405,
+        code="method_not_allowed",
+    )

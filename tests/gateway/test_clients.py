@@ -108,3 +108,30 @@ def test_curl_shaped_request_streams_chunk_by_chunk(servers, member, gw_endpoint
     # The first pieces arrived while the platform was still writing: nothing held them back.
     assert platform.stats()["inflight_streams"] == 1
     response.close()
+
+
+def test_openai_sdk_retrieves_a_model_by_name_or_alias(
+    servers, member, gw_endpoint, other_endpoint
+):
+    import openai
+    from openai import OpenAI
+
+    from gateway.models import ModelAlias
+
+    ModelAlias.objects.create(alias="team-default", endpoint=gw_endpoint)
+    key = make_key(member, endpoints=[gw_endpoint]).secret
+    client = OpenAI(base_url=f"{servers[0]}/v1", api_key=key, max_retries=0)
+    for name in (gw_endpoint.name, "team-default"):
+        found = client.models.retrieve(name)
+        assert (found.id, found.object, found.owned_by) == (name, "model", "inference-dashboard")
+        assert found.created == int(gw_endpoint.created_at.timestamp())
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.models.retrieve("no-such-endpoint")
+    assert caught.value.code == "model_not_found"
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        client.models.retrieve(other_endpoint.name)
+    assert caught.value.code == "model_not_allowed"
+    with pytest.raises(openai.AuthenticationError):
+        OpenAI(base_url=f"{servers[0]}/v1", api_key="idk_wrong", max_retries=0).models.retrieve(
+            gw_endpoint.name
+        )
