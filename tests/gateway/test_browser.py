@@ -1,8 +1,13 @@
-"""A Member makes a gateway key in Chromium, sees it once, and calls an endpoint with it."""
+"""A Member makes a gateway key in Chromium, sees it once, copies the endpoint page's gateway
+snippets and runs them with it."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 import requests
@@ -16,8 +21,11 @@ pytestmark = pytest.mark.browser
 
 
 def test_member_creates_a_key_sees_it_once_and_calls_with_it(
-    page, live_server, member, gw_endpoint, servers
+    page, live_server, member, gw_endpoint, servers, platform, settings, tmp_path
 ):
+    # The page shows the gateway URL people call: here the gunicorn server's (production's).
+    settings.GATEWAY_PUBLIC_URL = f"{servers[0]}/v1"
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     sign_in(page, live_server, "bob", PASSWORD)
     page.get_by_role("link", name="Keys").click()
     page.wait_for_url(f"{live_server.url}/keys/")
@@ -37,16 +45,40 @@ def test_member_creates_a_key_sees_it_once_and_calls_with_it(
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "gateway-keys")
 
-    # The key works as shown, on the gateway of a real server.
-    answer = requests.post(
-        f"{servers[0]}/v1/chat/completions",
-        headers={"Authorization": f"Bearer {secret}"},
-        json=chat_body(gw_endpoint.name),
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
+    # The key works as shown: the endpoint page's gateway snippets, copied with their buttons,
+    # run as they are once $GATEWAY_API_KEY holds it, on the gateway of a real server.
+    page.goto(f"{live_server.url}/inference/{gw_endpoint.code}/")
+    gateway = page.get_by_test_id("snippets-gateway")
+    assert f"{servers[0]}/v1" in gateway.get_by_test_id("gateway-url").inner_text()
+    env = {**os.environ, "GATEWAY_API_KEY": secret}
+    for snippet, runner in (
+        ("gateway-curl", ["bash"]),
+        ("gateway-python", [sys.executable]),
+        ("gateway-openai", [sys.executable]),
+    ):
+        page.locator(f"#tab-{snippet}").click()
+        page.locator(f"#copy-{snippet}").click()
+        page.wait_for_selector(f"#copy-{snippet}[data-copied=true]")
+        code = page.evaluate("navigator.clipboard.readText()")
+        assert "GATEWAY_API_KEY" in code, code
+        assert secret not in code
+        script = tmp_path / snippet
+        script.write_text(code)
+        calls = platform.stats()["data_plane_calls"]
+        ran = subprocess.run(
+            [*runner, str(script)], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert ran.returncode == 0, f"{snippet}: {ran.stdout}{ran.stderr}"
+        # The model's reply: the JSON answer for curl, its text for the Python ones.
+        reply = ran.stdout.strip()
+        if runner == ["bash"]:
+            reply = json.loads(reply)["choices"][0]["message"]["content"].strip()
+        assert reply, snippet
+        assert platform.stats()["data_plane_calls"] == calls + 1, snippet  # the model answered
 
     # Shown once: a reload has only its prefix, and makes no second key (POST-redirect-GET).
+    page.go_back()
+    page.wait_for_url(f"{live_server.url}/keys/")
     page.reload()
     assert secret not in page.content()
     assert secret[:12] in page.content()
