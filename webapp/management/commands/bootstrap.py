@@ -13,6 +13,11 @@ from django.views.decorators.debug import sensitive_variables
 
 from endpoints.fields import DecryptionError
 from endpoints.models import Credential
+from endpoints.services.credential_checks import (
+    SecretCheck,
+    api_key_check,
+    credential_record_check,
+)
 from endpoints.services.credentials import credential_create, credential_update
 
 ADMIN_USERNAME = "admin"
@@ -64,8 +69,20 @@ class Command(BaseCommand):
             self._seed("Local platform API key", kind=Credential.Kind.API_KEY, secret=keys[0])
 
     @sensitive_variables("secret")
+    def _verdict(self, kind: str, secret: str, region: str) -> SecretCheck | None:
+        """An API key asked of the platform, as Test connection asks it, when the platform is up
+        (`make run` starts it after this command, so usually it is not): what it said, or None
+        when it did not answer, and the key is stored unchecked rather than shown OK."""
+        if kind != Credential.Kind.API_KEY:
+            return None  # the beat mints the service account's token once it runs
+        check = api_key_check(secret, region)
+        return None if check.unchecked else check
+
+    @sensitive_variables("secret")
     def _seed(self, label: str, *, kind: str, secret: str, client_id: str = "") -> None:
         existing = Credential.objects.filter(label=label).defer("secret", "access_token").first()
+        region = existing.region if existing is not None else self._region()
+        check = self._verdict(kind, secret, region)
         if existing is not None:
             # var/local.env was made anew (or edited): keep the seeded credential in step with
             # the local platform it belongs to, instead of leaving a secret IAM will refuse.
@@ -74,15 +91,39 @@ class Command(BaseCommand):
             except DecryptionError:  # encrypted under keys this machine no longer has
                 stale = True
             if stale or existing.state == Credential.State.INVALID:
-                credential_update(
+                existing = credential_update(
                     credential=existing,
                     label=label,
                     region=existing.region,
                     client_id=client_id,
                     secret=secret,
+                    check=check,
                 )
                 self.stdout.write(f"Updated the credential {label!r} for the local platform.")
+            elif check is not None and existing.last_refresh_at is None:
+                # Seeded while the platform was down: checked now that it answers.
+                credential_record_check(credential=existing, check=check, secret=secret)
+            self._say_checked(label, existing, check)
             return
-        region = settings.AIPLATFORM_REGIONS[0] if settings.AIPLATFORM_REGIONS else "HCM"
-        credential_create(kind=kind, label=label, region=region, client_id=client_id, secret=secret)
+        credential = credential_create(
+            kind=kind, label=label, region=region, client_id=client_id, secret=secret, check=check
+        )
         self.stdout.write(f"Seeded the credential {label!r} for the local platform.")
+        self._say_checked(label, credential, check)
+
+    def _region(self) -> str:
+        return settings.AIPLATFORM_REGIONS[0] if settings.AIPLATFORM_REGIONS else "HCM"
+
+    def _say_checked(self, label: str, credential: Credential, check: SecretCheck | None) -> None:
+        if credential.kind != Credential.Kind.API_KEY:
+            return
+        if check is None:
+            if credential.last_refresh_at is None:
+                self.stdout.write(
+                    f"  {label!r} is not checked yet (the local platform did not answer): "
+                    "Test connection on the Credentials page checks it."
+                )
+        elif check.ok:
+            self.stdout.write(f"  {label!r}: the local platform accepted the key.")
+        else:
+            self.stdout.write(f"  {label!r}: the local platform refused the key.")
