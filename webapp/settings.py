@@ -427,6 +427,8 @@ MONITORING_DRAIN_SECONDS = env_float("MONITORING_DRAIN_SECONDS", 5.0)
 MONITORING_DRAIN_BATCH = env_int("MONITORING_DRAIN_BATCH", 2000)
 # A drain's hold on its queue, renewed per batch: a worker that dies mid-drain holds it this long.
 MONITORING_DRAIN_LOCK_SECONDS = env_float("MONITORING_DRAIN_LOCK_SECONDS", 120.0)
+# How often an open chart asks again, in seconds; 0: by range (1 h 20, 24 h 60, 7 d 300, 30 d 600).
+MONITORING_REFRESH_SECONDS = env_float("MONITORING_REFRESH_SECONDS", 0.0)
 MONITORING_REDIS_PREFIX = env_str("MONITORING_REDIS_PREFIX", CACHE_KEY_PREFIX + ":mon:")
 # Retention in days: raw records and replica samples, minute rollups, hour rollups (13 months).
 MONITORING_RAW_DAYS = env_int("MONITORING_RAW_DAYS", 7)

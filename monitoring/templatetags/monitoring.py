@@ -4,6 +4,7 @@ JSON data block (not a script: the CSP allows no inline script, and none runs he
 from __future__ import annotations
 
 from django import template
+from django.conf import settings
 from django.utils.html import json_script
 from django.utils.translation import gettext as _
 
@@ -63,3 +64,35 @@ def chart_strings() -> dict:
 @register.simple_tag
 def monitoring_strings() -> str:
     return json_script(chart_strings(), "monitoring-strings")
+
+
+@register.simple_tag
+def monitoring_refresh() -> str:
+    """Seconds between a panel's refreshes (MONITORING_REFRESH_SECONDS); "" keeps the script's
+    per-range intervals."""
+    seconds = getattr(settings, "MONITORING_REFRESH_SECONDS", 0) or 0
+    return f"{seconds:g}" if seconds > 0 else ""
+
+
+KEY_USAGE_DEFAULT_RANGE = "7d"
+
+
+@register.simple_tag(takes_context=True)
+def key_usage(context, keys) -> dict:
+    """The Keys page's usage card as the server draws it: the key (`?key=<uuid>`, one of the
+    page's own, else the first) and the range (`?range=`, else 7 days) of the request, so that the
+    range links and the key picker work without JavaScript too."""
+    from monitoring import metrics, ranges
+
+    request = context.get("request")
+    query = request.GET if request is not None else {}
+    rng = ranges.RANGES.get(query.get("range") or "", ranges.RANGES[KEY_USAGE_DEFAULT_RANGE])
+    keys = list(keys)
+    chosen = next((k for k in keys if str(k.code) == query.get("key")), keys[0])
+    return {
+        "range": rng,
+        "ranges": list(ranges.RANGES.values()),
+        "key": chosen,
+        "key_asked": str(chosen.code) == query.get("key"),
+        "data": metrics.key_payload(chosen, rng),
+    }

@@ -62,6 +62,63 @@ def test_the_keys_page_has_usage_over_time(as_member, member):
     assert 'id="key-usage"' in html and f"/keys/{key.code}/metrics.json" in html
 
 
+def _key_minutes(key, *ages_in_minutes: int) -> None:
+    """One request for `key` in the minute that was `age` minutes ago, for each age."""
+    from datetime import UTC, datetime
+
+    from monitoring.models import RequestMinute, Scope
+
+    now = int(time.time()) // 60 * 60
+    RequestMinute.objects.bulk_create(
+        RequestMinute(
+            scope=Scope.KEY,
+            scope_id=key.pk,
+            start=datetime.fromtimestamp(now - age * 60, tz=UTC),
+            ok=1,
+        )
+        for age in ages_in_minutes
+    )
+
+
+def test_the_keys_pages_range_links_work_without_javascript(as_member, member):
+    from tests.gateway.conftest import make_key
+
+    key = make_key(member).key
+    _key_minutes(key, 1, 180)  # one in the last hour, one three hours ago
+    week = as_member.get("/keys/").content.decode()
+    assert 'href="?range=1h#key-usage" data-range="1h"' in week
+    assert 'data-range="7d" data-testid="key-range-7d" aria-current="true"' in week
+    day = as_member.get("/keys/?range=24h").content.decode()
+    assert 'data-testid="total-requests">2<' in day
+
+    hour = as_member.get("/keys/?range=1h").content.decode()
+    assert 'data-range="1h" data-testid="key-range-1h" aria-current="true"' in hour
+    assert 'data-testid="key-range-7d" aria-current' not in hour
+    assert 'data-testid="total-requests">1<' in hour
+    assert 'id="key-usage-data"' in hour  # the script starts from what the server drew
+
+
+def test_the_keys_pages_key_picker_works_without_javascript(as_member, member):
+    from tests.gateway.conftest import make_key
+
+    first = make_key(member, name="first").key
+    second = make_key(member, name="second").key
+    _key_minutes(second, 1, 2, 3)
+    html = as_member.get(f"/keys/?key={second.code}&range=1h").content.decode()
+    assert f'value="{second.code}" data-url="/keys/{second.code}/metrics.json"' in html
+    assert f'data-prefix="{second.prefix}" selected' in html
+    assert f'href="?key={second.code}&amp;range=24h#key-usage"' in html
+    assert 'data-testid="total-requests">3<' in html
+    assert '<form class="mon-controls" method="get" action="#key-usage">' in html
+    # Another person's key (or none) is not shown: the page's first key is.
+    other = as_member.get("/keys/?key=00000000-0000-0000-0000-000000000000").content.decode()
+    picker = other.split('<select id="usage-key"')[1].split("</select>")[0]
+    assert picker.count(" selected") == 1
+    shown = other.split('data-monitoring data-url="')[1].split('"')[0]
+    assert shown in {f"/keys/{first.code}/metrics.json", f"/keys/{second.code}/metrics.json"}
+    assert "?key=" not in other.split("data-ranges>")[1].split("</nav>")[0]
+
+
 def test_vietnamese(as_viewer, endpoint):
     as_viewer.cookies["idash_language"] = "vi"
     html = as_viewer.get(f"/inference/{endpoint.code}/").content.decode()

@@ -290,13 +290,21 @@
       });
     });
     var select = root.querySelector("[data-key-select]");
-    if (select) select.addEventListener("change", function () { self.url = select.value; self.load(); });
+    if (select) select.addEventListener("change", function () {
+      var option = select.options[select.selectedIndex];
+      self.url = option.getAttribute("data-url") || select.value;
+      self.remember("key", select.value);
+      self.load();
+    });
     var initial = readJSON(root.getAttribute("data-initial"));
     if (initial) this.render(initial); else this.load();
+    // The page's setting (MONITORING_REFRESH_SECONDS) when it has one, else by range.
+    var every = parseFloat(root.getAttribute("data-refresh") || "");
+    var refresh = function () { return every > 0 ? every : (REFRESH[self.range] || 60); };
     window.setInterval(function () {
       if (document.hidden) return;
-      if (Date.now() - self.loadedAt > (REFRESH[self.range] || 60) * 1000) self.load();
-    }, 5000);
+      if (Date.now() - self.loadedAt > refresh() * 1000) self.load();
+    }, Math.min(5000, every > 0 ? every * 1000 : 5000));
     document.addEventListener("monitoring:refresh", function () { self.load(); });
     if (window.ResizeObserver) {
       var pending = null;
@@ -312,15 +320,20 @@
       if (link.getAttribute("data-range") === range) link.setAttribute("aria-current", "true");
       else link.removeAttribute("aria-current");
     });
-    if (this.root.id === "monitoring" || this.root.closest("#monitoring")) {
-      var url = new URL(window.location.href);
-      url.searchParams.set("range", range);
-      window.history.replaceState(null, "", url.pathname + url.search + "#monitoring");
-      // The language switch comes back to the range shown.
-      var next = document.querySelector(".lang-switch input[name=next]");
-      if (next) next.value = url.pathname + url.search;
-    }
+    this.remember("range", range);
     this.load();
+  };
+  // The address says what is shown (?range=, ?key=), so a reload or the language switch keeps it.
+  Panel.prototype.remember = function (name, value) {
+    var section = this.root.closest("#monitoring, #key-usage");
+    if (!section) return;
+    var url = new URL(window.location.href);
+    url.searchParams.set(name, value);
+    window.history.replaceState(null, "", url.pathname + url.search + "#" + section.id);
+    var next = document.querySelector(".lang-switch input[name=next]");
+    if (next) next.value = url.pathname + url.search;
+    var hidden = this.root.querySelector("form input[type=hidden][name=" + name + "]");
+    if (hidden) hidden.value = value;
   };
   Panel.prototype.load = function () {
     var self = this;
