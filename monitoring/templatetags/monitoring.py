@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import template
 from django.conf import settings
+from django.utils import timezone
 from django.utils.html import json_script
 from django.utils.translation import gettext as _
 
@@ -42,6 +43,7 @@ def chart_strings() -> dict:
             "seconds": _("s"),
         },
         "time": _("Time"),
+        "time_zone": timezone.get_current_timezone_name(),
         "elapsed": _("Elapsed (s)"),
         "no_data": _("No requests in this range yet."),
         "updated": _("Updated at %(time)s; refreshes itself while the page is open."),

@@ -21,10 +21,17 @@
   var COMPACT = new Intl.NumberFormat(LANG, { notation: "compact", maximumFractionDigits: 1 });
   var SMALL = new Intl.NumberFormat(LANG, { maximumSignificantDigits: 2 });
   var PCT = new Intl.NumberFormat(LANG, { style: "percent", maximumFractionDigits: 1 });
-  var HM = new Intl.DateTimeFormat(LANG, { hour: "2-digit", minute: "2-digit" });
-  var DAY = new Intl.DateTimeFormat(LANG, { day: "numeric", month: "short" });
-  var FULL = new Intl.DateTimeFormat(LANG, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
-  var CLOCK = new Intl.DateTimeFormat(LANG, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  // Times in the dashboard's zone and 24-hour clock, as the rest of the page writes them (the
+  // reader's browser may sit in another zone: one page, one clock).
+  var TZ = S.time_zone || undefined;
+  function dates(options) {
+    return new Intl.DateTimeFormat(LANG, Object.assign({ timeZone: TZ, hourCycle: "h23" }, options));
+  }
+  var HM = dates({ hour: "2-digit", minute: "2-digit" });
+  var DAY = dates({ day: "numeric", month: "short" });
+  var FULL = dates({ day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  var CLOCK = dates({ hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  var MIDNIGHT = dates({ hour: "2-digit", minute: "2-digit" });
   var COLORS = {
     ok: "#2e9e5b", refused: "#d99a0b", limited: "#8b5cf6", failed: "#d14343",
     p50: "#0b5cd5", p95: "#e0620b", speed: "#0f8b8d", prompt: "#93a3e8", completion: "#0b5cd5",
@@ -51,7 +58,9 @@
   function tick(ts, step) {
     var d = new Date(ts * 1000);
     if (step < 3600) return HM.format(d);
-    return d.getHours() === 0 && d.getMinutes() === 0 ? DAY.format(d) : FULL.format(d);
+    var parts = MIDNIGHT.formatToParts(d).filter(function (p) { return p.type === "hour" || p.type === "minute"; });
+    var midnight = parts.every(function (p) { return Number(p.value) === 0; });
+    return midnight ? DAY.format(d) : FULL.format(d);
   }
   // A value with no neighbour draws no line: those (and only those) are drawn as points.
   function isolated(values) {
@@ -179,6 +188,8 @@
     if (spec.xKind === "log2") scales.x = { time: false, distr: 3, log: 2 };
     var opts = {
       width: width, height: 210, series: series, axes: axes, scales: scales,
+      // The time axis's round hours and days fall in the dashboard's zone, like its labels.
+      tzDate: TZ ? function (ts) { return uPlot.tzDate(new Date(ts * 1e3), TZ); } : undefined,
       legend: { live: false }, cursor: { points: { size: 7 }, drag: { x: false, y: false } },
       plugins: [tooltip(spec)],
     };
