@@ -13,6 +13,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 app = Celery("webapp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# While Redis is down, beat says so once per outage (and once when it is back), not a stack
+# trace per task per tick (webapp/beat.py).
+app.conf.beat_scheduler = "webapp.beat:QuietScheduler"
 
 # Each entry expires at about 1.5x its interval so that a backlog never runs stale copies.
 _CREDENTIAL_REFRESH_INTERVAL = env_float("CREDENTIAL_REFRESH_INTERVAL", 30.0)
