@@ -1,5 +1,9 @@
 """A part that is down gets a page that names it, not a 500 and a traceback in the error log; pages
-(not streams) are sent compressed."""
+(not streams) are sent compressed.
+
+A request the page's script reads as JSON (the playground's and the live demos' sends) gets the
+same news as JSON, in the shape the script shows: {"error": {"message": ..., "retry": true}}. The
+log names the part in English whatever the visitor's language; only the answer is translated."""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ import logging
 from typing import TypeVar
 
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.middleware.gzip import GZipMiddleware
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -27,6 +32,14 @@ except ImportError:  # pragma: no cover
 DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 
+# Untranslated here (the log's language); translated for the page only.
+DATABASE_PART = gettext_noop("The database")
+REDIS_PART = gettext_noop("Redis (the cache and task queue)")
+
+# The views whose answer the page's script reads (static/js/playground.js, streamReply): it shows
+# error.message from a JSON body and offers Retry unless error.retry is false.
+SCRIPT_READ_VIEWS = {"playground:send", "playground:compare_send", "share:send"}
+
 
 class DependencyDownMiddleware:
     def __init__(self, get_response):
@@ -39,18 +52,39 @@ class DependencyDownMiddleware:
         if isinstance(exception, DATABASE_DOWN) or (
             isinstance(exception, DatabaseError) and _is_connection_error(exception)
         ):
-            part = _("The database")
+            part = DATABASE_PART
         elif isinstance(exception, REDIS_DOWN):
-            part = _("Redis (the cache and task queue)")
+            part = REDIS_PART
         else:
             return None
         logger.warning("%s %s: %s is down (%s)", request.method, request.path, part, exception)
-        return unavailable(request, part)
+        if reads_json(request):
+            return unavailable_json(_(part))
+        return unavailable(request, _(part))
 
 
 def _is_connection_error(exception: DatabaseError) -> bool:
     text = str(exception).lower()
     return any(w in text for w in ("connection", "could not connect", "server closed"))
+
+
+def reads_json(request: HttpRequest) -> bool:
+    """The answer goes to a script that reads JSON, not to the browser to show as a page."""
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.view_name in SCRIPT_READ_VIEWS:
+        return True
+    # A stream's reader, wherever it was sent (the script asks for NDJSON).
+    return "application/x-ndjson" in request.headers.get("Accept", "")
+
+
+def unavailable_json(part: str) -> HttpResponse:
+    """503 for the playground's and live demos' script: a plain sentence it shows by the reply."""
+    message = _(
+        "%(part)s does not answer right now, so the chat is paused. Try again in a moment."
+    ) % {"part": part}
+    response = JsonResponse({"error": {"message": message, "retry": True}}, status=503)
+    response["Retry-After"] = "10"
+    return logged_already(response)
 
 
 def unavailable(request: HttpRequest, part: str) -> HttpResponse:
