@@ -5,7 +5,7 @@ Not lost: a record is in Redis as soon as the answer has ended, so a web process
 afterwards loses nothing; the drain removes records from the list only after they are committed.
 Not doubled: each record carries the call's `request_id` (unique in the table), so a drain that
 died between its insert and its trim (or was retried) inserts nothing twice. One drain at a time
-(a Redis lock): two drains reading the same tail would each trim it.
+(monitoring.ingest.drain_queue: a Redis lock, and a trim only by the drain still holding it).
 Redis down when the call ends: the record is written to the database at once instead
 (`store_now()`, through monitoring.recording), and a drain that later finds it queued as well
 (Redis had taken it after all) adds nothing.
@@ -14,7 +14,6 @@ Redis down when the call ends: the record is written to the database at once ins
 from __future__ import annotations
 
 import json
-import logging
 from datetime import UTC, datetime
 
 import redis
@@ -24,8 +23,6 @@ from django.db.models import Max
 
 from gateway import store
 from monitoring import recording
-
-logger = logging.getLogger(__name__)
 
 
 def push(record: dict, *, client=None) -> None:
@@ -71,30 +68,17 @@ def _record_row(data: dict):
 
 
 def drain(*, batch: int | None = None, max_batches: int = 50) -> int:
-    """Move queued records into the database, oldest first; returns how many were read."""
-    client = store.client()
-    batch = batch or settings.GATEWAY_DRAIN_BATCH
-    lock = client.lock(store.name("drain-lock"), timeout=120, blocking_timeout=0)
-    if not lock.acquire(blocking=False):
-        return 0
-    moved = 0
-    try:
-        for _ in range(max_batches):
-            # The oldest records are at the tail (LPUSH adds at the head).
-            raw = client.lrange(store.usage_queue(), -batch, -1)
-            if not raw:
-                break
-            _insert([json.loads(item) for item in raw])
-            client.ltrim(store.usage_queue(), 0, -len(raw) - 1)
-            moved += len(raw)
-            if len(raw) < batch:
-                break
-    finally:
-        try:
-            lock.release()
-        except redis.exceptions.LockError:
-            logger.warning("gateway usage drain: its lock expired before the drain ended")
-    return moved
+    """Move queued records into the database, oldest first; returns how many were read. The
+    queue is drained as monitoring drains its own (one at a time, a batch trimmed only by the
+    drain that still holds the lock), so a killed drain holds it up for one lock timeout only."""
+    from monitoring.ingest import drain_queue
+
+    return drain_queue(
+        store.usage_queue(),
+        _insert,
+        batch=batch or settings.GATEWAY_DRAIN_BATCH,
+        max_batches=max_batches,
+    )
 
 
 def _insert(records: list[dict]) -> None:

@@ -131,9 +131,10 @@ return 0
 """
 
 
-def _drain(queue: str, handle, *, batch: int, max_batches: int) -> int:
+def drain_queue(queue: str, handle, *, batch: int, max_batches: int) -> int:
     """Hand `queue`'s records to `handle` (which commits them), oldest first, trimming each
-    batch only after; one drain of a queue at a time. Returns how many were read."""
+    batch only after, and only while this drain still holds the queue's lock; one drain of a
+    queue at a time (the gateway's usage queue too). Returns how many were read."""
     client = store.client()
     lock = client.lock(
         store.name("drain-lock", queue),
@@ -170,8 +171,8 @@ def drain(*, batch: int | None = None, max_batches: int = 50) -> dict[str, int]:
 
     options = {"batch": batch or settings.MONITORING_DRAIN_BATCH, "max_batches": max_batches}
     return {
-        "requests": _drain(store.request_queue(), store_records, **options),
-        "replica_samples": _drain(store.sample_queue(), store_samples, **options),
+        "requests": drain_queue(store.request_queue(), store_records, **options),
+        "replica_samples": drain_queue(store.sample_queue(), store_samples, **options),
     }
 
 
@@ -190,6 +191,7 @@ def rollup_gateway_records(rows: list) -> int:
 
     try:
         with transaction.atomic():
+            _one_store_at_a_time()  # else two drains of the same batch would each add it
             batch = {_uuid(row.request_id): row for row in rows}
             stored = {
                 str(v)
