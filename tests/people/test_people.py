@@ -440,3 +440,19 @@ def test_a_name_taken_between_the_check_and_the_save_is_a_form_error(as_admin, m
     answer = as_admin.post(reverse("people:add"), {"username": "erin", "role": "VIEWER"})
     assert answer.status_code == 400
     assert "Someone already has the username “erin”." in answer.content.decode()
+
+
+def test_a_second_tab_of_the_link_says_what_happened(as_admin):
+    """The person set their password in one tab: the link's second tab, in the same browser,
+    sends them in; a stranger's copy says it was used (never "expired")."""
+    path = add_person(as_admin, "gina", "MEMBER")
+    browser = Client()
+    assert browser.get(path).status_code == 200  # tab one
+    assert browser.get(path).status_code == 200  # tab two, opened beside it
+    assert set_password(browser, path).status_code == 302  # tab one sets it
+    second = set_password(browser, path, "other-password-77-x")  # tab two, sent after
+    assert second.status_code == 302 and second["Location"] == "/"
+    assert "Your password is set already" in browser.get("/").content.decode()
+    assert authenticate(username="gina", password=NEW_PASSWORD) is not None
+    other = Client().get(path)
+    assert other.status_code == 410 and "It was used already" in other.content.decode()

@@ -178,6 +178,10 @@ def person_reactivate(request: AuthenticatedHttpRequest, name: str) -> HttpRespo
 def set_password(request: HttpRequest, token: str) -> HttpResponse:
     """Open to anyone holding the link: set the password, then be signed in."""
     link = selectors.set_password_link_for_secret(token)
+    if link is not None and link.used_at and request.user == link.user:
+        # A second tab of the person who just used it: they are in, nothing is wrong.
+        messages.info(request, _("Your password is set already: you are signed in."))
+        return redirect("overview")
     if link is None or not link.is_usable() or not link.user.is_active:
         response = render(request, "people/link_gone.html", {"link": link}, status=410)
     else:
@@ -189,6 +193,7 @@ def set_password(request: HttpRequest, token: str) -> HttpResponse:
                     secret=token, password=form.cleaned_data["new_password1"]
                 )
             except services.LinkUnusable:
+                link.refresh_from_db()  # used or replaced meanwhile: say which, not "expired"
                 response = render(request, "people/link_gone.html", {"link": link}, status=410)
             else:
                 login(request, person, backend=_BACKEND)
