@@ -59,7 +59,7 @@ def visitor_send(client: Client, link: ShareLink, message=LONG_QUESTION, chat=No
     return client.post(reverse("share:send", args=[link.token]), data, **extra)
 
 
-def test_live_link_snapshots_the_current_settings_and_shows_who_made_it(
+def test_live_link_snapshots_the_current_settings_and_hides_its_maker_from_visitors(
     as_member, member, conversation, endpoint, platform
 ):
     link = make_link(as_member, conversation, endpoint)
@@ -73,7 +73,16 @@ def test_live_link_snapshots_the_current_settings_and_shows_who_made_it(
     page = Client().get(reverse("share:page", args=[link.token]))
     html = page.content.decode()
     assert page.status_code == 200
-    assert "Chat with demo-chat" in html
+    # One sentence, in either language.
+    meta = re.search(r'data-testid="share-meta">\s*(.*?)\s*</p>', html, re.S).group(1)
+    assert re.fullmatch(
+        r"Chat with demo-chat: this demo expires in 23\xa0hours(, \d+\xa0minutes)?\.", meta
+    ), meta
+    vi = Client(headers={"Accept-Language": "vi"}).get(reverse("share:page", args=[link.token]))
+    meta = re.search(r'data-testid="share-meta">\s*(.*?)\s*</p>', vi.content.decode(), re.S)
+    assert re.fullmatch(
+        r"Chat với demo-chat: bản demo này hết hạn sau 23\xa0giờ(, \d+\xa0phút)?\.", meta.group(1)
+    ), meta.group(1)
     # Who made it is the team's business: a visitor without an account does not read it.
     assert "bob" not in html
     assert "Answer briefly." not in html  # the system prompt stays private
@@ -475,6 +484,7 @@ def test_a_forged_left_most_forwarded_for_gives_no_fresh_limit(
 ):
     """Behind one proxy the visitor is the address the proxy appended, whatever came before."""
     settings.TRUSTED_PROXY_COUNT = 1
+    settings.FORWARDED_ALLOW_IPS = "10.9.9.9"
     link = make_link(as_member, conversation, endpoint, rate_per_link="50", rate_per_visitor="2")
 
     def through_the_proxy(forwarded_for: str) -> Client:
