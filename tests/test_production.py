@@ -234,6 +234,9 @@ def test_the_shipped_deployment_files_default_to_production():
     web = compose["services"]["web"]
     assert all(port.startswith("127.0.0.1:") for port in web["ports"])
     assert web["environment"]["FORWARDED_ALLOW_IPS"] != "*"
+    # Behind the TLS proxy the throttles count the client it names, not the proxy (one bucket
+    # for everyone, locked out by 30 failures).
+    assert _compose_value(web["environment"]["TRUSTED_PROXY_COUNT"], {}) == "1"
     assert compose["x-app"]["environment"]["DEBUG"] == "false"
 
 

@@ -61,6 +61,7 @@ def test_django_signs_in_the_normalised_name_that_is_counted():
 
 def test_behind_the_proxy_each_client_has_its_own_address_bucket(client, settings):
     settings.TRUSTED_PROXY_COUNT = 1
+    settings.FORWARDED_ALLOW_IPS = "10.0.0.2"
     settings.LOGIN_RATE_PER_IP = "3/5m"
     proxy = {"REMOTE_ADDR": "10.0.0.2"}
     for n in range(3):
@@ -78,6 +79,7 @@ def test_behind_the_proxy_each_client_has_its_own_address_bucket(client, setting
 def test_an_ipv6_client_is_counted_by_its_64(client, settings):
     """A host holds a whole /64: a fresh address per guess bought fresh guesses."""
     settings.TRUSTED_PROXY_COUNT = 1
+    settings.FORWARDED_ALLOW_IPS = "10.0.0.2"
     settings.LOGIN_RATE_PER_IP = "3/5m"
     proxy = {"REMOTE_ADDR": "10.0.0.2"}
     for n in range(3):
