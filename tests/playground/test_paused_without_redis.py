@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 import pytest
 from django.db import OperationalError
@@ -132,10 +131,22 @@ def test_a_stream_reader_elsewhere_gets_json_too():
     assert json.loads(r.content)["error"]["message"].startswith("The database does not answer")
 
 
-def test_the_pages_script_shows_the_message_and_offers_retry():
-    """static/js/playground.js reads a refused answer's error.message and error.retry."""
-    script = (Path(__file__).resolve().parents[2] / "static/js/playground.js").read_text()
-    assert 'headers: { "Accept": "application/x-ndjson" }' in script
-    assert "var error = body.error || {};" in script
-    assert "var message = event.message ||" in script
-    assert "event.retry !== false" in script
+@pytest.mark.browser
+def test_the_demo_page_shows_the_pause_in_the_visitors_language(
+    browser, live_server, as_member, conversation, endpoint, platform, settings
+):
+    link = make_link(as_member, conversation, endpoint)
+    context = browser.new_context(locale="vi")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/share/{link.token}/")
+    redis_stops(settings)
+    page.locator("#pg-message").fill("Hello?")
+    page.locator("#pg-message").press("Enter")
+    error = page.locator("[data-error-text]")
+    error.wait_for()
+    assert error.inner_text() == (
+        "Redis (bộ nhớ đệm và hàng đợi tác vụ) hiện không phản hồi nên cuộc hội thoại tạm dừng. "
+        "Hãy thử lại sau giây lát."
+    )
+    assert page.get_by_role("button", name="Thử lại").is_visible()
+    context.close()
