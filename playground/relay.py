@@ -27,15 +27,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import cast
 
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 
+from endpoints.clients import upstream
 from endpoints.clients.errors import PlatformError
-from endpoints.clients.inference import AuthMode, ChatStream, InferenceClient
-from endpoints.clients.upstream import NoToken
+from endpoints.clients.inference import ChatStream
 from endpoints.models import Endpoint
 from playground import failures, params
 from playground.failures import Failure
@@ -73,31 +72,9 @@ def build_payload(
     return payload
 
 
-def inference_client_for(endpoint: Endpoint) -> InferenceClient:
-    """A data-plane client with the endpoint's credential; on a 401 it re-mints once."""
-    from endpoints import tokens
-
-    mode = cast(AuthMode, endpoint.auth_mode)
-    credential: tokens.CredentialTokenSource | str | None = None
-    if mode == Endpoint.AuthMode.IAM_TOKEN:
-        source = tokens.CredentialTokenSource(endpoint.credential)
-        try:
-            # The stored token when it is valid (no query, no call); a mint only when it is not.
-            source.get()
-        except PlatformError as exc:
-            raise NoToken(exc.message, code=exc.code, retry_after=exc.retry_after) from exc
-        credential = source
-    elif mode == Endpoint.AuthMode.API_KEY and endpoint.access_credential is not None:
-        # The forms refuse a private endpoint without its API key before this is reached.
-        credential = tokens.data_plane_bearer(endpoint.access_credential)
-    return InferenceClient(
-        base_url=endpoint.data_plane_url(), auth_mode=mode, credential=credential
-    )
-
-
 def open_stream(endpoint: Endpoint, payload: dict) -> ChatStream:
     """Send the request; errors before the first byte (401, 404, 503, timeouts) raise here."""
-    return inference_client_for(endpoint).stream_chat_completion(payload)
+    return upstream.stream_chat(endpoint, payload)
 
 
 def cannot_save_message() -> str:

@@ -8,11 +8,11 @@ endpoint, nothing on a public one. Hence `auth_mode`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Generator
 from typing import Any, Literal, cast
 
-import requests
 import urllib3
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
@@ -150,7 +150,7 @@ class InferenceClient:
         stream_options = {**(payload.get("stream_options") or {}), "include_usage": True}
         body = {**payload, "stream": True, "stream_options": stream_options}
         response = self._send("POST", "/v1/chat/completions", json_body=body, stream=True)
-        return ChatStream(response)
+        return ChatStream(response.raw)
 
     def list_models(self) -> list[dict]:
         # Reference: UNVERIFIED (§3.4 INFERS the model server's own /v1/models behind the URL).
@@ -164,10 +164,17 @@ class InferenceClient:
 
 
 class ChatStream:
-    """Iterator over the chunks of one SSE answer, read from the socket as they come."""
+    """Iterator over the chunks of one SSE answer, read from the socket as they come.
 
-    def __init__(self, response: requests.Response) -> None:
+    `response` is a urllib3 response not yet read (`endpoints.clients.upstream.open_chat`, or a
+    requests response's `raw`). An answer read to its `[DONE]` is read to its end, so that its
+    connection goes back to the pool for the next call; one closed early closes its connection
+    (which stops the endpoint's generation).
+    """
+
+    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
         self.response = response
+        self.status_code = response.status
         self.done = False
         self.usage: dict | None = None
         self._events = self._iter_events()
@@ -186,12 +193,16 @@ class ChatStream:
 
     def close(self) -> None:
         self._events.close()
-        self.response.close()
+        self._let_go()
+
+    def _let_go(self) -> None:
+        if not self.done:
+            self.response.close()
+        self.response.release_conn()
 
     def _read(self) -> bytes:
-        raw = self.response.raw
         try:
-            return raw.read1(READ_SIZE)
+            return self.response.read1(READ_SIZE)
         except (
             urllib3.exceptions.ProtocolError,
             urllib3.exceptions.ReadTimeoutError,
@@ -200,7 +211,7 @@ class ChatStream:
         ) as exc:
             raise StreamInterrupted(
                 f"The stream broke off: {exc.__class__.__name__}.",
-                status_code=self.response.status_code,
+                status_code=self.status_code,
             ) from exc
 
     def _iter_events(self) -> Generator[dict, None, None]:
@@ -217,13 +228,16 @@ class ChatStream:
                     if chunk is None:
                         continue
                     if self.done:
+                        # The chunked body's last bytes: read, the connection can be reused.
+                        with contextlib.suppress(urllib3.exceptions.HTTPError, OSError):
+                            self.response.read()
                         return
                     yield chunk
             raise StreamInterrupted(
-                "The stream ended without [DONE].", status_code=self.response.status_code
+                "The stream ended without [DONE].", status_code=self.status_code
             )
         finally:
-            self.response.close()
+            self._let_go()
 
     def _parse_event(self, raw_event: bytes) -> dict | None:
         event_type = ""

@@ -1,16 +1,17 @@
-"""The lean way to an endpoint's data plane, for callers that pass the answer on as it comes (the
-team gateway; the playground relay can move onto it).
+"""The lean way to an endpoint's data plane, for callers that pass the answer on as it comes: the
+team gateway (`open_chat`, its answer passed on byte for byte) and the playground relay
+(`stream_chat`, its answer parsed chunk by chunk).
 
-The bearer is chosen exactly as the playground relay does (`playground.relay.inference_client_for`):
-the service account's IAM token from the token service (the stored one while valid: no query, no
-call), or the stored API key, or nothing for a public endpoint; a 401 in IAM mode means one
-re-mint (`CredentialTokenSource.refresh`) and one retry, before the first byte is handed back.
-Errors are the clients' typed errors (`error_from_response`).
+The bearer: the service account's IAM token from the token service (the stored one while valid:
+no query, no call), or the stored API key, or nothing for a public endpoint; a 401 in IAM mode
+means one re-mint (`CredentialTokenSource.refresh`) and one retry, before the first byte is handed
+back. Errors are the clients' typed errors (`error_from_response`).
 
 The transport is urllib3's pool, without requests on top: a profile of a gateway call showed
 requests' request preparation and adapter as the largest piece of the gateway's own time. One pool
 per process, shared by every greenlet under gevent, with room for as many streams as a gevent
-worker holds (so a stream never pays a new connection while the pool has one idle).
+worker holds (so a stream never pays a new connection while the pool has one idle). A stream
+read to its end gives its connection back for the next call.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from endpoints.clients.errors import PlatformError, Unavailable, error_from_response
 from endpoints.clients.http import USER_AGENT
+from endpoints.clients.inference import ChatStream
 
 CHAT_PATH = "/v1/chat/completions"
 
@@ -98,6 +100,16 @@ def open_chat(endpoint, body: dict, *, stream: bool) -> urllib3.BaseHTTPResponse
         finally:
             response.release_conn()
     return response
+
+
+def stream_chat(endpoint, payload: dict) -> ChatStream:
+    """Start a streaming chat completion (usage asked for); iterate the result for its chunks.
+
+    Errors before the first byte (401 after the re-mint, 404, 503, timeouts) raise here.
+    """
+    stream_options = {**(payload.get("stream_options") or {}), "include_usage": True}
+    body = {**payload, "stream": True, "stream_options": stream_options}
+    return ChatStream(open_chat(endpoint, body, stream=True))
 
 
 @sensitive_variables("token", "headers")

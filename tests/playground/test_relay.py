@@ -453,3 +453,19 @@ def test_an_endpoint_gone_silent_mid_reply_is_said_in_words(
         "The reply was cut off mid-way: the endpoint sent nothing for 0.3 seconds. What arrived "
         "is kept."
     )
+
+
+def test_replies_read_to_the_end_reuse_one_connection_to_the_endpoint(
+    as_member, endpoint, platform
+):
+    """A reply read to its [DONE] hands its connection back to the pool: the next message does
+    not pay for a new one (endpoints.clients.upstream)."""
+    from endpoints.clients import upstream
+
+    pool = upstream.pool().connection_from_url(endpoint.data_plane_url())
+    events(as_member.post(SEND, chat_data(endpoint, "Warm up", max_tokens=3)))
+    opened, sent = pool.num_connections, pool.num_requests
+    for _ in range(3):
+        assert events(as_member.post(SEND, chat_data(endpoint, max_tokens=3)))[-1]["type"] == "done"
+    assert pool.num_requests - sent == 3
+    assert pool.num_connections == opened
