@@ -57,19 +57,24 @@ def exchange_start(
         )
     else:
         Conversation.objects.filter(pk=conversation.pk).update(**settings_used)
+    rows = []
     if user_text is not None:
-        Message.objects.create(
-            conversation=conversation, role=Message.Role.USER, content=user_text, created_at=at
+        rows.append(
+            Message(
+                conversation=conversation, role=Message.Role.USER, content=user_text, created_at=at
+            )
         )
     elif replace is not None:
         replace.delete()
-    reply = Message.objects.create(
+    reply = Message(
         conversation=conversation,
         role=Message.Role.ASSISTANT,
         created_at=at,
         finish_reason=Message.INTERRUPTED,
         model_name=model,
     )
+    # One INSERT for both (a round trip less before the first byte); ids in this order.
+    Message.objects.bulk_create([*rows, reply])
     return conversation, reply
 
 
