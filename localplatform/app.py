@@ -421,6 +421,11 @@ class App:
         return ep
 
     def data_models(self, req: Request) -> Response:
+        off = self.platform.fault("models_route_off")
+        if off:
+            # As a server that does not route it: before the endpoint or the credential is read.
+            words = "Method Not Allowed" if off == 405 else "Not Found"
+            raise OpenAIError(off, words, type_="not_found_error", code=off)
         ep = self._endpoint_for_call(req)
         owned_by = "demo" if ep["framework"] == "demo" else "vllm"
         return json_response(

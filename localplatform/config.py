@@ -27,6 +27,9 @@ FAULT_KEYS = {
     # replies always run to max_tokens (a stream of known length).
     "stamp_chunks": bool,
     "ignore_eos": bool,
+    # A model server without `GET /v1/models` (only /v1/chat/completions): that route answers
+    # this status (404 or 405) on every endpoint.
+    "models_route_off": int,
 }
 
 

@@ -21,6 +21,20 @@ AUTH_CHOICES = [
 ]
 
 
+def public_account(region: str) -> Credential | None:
+    """The credential a public endpoint connected without one is listed under: a service account
+    of its region, else any service account, else any API key (never one marked Invalid)."""
+    usable = Credential.objects.exclude(state=Credential.State.INVALID).defer(
+        "secret", "access_token"
+    )
+    accounts = usable.filter(kind=Credential.Kind.SERVICE_ACCOUNT).order_by("created_at", "pk")
+    return (
+        accounts.filter(region=region).first()
+        or accounts.first()
+        or usable.order_by("created_at", "pk").first()
+    )
+
+
 class CredentialChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Credential) -> str:
         return f"{obj.label} · {obj.get_kind_display()} · {obj.region}"
@@ -67,10 +81,13 @@ class ConnectForm(forms.Form):
     credential = CredentialChoiceField(
         label=_("Credential"),
         queryset=Credential.objects.none(),
+        required=False,
         empty_label=_("Choose…"),
         help_text=_(
             "API key: the key it is called with. IAM token: the service account whose tokens "
-            "it takes. Public: a credential of the account it belongs to (nothing is sent)."
+            "it takes. Public: optional, nothing is sent; the dashboard lists every endpoint "
+            "under an account, so empty files it under this region's service account (choose "
+            "one when you have several accounts)."
         ),
     )
 
@@ -110,6 +127,23 @@ class ConnectForm(forms.Form):
                 self.add_error("name", _("Give it a name: its URL has no endpoint ID to use."))
             data["name"] = found_id[:NAME_MAX_LENGTH]
         credential, mode = data.get("credential"), data.get("auth_mode")
+        if credential is None and mode == A.NONE:
+            credential = data["credential"] = public_account(data.get("region") or "")
+            if credential is None:
+                self.add_error(
+                    "credential",
+                    _(
+                        "Add a credential of its account first (Credentials): the dashboard "
+                        "lists every endpoint under one. Nothing is sent to a public endpoint."
+                    ),
+                )
+        elif credential is None and mode in (A.API_KEY, A.IAM_TOKEN):
+            self.add_error(
+                "credential",
+                _("Choose an API key to call it with an API key.")
+                if mode == A.API_KEY
+                else _("Choose a service account to call it with an IAM token."),
+            )
         if credential is not None:
             if mode == A.API_KEY and credential.kind != Credential.Kind.API_KEY:
                 self.add_error("credential", _("Choose an API key to call it with an API key."))

@@ -6,18 +6,27 @@ endpoint is checked with a real call before it is saved (`GET <url>/v1/models`, 
 model server's own route behind the URL), and refused in words when its URL does not answer,
 refuses the credential, or serves no model.
 
+A model server that does not serve `GET /v1/models` (it answers 404 or 405) is checked instead,
+when the served model name is given, with a 1-token `POST /v1/chat/completions` (max_tokens 1,
+SEEN §3.4) for that model: a 2xx connects it, its 404 means a wrong URL or id, a "model not found"
+answer a wrong model name.
+
 While the management routes of the account are unconfirmed (neither SEEN nor CAPTURED), a
 connected endpoint's status comes from the same cheap call, made by the reconciler on the re-check
-cadence (`connected_endpoint_check`): one call per connected endpoint, nothing for the others.
+cadence (`connected_endpoint_check`): one call per connected endpoint, nothing for the others. On
+the fallback path that call is the 1-token chat (one generated token per re-check); which probe an
+endpoint answers is remembered in the cache, so /v1/models is not asked again each time.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -39,6 +48,7 @@ from webapp.platform_routes import is_confirmed
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+logger = logging.getLogger(__name__)
 S = Endpoint.Status
 A = Endpoint.AuthMode
 # SEEN: `https://inference-aiplatform-hcm.api.vngcloud.vn/v1/me-<uuid>`; the region slot is
@@ -98,10 +108,60 @@ def served_models(base_url: str, auth_mode: str, credential: Credential | None) 
     return [str(m.get("id")) for m in listed if isinstance(m, dict) and m.get("id")]
 
 
+# The statuses of a server that has no `GET /v1/models` route (it serves chat completions only).
+NO_MODELS_ROUTE = (404, 405)
+PROBE_MODELS, PROBE_CHAT = "models", "chat"
+_PROBE_KEY = "connect-probe:{pk}"
+_PROBE_TTL = 7 * 24 * 3600
+# vLLM: 404 "The model `x` does not exist." (NotFoundError); OpenAI: code model_not_found.
+_MODEL_UNKNOWN = re.compile(r"model\b.*\b(does not exist|not found|not exist)", re.IGNORECASE)
+
+
+def chat_probe(
+    base_url: str, auth_mode: str, credential: Credential | None, served_model_name: str
+) -> None:
+    """A 1-token chat completion with `served_model_name` (SEEN §3.4); typed errors as they come."""
+    _client(base_url, auth_mode, credential).chat_completion(
+        {
+            "model": served_model_name,
+            "messages": [{"role": "user", "content": "ping"}],
+            "max_tokens": 1,
+        }
+    )
+
+
+def model_unknown(exc: PlatformError) -> bool:
+    """The chat call was refused for its model name (not for its URL)."""
+    if exc.code == "model_not_found":
+        return True
+    return exc.status_code in (400, 404) and bool(_MODEL_UNKNOWN.search(exc.message or ""))
+
+
+def probe_used(endpoint: Endpoint) -> str:
+    """Which probe this endpoint answered last (PROBE_MODELS when not known)."""
+    try:
+        return cache.get(_PROBE_KEY.format(pk=endpoint.pk)) or PROBE_MODELS
+    except Exception:  # a cache outage only costs a /v1/models call
+        return PROBE_MODELS
+
+
+def remember_probe(endpoint_pk: Any, probe: str) -> None:
+    try:
+        if probe == PROBE_MODELS:
+            cache.delete(_PROBE_KEY.format(pk=endpoint_pk))
+        else:
+            cache.set(_PROBE_KEY.format(pk=endpoint_pk), probe, timeout=_PROBE_TTL)
+    except Exception:  # remembered only to save a call
+        logger.warning("could not remember the probe of endpoint %s", endpoint_pk)
+
+
 def check_connection(
     *, base_url: str, auth_mode: str, credential: Credential | None, served_model_name: str
 ) -> str:
-    """The served model name the endpoint answers with, or ConnectRefused saying which refusal."""
+    """The served model name the endpoint answers with, or ConnectRefused saying which refusal.
+
+    (Which probe answered is not kept here: the first re-check finds it again and remembers it.)
+    """
     where = {"url": base_url}
     if auth_mode == A.IAM_TOKEN and credential is not None:
         try:
@@ -114,16 +174,77 @@ def check_connection(
             ) from None
     try:
         names = served_models(base_url, auth_mode, credential)
-    except NotFound:
+    except PlatformError as exc:
+        if exc.status_code not in NO_MODELS_ROUTE or isinstance(exc, Unavailable):
+            raise _refusal(exc, base_url, auth_mode, credential) from None
+        if not served_model_name:
+            raise ConnectRefused(
+                _(
+                    "Nothing answers at %(url)s/v1/models (%(status)s): check the URL, or the "
+                    "endpoint id and the region. If the endpoint serves only "
+                    "/v1/chat/completions, give its served model name: it is then checked with "
+                    "a 1-token chat."
+                )
+                % {**where, "status": exc.status_code},
+                field="url",
+            ) from None
+        return _chat_connection(base_url, auth_mode, credential, served_model_name)
+    if not names:
         raise ConnectRefused(
-            _(
-                "Nothing answers at %(url)s/v1/models (404): check the URL, or the endpoint "
-                "id and the region."
-            )
-            % where,
+            _("%(url)s answers, but serves no model (its /v1/models list is empty).") % where,
+            field="url",
+        )
+    if served_model_name and served_model_name not in names:
+        raise ConnectRefused(
+            _("%(url)s serves %(served)s, not “%(name)s”.")
+            % {**where, "served": ", ".join(names[:5]), "name": served_model_name},
+            field="served_model_name",
+        )
+    return served_model_name or names[0]
+
+
+def _chat_connection(
+    base_url: str, auth_mode: str, credential: Credential | None, served_model_name: str
+) -> str:
+    """/v1/models is not served: a 1-token chat with the model name given decides."""
+    where = {"url": base_url, "name": served_model_name}
+    try:
+        chat_probe(base_url, auth_mode, credential, served_model_name)
+    except PlatformError as exc:
+        if model_unknown(exc):
+            raise ConnectRefused(
+                _(
+                    "%(url)s answers chat completions, but not for the model “%(name)s” "
+                    "(%(error)s): check the served model name."
+                )
+                % {**where, "error": exc.message},
+                field="served_model_name",
+            ) from None
+        if isinstance(exc, NotFound):
+            raise ConnectRefused(
+                _(
+                    "Nothing answers at %(url)s (404 on /v1/models and on "
+                    "/v1/chat/completions): check the URL, or the endpoint id and the region."
+                )
+                % where,
+                field="url",
+            ) from None
+        if isinstance(exc, (AuthenticationFailed, PermissionDenied, Unavailable)):
+            raise _refusal(exc, base_url, auth_mode, credential) from None
+        raise ConnectRefused(
+            _("%(url)s has no /v1/models and refused a 1-token chat (%(error)s).")
+            % {**where, "error": error_text(exc)},
             field="url",
         ) from None
-    except (AuthenticationFailed, PermissionDenied) as exc:
+    return served_model_name
+
+
+def _refusal(
+    exc: PlatformError, base_url: str, auth_mode: str, credential: Credential | None
+) -> ConnectRefused:
+    """The refusal, in words, for an error of the check call."""
+    where = {"url": base_url}
+    if isinstance(exc, (AuthenticationFailed, PermissionDenied)):
         if exc.status_code in (401, 403) and auth_mode == A.NONE:
             message = _(
                 "%(url)s answered %(status)s: it is private. Choose how it is called: an API "
@@ -137,33 +258,20 @@ def check_connection(
         else:  # the service account's own token could not be had (IAM refused it)
             message = _("No IAM token for “%(label)s”: %(error)s")
         label = credential.label if credential else ""
-        raise ConnectRefused(
+        return ConnectRefused(
             message % {**where, "status": exc.status_code, "label": label, "error": exc.message},
             field="auth_mode" if auth_mode == A.NONE else "credential",
-        ) from None
-    except Unavailable as exc:
-        raise ConnectRefused(
+        )
+    if isinstance(exc, Unavailable):
+        return ConnectRefused(
             _("%(url)s does not answer: %(error)s") % {**where, "error": error_text(exc)},
             field="url",
-        ) from None
-    except PlatformError as exc:
-        raise ConnectRefused(
-            _("%(url)s answered, but not with a model list (%(error)s): is it an endpoint URL?")
-            % {**where, "error": error_text(exc)},
-            field="url",
-        ) from None
-    if not names:
-        raise ConnectRefused(
-            _("%(url)s answers, but serves no model (its /v1/models list is empty).") % where,
-            field="url",
         )
-    if served_model_name and served_model_name not in names:
-        raise ConnectRefused(
-            _("%(url)s serves %(served)s, not “%(name)s”.")
-            % {**where, "served": ", ".join(names[:5]), "name": served_model_name},
-            field="served_model_name",
-        )
-    return served_model_name or names[0]
+    return ConnectRefused(
+        _("%(url)s answered, but not with a model list (%(error)s): is it an endpoint URL?")
+        % {**where, "error": error_text(exc)},
+        field="url",
+    )
 
 
 def _already_here(
@@ -295,6 +403,10 @@ def endpoint_connect(
 def connected_endpoint_check(endpoint: Endpoint, *, guard: dict[str, Any]) -> bool:
     """One look at a connected endpoint's URL (`GET /v1/models`); True when its status changed.
 
+    Where /v1/models is not served (404 or 405) the look is a 1-token chat with its served model
+    name, remembered per endpoint so that /v1/models is not asked first each time; a "model not
+    found" answer is said on the row ("it no longer serves …").
+
     Answers: ACTIVE. 404: MISSING. 503 or 502: INACTIVE (stopped or not ready; the platform's
     words kept). A refused credential or any other failure: said on the row, the status kept.
     Once the management routes are confirmed, an endpoint of a service account with an id is
@@ -316,8 +428,18 @@ def connected_endpoint_check(endpoint: Endpoint, *, guard: dict[str, Any]) -> bo
         _same(endpoint, refused, guard, now)
         return False
     error = ""
+    base_url, served = endpoint.data_plane_url(), endpoint.served_model_name
     try:
-        names = served_models(endpoint.data_plane_url(), endpoint.auth_mode, credential)
+        if served and probe_used(endpoint) == PROBE_CHAT:
+            names = _chat_names(endpoint, base_url, credential)
+        else:
+            try:
+                names = served_models(base_url, endpoint.auth_mode, credential)
+            except PlatformError as exc:
+                if exc.status_code not in NO_MODELS_ROUTE or not served:
+                    raise
+                # No /v1/models here (or no longer): the 1-token chat decides, as at connect.
+                names = _chat_names(endpoint, base_url, credential)
     except NotFound:
         return _moved(endpoint, S.MISSING, "missing", {}, guard, now)
     except Unavailable as exc:
@@ -339,6 +461,20 @@ def connected_endpoint_check(endpoint: Endpoint, *, guard: dict[str, Any]) -> bo
             return _moved(endpoint, S.ACTIVE, code, {}, guard, now)
     _same(endpoint, error, guard, now)
     return False
+
+
+def _chat_names(endpoint: Endpoint, base_url: str, credential: Credential | None) -> list[str]:
+    """The re-check by a 1-token chat: [its model] when it answers, [] when the model is not
+    served (said on the row as "it no longer serves …"); other errors as they come."""
+    try:
+        chat_probe(base_url, endpoint.auth_mode, credential, endpoint.served_model_name)
+    except PlatformError as exc:
+        if model_unknown(exc):
+            remember_probe(endpoint.pk, PROBE_CHAT)
+            return []
+        raise
+    remember_probe(endpoint.pk, PROBE_CHAT)
+    return [endpoint.served_model_name]
 
 
 def _moved(
