@@ -32,6 +32,8 @@ RESOURCE = {
 # The envelope names a list answer must have for the client to walk it (the others help).
 ENVELOPE_NEEDED = ("items", "total_pages")
 ENVELOPE_OPTIONAL = ("page", "page_size", "total_items")
+# Why a get route was not called when its list answered nothing (no id to ask about).
+NOTHING_TO_ASK = "nothing to ask for"
 
 
 @dataclass
@@ -77,6 +79,17 @@ class PlatformReport:
     @property
     def answering(self) -> int:
         return sum(1 for c in self.read_checks if c.answered)
+
+    @property
+    def not_asked(self) -> list[OperationCheck]:
+        """Get routes with no id to ask about (a fresh account lists nothing): neither answered
+        nor refused, so counted apart."""
+        return [c for c in self.read_checks if c.skipped == NOTHING_TO_ASK]
+
+    @property
+    def asked(self) -> list[OperationCheck]:
+        """The read routes the count is out of: all of them but those not asked."""
+        return [c for c in self.read_checks if c.skipped != NOTHING_TO_ASK]
 
     @property
     def unreachable(self) -> str:
@@ -191,7 +204,7 @@ def platform_check(credential: Credential, *, routes: dict | None = None) -> Pla
             continue
         ids = _an_id(operation, found, routes, credential)
         if ids is None:
-            check.skipped = "nothing to ask for"
+            check.skipped = NOTHING_TO_ASK
             continue
         _read(check, client.probe(operation, ids=ids), routes)
     return PlatformReport(

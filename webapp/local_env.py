@@ -33,7 +33,12 @@ RUN_KEYS = (
     "AIPLATFORM_MANAGEMENT_URL",
     "AIPLATFORM_INFERENCE_URL_TEMPLATE",
     "GUNICORN_BIND",
+    # A routes file captured from the console (docs/vngcloud.md): `check_platform` typed in
+    # another shell must read the same table as the servers.
+    "AIPLATFORM_ROUTES_FILE",
 )
+# Paths kept absolute, so that manage.py typed in another directory finds the same file.
+_PATH_KEYS = frozenset({"AIPLATFORM_ROUTES_FILE"})
 
 
 def read(path: Path) -> dict[str, str]:
@@ -80,7 +85,11 @@ def write_run_env(env: Mapping[str, str], path: Path = RUN_ENV) -> None:
     """Note what this `make run` started with, for `manage.py` typed in another shell."""
     _write(
         path,
-        {key: env[key] for key in RUN_KEYS if env.get(key)},
+        {
+            key: str(Path(env[key]).expanduser().resolve()) if key in _PATH_KEYS else env[key]
+            for key in RUN_KEYS
+            if env.get(key)
+        },
         "# Written by `make run` at each start: what it runs with (manage.py reads it).\n",
     )
 

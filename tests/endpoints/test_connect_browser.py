@@ -4,6 +4,7 @@ chats with it in the playground."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from endpoints.clients.inference import endpoint_base_url
 from endpoints.models import Endpoint
@@ -38,7 +39,9 @@ def test_member_connects_an_endpoint_by_url_and_chats_with_it(
     page.get_by_label("Name in the dashboard").fill("console-demo")
     page.get_by_role("button", name="Check and connect").click()
     page.wait_for_url("**/inference/*-*-*-*-*/")
-    assert page.get_by_text("console-demo answered and is connected: it serves demo-chat.")
+    expect(
+        page.get_by_text("console-demo answered and is connected: it serves demo-chat.")
+    ).to_be_visible()
     page.get_by_text("its status comes from calling its URL").first.wait_for()
     screenshot(page, "endpoint-connected")
 

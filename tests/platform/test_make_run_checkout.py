@@ -119,3 +119,20 @@ def test_the_local_platform_serves_an_endpoint_its_management_api_does_not_list(
         assert _get(f"{lp.endpoint_url(unlisted)}/v1/models", "sk-wrong")[0] == 401
     finally:
         stop_local_platform(lp)
+
+
+def test_a_routes_file_set_for_make_run_reaches_manage_py_in_another_shell(tmp_path, monkeypatch):
+    run = tmp_path / "run.env"
+    routes = tmp_path / "captured" / "routes.json"
+    monkeypatch.chdir(tmp_path)
+    local_env.write_run_env(
+        {"LOCALPLATFORM_PORT": "18999", "AIPLATFORM_ROUTES_FILE": "captured/routes.json"},
+        path=run,
+    )
+    environ: dict[str, str] = {}
+    local_env.load(environ, paths=(run,))
+    # Recorded, and absolute: manage.py may be typed in another directory.
+    assert environ["AIPLATFORM_ROUTES_FILE"] == str(routes.resolve())
+    environ = {"AIPLATFORM_ROUTES_FILE": "/etc/exported.json"}
+    local_env.load(environ, paths=(run,))
+    assert environ["AIPLATFORM_ROUTES_FILE"] == "/etc/exported.json"  # the environment wins

@@ -25,11 +25,20 @@ def _outcome(check: OperationCheck) -> str:
     return f"no answer ({check.error})" if check.status is None else f"refused: {check.error}"
 
 
+def _count(report: PlatformReport) -> str:
+    """ "7 of 7 read routes answered.", or with the get routes that had nothing to ask about
+    counted apart: "6 of 6 read routes answered, 1 not asked: nothing listed."."""
+    counted = f"{report.answering} of {len(report.asked)} read routes answered"
+    if report.not_asked:
+        return f"{counted}, {len(report.not_asked)} not asked: nothing listed."
+    return f"{counted}."
+
+
 def report_text(report: PlatformReport) -> str:
     lines = [
         f"Platform {report.base_url}, as {report.credential}; routes: "
         + (report.routes_file or "the defaults (no AIPLATFORM_ROUTES_FILE)"),
-        f"{report.answering} of {len(report.read_checks)} read routes answered.",
+        _count(report),
         "",
     ]
     for c in report.checks:
