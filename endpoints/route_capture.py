@@ -20,7 +20,7 @@ from typing import Any
 from endpoints.field_match import Match, match_fields, nested_parent, words
 from endpoints.har import Call
 from endpoints.lifecycle import PLATFORM_STATUSES, normalize_status
-from webapp.platform_routes import OPERATIONS, RESOURCES, validate_routes
+from webapp.platform_routes import OPERATIONS, READ_METHODS, RESOURCES, validate_routes
 
 ID_SEGMENT = re.compile(
     r"^(?:[a-z]{2,3}-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -282,7 +282,13 @@ def _envelope(list_answers: list[dict], single_keys: list[str]) -> dict[str, Any
 
 
 def capture_routes(calls: list[Call], in_force: dict, *, regions: list[str], name: str) -> Capture:
-    """The table the calls show, beside the one in force. `name` is the file's (for notes)."""
+    """The table the calls show, beside the one in force. `name` is the file's (for notes).
+
+    A write call that failed (4xx or 5xx: scaling an endpoint still CREATING, a name taken) says
+    nothing sure about the route, so it is left out of the matching; the notes count them.
+    """
+    failed = [c for c in calls if c.method not in READ_METHODS and c.status >= 400]
+    calls = [c for c in calls if not (c.method not in READ_METHODS and c.status >= 400)]
     groups, slot_values = group_calls(calls)
     chosen: dict[str, Group] = {}
     for group in groups:
@@ -313,6 +319,11 @@ def capture_routes(calls: list[Call], in_force: dict, *, regions: list[str], nam
 
     samples: dict[str, list[dict]] = {r: [] for r in RESOURCES}
     list_answers, single_keys, notes = [], [], []
+    if failed:
+        notes.append(
+            f"{len(failed)} write call(s) that failed (4xx/5xx) left out of the matching: "
+            + ", ".join(sorted({f"{c.method} {c.status}" for c in failed}))
+        )
     bodies: list[dict] = []
     for operation, group in chosen.items():
         resource = group.resource
@@ -359,7 +370,9 @@ def capture_routes(calls: list[Call], in_force: dict, *, regions: list[str], nam
     routes["envelope"] = {**in_force["envelope"], **envelope}
     maps.insert(0, MapFinding("envelope", in_force["envelope"], envelope))
     validate_routes(routes)
-    return Capture(findings, maps, routes, sorted(unknown_statuses), notes, len(calls))
+    return Capture(
+        findings, maps, routes, sorted(unknown_statuses), notes, len(calls) + len(failed)
+    )
 
 
 def _strings(obj: Any) -> list[str]:

@@ -5,20 +5,40 @@
 create, watch it come up, scale, stop, start, delete. It speaks the route profile's paths and
 names, as a console speaks its own API, and every exchange goes through a RecordingBrowser, so
 the HAR it leaves is the one a browser would have saved.
+
+Each step waits for the endpoint to reach the status it needs, polling as a console page does
+(more slowly as the wait grows) up to a generous cap, so a platform that takes 20 s to deploy
+(`make run`) is not scaled while still CREATING; a step that never gets there stops the walk.
+
+    python -m localplatform.console --record console.har [--url http://127.0.0.1:8001]
+
+records a walk against a running local platform (its service account from --client-id and
+--client-secret, else LOCALPLATFORM_SERVICE_ACCOUNTS, else var/local.env of `make run`).
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
+import os
 import re
 import secrets
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from localplatform.har import HarRecorder, RecordingBrowser
-from localplatform.profiles import Profile, invert, rename
+from localplatform.profiles import PROFILES, Profile, invert, rename
 
 _SLOT = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+# How long a step waits for its status: far above any deploy of the local platform (0.2 s in the
+# tests, ~20 s under `make run`), so only a platform that is stuck stops the walk.
+WAIT_SECONDS = 300.0
+
+
+class WalkStuck(RuntimeError):
+    """An endpoint did not reach the status the next step needs within the wait."""
 
 
 class ConsoleSession:
@@ -30,8 +50,10 @@ class ConsoleSession:
         client_id: str,
         client_secret: str,
         recorder: HarRecorder | None = None,
+        wait_seconds: float = WAIT_SECONDS,
     ) -> None:
         self.base = base_url.rstrip("/")
+        self.wait_seconds = wait_seconds
         self.profile = profile
         self.client_id = client_id
         self.client_secret = client_secret
@@ -87,16 +109,27 @@ class ConsoleSession:
         self.browser.bearer = response.json()["access_token"]
         return self.browser.bearer
 
-    def wait_for(self, endpoint_id: str, *statuses: str, timeout: float = 10.0) -> dict:
+    def wait_for(self, endpoint_id: str, *statuses: str, timeout: float | None = None) -> dict:
+        """The endpoint once its status is one of `statuses` ("GONE": its get answers 404),
+        polled every 0.1 s growing to 2 s; WalkStuck after `timeout` (default: the session's
+        wait_seconds)."""
+        timeout = self.wait_seconds if timeout is None else timeout
         deadline = time.monotonic() + timeout
+        pause = 0.1
         while True:
             response = self.call("get_endpoint", eid=endpoint_id)
             if response.status_code == 404 and "GONE" in statuses:
                 return {}
-            found = self._object(response, "endpoint")
-            if found.get("status") in statuses or time.monotonic() > deadline:
+            found = self._object(response, "endpoint") if response.ok else {}
+            if found.get("status") in statuses:
                 return found
-            time.sleep(0.1)
+            if time.monotonic() > deadline:
+                raise WalkStuck(
+                    f"endpoint {endpoint_id} is still {found.get('status') or response.status_code}"
+                    f" after {timeout:.0f} s (waiting for {' or '.join(statuses)})"
+                )
+            time.sleep(pause)
+            pause = min(pause * 1.5, 2.0)
 
     def walk(self, name: str = "har-endpoint", region: str = "HCM") -> dict:
         """Every step once; returns the ids it saw (for the test to check against)."""
@@ -135,3 +168,69 @@ class ConsoleSession:
         self.call("delete_endpoint", eid=endpoint_id)
         self.wait_for(endpoint_id, "GONE")
         return {"endpoint_id": endpoint_id, "token": self.browser.bearer, **self.cookies}
+
+
+# ---------------------------------------------------------------------------- the command line
+def _service_account() -> tuple[str, str]:
+    """The first LOCALPLATFORM_SERVICE_ACCOUNTS entry, from the environment or var/local.env."""
+    raw = os.environ.get("LOCALPLATFORM_SERVICE_ACCOUNTS", "")
+    local = Path(os.environ.get("VAR_DIR") or Path(__file__).resolve().parents[1] / "var")
+    if not raw and (local / "local.env").exists():
+        for line in (local / "local.env").read_text(encoding="utf-8").splitlines():
+            if line.startswith("LOCALPLATFORM_SERVICE_ACCOUNTS="):
+                raw = line.split("=", 1)[1].strip()
+    first = raw.split(",")[0].strip()
+    client_id, _, rest = first.partition(":")
+    return client_id, rest.split(":")[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m localplatform.console",
+        description="Walk the console once against a running local platform (list, create, "
+        "scale, stop, start, delete) and save the exchanges as a browser's HAR file.",
+    )
+    parser.add_argument("--record", metavar="FILE", required=True, help="the HAR file to write")
+    port = os.environ.get("LOCALPLATFORM_PORT", "8001")
+    parser.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{port}",
+        help="the local platform (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=os.environ.get("LOCALPLATFORM_ROUTE_PROFILE") or "default",
+        help="the route profile the platform runs with (default: %(default)s)",
+    )
+    parser.add_argument("--client-id", default="")
+    parser.add_argument("--client-secret", default="")
+    parser.add_argument(
+        "--wait", type=float, default=WAIT_SECONDS, help="longest wait for one step, in seconds"
+    )
+    args = parser.parse_args(argv)
+    client_id, client_secret = args.client_id, args.client_secret
+    if not (client_id and client_secret):
+        client_id, client_secret = _service_account()
+    if not (client_id and client_secret):
+        parser.error("no service account: pass --client-id and --client-secret")
+    session = ConsoleSession(
+        args.url,
+        PROFILES[args.profile],
+        client_id=client_id,
+        client_secret=client_secret,
+        wait_seconds=args.wait,
+    )
+    try:
+        seen = session.walk()
+    except (WalkStuck, OSError) as exc:
+        sys.stderr.write(f"The walk stopped: {exc}\n")
+        return 1
+    path = session.recorder.write(args.record)
+    count = len(session.recorder.entries)
+    sys.stdout.write(f"Recorded {count} exchanges in {path} (endpoint {seen['endpoint_id']}).\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
