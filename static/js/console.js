@@ -1,4 +1,4 @@
-// Console behaviour that needs no framework: toasts, copy buttons, the language switch, the
+// Console behaviour that needs no framework: toasts, copy buttons, the language switch, tabs, the
 // mobile sidebar. Loaded as a file (the CSP forbids inline script).
 (function () {
   "use strict";
@@ -140,8 +140,57 @@
     resizeTimer = setTimeout(reachScrollables, 150);
   });
 
-  document.addEventListener("DOMContentLoaded", function () { wire(document); syncMenu(); reachScrollables(); });
-  document.addEventListener("htmx:afterSettle", function (event) { wire(event.target.ownerDocument || document); reachScrollables(); });
+  document.addEventListener("DOMContentLoaded", function () { wire(document); syncMenu(); reachScrollables(); roveAll(document); });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    wire(event.target.ownerDocument || document); reachScrollables(); roveAll(document);
+  });
+
+  // Tabs, on every page ([role=tablist] > [role=tab] with aria-controls naming its panel): a click
+  // selects; ArrowLeft/ArrowRight (wrapping), Home and End move the focus and select. One Tab stop
+  // per tab list (roving tabindex: the selected tab 0, the others -1). A page that must react to a
+  // choice listens to the tab's click (the arrow keys click it too).
+  function tabsOf(list) {
+    return Array.prototype.filter.call(list.querySelectorAll("[role=tab]"), function (tab) {
+      return tab.closest("[role=tablist]") === list;
+    });
+  }
+
+  function selectTab(tab) {
+    tabsOf(tab.closest("[role=tablist]")).forEach(function (other) {
+      var selected = other === tab;
+      other.setAttribute("aria-selected", selected ? "true" : "false");
+      other.tabIndex = selected ? 0 : -1;
+      var panel = document.getElementById(other.getAttribute("aria-controls"));
+      if (panel) panel.hidden = !selected;
+    });
+  }
+  window.idashSelectTab = selectTab;
+
+  function roveAll(root) {
+    root.querySelectorAll("[role=tablist]").forEach(function (list) {
+      var tabs = tabsOf(list);
+      var chosen = tabs.filter(function (t) { return t.getAttribute("aria-selected") === "true"; })[0] || tabs[0];
+      tabs.forEach(function (t) { t.tabIndex = t === chosen ? 0 : -1; });
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var tab = event.target.closest && event.target.closest("[role=tablist] [role=tab]");
+    if (tab) selectTab(tab);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var tab = event.target.closest && event.target.closest("[role=tablist] [role=tab]");
+    if (!tab || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (["ArrowRight", "ArrowLeft", "Home", "End"].indexOf(event.key) < 0) return;
+    event.preventDefault();
+    var tabs = tabsOf(tab.closest("[role=tablist]"));
+    var at = tabs.indexOf(tab);
+    var next = event.key === "Home" ? tabs[0] : event.key === "End" ? tabs[tabs.length - 1]
+      : tabs[(at + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+    next.focus();
+    next.click();
+  });
 })();
 
 // A fragment swapped in by htmx (a table that refreshes itself, a live region) keeps the keyboard's

@@ -559,14 +559,18 @@
   };
 
   // ---------------------------------------------------------------- small things
-  function selectTab(tab) {
-    var list = tab.closest("[role=tablist]");
-    $all(list, "[role=tab]").forEach(function (other) {
-      var selected = other === tab;
-      other.setAttribute("aria-selected", selected ? "true" : "false");
-      var panel = document.getElementById(other.getAttribute("aria-controls"));
-      if (panel) panel.hidden = !selected;
-    });
+  // A setting's "?": a button that shows its help (the paragraph that also describes the number
+  // box) on click, tap, Enter or Space; a second press or Escape hides it again.
+  function setHint(button, open) {
+    var text = document.getElementById(button.getAttribute("aria-controls"));
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (text) text.classList.toggle("sr-only", !open);
+  }
+
+  function closeHints() {
+    var open = $all(document, "[data-hint][aria-expanded=true]");
+    open.forEach(function (button) { setHint(button, false); });
+    return open.length > 0;
   }
 
   function wireShareForm(root) {
@@ -628,8 +632,9 @@
   }
 
   document.addEventListener("click", function (event) {
-    var tab = event.target.closest("[data-view-tab], [data-code-tab]");
-    if (tab) selectTab(tab);
+    // The tabs themselves (selection, arrow keys) are console.js's, as on every page.
+    var hint = event.target.closest("[data-hint]");
+    if (hint) { setHint(hint, hint.getAttribute("aria-expanded") !== "true"); return; }
     var toggle = event.target.closest("[data-drawer-toggle]");
     if (toggle) {
       var drawer = document.getElementById(toggle.getAttribute("data-drawer-toggle"));
@@ -643,7 +648,10 @@
   });
 
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && document.querySelector("[data-drawer].is-open")) closeDrawers(true);
+    if (event.key !== "Escape") return;
+    // An open help closes first (the drawer it sits in stays open).
+    if (closeHints()) return;
+    if (document.querySelector("[data-drawer].is-open")) closeDrawers(true);
   });
 
   // View code with a setting out of range: the fields say why, and the refusal (HTTP 400) is

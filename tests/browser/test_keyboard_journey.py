@@ -184,7 +184,7 @@ def test_keyboard_only_create_deploy_and_chat(
         assert page.evaluate("window.__said") == [f"demo-chat: {words}"]
         assert focused(page).startswith("textarea#pg-message")
         # Turns a screen reader can walk: a heading per turn.
-        log = page.get_by_role("region", name="Conversation")
+        log = page.get_by_role("region", name="Messages")
         assert log.get_by_role("article").count() == 2
         assert log.get_by_role("heading", name="You").count() == 1
         assert log.get_by_role("heading", name="demo-chat").count() == 1
@@ -226,4 +226,56 @@ def test_keyboard_only_create_deploy_and_chat(
         context.close()
         for proc in procs:
             proc.stop()
+    assert not errors, errors
+
+
+def test_enter_in_a_field_of_steps_2_and_3_goes_forward(browser, live_server, member, platform):
+    """Enter inside a field submits the form's first submit button: Next, never Back (Back came
+    first on steps 2 and 3 and sent people back a step)."""
+    credential_create(
+        kind=Credential.Kind.SERVICE_ACCOUNT,
+        label="team-sa",
+        client_id=platform.service_account.client_id,
+        secret=platform.service_account.client_secret,
+    )
+    context, page, errors = open_page(browser)
+    base = live_server.url
+    try:
+        page.goto(f"{base}/login/")
+        page.keyboard.type("bob")
+        tab_to(page, "#id_password")
+        page.keyboard.type("correct-horse-battery-staple-42")
+        press(page, "Enter")
+        page.wait_for_url(f"{base}/")
+        page.goto(f"{base}/inference/create/basics/")
+        tab_to(page, "#id_name")
+        page.keyboard.type("enter-endpoint")
+        tab_to(page, "#id_credential")
+        choose(page, "team-sa")
+        tab_to(page, "#id_model_id")
+        choose(page, "demo-chat")
+        tab_to(page, "#id_name", back=True)
+        press(page, "Enter")
+        page.wait_for_url("**/inference/create/resources/")
+
+        # Step 2: Enter on the chosen instance type (a radio button inside the form).
+        tab_to(page, "input[name=instance_type]")
+        press(page, "ArrowDown")
+        press(page, "ArrowUp")
+        chosen = page.evaluate("document.activeElement.value")
+        press(page, "Enter")
+        page.wait_for_url("**/inference/create/scaling/")
+
+        # Step 3: Enter inside a number field, after changing it.
+        tab_to(page, "#id_max_replicas")
+        press(page, "Control+A")
+        page.keyboard.type("3")
+        press(page, "Enter")
+        page.wait_for_url("**/inference/create/review/")
+        # What was chosen and typed went forward with it.
+        review = page.get_by_role("main").inner_text()
+        assert chosen in review, review
+        assert "\N{EN DASH} 3" in review, review
+    finally:
+        context.close()
     assert not errors, errors
