@@ -1,5 +1,12 @@
 """The console's colours pass WCAG 2.1 AA: the ratios written beside the custom properties in
-static/css/console.css are computed again here, and the pairs the pages depend on are required."""
+static/css/console.css are computed again here, and the pairs the pages depend on are required.
+
+Disabled controls have no pair here on purpose. The stylesheet does have a disabled state
+(`.btn[disabled], .btn[aria-disabled="true"] { opacity: .55 }`, and `.instance-card.is-disabled`
+in endpoints.css), but WCAG 2.1 exempts them: 1.4.3 and 1.4.11 do not apply to "inactive user
+interface components" (a disabled Send or Next cannot be used, so its text need not reach 4.5:1).
+What a disabled control must do instead, say why it is disabled where that matters, is the page's
+job (the wizard's instance cards name their reason with aria-describedby)."""
 
 from __future__ import annotations
 
