@@ -284,6 +284,8 @@ def test_public_transcript_is_readable_without_an_account(
     page = Client().get(reverse("share:page", args=[link.token]))
     assert page.status_code == 200
     assert "What is an endpoint?" in page.content.decode()
+    meta = re.search(r'data-testid="share-meta">\s*(.*?)\s*</p>', page.content.decode(), re.S)
+    assert meta.group(1).startswith("Expires in "), meta.group(1)  # a sentence, not a fragment
 
 
 def test_transcript_link_does_not_need_valid_live_settings(
