@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -145,8 +146,13 @@ def drain_queue(queue: str, handle, *, batch: int, max_batches: int) -> int:
         return 0
     trim = client.register_script(_TRIM_IF_OWNER)
     moved = 0
+    # No new batch past half the task's soft time limit: a backlog is left to the next drain
+    # rather than cut short by Celery mid-batch (rolled back, and read again).
+    stop_at = time.monotonic() + settings.CELERY_TASK_SOFT_TIME_LIMIT / 2
     try:
         for _ in range(max_batches):
+            if moved and time.monotonic() >= stop_at:
+                break
             # The oldest records are at the tail (LPUSH adds at the head).
             raw = client.lrange(queue, -batch, -1)
             if not raw:
