@@ -29,8 +29,9 @@ from django.utils import timezone
 from endpoints import discovery, lifecycle
 from endpoints.clients.aiplatform import PlatformEndpoint
 from endpoints.clients.errors import NotFound, PlatformError
-from endpoints.models import Credential, Endpoint, EndpointQuerySet
+from endpoints.models import Credential, Endpoint
 from endpoints.platform_errors import error_text
+from endpoints.reconcile_writes import record_failure, write_same_status
 from endpoints.selectors import platform_client, service_account_choices
 from endpoints.services.deployments import check_timeout, wake_pending_deploys
 from monitoring.recording import record_replica_samples
@@ -227,7 +228,7 @@ def endpoints_poll() -> dict[str, int]:
                 endpoint.credential = credential  # no lazy load per row
             same_status: list[tuple[Endpoint, dict[str, Any]]] = []
             _poll_group(credential, pair[1], mine, lease, listings, stats, same_status)
-            _write_same_status(same_status, lease)
+            write_same_status(same_status, lease)
             polled.update(endpoint.pk for endpoint in mine)
             sync(pair)
         looked.extend(claimed)
@@ -252,7 +253,7 @@ def _check_connected(rows: list[Endpoint], lease: datetime, stats: dict[str, int
         except Exception as exc:  # a row that fails says why on itself, the pass goes on
             stats["failed"] += 1
             logger.exception("check of connected endpoint %s failed", endpoint.pk)
-            _record_failure(endpoint, exc, timezone.now(), {"next_poll_at": lease})
+            record_failure(endpoint, exc, timezone.now(), {"next_poll_at": lease})
 
 
 def claim_due(now: datetime, limit: int) -> tuple[list[Endpoint], datetime, bool]:
@@ -358,7 +359,7 @@ def _poll_group(
         except Exception as exc:  # a row that fails says why on itself, the pass goes on
             stats["failed"] += 1
             logger.exception("reconcile endpoint %s failed", endpoint.pk)
-            _record_failure(endpoint, exc, now, held)
+            record_failure(endpoint, exc, now, held)
 
 
 def _note_scaling_outside(endpoint: Endpoint, fields: dict[str, Any]) -> None:
@@ -411,71 +412,6 @@ def _not_listed(
     if error is not None:
         fields["check_error"] = error_text(error)[:500]
     same_status.append((endpoint, fields))
-
-
-def _record_failure(endpoint: Endpoint, exc: BaseException, now: datetime, held: dict) -> None:
-    """Why this row could not be checked, on the row; the next look moved forward (backing off)."""
-    attempts = endpoint.poll_attempts
-    delay = max(lifecycle.poll_interval(attempts), settings.ENDPOINT_POLL_MIN_SECONDS)
-    try:
-        Endpoint.objects.filter(pk=endpoint.pk, **held).update(
-            check_error=error_text(exc)[:500],
-            checked_at=now,
-            next_poll_at=now + timedelta(seconds=delay),
-            poll_attempts=attempts + 1,
-        )
-    except Exception:
-        logger.exception("could not record the failure of endpoint %s", endpoint.pk)
-
-
-def _write_same_status(rows: list[tuple[Endpoint, dict[str, Any]]], lease: datetime) -> None:
-    """Endpoints whose status did not change: one update per distinct change, not per row.
-
-    Only the columns that differ are written (so "last updated" moves only for a real change,
-    not for the schedule). Each update is a compare-and-swap on the status read and on the
-    lease this pass holds: a writer that changed the status or took the row meanwhile (an
-    action, a deploy) keeps what it wrote.
-    """
-    groups: dict[tuple[str, str, tuple[tuple[str, Any], ...]], list[int]] = {}
-    for endpoint, fields in rows:
-        diff = {
-            key: value
-            for key, value in fields.items()
-            if key in EndpointQuerySet.BOOKKEEPING_FIELDS or getattr(endpoint, key) != value
-        }
-        frozen = tuple(sorted((k, _hashable(v)) for k, v in diff.items()))
-        key = (endpoint.status, endpoint.raw_status, frozen)
-        groups.setdefault(key, []).append(endpoint.pk)
-        for name, value in diff.items():
-            setattr(endpoint, name, value)
-    for (status, raw_status, frozen), pks in groups.items():
-        values = {k: _unhashable(v) for k, v in frozen}
-        for start in range(0, len(pks), 5000):
-            chunk = pks[start : start + 5000]
-            try:  # one statement: in autocommit a refused one undoes only itself
-                Endpoint.objects.filter(
-                    pk__in=chunk, status=status, raw_status=raw_status, next_poll_at=lease
-                ).update(**values)
-            except Exception as exc:  # a value the database refuses: never the whole pass
-                logger.exception("reconcile: a grouped write of %s endpoints failed", len(chunk))
-                now = timezone.now()
-                for pk in chunk:
-                    row = Endpoint(pk=pk, poll_attempts=0)
-                    _record_failure(row, exc, now, {"next_poll_at": lease})
-
-
-class _Frozen(tuple):
-    """A dict parameter (reason_params) made hashable for grouping, and back."""
-
-
-def _hashable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return _Frozen(sorted(value.items()))
-    return value
-
-
-def _unhashable(value: Any) -> Any:
-    return dict(value) if isinstance(value, _Frozen) else value
 
 
 # ------------------------------------------------------------------------------ gone
@@ -573,7 +509,7 @@ def _sync_group(
             _apply_discovered(endpoint, listed.get(endpoint.platform_id or ""), credential)
         except Exception as exc:  # one row never stops the others
             logger.exception("sync: endpoint %s failed", endpoint.pk)
-            _record_failure(endpoint, exc, timezone.now(), {})
+            record_failure(endpoint, exc, timezone.now(), {})
     return imported
 
 
