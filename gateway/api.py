@@ -123,16 +123,9 @@ def chat_completions(environ: dict, call: Call) -> Response:
     key = _authenticate(environ, call)
     chat = validation.check(validation.parse(_read_body(environ)))
     call.model, call.stream, call.prompt_estimate = chat.model, chat.stream, chat.prompt_estimate
-    route = _route(chat.model)
+    route = _route_for_key(key, chat.model)
     endpoint = route.endpoint
     call.endpoint_id = endpoint.pk
-    if not key.may_call(endpoint.pk):
-        raise ApiError(
-            403,
-            f"This key may not call the model '{chat.model}'.",
-            type_="permission_error",
-            code="model_not_allowed",
-        )
     if not endpoint.can_be_called():
         raise ApiError(
             503,
@@ -177,6 +170,19 @@ def _route(model: str) -> routes.Route:
             "(GET /v1/models lists them).",
             param="model",
             code="model_not_found",
+        )
+    return route
+
+
+def _route_for_key(key: authn.KeyInfo, name: str) -> routes.Route:
+    """The route of `name` (404 if nothing has it), if this key may call its endpoint (else 403)."""
+    route = _route(name)
+    if not key.may_call(route.endpoint.pk):
+        raise ApiError(
+            403,
+            f"This key may not call the model '{name}'.",
+            type_="permission_error",
+            code="model_not_allowed",
         )
     return route
 
@@ -374,13 +380,6 @@ def model(environ: dict, call: Call, name: str) -> Response:
     for a name nothing has, 403 for one the key may not call, as chat completions answer."""
     key = _current_key(environ, call)
     call.model = name
-    endpoint = _route(name).endpoint
-    if not key.may_call(endpoint.pk):
-        raise ApiError(
-            403,
-            f"This key may not call the model '{name}'.",
-            type_="permission_error",
-            code="model_not_allowed",
-        )
+    endpoint = _route_for_key(key, name).endpoint
     body = _model_object(name, created_at=endpoint.created_at, status=endpoint.status)
     return json_response(200, body)

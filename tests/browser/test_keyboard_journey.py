@@ -72,6 +72,20 @@ def press(page, key: str) -> None:
     page.keyboard.press(key)
 
 
+def basics_by_keyboard(page, name: str) -> None:
+    """Wizard step 1 by keyboard: a name, the service account and the model; Enter in the name
+    goes forward."""
+    tab_to(page, "#id_name")
+    page.keyboard.type(name)
+    tab_to(page, "#id_credential")
+    choose(page, "team-sa")
+    tab_to(page, "#id_model_id")
+    choose(page, "demo-chat")
+    tab_to(page, "#id_name", back=True)
+    press(page, "Enter")
+    page.wait_for_url("**/inference/create/resources/")
+
+
 def test_keyboard_only_create_deploy_and_chat(
     browser, live_server, member, deploying_platform, tmp_path
 ):
@@ -112,15 +126,7 @@ def test_keyboard_only_create_deploy_and_chat(
         page.wait_for_url("**/inference/create/basics/")
 
         # Step 1: a name, the service account and the model; Enter in the name goes forward.
-        tab_to(page, "#id_name")
-        page.keyboard.type("kb-endpoint")
-        tab_to(page, "#id_credential")
-        choose(page, "team-sa")
-        tab_to(page, "#id_model_id")
-        choose(page, "demo-chat")
-        tab_to(page, "#id_name", back=True)
-        press(page, "Enter")
-        page.wait_for_url("**/inference/create/resources/")
+        basics_by_keyboard(page, "kb-endpoint")
 
         # Step 2: the instance types are radio buttons: Tab into the group, arrows to choose.
         tab_to(page, "input[name=instance_type]")
@@ -248,15 +254,7 @@ def test_enter_in_a_field_of_steps_2_and_3_goes_forward(browser, live_server, me
         press(page, "Enter")
         page.wait_for_url(f"{base}/")
         page.goto(f"{base}/inference/create/basics/")
-        tab_to(page, "#id_name")
-        page.keyboard.type("enter-endpoint")
-        tab_to(page, "#id_credential")
-        choose(page, "team-sa")
-        tab_to(page, "#id_model_id")
-        choose(page, "demo-chat")
-        tab_to(page, "#id_name", back=True)
-        press(page, "Enter")
-        page.wait_for_url("**/inference/create/resources/")
+        basics_by_keyboard(page, "enter-endpoint")
 
         # Step 2: Enter on the chosen instance type (a radio button inside the form).
         tab_to(page, "input[name=instance_type]")
