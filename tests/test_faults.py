@@ -63,10 +63,13 @@ def test_redis_stopped_signed_in_pages_work_and_health_names_it(tmp_path, platfo
         assert person.sign_in(member.username, PASSWORD).status_code == 302
         assert person.get("/healthz/").json()["ok"] is True
 
+        assert 'data-testid="redis-down"' not in person.get("/").text
         proxy.cut()
         for path in ("/", "/inference/", f"/inference/{ep.code}/", "/registry/"):
             r = person.get(path)
             assert r.status_code == 200, (path, r.status_code, r.text[:300])
+            # The page works, and says what does not.
+            assert 'data-testid="redis-down"' in r.text and "does not answer" in r.text, path
         health = person.get("/healthz/")
         assert health.status_code == 503
         assert health.json()["database"]["ok"] is True
@@ -78,6 +81,7 @@ def test_redis_stopped_signed_in_pages_work_and_health_names_it(tmp_path, platfo
 
         proxy.restore()
         wait_for(lambda: person.get("/healthz/").status_code == 200, 15, "recovery")
+        assert 'data-testid="redis-down"' not in person.get("/").text
         assert Browser(base).sign_in(member.username, PASSWORD).status_code == 302
         assert "Traceback" not in proc.log()
     finally:

@@ -34,6 +34,7 @@ def test_the_admin_login_is_the_throttled_sign_in(client, admin, settings):
         assert fail(client, "alice") == 200
     r = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
     assert r.status_code == 429 and "_auth_user_id" not in client.session
+    assert r["Retry-After"] == "300"  # the 5-minute windows (5/5m, 30/5m)
 
 
 def test_a_signed_in_non_admin_is_told_no_at_the_admin_login(as_member):

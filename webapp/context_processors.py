@@ -25,13 +25,14 @@ def console(request: HttpRequest) -> dict:
 
 
 def _background_stopped() -> heartbeat.Background | None:
-    """The heartbeat when the background checks have stopped; None when they run, when nothing
-    is known yet, or when Redis does not answer (that outage has its own page and /healthz/)."""
+    """The heartbeat when the background checks have stopped, or cannot be read because Redis
+    does not answer (the page still works: it says what does not); None when they run or when
+    nothing is known yet."""
     try:
         state = heartbeat.background_state()
     except Exception as exc:
         logger.warning("The background checks' heartbeat cannot be read: %s", exc)
-        return None
+        return heartbeat.Background(age=None, stale=True, redis_down=True)
     return state if state.stale else None
 
 

@@ -38,6 +38,7 @@ class Background:
     age: float | None
     stale: bool
     stopped_part: str = ""  # "worker" or "beat" when stale
+    redis_down: bool = False  # the heartbeat could not be read: Redis does not answer
 
     @property
     def minutes(self) -> int:

@@ -95,12 +95,15 @@ def release_attempt(keys: list[str]) -> None:
 
 
 def ratelimited(request: HttpRequest) -> HttpResponse:
-    return render(
+    response = render(
         request,
         "429.html",
         {"message": _("Too many attempts. Wait a few minutes and try again.")},
         status=429,
     )
+    # At the latest when the longest window opened by these attempts closes.
+    response["Retry-After"] = str(max(window for _key, _limit, window in _buckets(request)))
+    return response
 
 
 def throttle_down(request: HttpRequest) -> HttpResponse:
