@@ -138,6 +138,9 @@ def load_test_stop(*, test: LoadTest) -> bool:
 
 
 def latest_for(endpoint: Endpoint) -> LoadTest | None:
+    """The endpoint's latest test, a run whose worker was lost shown as failed (not "Running"
+    for ever) once its duration and the grace have passed."""
+    _expire_stale(endpoint)
     return LoadTest.objects.filter(endpoint=endpoint).order_by("-created_at", "-pk").first()
 
 

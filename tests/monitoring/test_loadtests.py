@@ -3,6 +3,7 @@ against the local platform through the gateway's path."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -78,6 +79,18 @@ def test_a_test_whose_worker_was_lost_does_not_block_the_next(as_member, endpoin
     assert start(as_member, endpoint).status_code == 201
     lost.refresh_from_db()
     assert lost.status == LoadTest.Status.FAILED
+
+
+def test_a_run_whose_worker_was_lost_reads_as_failed_without_a_new_start(as_viewer, endpoint):
+    LoadTest.objects.create(
+        endpoint=endpoint, concurrency=2, duration_seconds=10, max_tokens=8,
+        status=LoadTest.Status.RUNNING, started_at=timezone.now() - timedelta(minutes=10),
+    )  # fmt: skip
+    watched = as_viewer.get(f"/inference/{endpoint.code}/load-test.json").json()["load_test"]
+    assert watched["status"] == "failed" and watched["active"] is False
+    page = as_viewer.get(f"/inference/{endpoint.code}/").content.decode()
+    status = re.search(r'data-testid="load-test-status">(.*?)</p>', page, re.S).group(1)
+    assert "Failed" in status and "Running" not in status, status
 
 
 def test_an_endpoint_that_is_not_active_is_refused(as_member, db):
