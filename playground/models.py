@@ -94,11 +94,19 @@ class Message(models.Model):
     def error_text(self) -> str:
         if self.error_code:
             return failures.render(self.error_code, self.error_params)
-        if self.finish_reason == self.INTERRUPTED:
+        if self.finish_reason == self.INTERRUPTED and self.content:
             return str(
                 _(
                     "This reply was interrupted: the server stopped before it ended (or it is "
                     "still being written in another tab). What arrived is kept."
+                )
+            )
+        if self.finish_reason == self.INTERRUPTED:
+            # Stored only when it ends: a web process killed mid-reply kept none of it.
+            return str(
+                _(
+                    "This reply was interrupted: the server stopped before it was saved (or it "
+                    "is still being written in another tab). Send the message again to retry."
                 )
             )
         return ""

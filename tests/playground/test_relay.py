@@ -248,7 +248,11 @@ def test_stop_closes_the_upstream_request_and_saves_the_partial_reply(
     response.close()  # the connection is gone, like an aborted fetch
 
     deadline = time.monotonic() + 10
-    while platform.stats()["inflight_streams"] or not Message.objects.exists():
+    # The placeholder reply is stored before the stream: wait for the relay's own save.
+    while (
+        platform.stats()["inflight_streams"]
+        or Message.objects.filter(role="assistant", finish_reason=Message.INTERRUPTED).exists()
+    ):
         assert time.monotonic() < deadline, "the relay did not notice the client went away"
         time.sleep(0.05)
     reply = Message.objects.get(role="assistant")
@@ -336,6 +340,10 @@ def test_the_message_and_a_placeholder_reply_are_stored_before_the_reply_streams
     page = as_member.get(reverse("playground:conversation", args=[conversation.code]))
     assert page.status_code == 200
     assert "This reply was interrupted" in page.content.decode()
+    # Nothing of it is stored yet: the page must not claim that "what arrived is kept".
+    assert "What arrived is kept" not in reply.error_text and "Send the message" in reply.error_text
+    reply.content = "Half a"
+    assert "What arrived is kept" in reply.error_text
 
     evs = events(response)
     assert evs[-1]["type"] == "done"
