@@ -560,7 +560,8 @@
 
   // ---------------------------------------------------------------- small things
   // A setting's "?": a button that shows its help (the paragraph that also describes the number
-  // box) on click, tap, Enter or Space; a second press or Escape hides it again.
+  // box) when the keyboard reaches it, and on click, tap, Enter or Space; a second press, Escape
+  // or leaving it hides it again.
   function setHint(button, open) {
     var text = document.getElementById(button.getAttribute("aria-controls"));
     button.setAttribute("aria-expanded", open ? "true" : "false");
@@ -645,6 +646,17 @@
       return;
     }
     if (event.target.closest("[data-drawer-close], [data-drawer-scrim]")) closeDrawers(true);
+  });
+
+  // Reached by the keyboard, a "?" shows its help at once, and hides it when the focus leaves
+  // (a click or a tap toggles it instead: mouse focus is not :focus-visible).
+  document.addEventListener("focusin", function (event) {
+    var hint = event.target.closest ? event.target.closest("[data-hint]") : null;
+    if (hint && hint.matches(":focus-visible")) setHint(hint, true);
+  });
+  document.addEventListener("focusout", function (event) {
+    var hint = event.target.closest ? event.target.closest("[data-hint]") : null;
+    if (hint) setHint(hint, false);
   });
 
   document.addEventListener("keydown", function (event) {

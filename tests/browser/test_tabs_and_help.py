@@ -1,7 +1,7 @@
 """Without a mouse, and with a finger: the tabs of every page answer the arrow keys (one handler in
 console.js for every [role=tablist]: ArrowLeft/ArrowRight wrap, Home and End, one Tab stop per
-list), and a setting's "?" is a button that shows its help on a click, a tap, Enter or Space, and
-hides it on Escape or a second press."""
+list), and a setting's "?" is a button that shows its help on keyboard focus, a click, a tap, Enter
+or Space, and hides it on Escape, a second press or leaving it."""
 
 from __future__ import annotations
 
@@ -126,13 +126,20 @@ def test_help_opens_on_a_key_a_click_and_a_tap(browser, live_server, world, lang
         # It still describes the number box while closed.
         assert help_id in page.locator("#pg-temperature").get_attribute("aria-describedby")
 
-        # The keyboard: Tab reaches it; Enter opens, Escape closes (the focus stays), Space opens,
-        # Space again closes.
+        # The keyboard: Tab reaches it and it opens (help on focus); Enter closes and opens it,
+        # Escape closes (the focus stays), Space opens, Space again closes; Tab away closes it.
         tab_to(page, f"[aria-controls={help_id}]")
-        page.keyboard.press("Enter")
         assert hint.get_attribute("aria-expanded") == "true"
         assert help_shown(page, help_id)
         screenshot(page, f"a11y-playground-help-{lang}-1280")
+        page.keyboard.press("Enter")
+        assert not help_shown(page, help_id)
+        page.keyboard.press("Enter")
+        assert help_shown(page, help_id)
+        page.keyboard.press("Tab")
+        assert not help_shown(page, help_id)
+        page.keyboard.press("Shift+Tab")
+        assert help_shown(page, help_id)
         page.keyboard.press("Escape")
         assert hint.get_attribute("aria-expanded") == "false"
         assert not help_shown(page, help_id)
