@@ -240,7 +240,13 @@ def check(body: dict) -> ChatCall:
             code="unknown_parameter",
         )
     model = body.get("model")
-    if not isinstance(model, str) or not model.strip():
+    if model is not None and not isinstance(model, str):
+        raise bad_request(
+            f"Invalid type for 'model': expected a string, got {type(model).__name__}.",
+            param="model",
+            code="invalid_type",
+        )
+    if model is None or not model.strip():
         raise bad_request(
             "Missing required parameter: 'model' (an endpoint's name or alias).",
             param="model",

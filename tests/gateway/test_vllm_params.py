@@ -108,3 +108,19 @@ def test_other_names_are_still_refused(gw_endpoint, member_key, field):
     assert answer.status == 400
     assert answer.json()["error"]["code"] == "unknown_parameter"
     assert answer.json()["error"]["param"] == field
+
+
+@pytest.mark.parametrize("model", [5, 1.5, True, ["chat"], {"name": "chat"}])
+def test_a_model_that_is_not_a_string_is_called_so(gw_endpoint, member_key, sent, model):
+    answer = call(
+        "POST",
+        "/v1/chat/completions",
+        key=member_key.secret,
+        body=chat_body(gw_endpoint.name) | {"model": model},
+    )
+    assert answer.status == 400, answer.body
+    error = answer.json()["error"]
+    assert error["param"] == "model" and error["code"] == "invalid_type"
+    assert "'model'" in error["message"] and "string" in error["message"]
+    assert "Missing" not in error["message"]
+    assert sent == []
