@@ -98,6 +98,7 @@ def _redis_down() -> ApiError:
         "The gateway cannot check keys and limits right now (Redis is unavailable).",
         type_="service_unavailable",
         code="limiter_unavailable",
+        retry_after=5,  # a moment: Redis restarts, or the dashboard says it is down
     )
 
 

@@ -51,6 +51,7 @@ def test_a_key_revoked_while_redis_is_down_is_refused_by_a_process_that_saw_the_
     assert made.secret not in caplog.text and made.key.hashed not in caplog.text
     down = chat(made.secret, gw_endpoint.name)
     assert down.status == 503 and down.json()["error"]["code"] == "limiter_unavailable"
+    assert 1 <= int(down.headers["Retry-After"]) <= 30  # clients wait, then try again
 
     own_redis.start()
     answer = chat(made.secret, gw_endpoint.name)
