@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from endpoints import lifecycle
 from endpoints.models import Credential, Endpoint
 from endpoints.selectors import endpoints_version
+from endpoints.services.credential_checks import credential_error_words
 from monitoring.selectors import overview_figures
 from webapp import heartbeat, live
 from webapp.middleware import logged_already
@@ -52,13 +53,17 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
         Endpoint.objects.filter(attention).order_by("-updated_at", "-pk")[:OVERVIEW_ROWS]
     )
     attention_total = Endpoint.objects.filter(attention).count()
-    credentials: QuerySet[Credential] | list[Credential] = []
+    credentials: list[tuple[Credential, str, str]] = []
     if role_of(request.user) >= Role.ADMIN:
         # Deferred: the overview never needs a secret, and one row no key can decrypt must
         # not take the page down.
-        credentials = Credential.objects.exclude(state=Credential.State.OK).defer(
-            "secret", "access_token"
-        )
+        # With what is wrong in the reader's words, never the stored text.
+        credentials = [
+            (credential, *credential_error_words(credential))
+            for credential in Credential.objects.exclude(state=Credential.State.OK).defer(
+                "secret", "access_token"
+            )
+        ]
     status_cards = [
         (status, label, counts.get(status, 0))
         for status, label in S.choices

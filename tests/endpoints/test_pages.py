@@ -317,3 +317,20 @@ def test_the_region_reads_as_information_not_as_a_control(sa, as_viewer):
     for control in ("tabindex", "role=", "<select", "<button", "href="):
         assert control not in info.group(0), control
     assert 'class="nav-group region-info"' in tag  # a caption, like the menu's group names
+
+
+def test_overview_says_what_is_wrong_with_a_credential_in_the_readers_words(
+    api_key, as_admin, settings
+):
+    from endpoints.models import Credential, ErrorCode
+
+    Credential.objects.filter(pk=api_key.pk).update(
+        state=Credential.State.INVALID,
+        last_error="This API key was deleted on the AI Platform (key “k1”).",  # stored in English
+        last_error_code=ErrorCode.AUTHENTICATION_FAILED,
+    )
+    as_admin.cookies["idash_language"] = "vi"
+    page = as_admin.get("/").content.decode()
+    section = page[page.index('id="credentials-title"') :]
+    assert "Key bị từ chối" in section
+    assert "was deleted on the AI Platform" not in section

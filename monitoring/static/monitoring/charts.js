@@ -163,7 +163,9 @@
         grid: { show: side === 3, stroke: GRID, width: 1 }, ticks: { show: false },
         values: function (u, splits) {
           return splits.map(function (v) {
-            if (kind !== "ms") return COMPACT.format(v);
+            // Below 1 (a quiet range's per-minute rates): two significant digits, so that 0.25
+            // and 0.5 do not both read "0.3" / "0.5" rounded, nor 0.02 and 0.04 both "0".
+            if (kind !== "ms") return v !== 0 && Math.abs(v) < 1 ? SMALL.format(v) : COMPACT.format(v);
             if (v >= 1000) return N1.format(v / 1000) + " " + S.units.seconds;
             // Below 10 ms (a fast platform) whole milliseconds would label every line alike.
             return (v < 10 && v % 1 ? N1 : N0).format(v) + " " + S.units.ms;
