@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from localplatform.har import HarRecorder, RecordingBrowser
 from localplatform.profiles import PROFILES, Profile, invert, rename
 
@@ -39,6 +41,48 @@ WAIT_SECONDS = 300.0
 
 class WalkStuck(RuntimeError):
     """An endpoint did not reach the status the next step needs within the wait."""
+
+
+class ProfileMismatch(WalkStuck):
+    """The platform's answers are not in the route profile the walk speaks."""
+
+
+def _var_dir() -> Path:
+    return Path(os.environ.get("VAR_DIR") or Path(__file__).resolve().parents[1] / "var")
+
+
+def read_env_file(name: str) -> dict[str, str]:
+    """KEY=VALUE lines of var/NAME ({} when missing): the files `make run` keeps (parsed here,
+    as localplatform never imports Django or webapp)."""
+    path = _var_dir() / name
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if "=" in line and not line.lstrip().startswith("#"):
+                key, value = line.split("=", 1)
+                values[key.strip()] = value.strip()
+    return values
+
+
+def detect_profile(base_url: str, token: str, timeout: float = 10.0) -> str | None:
+    """The profile whose region list answers at `base_url` in its own envelope (None if none
+    does). Plain requests, not recorded: the HAR holds only what a console would send."""
+    for profile in PROFILES.values():
+        method, path = next((m, p) for m, p, h in profile.routes if h == "list_regions")
+        try:
+            response = requests.request(
+                method,
+                base_url.rstrip("/") + path,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=timeout,
+            )
+            payload = response.json() if response.ok else None
+        except (OSError, ValueError):
+            continue
+        key = profile.envelope.get("listData", "listData")
+        if isinstance(payload, dict) and isinstance(payload.get(key), list):
+            return profile.name
+    return None
 
 
 class ConsoleSession:
@@ -89,10 +133,28 @@ class ConsoleSession:
         return rename(wire, invert(self.profile.fields.get(resource, {})))
 
     def _items(self, response, resource: str) -> list[dict]:
-        payload = response.json()
         key = self.profile.envelope.get("listData", "listData")
+        try:
+            payload = response.json() if response.ok else None
+        except ValueError:
+            payload = None
+        items = payload.get(key) if isinstance(payload, dict) else None
         renames = invert(self.profile.fields.get(resource, {}))
-        return [rename(item, renames) for item in payload.get(key, [])]
+        found = [rename(item, renames) for item in items or [] if isinstance(item, dict)]
+        if not found or not all("id" in item for item in found):
+            self._mismatch(response, f"a list of {resource}s in '{key}'")
+        return found
+
+    def _mismatch(self, response, expected: str) -> None:
+        others = [name for name in PROFILES if name != self.profile.name]
+        request = response.request
+        raise ProfileMismatch(
+            f"the platform's answers do not match the '{self.profile.name}' route profile: "
+            f"{request.method} {request.path_url} answered {response.status_code} without "
+            f"{expected}. Is it running another profile? Try "
+            + " or ".join(f"--profile {name}" for name in others)
+            + " (or leave --profile out to detect it)."
+        )
 
     # ------------------------------------------------------------------ the walk
     def sign_in(self) -> str:
@@ -108,6 +170,17 @@ class ConsoleSession:
         response.raise_for_status()
         self.browser.bearer = response.json()["access_token"]
         return self.browser.bearer
+
+    def detect(self) -> str | None:
+        """Sign in if needed, find the platform's profile and speak it from now on."""
+        if not self.browser.bearer:
+            self.sign_in()
+        name = detect_profile(self.base, self.browser.bearer)
+        if name:
+            self.profile = PROFILES[name]
+            self._paths = {m: (meth, path) for meth, path, m in reversed(self.profile.routes)}
+            self._query_names = {ours: wire for wire, ours in self.profile.query.items()}
+        return name
 
     def wait_for(self, endpoint_id: str, *statuses: str, timeout: float | None = None) -> dict:
         """The endpoint once its status is one of `statuses` ("GONE": its get answers 404),
@@ -133,7 +206,8 @@ class ConsoleSession:
 
     def walk(self, name: str = "har-endpoint", region: str = "HCM") -> dict:
         """Every step once; returns the ids it saw (for the test to check against)."""
-        self.sign_in()
+        if not self.browser.bearer:
+            self.sign_in()
         page = {"page": 1, "size": 20}
         self.call("list_endpoints", query={"region": region, **page})
         self.call("list_api_keys", query=page)
@@ -152,7 +226,10 @@ class ConsoleSession:
             "autoscaling": {**scaling, "memoryUtilization": 60, "gpuUtilization": 70},
         }
         wire_body = rename(body, self.profile.fields.get("endpoint", {}))
-        created = self._object(self.call("create_endpoint", body=wire_body), "endpoint")
+        answer = self.call("create_endpoint", body=wire_body)
+        created = self._object(answer, "endpoint") if answer.ok else {}
+        if "id" not in created:
+            self._mismatch(answer, "the endpoint it made")
         endpoint_id = created["id"]
         self.wait_for(endpoint_id, "ACTIVE", "ERROR")
         self.call("list_endpoints", query={"region": region, **page})
@@ -191,17 +268,20 @@ def main(argv: list[str] | None = None) -> int:
         "scale, stop, start, delete) and save the exchanges as a browser's HAR file.",
     )
     parser.add_argument("--record", metavar="FILE", required=True, help="the HAR file to write")
-    port = os.environ.get("LOCALPLATFORM_PORT", "8001")
+    # What the running `make run` started with (var/run.env), unless the environment says.
+    run_env = read_env_file("run.env")
+    port = os.environ.get("LOCALPLATFORM_PORT") or run_env.get("LOCALPLATFORM_PORT") or "8001"
     parser.add_argument(
         "--url",
         default=f"http://127.0.0.1:{port}",
-        help="the local platform (default: %(default)s)",
+        help="the local platform (default: %(default)s, the port of `make run` in var/run.env)",
     )
     parser.add_argument(
         "--profile",
         choices=sorted(PROFILES),
-        default=os.environ.get("LOCALPLATFORM_ROUTE_PROFILE") or "default",
-        help="the route profile the platform runs with (default: %(default)s)",
+        default=None,
+        help="the route profile the platform runs with (default: detected from its answers, "
+        "else LOCALPLATFORM_ROUTE_PROFILE or var/run.env's, else 'default')",
     )
     parser.add_argument("--client-id", default="")
     parser.add_argument("--client-secret", default="")
@@ -214,16 +294,26 @@ def main(argv: list[str] | None = None) -> int:
         client_id, client_secret = _service_account()
     if not (client_id and client_secret):
         parser.error("no service account: pass --client-id and --client-secret")
+    assumed = (
+        args.profile
+        or os.environ.get("LOCALPLATFORM_ROUTE_PROFILE")
+        or run_env.get("LOCALPLATFORM_ROUTE_PROFILE")
+        or "default"
+    )
     session = ConsoleSession(
         args.url,
-        PROFILES[args.profile],
+        PROFILES.get(assumed, PROFILES["default"]),
         client_id=client_id,
         client_secret=client_secret,
         wait_seconds=args.wait,
     )
     try:
+        if args.profile is None:
+            found = session.detect()
+            if found:
+                sys.stdout.write(f"The platform at {args.url} runs the '{found}' route profile.\n")
         seen = session.walk()
-    except (WalkStuck, OSError) as exc:
+    except (WalkStuck, OSError, requests.HTTPError) as exc:
         sys.stderr.write(f"The walk stopped: {exc}\n")
         return 1
     path = session.recorder.write(args.record)

@@ -2,8 +2,8 @@
 
     var/local.env  secrets made once: SECRET_KEY, FIELD_ENCRYPTION_KEYS, the local platform's
                    service account, API key and seed endpoints
-    var/run.env    what the last `make run` started with: REDIS_URL, the local platform's port and
-                   its URLs, the web server's address
+    var/run.env    what the last `make run` started with: REDIS_URL, the local platform's port,
+                   route profile and URLs, the web server's address
 
 `scripts/dev.py` makes and reads them; `manage.py` reads them too, so a command typed in another
 shell of a `make run` checkout (`python manage.py check_platform`) decrypts the stored secrets and
@@ -29,6 +29,9 @@ RUN_ENV = VAR / "run.env"
 RUN_KEYS = (
     "REDIS_URL",
     "LOCALPLATFORM_PORT",
+    # The local platform's route profile (`LOCALPLATFORM_ROUTE_PROFILE=alt make run`), which
+    # `python -m localplatform.console` reads to walk the platform this run serves.
+    "LOCALPLATFORM_ROUTE_PROFILE",
     "AIPLATFORM_IAM_TOKEN_URL",
     "AIPLATFORM_MANAGEMENT_URL",
     "AIPLATFORM_INFERENCE_URL_TEMPLATE",
