@@ -31,7 +31,11 @@ def poll_endpoints() -> dict:
 ACTION_RETRIES = 6
 
 
-@shared_task(bind=True, name="endpoints.endpoint_action", ignore_result=True)
+# max_retries: Celery's default (3) would end the task with the error on the 4th failure, before
+# the give-up below ever ran, leaving the endpoint waiting on an action nobody performs.
+@shared_task(
+    bind=True, name="endpoints.endpoint_action", ignore_result=True, max_retries=ACTION_RETRIES
+)
 def endpoint_action(
     self, endpoint_id: int, action: str, scaling: dict, actor_id: int | None
 ) -> str:

@@ -156,3 +156,26 @@ def test_a_create_while_the_task_queue_is_down_is_stored_and_said(
     assert ep.reason_code == "deploy_not_sent"
     assert "deploy starts by itself when it is back" in ep.reason_text()
     assert codes(ep) == ["created", "deploy_not_sent"]
+
+
+def test_an_action_the_platform_keeps_refusing_is_given_up_in_words(monkeypatch):
+    """Every retry fails (the platform is down): the last one gives up and says so, instead of
+    Celery ending the task with the error after its default three retries, which left the
+    endpoint waiting on an action nobody performs."""
+    from endpoints.clients.errors import Unavailable
+    from endpoints.tasks import deployments as tasks
+
+    calls, gave_up = [], []
+
+    def down(**kwargs):
+        calls.append(kwargs)
+        raise Unavailable("Could not connect to the AI Platform.")
+
+    monkeypatch.setattr(actions, "endpoint_perform_action", down)
+    monkeypatch.setattr(actions, "endpoint_action_gave_up", lambda **kw: gave_up.append(kw))
+    # Eager: each retry runs at once, in this process (the countdowns are not waited for).
+    result = tasks.endpoint_action.apply(args=(1, "start", {}, None)).get()
+    assert result == "gave-up"
+    assert len(calls) == tasks.ACTION_RETRIES + 1
+    assert gave_up == [{"endpoint_id": 1, "action": "start", "error": gave_up[0]["error"]}]
+    assert "Could not connect" in gave_up[0]["error"]
