@@ -225,3 +225,33 @@ def test_the_largest_storable_limit_is_kept(as_member):
     page = as_member.post(KEYS, {**form, "tokens_per_day": 2_147_483_647})
     assert page.status_code == 302
     assert GatewayKey.objects.get(name="big").tokens_per_day == 2_147_483_647
+
+
+@pytest.mark.parametrize(
+    "flag, value, words",
+    [
+        ("--rpm", "99999999999", "At most 2147483647. For no limit, enter 0."),
+        ("--tpm", "2147483648", "At most 2147483647. For no limit, enter 0."),
+        ("--tpd", "-1", "greater than or equal to 0"),
+        ("--expires-days", "0", "greater than or equal to 1"),
+        ("--expires-days", "-3", "greater than or equal to 1"),
+    ],
+)
+def test_command_refuses_what_the_keys_page_refuses(member, flag, value, words):
+    """A limit the database cannot hold, or an expiry of 0 days (it made a key that never
+    expires), is refused in the form's words, and no key is made."""
+    with pytest.raises(CommandError) as refused:
+        call_command(
+            "gateway_key",
+            "create",
+            "--user",
+            member.username,
+            "--name",
+            "ci",
+            flag,
+            value,
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+    assert flag in str(refused.value) and words in str(refused.value)
+    assert not GatewayKey.objects.exists()

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from gateway import services
+from gateway.forms import KeyForm
 from gateway.models import GatewayKey
 from gateway.selectors import live_endpoints
 
@@ -53,7 +54,23 @@ class Command(BaseCommand):
                     f"Endpoint {ep_name!r}: {'none' if not found else 'several'} with that name."
                 )
             chosen += found
-        expires_at = timezone.now() + timedelta(days=expires_days) if expires_days else None
+        # The Keys page form's own fields: the same bounds, refused in the same words.
+        fields = KeyForm().fields
+        for flag, field, value in (
+            ("--rpm", "requests_per_minute", rpm),
+            ("--tpm", "tokens_per_minute", tpm),
+            ("--tpd", "tokens_per_day", tpd),
+            ("--expires-days", "expires_in_days", expires_days),
+        ):
+            if value is None:
+                continue
+            try:
+                fields[field].clean(value)
+            except ValidationError as exc:
+                raise CommandError(f"{flag} {value}: {' '.join(exc.messages)}") from None
+        expires_at = (
+            timezone.now() + timedelta(days=expires_days) if expires_days is not None else None
+        )
         try:
             made = services.gateway_key_create(
                 owner=owner,
