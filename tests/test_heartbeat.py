@@ -56,9 +56,15 @@ def test_a_stale_heartbeat_names_how_long_ago_in_the_banner(as_member, monkeypat
     assert status == 503 and part["ok"] is False and part["stopped"] == "beat"
     # The web container's own check (docker-compose.yml) stays healthy.
     assert as_member.get("/healthz/?scope=web").status_code == 200
-    # Signed-out pages never show it.
+    # A page left open learns of it too: it asks for the banner again on its own.
+    assert 'hx-get="/banner/"' in html and 'hx-trigger="every 30s"' in html
+    polled = as_member.get("/banner/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Background checks stopped 10 minutes ago" in polled and 'id="console-banner"' in polled
+    assert "<html" not in polled  # the fragment only
+    # Signed-out pages never show it, nor may anyone ask for it.
     as_member.logout()
     assert BANNER not in as_member.get("/login/").content.decode()
+    assert as_member.get("/banner/").status_code == 302
 
 
 @pytest.mark.worker

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from webapp import heartbeat
@@ -21,6 +22,7 @@ def console(request: HttpRequest) -> dict:
         # A callable: the template calls it only where the banner is drawn (base.html), so a
         # partial or a public page never reads the heartbeat.
         "background_stopped": _background_stopped if role else None,
+        "banner_poll_seconds": settings.CONSOLE_BANNER_POLL_SECONDS,
     }
 
 

@@ -376,6 +376,8 @@ ENDPOINT_DISCOVERY_SECONDS = env_float("ENDPOINT_DISCOVERY_SECONDS", 30.0)
 PLATFORM_CATALOG_CACHE_SECONDS = env_int("PLATFORM_CATALOG_CACHE_SECONDS", 120)
 # Open pages (overview, list, endpoint) ask whether anything changed this often (webapp/live.py).
 LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 5)
+# How often an open page asks whether Redis answers and the background checks run (the banner).
+CONSOLE_BANNER_POLL_SECONDS = env_int("CONSOLE_BANNER_POLL_SECONDS", 30)
 # A person may ask the platform for a fresh catalog (Refresh) at most this often.
 CATALOG_REFRESH_SECONDS = env_int("CATALOG_REFRESH_SECONDS", 10)
 

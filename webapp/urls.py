@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("webapp.people.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz/", views.healthz, name="healthz"),
+    path("banner/", views.console_banner, name="console-banner"),
     # Browsers ask for /favicon.ico whatever the page says.
     path("favicon.ico", RedirectView.as_view(url="/static/img/logo.svg", permanent=True)),
     path("admin/", admin.site.urls),

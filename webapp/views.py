@@ -8,6 +8,8 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from endpoints import lifecycle
 from endpoints.models import Credential, Endpoint
@@ -84,6 +86,14 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Traffic (monitoring): on the page only; it refreshes itself, apart from the live region.
     context["team"] = overview_figures()
     return render(request, "webapp/overview.html", context)
+
+
+@never_cache
+@require_GET
+@viewer_required
+def console_banner(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The signed-in pages' banner on its own (templates/includes/console_banner.html polls it)."""
+    return render(request, "includes/console_banner.html")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

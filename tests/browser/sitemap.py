@@ -30,6 +30,7 @@ NOT_PAGES = {
     "logout": "POST only: signs out and redirects",
     "set_language": "POST only: the language switch in the top bar",
     "healthz": "plain text for load balancers",
+    "console-banner": "the signed-in pages' banner, polled: a fragment, checked on every page",
     "favicon.ico": "a redirect to the logo",
     "monitoring:endpoint-metrics": "JSON for the charts",
     "monitoring:load-test": "JSON for the load test card",
