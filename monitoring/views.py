@@ -8,8 +8,11 @@ visitors are sent to sign in; a person without a role gets 403.
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
-from django.http import HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -43,6 +46,24 @@ def _json(data: dict, status: int = 200) -> JsonResponse:
     return response
 
 
+def _json_errors(view):
+    """A JSON URL answers its refusals in JSON too (a script reads `error.message`), with the
+    status the page would have: 403 for a role that may not, 404 for what is not there or not
+    theirs. Put above the role decorator; an anonymous visitor is still sent to sign in."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied as exc:
+            message = str(exc) or "Your role does not allow this."
+            return _json({"error": {"message": message}}, status=403)
+        except Http404:
+            return _json({"error": {"message": "Not found (or not yours)."}}, status=404)
+
+    return wrapped
+
+
 def _asked_range(request: AuthenticatedHttpRequest) -> ranges.Range | JsonResponse:
     """The range a script asked for: absent means the default; anything unknown is a 400 naming
     the ranges there are (a page falls back quietly; a script should learn of its typo)."""
@@ -54,6 +75,7 @@ def _asked_range(request: AuthenticatedHttpRequest) -> ranges.Range | JsonRespon
 
 
 @require_GET
+@_json_errors
 @viewer_required
 def endpoint_metrics(request: AuthenticatedHttpRequest, code) -> JsonResponse:
     endpoint = _get_endpoint_for_user(request, code)
@@ -64,6 +86,7 @@ def endpoint_metrics(request: AuthenticatedHttpRequest, code) -> JsonResponse:
 
 
 @require_GET
+@_json_errors
 @member_required
 def key_metrics(request: AuthenticatedHttpRequest, code) -> JsonResponse:
     key = _get_key_for_user(request, code)
@@ -74,6 +97,7 @@ def key_metrics(request: AuthenticatedHttpRequest, code) -> JsonResponse:
 
 
 @require_GET
+@_json_errors
 @viewer_required
 def team_metrics(request: AuthenticatedHttpRequest) -> JsonResponse:
     asked = _asked_range(request)

@@ -134,3 +134,25 @@ def test_an_unknown_range_is_a_400_naming_the_ranges(as_viewer, endpoint):
         error = answer.json()["error"]
         assert error["param"] == "range" and "use one of 1h, 24h, 7d, 30d" in error["message"]
     assert as_viewer.get(f"/inference/{endpoint.code}/metrics.json").status_code == 200
+
+
+def test_refusals_of_the_json_urls_are_json(as_member, as_viewer, as_stranger, member, admin):
+    """Someone else's key, a Viewer on a key, a person without a role, an unknown endpoint: the
+    status the page would have, with a JSON body a script can read (it was an HTML page)."""
+    from tests.gateway.conftest import make_key
+
+    mine = make_key(member).key
+    theirs = make_key(admin).key
+    for client, path, status in (
+        (as_member, f"/keys/{theirs.code}/metrics.json", 404),
+        (as_viewer, f"/keys/{mine.code}/metrics.json?range=24h", 403),
+        (as_stranger, "/inference/00000000-0000-0000-0000-000000000000/metrics.json", 403),
+        (as_stranger, "/team/metrics.json", 403),
+        (as_viewer, "/inference/00000000-0000-0000-0000-000000000000/metrics.json", 404),
+    ):
+        answer = client.get(path)
+        assert answer.status_code == status, path
+        assert answer["Content-Type"] == "application/json", path
+        message = answer.json()["error"]["message"]
+        assert isinstance(message, str) and message, path
+        assert theirs.prefix not in message
