@@ -21,6 +21,7 @@ from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from webapp.json_depth import deeper_than
 
@@ -66,7 +67,12 @@ def _nested_refusal(label: str) -> HarRefused:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
+    """A size in MB, or in KB or bytes below 1 MB (a limit of 512 bytes is not "0.0 MB")."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.1f} KB"
+    return ngettext("%(n)s byte", "%(n)s bytes", size) % {"n": size}
 
 
 def read_har(stream: IO[bytes], *, size: int, name: str = "") -> dict:

@@ -397,7 +397,7 @@ def capture_from_har(stream, *, size: int, name: str, management_url: str | None
     1.2, empty, recorded on another host, or holds no management call the table knows.
     """
     from django.conf import settings
-    from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
 
     from endpoints.har import HarRefused, management_calls, read_har
 
@@ -409,10 +409,14 @@ def capture_from_har(stream, *, size: int, name: str, management_url: str | None
     )
     if not capture.found:
         raise HarRefused(
-            _(
+            ngettext(
+                "%(file)s has %(count)s request to %(base)s, but none the route table knows "
+                "(list, create, scale, stop, start or delete an endpoint; the catalog; API "
+                "keys). Record the console while you go through the Inference pages.",
                 "%(file)s has %(count)s requests to %(base)s, but none the route table knows "
                 "(list, create, scale, stop, start or delete an endpoint; the catalog; API "
-                "keys). Record the console while you go through the Inference pages."
+                "keys). Record the console while you go through the Inference pages.",
+                len(calls),
             )
             % {"file": name, "count": len(calls), "base": base}
         )

@@ -12,6 +12,7 @@ import threading
 import urllib.request
 
 import requests
+import urllib3
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
@@ -21,6 +22,9 @@ from endpoints.clients.errors import Unavailable
 
 USER_AGENT = "inference-dashboard/0.1"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+# The `code` of an Unavailable that is a timeout (the call was sent; no answer came in time).
+TIMED_OUT = "timeout"
 
 _local = threading.local()
 
@@ -96,8 +100,21 @@ def request(
             method, url, timeout=timeout if timeout is not None else default_timeout(), **kwargs
         )
     except requests.Timeout:
-        raise Unavailable(f"The AI Platform did not answer in time ({_where(url)}).") from None
-    except requests.ConnectionError:
+        raise Unavailable(
+            f"The AI Platform did not answer in time ({_where(url)}).", code=TIMED_OUT
+        ) from None
+    except requests.ConnectionError as exc:
+        # A read timeout under the adapter's Retry comes wrapped as a ConnectionError: say it
+        # timed out all the same (code TIMED_OUT), not that nothing could be connected to.
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        # (urllib3's NewConnectionError, a refused connection, subclasses its timeout error.)
+        timed_out = isinstance(reason, urllib3.exceptions.TimeoutError) and not isinstance(
+            reason, urllib3.exceptions.NewConnectionError
+        )
+        if timed_out:
+            raise Unavailable(
+                f"The AI Platform did not answer in time ({_where(url)}).", code=TIMED_OUT
+            ) from None
         raise Unavailable(f"Could not connect to the AI Platform ({_where(url)}).") from None
     except requests.RequestException as exc:
         kind = type(exc).__name__

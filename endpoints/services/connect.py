@@ -40,6 +40,7 @@ from endpoints.clients.errors import (
     PlatformError,
     Unavailable,
 )
+from endpoints.clients.http import TIMED_OUT
 from endpoints.clients.inference import InferenceClient, endpoint_base_url
 from endpoints.models import Credential, Endpoint
 from endpoints.platform_errors import error_text
@@ -261,6 +262,17 @@ def _refusal(
         return ConnectRefused(
             message % {**where, "status": exc.status_code, "label": label, "error": exc.message},
             field="auth_mode" if auth_mode == A.NONE else "credential",
+        )
+    if isinstance(exc, Unavailable) and exc.code == TIMED_OUT:
+        seconds = f"{float(settings.AIPLATFORM_HTTP_TIMEOUT):g}"
+        return ConnectRefused(
+            _(
+                "%(url)s did not answer within %(seconds)s s (AIPLATFORM_HTTP_TIMEOUT): it "
+                "accepted the connection but sent nothing back. Check that the endpoint is "
+                "running, then try again."
+            )
+            % {**where, "seconds": seconds},
+            field="url",
         )
     if isinstance(exc, Unavailable):
         return ConnectRefused(

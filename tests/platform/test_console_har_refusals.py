@@ -47,8 +47,10 @@ def test_a_file_over_the_size_limit_is_not_read(console_har, tmp_path, settings)
     path, secrets = console_har
     settings.CONSOLE_HAR_MAX_BYTES = 1024
     message = refused(path, tmp_path)
-    assert "over the limit of 0.0 MB (CONSOLE_HAR_MAX_BYTES)" in message
+    assert "over the limit of 1.0 KB (CONSOLE_HAR_MAX_BYTES)" in message  # not "0.0 MB"
     assert secrets_in(message, secrets) == []
+    settings.CONSOLE_HAR_MAX_BYTES = 100
+    assert "over the limit of 100 bytes" in refused(path, tmp_path)
 
 
 def test_a_recording_of_another_host(console_har, alt_platform, tmp_path):
@@ -88,7 +90,7 @@ def test_a_recording_without_any_management_call(console_har, tmp_path):
         e for e in har["log"]["entries"] if "/auth/token" in e["request"]["url"]
     ]
     message = refused(har_file(tmp_path, har, "signin.har"), tmp_path)
-    assert "signin.har has 1 requests to" in message and "none the route table knows" in message
+    assert "signin.har has 1 request to" in message and "none the route table knows" in message
     assert secrets_in(message, secrets) == []
 
 

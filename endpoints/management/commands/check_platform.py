@@ -46,7 +46,8 @@ def report_text(report: PlatformReport) -> str:
         if not c.called or not c.answered:
             continue
         if c.items is not None:
-            lines.append(f"    {c.items} objects in the answer")
+            noun = "object" if c.items == 1 else "objects"
+            lines.append(f"    {c.items} {noun} in the answer")
         if c.envelope_missing:
             lines.append(f"    envelope: expected {', '.join(c.envelope_missing)}, not seen")
         else:
