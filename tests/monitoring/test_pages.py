@@ -124,3 +124,34 @@ def test_vietnamese(as_viewer, endpoint):
     html = as_viewer.get(f"/inference/{endpoint.code}/").content.decode()
     assert "Giám sát" in html  # Monitoring
     assert "Kiểm thử tải" in html  # Load test
+
+
+def test_the_key_picker_says_which_keys_no_longer_work(as_member, member):
+    """A revoked key reads "(revoked)" and an expired one "(expired)" (it read as if usable)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gateway import services
+    from gateway.models import GatewayKey
+    from tests.gateway.conftest import make_key
+
+    live = make_key(member, name="live").key
+    gone = make_key(member, name="gone").key
+    old = make_key(member, name="old").key
+    services.gateway_key_revoke(key=gone)
+    GatewayKey.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(days=1))
+
+    def picker(html: str) -> dict[str, str]:
+        inside = html.split('<select id="usage-key"')[1].split("</select>")[0]
+        options = inside.split("<option ")[1:]
+        return {o.split('value="')[1].split('"')[0]: o.split(">", 1)[1] for o in options}
+
+    shown = picker(as_member.get("/keys/").content.decode())
+    assert "(revoked)" in shown[str(gone.code)] and "(expired)" not in shown[str(gone.code)]
+    assert "(expired)" in shown[str(old.code)] and "(revoked)" not in shown[str(old.code)]
+    assert "(" not in shown[str(live.code)]
+
+    as_member.cookies["idash_language"] = "vi"
+    shown = picker(as_member.get("/keys/").content.decode())
+    assert "(đã hết hạn)" in shown[str(old.code)] and "(đã thu hồi)" in shown[str(gone.code)]
