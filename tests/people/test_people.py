@@ -456,3 +456,19 @@ def test_a_second_tab_of_the_link_says_what_happened(as_admin):
     assert authenticate(username="gina", password=NEW_PASSWORD) is not None
     other = Client().get(path)
     assert other.status_code == 410 and "It was used already" in other.content.decode()
+
+
+@pytest.mark.parametrize("username", ["\u0430dmin", "b\u043eb", "\u03b1lice"])
+def test_a_username_mixing_alphabets_is_refused(as_admin, username):
+    """admin with a Cyrillic a, bob with a Cyrillic o, alice with a Greek alpha: each reads as
+    the real one in every list and in the activity log."""
+    before = User.objects.count()
+    answer = as_admin.post(reverse("people:add"), {"username": username, "role": "ADMIN"})
+    assert answer.status_code == 400
+    assert "Write the username in one alphabet" in answer.content.decode()
+    assert User.objects.count() == before
+
+
+def test_a_username_in_one_other_alphabet_is_welcome(as_admin):
+    assert add_person(as_admin, "\u0438\u0432\u0430\u043d", "VIEWER")  # иван
+    assert User.objects.filter(username="\u0438\u0432\u0430\u043d").exists()

@@ -85,6 +85,12 @@ class AddPersonForm(forms.Form):
         username = self.cleaned_data["username"].strip()
         if not any(ch.isalnum() for ch in username):
             raise forms.ValidationError(_("A username needs at least one letter or digit."))
+        if len(_scripts(username)) > 1:
+            # admin written with a Cyrillic a (U+0430) reads as admin in every list and record.
+            raise forms.ValidationError(
+                _("Write the username in one alphabet: it mixes %(scripts)s letters.")
+                % {"scripts": " + ".join(sorted(name.title() for name in _scripts(username)))}
+            )
         taken = username_taken(username)
         if taken is not None:
             raise forms.ValidationError(
@@ -99,3 +105,9 @@ class AddPersonForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = RoleField(label=_("Role"))
+
+
+def _scripts(text: str) -> set[str]:
+    """The alphabets of the letters in `text` (LATIN, CYRILLIC, GREEK …), from their Unicode
+    names: a name that mixes two can pass for another person's."""
+    return {unicodedata.name(ch, "?").split(" ")[0] for ch in text if ch.isalpha()}
