@@ -131,10 +131,18 @@ def routes_har_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         )
     finally:
         upload.close()
+    # The routes file holds paths only: recorded on another host, it needs that host too.
+    in_force = settings.AIPLATFORM_MANAGEMENT_URL.rstrip("/")
+    other_host = address if address and address.lower() != in_force.lower() else ""
     return render(
         request,
         TEMPLATE,
-        _context(capture=capture, har_name=name, routes_json=dump_routes(capture.routes)),
+        _context(
+            capture=capture,
+            har_name=name,
+            routes_json=dump_routes(capture.routes),
+            har_other_host=other_host,
+        ),
     )
 
 

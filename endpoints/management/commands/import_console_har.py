@@ -110,3 +110,10 @@ class Command(BaseCommand):
             "and beat processes; `python manage.py check_platform` shows whether each read "
             "route answers."
         )
+        recorded = (options["management_url"] or "").strip().rstrip("/")
+        in_force = settings.AIPLATFORM_MANAGEMENT_URL.rstrip("/")
+        if recorded and recorded.lower() != in_force.lower():
+            self.stdout.write(
+                f"Set AIPLATFORM_MANAGEMENT_URL={recorded} too: the routes file holds paths "
+                f"only, called on AIPLATFORM_MANAGEMENT_URL, now {in_force}."
+            )
