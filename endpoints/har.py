@@ -168,14 +168,14 @@ def _status(value: Any, label: str) -> int:
         )
         % {"file": label}
     )
-    if isinstance(value, float) and not math.isfinite(value):
-        raise refusal
-    try:
-        status = int(value or 0)
-    except (TypeError, ValueError):
+    if value is None:
         return 0
-    except OverflowError:
-        raise refusal from None
+    # A number, as browsers write it: not text, not true/false, not 200.5.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise refusal
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise refusal
+    status = int(value)
     if not 0 <= status <= 999:
         raise refusal
     return status

@@ -103,6 +103,9 @@ def test_a_recording_without_any_management_call(console_har, tmp_path):
         ("-Infinity", "status is not a number between 0 and 999"),
         ("1e999", "status is not a number between 0 and 999"),
         ("123456789012345678901234567890", "status is not a number between 0 and 999"),
+        ('"abc"', "status is not a number between 0 and 999"),
+        ("true", "status is not a number between 0 and 999"),
+        ("200.5", "status is not a number between 0 and 999"),
         ("BAD-URL", "whose address is not a valid URL"),
     ],
 )
