@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from endpoints.models import Endpoint
 from gateway import selectors
+from gateway.models import ALIAS_ONE_WORD, ALIAS_PATTERN, normalize_alias
 
 # The limits are stored in PositiveIntegerFields: a larger number would fail in the database
 # (a 500) instead of in the form. Two thousand million a minute or a day is no limit at all.
@@ -110,7 +111,7 @@ class AliasForm(forms.Form):
     )
 
     def clean_alias(self) -> str:
-        alias = self.cleaned_data["alias"].strip()
-        if not alias or any(ch.isspace() for ch in alias):
-            raise forms.ValidationError(_("An alias is one word, without spaces."))
+        alias = normalize_alias(self.cleaned_data["alias"])
+        if not ALIAS_PATTERN.fullmatch(alias):
+            raise forms.ValidationError(ALIAS_ONE_WORD)
         return alias

@@ -6,9 +6,12 @@ somebody who answers for it. Only the key's hash and its first characters are st
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -77,6 +80,19 @@ class GatewayKey(models.Model):
         return not self.is_revoked() and not self.is_expired(now)
 
 
+# One word: letters, digits, "-", "_" and "." (no spaces, no slashes: `x/../y` read as a path).
+ALIAS_PATTERN = re.compile(r"\w[\w.-]*")
+ALIAS_ONE_WORD = _(
+    "An alias is one word: letters, digits, “-”, “_” and “.”, without spaces or slashes."
+)
+
+
+def normalize_alias(text: str) -> str:
+    """The form an alias is stored and compared in: NFKC (a full-width “chat” is `chat`),
+    without surrounding spaces. Aliases are then told apart without regard to case."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
 class ModelAlias(models.Model):
     """Another name for an endpoint on the gateway (`model` may be the alias or the name)."""
 
@@ -94,6 +110,24 @@ class ModelAlias(models.Model):
 
     def __str__(self) -> str:
         return self.alias
+
+    def clean(self) -> None:
+        """One word, and unique regardless of case or width (`chat`, `CHAT` and a full-width
+        “chat” are one name to a caller, as an endpoint's name is)."""
+        self.alias = normalize_alias(self.alias or "")
+        if not ALIAS_PATTERN.fullmatch(self.alias):
+            raise ValidationError({"alias": ALIAS_ONE_WORD})
+        same = ModelAlias.objects.filter(alias__iexact=self.alias).exclude(pk=self.pk).first()
+        if same is not None:
+            raise ValidationError(
+                {
+                    "alias": _(
+                        "The alias “%(alias)s” exists already (aliases that differ only in "
+                        "case are the same name)."
+                    )
+                    % {"alias": same.alias}
+                }
+            )
 
 
 class UsageRecord(models.Model):

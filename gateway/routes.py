@@ -53,11 +53,11 @@ def resolve(model: str) -> Route | None:
 
 
 def _lookup(model: str) -> object:
-    from gateway.models import ModelAlias
+    from gateway.models import ModelAlias, normalize_alias
 
     related = ("credential", "access_credential")
     alias = (
-        ModelAlias.objects.filter(alias=model)
+        ModelAlias.objects.filter(alias__iexact=normalize_alias(model))
         .exclude(endpoint__status=Endpoint.Status.DELETED)
         .select_related(*(f"endpoint__{r}" for r in related))
         .first()

@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from endpoints.models import Endpoint
 from gateway import keyformat, store
-from gateway.models import GatewayKey, ModelAlias
+from gateway.models import GatewayKey, ModelAlias, normalize_alias
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def owner_keys_changed(user_id: int) -> None:
 
 def model_alias_set(*, endpoint: Endpoint, alias: str, by=None) -> ModelAlias:
     """Give an endpoint another model name on the gateway (unique among aliases and names)."""
-    alias = alias.strip()
+    alias = normalize_alias(alias)
     clash = Endpoint.objects.filter(name__iexact=alias).exclude(status=Endpoint.Status.DELETED)
     if clash.filter(pk=endpoint.pk).exists():
         # Its own name answers already; the same name twice was listed twice in /v1/models.

@@ -10,6 +10,13 @@ from tests.gateway.conftest import call, chat_body, make_key
 
 pytestmark = pytest.mark.django_db
 ALIASES = "/keys/aliases/"
+
+
+def wide(text: str) -> str:
+    """The full-width form of ASCII text (NFKC turns it back)."""
+    return "".join(chr(ord(ch) + 0xFEE0) for ch in text)
+
+
 DELETE = "/keys/aliases/delete/"
 
 
@@ -54,8 +61,15 @@ def test_admin_deletes_an_alias_and_it_stops_resolving(as_admin, member, gw_endp
     ("alias", "message"),
     [
         ("", "This field is required."),
-        ("two words", "An alias is one word, without spaces."),
-        ("taken", "Model alias with this Alias already exists."),
+        ("two words", "An alias is one word: letters, digits,"),
+        ("x/../y", "without spaces or slashes."),
+        ("/chat", "without spaces or slashes."),
+        ("chat?", "without spaces or slashes."),
+        ("-chat", "without spaces or slashes."),
+        ("taken", "The alias “taken” exists already"),
+        ("TAKEN", "The alias “taken” exists already"),
+        (wide("taken"), "The alias “taken” exists already"),  # full-width: NFKC makes it "taken"
+        (wide("T") + "aken", "The alias “taken” exists already"),
         ("ENDPOINT", "An endpoint already has this name."),
         ("ENDPOINT-UPPER", "An endpoint already has this name."),
         ("ITSELF", "This is already the endpoint&#x27;s name: no alias needed."),
@@ -79,3 +93,29 @@ def test_aliases_page_in_vietnamese(as_admin, gw_endpoint):
     as_admin.cookies["idash_language"] = "vi"
     page = as_admin.get(ALIASES).content.decode()
     assert "Bí danh model" in page and "Thêm bí danh" in page
+
+
+def test_an_alias_is_stored_in_nfkc_and_answers_in_any_case(as_admin, member, gw_endpoint):
+    """A full-width `chat.v2` is stored as `chat.v2`; a caller sending `CHAT.V2` or the
+    full-width form reaches it, as no other alias can differ from it only by case or width."""
+    made = as_admin.post(ALIASES, {"alias": f" {wide('chat')}.v2 ", "endpoint": gw_endpoint.pk})
+    assert made.status_code == 302
+    assert ModelAlias.objects.get().alias == "chat.v2"
+    key = make_key(member).secret
+    for model in ("chat.v2", "CHAT.V2", wide("chat") + ".v2"):
+        answer = call("POST", "/v1/chat/completions", key=key, body=chat_body(model))
+        assert answer.status == 200, (model, answer.body)
+
+
+def test_the_service_refuses_what_the_form_refuses(gw_endpoint):
+    """The service (and the admin, through the model's clean) refuses the same aliases."""
+    from django.core.exceptions import ValidationError
+
+    from gateway import services
+
+    services.model_alias_set(endpoint=gw_endpoint, alias="chat")
+    for alias in ("CHAT", wide("chat"), "x/../y", "a b"):
+        with pytest.raises(ValidationError) as refused:
+            services.model_alias_set(endpoint=gw_endpoint, alias=alias)
+        assert "alias" in refused.value.message_dict
+    assert list(ModelAlias.objects.values_list("alias", flat=True)) == ["chat"]
