@@ -66,7 +66,7 @@ def _nested_refusal(label: str) -> HarRefused:
     )
 
 
-def _megabytes(size: int) -> str:
+def size_text(size: int) -> str:
     """A size in MB, or in KB or bytes below 1 MB (a limit of 512 bytes is not "0.0 MB")."""
     if size >= 1024 * 1024:
         return f"{size / (1024 * 1024):.1f} MB"
@@ -82,13 +82,13 @@ def read_har(stream: IO[bytes], *, size: int, name: str = "") -> dict:
     if size > limit:
         raise HarRefused(
             _("%(file)s is %(size)s, over the limit of %(limit)s (CONSOLE_HAR_MAX_BYTES).")
-            % {"file": label, "size": _megabytes(size), "limit": _megabytes(limit)}
+            % {"file": label, "size": size_text(size), "limit": size_text(limit)}
         )
     raw = stream.read(limit + 1)
     if len(raw) > limit:
         raise HarRefused(
             _("%(file)s is over the limit of %(limit)s (CONSOLE_HAR_MAX_BYTES).")
-            % {"file": label, "limit": _megabytes(limit)}
+            % {"file": label, "limit": size_text(limit)}
         )
     if not raw.strip():
         raise HarRefused(_("%(file)s is empty.") % {"file": label})

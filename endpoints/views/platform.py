@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from endpoints.har import HarOtherHost, HarRefused
+from endpoints.har import HarOtherHost, HarRefused, size_text
 from endpoints.models import Credential
 from endpoints.platform_check import platform_check
 from endpoints.route_capture import capture_from_har, route_text
@@ -55,7 +55,7 @@ def _context(**extra) -> dict:
         "route_rows": rows,
         "sources": sorted(Counter(r["source"] for r in rows).items()),
         "accounts": _accounts(),
-        "har_limit_mb": settings.CONSOLE_HAR_MAX_BYTES // (1024 * 1024),
+        "har_limit": size_text(settings.CONSOLE_HAR_MAX_BYTES),
         **extra,
     }
 
