@@ -231,7 +231,7 @@ def test_stop_closes_the_upstream_request_and_saves_the_partial_reply(
     live_server, member, endpoint, platform
 ):
     """A real HTTP client goes away mid-reply (the browser's Stop aborts its fetch)."""
-    platform.set_faults(token_per_second=20)
+    platform.set_faults(token_per_second=20, ignore_eos=True)  # still streaming when closed
     session = signed_in_session(live_server, member)
     response = session.post(
         live_server.url + SEND,
