@@ -487,7 +487,7 @@ class App:
             return forward_chat(self.platform, ep, payload)
         if params["stream"]:
             return self._stream(ep, params)
-        self.platform.inflight(ep["id"], +1, stream=False)
+        generation = self.platform.inflight(ep["id"], +1, stream=False)
         try:
             text_parts = []
             finish, completion_tokens = "stop", 0
@@ -497,7 +497,7 @@ class App:
                 else:
                     finish, completion_tokens = value, count
         finally:
-            self.platform.inflight(ep["id"], -1, stream=False)
+            self.platform.inflight(ep["id"], -1, stream=False, generation=generation)
         prompt_tokens = params["prompt_tokens"]
         body = {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
@@ -603,7 +603,7 @@ class App:
             return b"data: " + json.dumps(body, ensure_ascii=False).encode() + b"\n\n"
 
         def body() -> Iterator[bytes]:
-            platform.inflight(ep["id"], +1, stream=True)
+            generation = platform.inflight(ep["id"], +1, stream=True)
             try:
                 yield chunk({"role": "assistant", "content": ""}, None)
                 sent = 0
@@ -642,7 +642,7 @@ class App:
                         yield chunk({}, None, usage, choices=False)
                 yield b"data: [DONE]\n\n"
             finally:
-                platform.inflight(ep["id"], -1, stream=True)
+                platform.inflight(ep["id"], -1, stream=True, generation=generation)
 
         headers = [
             ("Content-Type", "text/event-stream; charset=utf-8"),

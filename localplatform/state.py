@@ -70,6 +70,10 @@ class Platform:
     def reset(self) -> None:
         """Back to start-up state: faults, counters, lockouts, API keys, endpoints (tokens stay)."""
         with self.lock:
+            # Calls still running from before are of another generation: when they end they
+            # leave the new counters alone (a stream a test left open would otherwise take one
+            # off the next test's streams in flight).
+            self.generation = getattr(self, "generation", 0) + 1
             self.faults: dict = dict(self.config.faults)
             self.failed_logins: dict[str, list[float]] = {}
             self.locked_until: dict[str, float] = {}
@@ -709,8 +713,13 @@ class Platform:
             unlisted = self.unlisted_endpoints.get(endpoint_id)
             return public(unlisted if unlisted is not None else self._get(endpoint_id))
 
-    def inflight(self, endpoint_id: str, delta: int, *, stream: bool) -> None:
+    def inflight(
+        self, endpoint_id: str, delta: int, *, stream: bool, generation: int | None = None
+    ) -> int:
+        """Count a call in (+1) or out (-1); returns the generation to hand back with the -1."""
         with self.lock:
+            if delta < 0 and generation is not None and generation != self.generation:
+                return self.generation  # started before a reset: its counters are gone
             ep = self.endpoints.get(endpoint_id) or self.unlisted_endpoints.get(endpoint_id)
             if ep is not None:
                 ep["_inflight"] = max(0, ep["_inflight"] + delta)
@@ -723,6 +732,7 @@ class Platform:
                     )
                 else:
                     self.stats["completed_streams"] += 1
+            return self.generation
 
 
 def public(record: dict) -> dict:

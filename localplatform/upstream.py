@@ -55,7 +55,7 @@ def forward_chat(platform: Platform, ep: dict, payload: dict):
     out_headers = [(k, v) for k, v in resp.headers.items() if k.lower() not in _HOP_BY_HOP]
 
     def relay() -> Iterator[bytes]:
-        platform.inflight(ep["id"], +1, stream=stream)
+        generation = platform.inflight(ep["id"], +1, stream=stream)
         try:
             # read1 hands over whatever has arrived, so SSE events pass through unbuffered.
             while True:
@@ -65,6 +65,6 @@ def forward_chat(platform: Platform, ep: dict, payload: dict):
                 yield data
         finally:
             resp.close()
-            platform.inflight(ep["id"], -1, stream=stream)
+            platform.inflight(ep["id"], -1, stream=stream, generation=generation)
 
     return resp.status_code, out_headers, relay()
