@@ -679,8 +679,22 @@
     }
   });
 
+  // View code is fetched again each time it is opened (the settings may have changed): the
+  // language the reader chose stays chosen (hx-sync drops an answer a newer request replaced).
+  var codeLanguage = null;
+  document.addEventListener("click", function (event) {
+    var tab = event.target.closest ? event.target.closest("#pg-code-body [data-code-tab]") : null;
+    if (tab) codeLanguage = tab.id;
+  });
+
   document.addEventListener("htmx:afterSettle", function (event) {
     wireShareForm(event.target);
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    var chosen = codeLanguage && document.getElementById(codeLanguage);
+    if (chosen && chosen.getAttribute("aria-selected") !== "true" && window.idashSelectTab) {
+      window.idashSelectTab(chosen);
+    }
   });
 
   document.addEventListener("DOMContentLoaded", function () {
