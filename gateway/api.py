@@ -21,7 +21,7 @@ import urllib3
 
 from endpoints.clients import errors as platform
 from endpoints.clients.upstream import NoToken, open_chat
-from gateway import authn, limits, routes, selectors, validation
+from gateway import authn, limits, open_calls, routes, selectors, validation
 from gateway.calls import Call, Finishing, release_database_connection
 from gateway.errors import ApiError, Response, json_response, status_line, unauthorized
 from gateway.stream import SSE_HEADERS, SSEPassThrough
@@ -205,6 +205,7 @@ def _admit(call: Call, chat: validation.ChatCall, key: authn.KeyInfo, endpoint_i
                 tpm=key.tpm,
                 tpd=key.tpd,
                 cost=chat.cost,
+                open_call=(call.request_id, open_calls.entry(call.lost_record())),
             )
             if verdict.refused_by == limits.STALE:
                 key = call.key = authn.usable(authn.load(key.digest))
@@ -218,6 +219,7 @@ def _admit(call: Call, chat: validation.ChatCall, key: authn.KeyInfo, endpoint_i
         if not verdict.allowed:
             raise _over_limit(verdict, key, chat)
         call.reservation, call.reserved = verdict.reservation, chat.cost
+        call.opened = True
         return
     raise ApiError(503, "The key changed while it was being checked: try again.", retry_after=1)
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import redis
 from django.db import connection
 
-from gateway import limits, store, usage
+from gateway import limits, open_calls, store, usage
 
 if TYPE_CHECKING:
     from gateway.authn import KeyInfo
@@ -47,6 +47,7 @@ class Call:
         self.reservation: tuple[str, str] | None = None
         self.reserved = 0
         self.upstream_answered = False
+        self.opened = False  # entered among the open calls (gateway.open_calls)
         self._finished = False
 
     def elapsed_ms(self) -> int:
@@ -98,6 +99,15 @@ class Call:
             "error": self.error,
         }
 
+    def lost_record(self) -> dict:
+        """The record this call leaves if its web process dies before the end (open_calls)."""
+        return {
+            **self.record(),
+            "prompt_tokens": self.prompt_estimate,
+            "completion_tokens": None,
+            "tokens_estimated": True,
+        }
+
     def finish(self) -> None:
         if self._finished:
             return
@@ -110,6 +120,8 @@ class Call:
             limits.settle(self.reservation, self.used_tokens() - self.reserved, client=pipe)
         if self.key is not None and self.recorded:
             usage.push(self.record(), client=pipe)
+        if self.opened:
+            open_calls.close(self.request_id, client=pipe)
         try:
             pipe.execute()
         except redis.RedisError:

@@ -18,13 +18,14 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from gateway import store
+from gateway import open_calls, store
 
 REQUESTS, TOKENS_MINUTE, TOKENS_DAY = "requests", "tokens_per_minute", "tokens_per_day"
 STALE = "stale"
 
-# KEYS: version, window base, last-used hash
-# ARGV: cached version, rpm, tpm, tpd, cost, key id, day offset (s)
+# KEYS: version, window base, last-used hash[, open-calls hash, this process's alive key]
+# ARGV: cached version, rpm, tpm, tpd, cost, key id, day offset (s)[, request id, open entry,
+# alive time to live (s)]
 _CHECK = """
 local v = redis.call('GET', KEYS[1]) or ''
 if v ~= ARGV[1] then return {-1, 0, 0, 0} end
@@ -54,6 +55,10 @@ redis.call('EXPIRE', tk, 120)
 redis.call('INCRBY', dk, cost)
 redis.call('EXPIRE', dk, 172800)
 redis.call('HSET', KEYS[3], ARGV[6], now)
+if KEYS[4] then
+  redis.call('HSET', KEYS[4], ARGV[8], ARGV[9])
+  redis.call('SET', KEYS[5], 1, 'EX', ARGV[10])
+end
 return {0, 0, minute, day}
 """
 
@@ -93,16 +98,27 @@ def window_base(key_id: int) -> str:
 
 
 def check(
-    *, key_id: int, digest: str, version: str, rpm: int, tpm: int, tpd: int, cost: int
+    *,
+    key_id: int,
+    digest: str,
+    version: str,
+    rpm: int,
+    tpm: int,
+    tpd: int,
+    cost: int,
+    open_call: tuple[str, str] | None = None,
 ) -> Verdict:
     """Count one request costing `cost` tokens, unless a limit (0: none) refuses it, or the
-    caller's copy of the key is not the current one (STALE: reload it and ask again)."""
+    caller's copy of the key is not the current one (STALE: reload it and ask again). An admitted
+    call's `open_call` (request id, entry: gateway.open_calls) is entered among the open calls."""
     check_script, _ = _scripts(settings.REDIS_URL)
     base = window_base(key_id)
-    code, wait, minute, day = check_script(
-        keys=[store.version_name(digest), base, store.last_used_name()],
-        args=[version, rpm, tpm, tpd, cost, key_id, _day_offset()],
-    )
+    keys = [store.version_name(digest), base, store.last_used_name()]
+    args = [version, rpm, tpm, tpd, cost, key_id, _day_offset()]
+    if open_call is not None:
+        keys += [open_calls.hash_name(), open_calls.alive_name(open_calls.process_token())]
+        args += [*open_call, open_calls.alive_seconds()]
+    code, wait, minute, day = check_script(keys=keys, args=args)
     if code == -1:
         return Verdict(False, STALE)
     if code:

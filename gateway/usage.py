@@ -70,8 +70,12 @@ def _record_row(data: dict):
 def drain(*, batch: int | None = None, max_batches: int = 50) -> int:
     """Move queued records into the database, oldest first; returns how many were read. The
     queue is drained as monitoring drains its own (one at a time, a batch trimmed only by the
-    drain that still holds the lock), so a killed drain holds it up for one lock timeout only."""
+    drain that still holds the lock), so a killed drain holds it up for one lock timeout only.
+    First, the calls whose web process died mid-answer are queued as failed (open_calls)."""
+    from gateway import open_calls
     from monitoring.ingest import drain_queue
+
+    open_calls.sweep()
 
     return drain_queue(
         store.usage_queue(),

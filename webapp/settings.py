@@ -415,6 +415,9 @@ GATEWAY_DEFAULT_MAX_TOKENS = env_int("GATEWAY_DEFAULT_MAX_TOKENS", 800)
 # Usage records wait in a Redis list; beat drains them into the database this often, in batches.
 GATEWAY_DRAIN_SECONDS = env_float("GATEWAY_DRAIN_SECONDS", 5.0)
 GATEWAY_DRAIN_BATCH = env_int("GATEWAY_DRAIN_BATCH", 2000)
+# A web process says it is alive this often (a third of it) and for this long: a call still open
+# in one that stopped saying so is recorded as failed by the next drain (gateway.open_calls).
+GATEWAY_ALIVE_SECONDS = env_float("GATEWAY_ALIVE_SECONDS", 30.0)
 GATEWAY_REDIS_PREFIX = env_str("GATEWAY_REDIS_PREFIX", CACHE_KEY_PREFIX + ":gw:")
 # The limits the key form starts from (0: none).
 GATEWAY_DEFAULT_REQUESTS_PER_MINUTE = env_int("GATEWAY_DEFAULT_REQUESTS_PER_MINUTE", 60)
