@@ -149,7 +149,12 @@ def release_database_connection() -> None:
     (inside a transaction) keep theirs.
     """
     monkey = sys.modules.get("gevent.monkey")
-    if monkey and monkey.is_module_patched("socket") and not connection.in_atomic_block:
+    if (
+        monkey
+        and monkey.is_module_patched("socket")
+        and connection.connection is not None  # most calls never open one (cached key, route)
+        and not connection.in_atomic_block
+    ):
         connection.close()
 
 

@@ -118,12 +118,13 @@ def sweep() -> int:
     found = client.hgetall(hash_name())
     if not found:
         return 0
-    entries = {}
-    for request_id, raw in found.items():
+    entries: dict[str, dict] = {}
+    for field, raw in found.items():
+        request_id = field.decode() if isinstance(field, bytes) else field
         try:
-            entries[request_id.decode()] = json.loads(raw)
+            entries[request_id] = json.loads(raw)
         except ValueError:
-            entries[request_id.decode()] = {"proc": "", "record": None}
+            entries[request_id] = {"proc": "", "record": None}
     procs = sorted({e.get("proc") or "" for e in entries.values()})
     alive = client.mget([alive_name(p) for p in procs])
     living = {p for p, beat in zip(procs, alive, strict=True) if beat is not None and p}

@@ -34,6 +34,7 @@ class Ambiguous(Exception):
 
 
 _AMBIGUOUS = object()
+LOOKUP_GRACE_SECONDS = 1.0
 _routes: dict[str, tuple[float, object]] = {}
 
 
@@ -42,6 +43,10 @@ def resolve(model: str) -> Route | None:
     now = time.monotonic()
     cached = _routes.get(model)
     if cached is None or cached[0] <= now:
+        if cached is not None:
+            # One lookup per expiry: the calls that arrive meanwhile (other greenlets) keep the
+            # answer they had for the moment it takes, rather than each querying the database.
+            _routes[model] = (now + LOOKUP_GRACE_SECONDS, cached[1])
         found = _lookup(model)
         if len(_routes) > 10_000:
             _routes.clear()

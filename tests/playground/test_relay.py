@@ -470,7 +470,7 @@ def test_replies_read_to_the_end_reuse_one_connection_to_the_endpoint(
     not pay for a new one (endpoints.clients.upstream)."""
     from endpoints.clients import upstream
 
-    pool = upstream.pool().connection_from_url(endpoint.data_plane_url())
+    pool, _path = upstream.pool_for(endpoint.data_plane_url().rstrip("/") + upstream.CHAT_PATH)
     events(as_member.post(SEND, chat_data(endpoint, "Warm up", max_tokens=3)))
     opened, sent = pool.num_connections, pool.num_requests
     for _ in range(3):
