@@ -20,6 +20,7 @@ from typing import IO, Any
 from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from django.conf import settings
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -67,12 +68,18 @@ def _nested_refusal(label: str) -> HarRefused:
 
 
 def size_text(size: int) -> str:
-    """A size in MB, or in KB or bytes below 1 MB (a limit of 512 bytes is not "0.0 MB")."""
+    """A size in MB, or in KB or bytes below 1 MB (a limit of 512 bytes is not "0.0 MB"), with
+    one decimal only when it says something ("512 KB", "1.5 MB"; "1,5 MB" in Vietnamese)."""
     if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB"
+        return f"{_one_decimal(size / (1024 * 1024))} MB"
     if size >= 1024:
-        return f"{size / 1024:.1f} KB"
+        return f"{_one_decimal(size / 1024)} KB"
     return ngettext("%(n)s byte", "%(n)s bytes", size) % {"n": size}
+
+
+def _one_decimal(value: float) -> str:
+    rounded = round(value, 1)
+    return number_format(rounded, 0 if rounded == int(rounded) else 1)
 
 
 def read_har(stream: IO[bytes], *, size: int, name: str = "") -> dict:

@@ -47,7 +47,7 @@ def test_a_file_over_the_size_limit_is_not_read(console_har, tmp_path, settings)
     path, secrets = console_har
     settings.CONSOLE_HAR_MAX_BYTES = 1024
     message = refused(path, tmp_path)
-    assert "over the limit of 1.0 KB (CONSOLE_HAR_MAX_BYTES)" in message  # not "0.0 MB"
+    assert "over the limit of 1 KB (CONSOLE_HAR_MAX_BYTES)" in message  # not "0.0 MB"
     assert secrets_in(message, secrets) == []
     settings.CONSOLE_HAR_MAX_BYTES = 100
     assert "over the limit of 100 bytes" in refused(path, tmp_path)
@@ -128,3 +128,22 @@ def test_a_management_url_with_a_broken_host_is_refused(console_har, tmp_path):
     path, _secrets = console_har
     message = refused(path, tmp_path, management_url="http://[::1/x")
     assert "is not an address of the management API" in message
+
+
+@pytest.mark.parametrize(
+    "size, lang, expected",
+    [
+        (512, "en", "512 bytes"),
+        (512 * 1024, "en", "512 KB"),  # not "512.0 KB"
+        (1536 * 1024, "en", "1.5 MB"),
+        (1536 * 1024, "vi", "1,5 MB"),
+        (10 * 1024 * 1024, "vi", "10 MB"),
+    ],
+)
+def test_sizes_read_as_a_person_writes_them(size, lang, expected):
+    from django.utils import translation
+
+    from endpoints.har import size_text
+
+    with translation.override(lang):
+        assert size_text(size) == expected
