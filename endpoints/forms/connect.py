@@ -108,6 +108,8 @@ class ConnectForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if "url" in self.errors or "endpoint_id" in self.errors:
+            return data  # too long: said once, not also "give the URL"
         url, endpoint_id = data.get("url", "").strip(), data.get("endpoint_id", "").strip()
         if not url and not endpoint_id:
             self.add_error("url", _("Give the endpoint URL, or its ID and region."))

@@ -31,7 +31,11 @@ NAME_CHARACTERS = RegexValidator(
     _("Use only letters, digits, hyphens (-) and underscores (_): no spaces or other characters."),
     code="characters",
 )
-NAME_START = RegexValidator(r"^[A-Za-z0-9]", _("Start with a letter or a digit."), code="start")
+# Only a name starting with "-" or "_": one starting with any other character is told about its
+# characters alone (a full-width letter is a letter to its reader).
+NAME_START = RegexValidator(
+    r"^[-_]", _("Start with a letter or a digit."), code="start", inverse_match=True
+)
 
 
 def _lazy_percent(message: Promise, params: dict[str, Any]) -> str:

@@ -145,3 +145,12 @@ def test_a_stored_url_outside_the_hosts_is_no_longer_called(platform, api_key, l
     assert ep.status == Endpoint.Status.ACTIVE
     assert "Only the platform's endpoints can be connected" in ep.check_error
     assert Credential.objects.get(pk=api_key.pk).secret == platform.api_key
+
+
+def test_a_url_too_long_is_told_so_once(as_member, platform, api_key):
+    url = "https://inference-aiplatform-hcm.api.vngcloud.vn/v1/me-" + "a" * 600
+    response = as_member.post(CONNECT, form(url, credential=api_key.pk, name="x"))
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert errors["url"] == ["Ensure this value has at most 500 characters (it has 655)."]
+    assert not Endpoint.objects.exists()

@@ -152,6 +152,25 @@ def test_name_rules_inline_and_on_submit(platform, sa, as_member, name, message)
     assert "basics" not in as_member.session[SESSION_KEY]["saved"]
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        # Full-width letters, as an East Asian keyboard types them.
+        "\uff4d\uff59\uff0d\uff4d\uff4f\uff44\uff45\uff4c",
+        "mô-hình",  # Vietnamese letters
+        "-bad name",  # two rules broken: two messages
+    ],
+)
+def test_a_name_with_other_characters_gets_one_message(platform, sa, as_member, name):
+    """One message per rule broken: a full-width letter is a letter to its reader, so a name
+    starting with one is not told to start with a letter."""
+    submit = as_member.post("/inference/create/basics/", basics(sa, name=name))
+    assert submit.status_code == 400
+    errors = list(submit.context["form"].errors["name"])
+    assert "no spaces or other characters" in errors[0]
+    assert errors[1:] == (["Start with a letter or a digit."] if name.startswith("-") else [])
+
+
 def test_a_valid_name_has_no_inline_error_and_updates_the_summary(platform, sa, as_member):
     r = as_member.post(
         "/inference/create/basics/validate/",
