@@ -117,6 +117,24 @@ def call(
     return Answer(seen["status"], seen["headers"], content)
 
 
+def open_stream(model: str, key: str, *, max_tokens: int = 200):
+    """A streamed call to the in-process gateway, its first event read and its body left open
+    (close it as the server does when the caller's socket closes)."""
+    from gateway.api import application
+
+    data = json.dumps(chat_body(model, stream=True, max_tokens=max_tokens)).encode()
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/v1/chat/completions",
+        "CONTENT_LENGTH": str(len(data)),
+        "wsgi.input": io.BytesIO(data),
+        "HTTP_AUTHORIZATION": f"Bearer {key}",
+    }
+    body = application(environ, lambda status, headers: None)
+    assert next(iter(body)).startswith(b"data: ")
+    return body
+
+
 def chat_body(model: str, **overrides) -> dict:
     body = {
         "model": model,

@@ -4,7 +4,6 @@ drain records what a dead process left open as a failed call."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -16,7 +15,7 @@ import requests
 from gateway import open_calls, store, usage
 from gateway.models import UsageRecord
 from monitoring.models import RequestMinute, Scope
-from tests.gateway.conftest import call, chat_body, make_key, start_gunicorn
+from tests.gateway.conftest import call, chat_body, make_key, open_stream, start_gunicorn
 from tests.playground.test_worker_faults import children_of
 
 pytestmark = pytest.mark.django_db
@@ -26,27 +25,9 @@ def open_entries() -> dict:
     return store.client().hgetall(open_calls.hash_name())
 
 
-def start_stream(model: str, key: str):
-    """An answer of 200 tokens at 20 a second, its first event read; the body not yet closed."""
-    from gateway.api import application
-
-    data = json.dumps(chat_body(model, stream=True, max_tokens=200)).encode()
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/v1/chat/completions",
-        "CONTENT_LENGTH": str(len(data)),
-        "wsgi.input": io.BytesIO(data),
-        "HTTP_AUTHORIZATION": f"Bearer {key}",
-    }
-    body = application(environ, lambda status, headers: None)
-    chunks = iter(body)
-    assert next(chunks).startswith(b"data: ")
-    return body
-
-
 def test_a_call_is_open_while_it_answers_and_closed_when_it_ends(gw_endpoint, member_key, platform):
     platform.set_faults(token_per_second=20)
-    body = start_stream(gw_endpoint.name, member_key.secret)
+    body = open_stream(gw_endpoint.name, member_key.secret)
     [(request_id, raw)] = open_entries().items()
     entry = json.loads(raw)
     assert entry["proc"] == open_calls.process_token()
@@ -76,7 +57,7 @@ def test_a_call_left_open_by_a_dead_process_is_recorded_once_as_failed(
     gw_endpoint, member_key, platform
 ):
     platform.set_faults(token_per_second=20)
-    body = start_stream(gw_endpoint.name, member_key.secret)
+    body = open_stream(gw_endpoint.name, member_key.secret)
     # As if this process had died: it no longer says it is alive.
     store.client().delete(open_calls.alive_name(open_calls.process_token()))
     assert usage.drain() == 1

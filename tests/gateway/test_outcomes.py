@@ -3,14 +3,11 @@ are marked estimated, and only streamed calls carry a time to first token."""
 
 from __future__ import annotations
 
-import io
-import json
-
 import pytest
 
 from gateway import usage
 from gateway.models import UsageRecord
-from tests.gateway.conftest import call, chat_body
+from tests.gateway.conftest import call, chat_body, open_stream
 
 pytestmark = pytest.mark.django_db
 
@@ -44,20 +41,8 @@ def test_a_stream_the_endpoint_cuts_is_recorded_as_a_502(gw_endpoint, member_key
 
 
 def test_a_caller_who_goes_away_is_recorded_as_a_499(gw_endpoint, member_key, platform):
-    from gateway.api import application
-
     platform.set_faults(token_per_second=50)
-    data = json.dumps(chat_body(gw_endpoint.name, stream=True, max_tokens=200)).encode()
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/v1/chat/completions",
-        "CONTENT_LENGTH": str(len(data)),
-        "wsgi.input": io.BytesIO(data),
-        "HTTP_AUTHORIZATION": f"Bearer {member_key.secret}",
-    }
-    body = application(environ, lambda status, headers: None)
-    chunks = iter(body)
-    assert next(chunks).startswith(b"data: ")
+    body = open_stream(gw_endpoint.name, member_key.secret)
     body.close()  # what the server does when the caller's socket closes
     row = only_record()
     assert row.status == 499
