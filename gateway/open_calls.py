@@ -74,10 +74,12 @@ def process_token() -> str:
             if _process is None or _process[0] != pid:
                 token = f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:8]}"
                 _say_alive(token)
+                # Set before the start: under gevent the new greenlet may run at once, and it
+                # beats only while it is this process's token.
+                _process = (pid, token)
                 threading.Thread(
                     target=_heartbeat, args=(token,), name="gateway-alive", daemon=True
                 ).start()
-                _process = (pid, token)
     return _process[1]
 
 

@@ -115,3 +115,18 @@ def test_a_web_worker_killed_mid_stream_leaves_a_failed_call(
     row = UsageRecord.objects.get()
     assert row.status == open_calls.LOST_STATUS and row.key_id == key.key.pk
     assert row.endpoint_id == endpoint.pk and row.stream
+
+
+def test_a_living_process_keeps_saying_so_without_new_calls(settings, monkeypatch):
+    """The heartbeat runs by itself: a long call in a quiet process is not taken for lost."""
+    settings.GATEWAY_ALIVE_SECONDS = 0.6
+    monkeypatch.setattr(open_calls, "_process", None)
+    token = open_calls.process_token()
+    try:
+        alive = open_calls.alive_name(token)
+        for _ in range(3):
+            store.client().delete(alive)
+            time.sleep(0.5)  # past a beat (a third of 0.6 s), short of the time to live
+            assert store.client().exists(alive), "the heartbeat did not say it again"
+    finally:
+        open_calls._process = None  # stops this heartbeat; monkeypatch puts the old one back
