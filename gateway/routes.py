@@ -1,19 +1,20 @@
 """Which endpoint a `model` names: an alias, else an endpoint's name (unique per region).
 
 Each web process keeps the answer for GATEWAY_ROUTE_CACHE_SECONDS, with the endpoint's row and
-its credentials, so the hot path reads nothing from the database. Status changes are written by
-the reconciler with compare-and-swap updates (no signal to listen to), so a short expiry is what
-keeps this true; a call that slips through in that moment meets the platform's own refusal.
+its credentials, so the hot path reads nothing from the database (webapp.process_cache). Status
+changes are written by the reconciler with compare-and-swap updates (no signal to listen to), so
+a short expiry is what keeps this true; a call that slips through in that moment meets the
+platform's own refusal.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from endpoints.models import Endpoint
+from webapp.process_cache import ProcessCache
 
 
 @dataclass(frozen=True)
@@ -34,24 +35,11 @@ class Ambiguous(Exception):
 
 
 _AMBIGUOUS = object()
-LOOKUP_GRACE_SECONDS = 1.0
-_routes: dict[str, tuple[float, object]] = {}
 
 
 def resolve(model: str) -> Route | None:
     """The route for a model name, None when nothing has that name; Ambiguous if several do."""
-    now = time.monotonic()
-    cached = _routes.get(model)
-    if cached is None or cached[0] <= now:
-        if cached is not None:
-            # One lookup per expiry: the calls that arrive meanwhile (other greenlets) keep the
-            # answer they had for the moment it takes, rather than each querying the database.
-            _routes[model] = (now + LOOKUP_GRACE_SECONDS, cached[1])
-        found = _lookup(model)
-        if len(_routes) > 10_000:
-            _routes.clear()
-        cached = _routes[model] = (now + settings.GATEWAY_ROUTE_CACHE_SECONDS, found)
-    found = cached[1]
+    found = _routes.get(model)
     if found is _AMBIGUOUS:
         raise Ambiguous(model)
     return found  # type: ignore[return-value]
@@ -77,6 +65,11 @@ def _lookup(model: str) -> object:
     if len(named) > 1:
         return _AMBIGUOUS
     return Route(named[0]) if named else None
+
+
+_routes: ProcessCache[object] = ProcessCache(
+    lambda model: _lookup(str(model)), lambda: settings.GATEWAY_ROUTE_CACHE_SECONDS
+)
 
 
 def forget_all() -> None:

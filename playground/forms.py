@@ -5,6 +5,7 @@ The relay forwards only `cleaned_data`, so nothing outside the platform's ranges
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import cast
@@ -135,7 +136,22 @@ class EndpointChoiceField(forms.ModelChoiceField):
         "required": _("Choose an endpoint."),
     }
 
+    # A lookup by code (playground.selectors.callable_endpoint) used instead of the queryset,
+    # which then only lists the choices.
+    lookup: Callable[[uuid.UUID], Endpoint | None] | None = None
+
     def to_python(self, value):
+        if self.lookup is not None and value not in self.empty_values:
+            try:
+                code = uuid.UUID(str(value))
+            except ValueError:
+                code = None
+            endpoint = self.lookup(code) if code is not None else None
+            if endpoint is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice"
+                )
+            return endpoint
         try:
             return super().to_python(value)
         except forms.ValidationError:
@@ -194,19 +210,30 @@ class SettingsForm(ParamsForm):
     )
 
     field_order = ["endpoint", "system_prompt", *[r.name for r in params.RANGES], "stop"]
+    # The endpoint is looked up by its code in the process's cache, not listed (ChatForm).
+    cached_endpoint = False
 
     def __init__(self, *args, endpoints=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         from playground.selectors import playground_endpoints
 
-        cast(forms.ModelChoiceField, self.fields["endpoint"]).queryset = (
-            endpoints if endpoints is not None else playground_endpoints()
-        )
+        field = cast(EndpointChoiceField, self.fields["endpoint"])
+        if self.cached_endpoint:
+            from playground.selectors import callable_endpoint
+
+            field.lookup = callable_endpoint
+        else:
+            field.queryset = endpoints if endpoints is not None else playground_endpoints()
 
 
 class ChatForm(SettingsForm):
-    """One message to send: the endpoint, the message and the parameters it goes with."""
+    """One message to send: the endpoint, the message and the parameters it goes with.
 
+    The endpoint is found in the process's short-lived cache of callable endpoints: sending is
+    the playground's hot path.
+    """
+
+    cached_endpoint = True
     message = MessageField(required=False)
     conversation = forms.UUIDField(required=False, widget=forms.HiddenInput)
     retry = forms.BooleanField(required=False, widget=forms.HiddenInput)

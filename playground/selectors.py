@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -13,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from endpoints.models import Endpoint
 from playground.models import Conversation, Message, ShareLink, tokens_per_second
+from webapp.process_cache import ProcessCache
 from webapp.roles import GROUP_FOR_ROLE, Role
 
 
@@ -25,6 +28,26 @@ def playground_endpoints() -> QuerySet[Endpoint]:
         .select_related("credential", "access_credential")
         .order_by("name", "pk")
     )
+
+
+def callable_endpoint(code: uuid.UUID) -> Endpoint | None:
+    """The playground endpoint with this code, None if there is none.
+
+    Every message sent looks its endpoint up; each web process keeps the answer (the row and its
+    credentials) for GATEWAY_ROUTE_CACHE_SECONDS, as the gateway does, so sending reads nothing
+    from the database for it. An endpoint paused meanwhile is refused by the platform itself.
+    """
+    return _callable_endpoints.get(code)
+
+
+_callable_endpoints: ProcessCache[Endpoint | None] = ProcessCache(
+    lambda code: playground_endpoints().filter(code=str(code)).first(),
+    lambda: settings.GATEWAY_ROUTE_CACHE_SECONDS,
+)
+
+
+def forget_callable_endpoints() -> None:
+    _callable_endpoints.clear()
 
 
 def conversation_list_for_user(user, *, query: str = "", limit: int = 50) -> QuerySet[Conversation]:

@@ -40,11 +40,13 @@ def _isolate():
     from django.utils import translation
 
     from endpoints import catalog_cache
+    from playground.selectors import forget_callable_endpoints
 
     # Only the database this run chose (see pytest_configure), never another one.
     assert os.environ["IDASH_TEST_REDIS_URL"] == settings.REDIS_URL
     cache.clear()
     catalog_cache.clear_local()  # a web process's own copies of the catalog, kept without Redis
+    forget_callable_endpoints()  # and of the endpoints the playground sends to
     translation.activate("en")
     yield
     translation.deactivate()

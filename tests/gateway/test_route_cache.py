@@ -15,8 +15,7 @@ pytestmark = pytest.mark.django_db
 def test_one_lookup_per_expiry_while_others_keep_the_last_answer(gw_endpoint, monkeypatch):
     first = routes.resolve(gw_endpoint.name)
     assert first is not None and first.endpoint_id == gw_endpoint.pk
-    _expires, found = routes._routes[gw_endpoint.name]
-    routes._routes[gw_endpoint.name] = (0.0, found)  # expired
+    routes._routes.expire(gw_endpoint.name)
 
     lookups = []
     real_lookup = routes._lookup
