@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from endpoints.models import Endpoint
 from gateway.models import GatewayKey, ModelAlias, UsageRecord
+from monitoring import rollups
 
 
 def key_for_gateway(digest: str) -> GatewayKey | None:
@@ -34,14 +35,15 @@ def start_of_today() -> datetime:
 
 
 def usage_today(key_ids: list[int]) -> dict[int, dict]:
-    """Per key: calls, errors, prompt and completion tokens since midnight (TIME_ZONE), and how
-    many calls' tokens are the gateway's estimate (the endpoint reported none)."""
+    """Per key: calls, errors (refused, limited or failed, as monitoring counts them), prompt and
+    completion tokens since midnight (TIME_ZONE), and how many calls' tokens are the gateway's
+    estimate (the endpoint reported none)."""
     rows = (
         UsageRecord.objects.filter(key_id__in=key_ids, at__gte=start_of_today())
         .values("key_id")
         .annotate(
             calls=Count("pk"),
-            errors=Count("pk", filter=Q(status__gte=400)),
+            errors=Count("pk", filter=rollups.not_ok()),
             prompt=Sum("prompt_tokens"),
             completion=Sum("completion_tokens"),
             estimated=Count("pk", filter=Q(tokens_estimated=True)),

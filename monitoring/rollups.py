@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from django.db.models import Q
+
 from monitoring import histogram, upsert
 from monitoring.models import RequestHour, RequestMinute, Scope
 
@@ -64,6 +66,14 @@ def outcome(status: int, error: str = "") -> str:
     if 400 <= status < 500:
         return "refused"
     return "failed"
+
+
+def not_ok(error_field: str = "error") -> Q:
+    """The records `outcome` does not call ok, as a query (the Keys page counts them): a caller
+    who left mid-answer is not a failure there either."""
+    return (Q(status__gte=400) & ~Q(status=CALLER_LEFT)) | (
+        Q(status__lt=400) & ~Q(**{error_field: ""})
+    )
 
 
 def _entries(record: Facts) -> list[tuple[int, int]]:

@@ -255,3 +255,33 @@ def test_command_refuses_what_the_keys_page_refuses(member, flag, value, words):
         )
     assert flag in str(refused.value) and words in str(refused.value)
     assert not GatewayKey.objects.exists()
+
+
+def test_the_keys_page_counts_failures_as_monitoring_does(as_member, member, gw_endpoint):
+    """A caller who went away mid-answer (499) is not a failure on either page; a refusal, a
+    limit and a failure are, on both."""
+    import uuid
+
+    from django.utils import timezone
+
+    from gateway.models import UsageRecord
+    from monitoring.rollups import outcome
+
+    made = make_key(member, name="mixed")
+    statuses = [(200, ""), (499, ""), (400, "bad"), (429, "limited"), (502, "cut")]
+    UsageRecord.objects.bulk_create(
+        UsageRecord(
+            request_id=uuid.uuid4(),
+            at=timezone.now(),
+            key=made.key,
+            user=member,
+            endpoint=gw_endpoint,
+            status=status,
+            error=error,
+        )
+        for status, error in statuses
+    )
+    not_ok = sum(outcome(status, error) != "ok" for status, error in statuses)
+    assert not_ok == 3
+    page = as_member.get(KEYS).content.decode()
+    assert "5 calls" in page and f"{not_ok} refused or failed" in page
