@@ -115,7 +115,10 @@ def choose_test_database() -> str:
 
 
 def manage(*args: str, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+    """Run a manage.py command; stop here if it fails (its own message says why, no traceback)."""
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env)
+    if done.returncode:
+        sys.exit(f"==> stopped: `manage.py {args[0]}` failed (its message is above)")
 
 
 def compile_catalogs(env: dict[str, str]) -> None:

@@ -109,6 +109,9 @@ def test_the_dashboard_refuses_to_start_with_a_bad_routes_file(tmp_path):
     assert done.returncode != 0
     assert "AIPLATFORM_ROUTES_FILE" in done.stderr
     assert "line 4:" in done.stderr and "has no {id} placeholder" in done.stderr
+    # Said plainly, on one line, not at the end of a traceback.
+    assert done.stderr.startswith("Configuration error: AIPLATFORM_ROUTES_FILE")
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("depth", [100_000, 500])
