@@ -157,7 +157,7 @@ class RelayBody:
 
     def __init__(
         self,
-        stream: ChatStream,
+        stream: ChatStream | None,
         *,
         started: float,
         head: dict,
@@ -165,8 +165,13 @@ class RelayBody:
         on_finish: Callable[[Reply], None] | None = None,
         public_error: str | None = None,
         record: dict | None = None,
+        opener: Callable[[], ChatStream] | None = None,
     ) -> None:
+        # Either the stream, already open, or `opener`, which opens it after the start event
+        # went out (so the browser knows where the exchange is stored even if it stops before
+        # the endpoint answers): a failure to open is then the last event, not a status.
         self.stream = stream
+        self.opener = opener
         # Monitoring: {"source", "endpoint_id", "user_id", "at"}; None: not counted.
         self.record = record
         self.started = started
@@ -184,6 +189,12 @@ class RelayBody:
     def _events(self) -> Iterator[bytes]:
         reply = self.reply
         yield line({"type": "start", **self.head})
+        if self.stream is None:
+            failed = self._open()
+            if failed is not None:
+                yield failed
+                return
+        assert self.stream is not None
         try:
             for chunk in self.stream:
                 usage = chunk.get("usage")
@@ -230,23 +241,50 @@ class RelayBody:
         else:
             yield line({"type": "done", **figures})
 
-    def _finish(self) -> None:
+    def _open(self) -> bytes | None:
+        """Open the stream with `opener`; on failure, save and count it and return the last
+        event (None when the stream is open)."""
+        assert self.opener is not None
+        try:
+            self.stream = self.opener()
+        except Exception as exc:
+            if isinstance(exc, PlatformError):
+                logger.info("playground stream could not start: %r", exc)
+                self.reply.error, status = failures.of(exc), exc.status_code or 502
+            else:
+                logger.exception("opening a playground stream failed")
+                self.reply.error, status = Failure("relay_failed_kept"), 500
+            self.reply.total_ms = _ms(self.started)
+            saved = self._finish_quietly(status=status)
+            _status, retry = failures.status_of(self.reply.error)
+            message = self.reply.error.text() if saved else cannot_save_message()
+            return line(
+                {"type": "error", "message": message, "retry": retry, **self.reply.figures()}
+            )
+        finally:
+            # Minting a token again may have read the database: no connection held while
+            # the reply streams (see release_database_connection).
+            release_database_connection()
+        return None
+
+    def _finish(self, status: int | None = None) -> None:
         if self._finished:
             return
         self._finished = True
-        self.stream.close()
+        if self.stream is not None:
+            self.stream.close()
         if self.record is not None:
-            count(self.record, self.reply)
+            count(self.record, self.reply, status)
         if self.on_finish is not None:
             try:
                 self.on_finish(self.reply)
             finally:
                 release_database_connection()
 
-    def _finish_quietly(self) -> bool:
+    def _finish_quietly(self, status: int | None = None) -> bool:
         """Finish; False when saving failed (logged): the last event must still go out."""
         try:
-            self._finish()
+            self._finish(status)
         except Exception:
             logger.exception("saving a playground reply failed")
             return False
@@ -258,7 +296,8 @@ class RelayBody:
             self.reply.total_ms = _ms(self.started)
             # The browser is gone; nobody can be told of a failure. It is in the log.
             self._finish_quietly()
-        self.stream.close()
+        if self.stream is not None:
+            self.stream.close()
 
 
 def _greenlet_per_request() -> bool:

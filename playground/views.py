@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from functools import partial
 
 from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
@@ -197,26 +198,16 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         "user_id": request.user.pk,
         "at": time.time(),
     }
-    try:
-        stream = relay.open_stream(endpoint, payload)
-    except PlatformError as exc:
-        failure = failures.of(exc)
-        reply = relay.Reply(model=payload["model"], error=failure)
-        reply.total_ms = round((time.perf_counter() - started) * 1000)
-        record(reply)
-        relay.count(counted, reply, exc.status_code or 502)
-        status, retry = failures.status_of(failure)
-        return JsonResponse(
-            {"error": {"message": failure.text(), "retry": retry, "stored": True, **head}},
-            status=status,
-        )
+    # The start event goes out at once, the request to the endpoint after it: a reply stopped
+    # while the endpoint is still waking up is still in a conversation the page knows.
     body = relay.RelayBody(
-        stream,
+        None,
         started=started,
         head=head,
         model=payload["model"],
         on_finish=record,
         record=counted,
+        opener=partial(relay.open_stream, endpoint, payload),
     )
     return relay.streaming_response(body)
 

@@ -299,3 +299,36 @@ def test_stop_during_the_first_reply_of_a_new_chat_keeps_the_page(
     page.get_by_role("button", name="Send").click()
     reply_locator(page).locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
     assert conversation.messages.count() == 4
+
+
+def test_stop_while_the_endpoint_is_still_waking_keeps_the_conversation(
+    page, live_server, member, endpoint, platform
+):
+    """The page learns where the exchange is stored before the endpoint answers: Stop pressed
+    while it is still waking up (a cold start) leaves the page on that conversation, titled,
+    and the next message goes on in it rather than starting another."""
+    platform.set_faults(latency_ms=2500)
+    sign_in(page, live_server, "bob", PASSWORD)
+    page.goto(f"{live_server.url}/playground/")
+    box = page.get_by_role("textbox", name="Message", exact=True)
+    box.fill("Are you awake?")
+    box.press("Enter")
+    page.wait_for_url(re.compile(r".*/playground/[0-9a-f-]{36}/$"), timeout=2000)
+    conversation = Conversation.objects.get()
+    assert page.locator("[data-title]").inner_text() == "Are you awake?"
+    page.get_by_role("button", name="Stop").click()
+    reply_locator(page).get_by_text("Stopped").wait_for()
+    assert not reply_locator(page).locator("[data-content]").inner_text().strip()
+    shot(page, "playground-stopped-before-the-endpoint-answered")
+
+    platform.set_faults(latency_ms=None)
+    page.get_by_role("spinbutton", name="Maximum tokens").fill("5")
+    page.get_by_role("textbox", name="Message", exact=True).fill("Now?")
+    page.get_by_role("button", name="Send").click()
+    reply_locator(page).locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
+    assert Conversation.objects.count() == 1
+    assert list(
+        conversation.messages.filter(role="user")
+        .order_by("created_at")
+        .values_list("content", flat=True)
+    ) == ["Are you awake?", "Now?"]

@@ -35,7 +35,8 @@ def test_a_playground_exchange_is_counted(as_member, member, endpoint, platform)
 
 def test_a_refused_exchange_is_counted_as_failed(as_member, endpoint, platform):
     platform.set_faults(error_ratio=1.0)
-    as_member.post(reverse("playground:send"), chat_data(endpoint))
+    evs = events(as_member.post(reverse("playground:send"), chat_data(endpoint)))
+    assert evs[-1]["type"] == "error"
     ingest.drain()
     record = RequestRecord.objects.get()
     assert record.source == "playground" and record.status >= 500 and record.error

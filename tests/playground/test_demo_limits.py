@@ -117,20 +117,19 @@ def test_line_breaks_count_once_in_the_playground(as_member, endpoint, platform)
 def test_a_conversation_too_long_for_the_model_says_what_to_do_in_the_playground(
     as_member, endpoint, platform, settings, language, words
 ):
-    """A signed-in member meets the model's context too: a 400 in words (was a 502 with the
-    model server's English), no Retry (the same message would be refused again), the exchange
-    kept with its failure as a code, read in the reader's language."""
+    """A signed-in member meets the model's context too: the reply's last event says it in
+    words (was a 502 with the model server's English), no Retry (the same message would be
+    refused again), the exchange kept with its failure as a code, in the reader's language."""
     as_member.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     message = EMOJI * params.message_max_chars()
-    response = as_member.post(reverse("playground:send"), chat_data(endpoint, message))
-    assert response.status_code == 400, response.content[:300]
-    error = response.json()["error"]
+    start, error = events(as_member.post(reverse("playground:send"), chat_data(endpoint, message)))
+    assert error["type"] == "error"
     assert error["message"].startswith(words) and error["retry"] is False
     failed = Message.objects.filter(role=Message.Role.ASSISTANT).latest("created_at")
     assert failed.error_code == "too_long"
     # A shorter message goes through in the same conversation.
     going_on = as_member.post(
         reverse("playground:send"),
-        chat_data(endpoint, "Hi", conversation=error["conversation"]),
+        chat_data(endpoint, "Hi", conversation=start["conversation"]),
     )
     assert going_on.status_code == 200 and events(going_on)[-1]["type"] == "done"

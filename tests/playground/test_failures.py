@@ -26,8 +26,8 @@ FAULT = "Internal server error (injected fault)."
 
 def test_a_failure_stored_in_english_reads_in_vietnamese(as_member, endpoint, platform):
     platform.set_faults(error_ratio=1.0)
-    refused = as_member.post(SEND, chat_data(endpoint, "Fail me"))
-    assert refused.json()["error"]["message"] == f"The endpoint did not answer: {FAULT}"
+    refused = events(as_member.post(SEND, chat_data(endpoint, "Fail me")))
+    assert refused[-1]["message"] == f"The endpoint did not answer: {FAULT}"
     reply = Message.objects.get(role="assistant")
     # Stored as a code and the platform's own words, not as a sentence.
     assert (reply.error_code, reply.error_params) == ("unavailable", {"detail": FAULT})
