@@ -408,6 +408,17 @@
     });
   };
 
+  // Stopped: no figures came (the reply never finished), so say so instead of a row of dashes;
+  // stopped before a word arrived, the empty bubble goes too.
+  function markStopped(bubble, outcome) {
+    var figures = $(bubble, "[data-figures]");
+    if (figures) figures.remove();
+    var content = $(bubble, "[data-content]");
+    var early = !outcome.text;
+    if (early && content) content.hidden = true;
+    bubble.appendChild(cloneTemplate(early ? "pg-tpl-stopped-early" : "pg-tpl-stopped"));
+  }
+
   Chat.prototype.finish = function (outcome, bubble, userNode, text) {
     var self = this;
     var s = strings();
@@ -418,10 +429,7 @@
       return;
     }
     if (outcome.kind === "stopped") {
-      // No figures came (the reply never finished): say so instead of a row of dashes.
-      var figures = $(bubble, "[data-figures]");
-      if (figures) figures.remove();
-      bubble.appendChild(cloneTemplate("pg-tpl-stopped"));
+      markStopped(bubble, outcome);
       if (this.mode === "chat") this.refreshHistory();
       return;
     }
@@ -533,9 +541,7 @@
         endStreaming(bubble);
         said.push(saying(bubble, outcome));
         if (outcome.kind === "stopped") {
-          var figures = $(bubble, "[data-figures]");
-          if (figures) figures.remove();
-          bubble.appendChild(cloneTemplate("pg-tpl-stopped"));
+          markStopped(bubble, outcome);
           return;
         }
         if (outcome.kind === "done") return;

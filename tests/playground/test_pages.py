@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from endpoints.models import Endpoint
-from playground.models import Conversation
+from playground.models import Conversation, Message
 from tests.playground.conftest import chat_data, events
 
 SEND = reverse("playground:send")
@@ -194,6 +194,29 @@ def test_reopening_a_conversation_whose_endpoint_stopped_says_so(as_member, endp
     assert "This conversation used the endpoint demo-endpoint, which is INACTIVE now" in html
     assert f'value="{endpoint.code}"' not in html  # not offered any more
     assert "Before it stopped" in html  # the conversation itself is all there
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en", "Stopped before the model answered"), ("vi", "Đã dừng trước khi model trả lời")],
+)
+def test_a_reply_stopped_before_a_word_says_so_instead_of_an_empty_bubble(
+    as_member, endpoint, platform, settings, language, words
+):
+    evs = events(as_member.post(SEND, chat_data(endpoint, "Wait", max_tokens=3)))
+    reply = Message.objects.get(role=Message.Role.ASSISTANT)
+    Message.objects.filter(pk=reply.pk).update(content="", finish_reason=Message.STOPPED)
+    as_member.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    url = reverse("playground:conversation", args=[evs[0]["conversation"]])
+    html = as_member.get(url).content.decode()
+    # Once in the reply, once in the shapes the script clones for live replies.
+    assert html.count(words) == 2
+    assert '<div class="pg-bubble" data-content hidden></div>' in html
+    # A reply stopped after some words shows them, as before.
+    Message.objects.filter(pk=reply.pk).update(content="Some words")
+    html = as_member.get(url).content.decode()
+    assert html.count(words) == 1
+    assert '<div class="pg-bubble" data-content>Some words</div>' in html
 
 
 def test_the_page_works_with_no_active_endpoint(as_member, db):
