@@ -304,7 +304,7 @@
         if (!self.controller) self.send(null);
       }
     });
-    this.stopButton.addEventListener("click", function () { if (self.controller) self.controller.abort(); });
+    this.stopButton.addEventListener("click", function (event) { self.stop(event); });
     $all(this.list, "[data-retry]").forEach(function (button) {
       button.addEventListener("click", function () {
         var bubble = button.closest("[data-role]");
@@ -317,6 +317,22 @@
     if (!this.app) return;
     this.input.style.height = "auto";
     this.input.style.height = (this.input.scrollHeight + 2) + "px";
+  };
+
+  // Stop sits where Send was: the second click of a double-click on Send (a click counted as
+  // the second, moments after sending) is not a Stop. A chat stopped before its `start` event
+  // waits for it (a moment; STOP_WAIT_MS at most), so that the page learns the conversation its
+  // message was stored in and goes on in it.
+  var DOUBLE_CLICK_MS = 500;
+  var STOP_WAIT_MS = 3000;
+
+  Chat.prototype.stop = function (event) {
+    var controller = this.controller;
+    if (!controller) return;
+    if (event && event.detail > 1 && Date.now() - this.sentAt < DOUBLE_CLICK_MS) return;
+    if (this.mode !== "chat" || this.started) { controller.abort(); return; }
+    this.stopWanted = true;
+    setTimeout(function () { controller.abort(); }, STOP_WAIT_MS);
   };
 
   Chat.prototype.busy = function (on) {
@@ -380,10 +396,14 @@
     }
     var bubble = this.append(cloneTemplate("pg-tpl-reply"));
     this.controller = new AbortController();
+    this.sentAt = Date.now();
+    this.started = false;
+    this.stopWanted = false;
     this.busy(true);
     var sentText = text;
     var createdUrl = null;
     streamReply(form.action, data, bubble, this.controller.signal, function (start) {
+      self.started = true;
       if (self.mode === "chat" && start.conversation) {
         if (!$(form, "[data-conversation]").value) createdUrl = start.url;
         $(form, "[data-conversation]").value = start.conversation;
@@ -393,6 +413,7 @@
         if (title && start.title) title.textContent = start.title;
         if (window.location.pathname !== start.url) window.history.replaceState(null, "", start.url);
       }
+      if (self.stopWanted && self.controller) self.controller.abort();
     }).then(function (outcome) {
       endStreaming(bubble);
       self.finish(outcome, bubble, userNode, sentText);

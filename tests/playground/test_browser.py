@@ -333,3 +333,21 @@ def test_stop_while_the_endpoint_is_still_waking_keeps_the_conversation(
         .order_by("created_at")
         .values_list("content", flat=True)
     ) == ["Are you awake?", "Now?"]
+
+
+def test_a_double_click_on_send_sends_once_and_does_not_stop(
+    page, live_server, member, endpoint, platform
+):
+    """Stop takes Send's place as a message goes: the second click of a double-click lands on
+    it, and used to stop the reply before the page knew its conversation."""
+    platform.set_faults(latency_ms=300)
+    sign_in(page, live_server, "bob", PASSWORD)
+    page.goto(f"{live_server.url}/playground/")
+    page.get_by_role("spinbutton", name="Maximum tokens").fill("5")
+    page.get_by_role("textbox", name="Message", exact=True).fill("Twice?")
+    page.get_by_role("button", name="Send").dblclick()
+    reply_locator(page).locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
+    assert not reply_locator(page).get_by_text("Stopped").count()
+    conversation = Conversation.objects.get()
+    page.wait_for_url(f"**/playground/{conversation.code}/")
+    assert conversation.messages.filter(role="user").count() == 1
