@@ -237,6 +237,8 @@ class ChatForm(SettingsForm):
     message = MessageField(required=False)
     conversation = forms.UUIDField(required=False, widget=forms.HiddenInput)
     retry = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # The retrying page read the failed reply itself and saw its stream end (playground.writing).
+    retry_own = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def clean(self):
         super().clean()

@@ -166,12 +166,15 @@ class RelayBody:
         public_error: str | None = None,
         record: dict | None = None,
         opener: Callable[[], ChatStream] | None = None,
+        on_start: Callable[[], None] | None = None,
     ) -> None:
         # Either the stream, already open, or `opener`, which opens it after the start event
         # went out (so the browser knows where the exchange is stored even if it stops before
         # the endpoint answers): a failure to open is then the last event, not a status.
         self.stream = stream
         self.opener = opener
+        # Called once the start event is out (playground.writing marks the reply as streaming).
+        self.on_start = on_start
         # Monitoring: {"source", "endpoint_id", "user_id", "at"}; None: not counted.
         self.record = record
         self.started = started
@@ -189,6 +192,8 @@ class RelayBody:
     def _events(self) -> Iterator[bytes]:
         reply = self.reply
         yield line({"type": "start", **self.head})
+        if self.on_start is not None:
+            self.on_start()
         if self.stream is None:
             failed = self._open()
             if failed is not None:

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from endpoints.clients.errors import PlatformError
-from playground import codegen, failures, params, relay, selectors, services
+from playground import codegen, failures, params, relay, selectors, services, writing
 from playground.forms import (
     ChatForm,
     ParamsForm,
@@ -39,6 +39,13 @@ def _get_conversation_for_user(request: AuthenticatedHttpRequest, code) -> Conve
     """The signed-in person's own conversation; anyone else's is a 404 (no hint it exists)."""
     return get_object_or_404(
         Conversation.objects.select_related("endpoint"), code=code, owner=request.user
+    )
+
+
+def still_being_written_message() -> str:
+    return _(
+        "This reply is still being written, in another tab or window: wait for it to end, then "
+        "reload. If nothing is writing it any more, Retry works again within a minute."
     )
 
 
@@ -155,6 +162,16 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
                 status=409,
             )
         user_message, replace = failed
+        if (
+            replace is not None
+            and not replace.error_code
+            and not data["retry_own"]
+            and writing.being_written(replace.pk)
+        ):
+            return JsonResponse(
+                {"error": {"message": still_being_written_message(), "retry": False}},
+                status=409,
+            )
         text, user_text = user_message.content, None
         history = selectors.conversation_context(
             conversation, chat_params["past_messages"], before=user_message
@@ -184,7 +201,10 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     )
 
     def record(reply: relay.Reply) -> None:
-        services.exchange_finish(message=pending, reply=reply)
+        try:
+            services.exchange_finish(message=pending, reply=reply)
+        finally:
+            writing.ended(pending.pk)
 
     head = {
         "conversation": str(conversation.code),
@@ -208,6 +228,7 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         on_finish=record,
         record=counted,
         opener=partial(relay.open_stream, endpoint, payload),
+        on_start=partial(writing.started, pending.pk),
     )
     return relay.streaming_response(body)
 

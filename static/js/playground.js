@@ -366,7 +366,7 @@
     if (this.settingsAlert) this.settingsAlert.hidden = true;
   };
 
-  // retry: null for a new message, or {stored, bubble, user, text} of the failed exchange.
+  // retry: null for a new message, or {stored, bubble, user, text, own} of the failed exchange.
   Chat.prototype.send = function (retry) {
     if (this.controller) return;
     var self = this;
@@ -380,6 +380,7 @@
     var userNode = retry ? retry.user : null;
     if (retry && retry.stored) {
       data.set("retry", "on");
+      data.set("retry_own", retry.own ? "on" : "");
       data.set("message", "");
     } else {
       data.set("retry", "");
@@ -481,7 +482,9 @@
     var canRetry = event.retry !== false && (stored || !!text);
     showError(bubble, message, canRetry ? function () {
       if (!stored && userNode) userNode.remove();
-      self.send({ stored: stored, bubble: bubble, user: stored ? userNode : null, text: text });
+      // own: this page read that reply and saw it end, so the server need not wait for it
+      // (a Retry from another tab is refused while the reply is still being written).
+      self.send({ stored: stored, bubble: bubble, user: stored ? userNode : null, text: text, own: true });
     } : null);
   };
 

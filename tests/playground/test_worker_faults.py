@@ -114,11 +114,23 @@ def test_a_web_worker_killed_mid_stream_leaves_the_message_and_an_interrupted_re
         assert LONG_QUESTION in page.text
         assert "This reply was interrupted" in page.text
 
-        # Retry asks again for the same message and replaces the interrupted reply.
+        # Retry from another tab is refused for now: the killed worker said it was alive moments
+        # ago, and the reply might still be being written (playground.writing).
         platform.set_faults(token_per_second=None)
-        retried = session.post(
+        elsewhere = session.post(
             base + SEND,
             data=chat_data(endpoint, "", conversation=start["conversation"], retry="on"),
+            headers={"X-CSRFToken": session.cookies["csrftoken"]},
+            timeout=60,
+        )
+        assert elsewhere.status_code == 409 and "still being written" in elsewhere.text
+        # Retry from the page that lost the stream asks again for the same message and replaces
+        # the interrupted reply.
+        retried = session.post(
+            base + SEND,
+            data=chat_data(
+                endpoint, "", conversation=start["conversation"], retry="on", retry_own="on"
+            ),
             headers={"X-CSRFToken": session.cookies["csrftoken"]},
             timeout=60,
         )
