@@ -118,7 +118,7 @@ def manage(*args: str, env: dict[str, str]) -> None:
     """Run a manage.py command; stop here if it fails (its own message says why, no traceback)."""
     done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env)
     if done.returncode:
-        sys.exit(f"==> stopped: `manage.py {args[0]}` failed (its message is above)")
+        sys.exit("==> stopped: see the message above")
 
 
 def compile_catalogs(env: dict[str, str]) -> None:
@@ -151,10 +151,11 @@ def run() -> None:
     env.setdefault("AIPLATFORM_IAM_TOKEN_URL", f"{base}/accounts-api/v2/auth/token")
     env.setdefault("AIPLATFORM_MANAGEMENT_URL", base)
     env.setdefault("AIPLATFORM_INFERENCE_URL_TEMPLATE", f"{base}/v1/{{endpoint_id}}")
-    local_env.write_run_env(env)
     compile_catalogs(env)
     for step in prepare_steps(env):
         manage(*step, env=env)
+    # Only a configuration that passed the steps above is noted for later `manage.py` commands.
+    local_env.write_run_env(env)
 
     procfile = (ROOT / "Procfile").read_text()
     if not (ROOT / "localplatform" / "__main__.py").exists():

@@ -25,6 +25,7 @@ slot, naming the line at fault.
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 from typing import Any
@@ -279,9 +280,15 @@ def validate_routes(data: Any, *, text: str = "", name: str = "routes") -> None:
 def read_routes_file(path: str | Path) -> dict:
     """The entries of a routes file, checked (RoutesFileError when it cannot be used)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise RoutesFileError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        # UTF-8, with or without the BOM Notepad writes; UTF-16 with its BOM (PowerShell's `>`).
+        utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        text = raw.decode("utf-16" if utf16 else "utf-8-sig")
+    except UnicodeDecodeError:
+        raise RoutesFileError(f"{path}: not UTF-8 text (save it as UTF-8)") from None
     try:
         data = json.loads(text)
     except RecursionError:

@@ -46,3 +46,19 @@ def test_the_collect_step_writes_the_manifest_the_pages_need(tmp_path):
     hashed = manifest["paths"]["vendor/htmx/htmx.min.js"]
     assert hashed != "vendor/htmx/htmx.min.js"
     assert (tmp_path / "var" / "static" / hashed).is_file()
+
+
+def test_a_bad_configuration_stops_make_run_before_it_is_noted_in_run_env(tmp_path, monkeypatch):
+    """`make run` notes what it started with in var/run.env for later `manage.py` commands: a
+    configuration that stops it is not noted, or every later command would fail on it."""
+    bad = tmp_path / "routes.json"
+    bad.write_text('{"no.such.operation": {}}', encoding="utf-8")
+    monkeypatch.setenv("AIPLATFORM_ROUTES_FILE", str(bad))
+    monkeypatch.setattr(dev.local_env, "ensure_local_env", lambda: {})
+    monkeypatch.setattr(dev, "choose_redis", lambda for_tests: ("redis://127.0.0.1:1/0", None))
+    noted = []
+    monkeypatch.setattr(dev.local_env, "write_run_env", lambda env: noted.append(env))
+    with pytest.raises(SystemExit) as stopped:
+        dev.run()
+    assert "stopped" in str(stopped.value)
+    assert noted == []

@@ -121,3 +121,19 @@ def test_a_deeply_nested_file_is_refused_in_words(tmp_path, depth):
     for read in (read_routes_file, load_routes):
         with pytest.raises(RoutesFileError, match="nests its JSON more than 16 levels deep"):
             read(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_file_saved_by_windows_tools_is_read(tmp_path, encoding):
+    """Notepad's UTF-8 with a BOM, PowerShell's `>` (UTF-16 with a BOM)."""
+    text = json.dumps({"endpoints.delete": {"method": "DELETE", "path": "/v1/x/{id}"}})
+    path = tmp_path / "routes.json"
+    path.write_text(text, encoding=encoding)
+    assert read_routes_file(path)["endpoints.delete"]["path"] == "/v1/x/{id}"
+
+
+def test_a_file_that_is_not_text_is_refused_in_words(tmp_path):
+    path = tmp_path / "routes.json"
+    path.write_bytes(b'{"endpoints.delete": "\xff\xfe\xfa"}')
+    with pytest.raises(RoutesFileError, match="not UTF-8 text"):
+        read_routes_file(path)
