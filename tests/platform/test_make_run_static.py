@@ -54,7 +54,7 @@ def test_a_bad_configuration_stops_make_run_before_it_is_noted_in_run_env(tmp_pa
     bad = tmp_path / "routes.json"
     bad.write_text('{"no.such.operation": {}}', encoding="utf-8")
     monkeypatch.setenv("AIPLATFORM_ROUTES_FILE", str(bad))
-    monkeypatch.setattr(dev.local_env, "ensure_local_env", lambda: {})
+    monkeypatch.setattr(dev.local_env, "ensure_local_env", dict)
     monkeypatch.setattr(dev, "choose_redis", lambda for_tests: ("redis://127.0.0.1:1/0", None))
     noted = []
     monkeypatch.setattr(dev.local_env, "write_run_env", lambda env: noted.append(env))
