@@ -42,6 +42,13 @@ def _get_conversation_for_user(request: AuthenticatedHttpRequest, code) -> Conve
     )
 
 
+def conversation_gone_message() -> str:
+    return _(
+        "This conversation no longer exists (it was deleted, perhaps in another tab). Start a "
+        "new chat to go on; your message is back in the box."
+    )
+
+
 def still_being_written_message() -> str:
     return _(
         "This reply is still being written, in another tab or window: wait for it to end, then "
@@ -148,7 +155,16 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     chat_params = form.params()
     conversation = None
     if data["conversation"]:
-        conversation = _get_conversation_for_user(request, data["conversation"])
+        conversation = (
+            Conversation.objects.filter(owner=request.user, code=data["conversation"])
+            .select_related("endpoint")
+            .first()
+        )
+        if conversation is None:
+            # Deleted in another tab (or never this person's): said in the chat, not a 404 page.
+            return JsonResponse(
+                {"error": {"message": conversation_gone_message(), "retry": False}}, status=404
+            )
     replace = None
     if data["retry"]:
         failed = selectors.last_failed_exchange(conversation) if conversation else None

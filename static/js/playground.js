@@ -457,6 +457,15 @@
     }
     var event = outcome.event || {};
     var message = event.message || (outcome.kind === "lost" ? s.lost : s.failed);
+    if (outcome.kind === "refused" && outcome.status === 404 && this.mode === "chat") {
+      // The conversation is gone (deleted in another tab): nothing was sent; the message goes
+      // back in the box and the list drops the conversation.
+      if (userNode) userNode.remove();
+      if (text) this.input.value = text;
+      this.refreshHistory();
+      showError(bubble, message, null);
+      return;
+    }
     if (outcome.kind === "refused" && event.fields) {
       showFieldErrors(this.form, event.fields);
       var others = Object.keys(event.fields).filter(function (name) { return name !== "message"; });

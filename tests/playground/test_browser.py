@@ -351,3 +351,24 @@ def test_a_double_click_on_send_sends_once_and_does_not_stop(
     conversation = Conversation.objects.get()
     page.wait_for_url(f"**/playground/{conversation.code}/")
     assert conversation.messages.filter(role="user").count() == 1
+
+
+def test_sending_in_a_conversation_deleted_in_another_tab_says_so(
+    page, live_server, member, endpoint, platform
+):
+    sign_in(page, live_server, "bob", PASSWORD)
+    page.goto(f"{live_server.url}/playground/")
+    page.get_by_role("spinbutton", name="Maximum tokens").fill("3")
+    box = page.get_by_role("textbox", name="Message", exact=True)
+    box.fill("Soon gone")
+    box.press("Enter")
+    reply_locator(page).locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
+    Conversation.objects.all().delete()  # another tab deleted it
+
+    box.fill("Still there?")
+    box.press("Enter")
+    page.get_by_role("alert").filter(has_text="This conversation no longer exists").wait_for()
+    assert box.input_value() == "Still there?"
+    assert not page.get_by_role("button", name="Retry").count()
+    assert not Conversation.objects.exists()
+    page.locator("[data-history]").get_by_text("Soon gone").wait_for(state="detached")

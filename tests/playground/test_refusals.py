@@ -136,7 +136,11 @@ def test_another_users_conversation_is_a_404_everywhere(client, endpoint, conver
     calls = platform.stats()["data_plane_calls"]
 
     assert client.get(reverse("playground:conversation", args=[code])).status_code == 404
-    assert client.post(SEND, chat_data(endpoint, conversation=str(code))).status_code == 404
+    sent = client.post(SEND, chat_data(endpoint, conversation=str(code)))
+    assert sent.status_code == 404
+    # In the chat's JSON, in words, the same as for a conversation deleted in another tab.
+    assert "This conversation no longer exists" in sent.json()["error"]["message"]
+    assert sent.json()["error"]["retry"] is False
     assert (
         client.post(reverse("playground:rename", args=[code]), {"title": "mine"}).status_code == 404
     )
