@@ -91,6 +91,13 @@ class Message(models.Model):
         return bool(self.error_code) or self.finish_reason == self.INTERRUPTED
 
     @property
+    def retryable(self) -> bool:
+        """Asking again can help (not a conversation too long for the model): Retry is shown."""
+        if not self.error_code:
+            return True
+        return failures.status_of(failures.Failure(self.error_code, self.error_params))[1]
+
+    @property
     def error_text(self) -> str:
         if self.error_code:
             return failures.render(self.error_code, self.error_params)

@@ -127,6 +127,11 @@ def test_a_conversation_too_long_for_the_model_says_what_to_do_in_the_playground
     assert error["message"].startswith(words) and error["retry"] is False
     failed = Message.objects.filter(role=Message.Role.ASSISTANT).latest("created_at")
     assert failed.error_code == "too_long"
+    # Reopened, the same failure offers no Retry either (it could only fail again).
+    page = as_member.get(reverse("playground:conversation", args=[start["conversation"]]))
+    html = page.content.decode()
+    assert failed.error_text in html
+    assert html.count("data-retry>") == 1  # the shape the script clones, not a button here
     # A shorter message goes through in the same conversation.
     going_on = as_member.post(
         reverse("playground:send"),
