@@ -132,7 +132,8 @@ def of(exc: Exception) -> Failure:
             return Failure("too_long")
         if isinstance(exc, ValidationFailed):
             return Failure("refused", {"detail": detail})
-        if isinstance(exc, Unavailable):
+        if isinstance(exc, Unavailable) and exc.status_code is None:
+            # No answer at all (refused connection, timeout); a 5xx is an answer, an error one.
             return Failure("unavailable", {"detail": detail})
         return Failure("platform", {"detail": detail})
     return Failure("relay_failed")

@@ -27,22 +27,22 @@ FAULT = "Internal server error (injected fault)."
 def test_a_failure_stored_in_english_reads_in_vietnamese(as_member, endpoint, platform):
     platform.set_faults(error_ratio=1.0)
     refused = events(as_member.post(SEND, chat_data(endpoint, "Fail me")))
-    assert refused[-1]["message"] == f"The endpoint did not answer: {FAULT}"
+    assert refused[-1]["message"] == f"The endpoint answered with an error: {FAULT}"
     reply = Message.objects.get(role="assistant")
     # Stored as a code and the platform's own words, not as a sentence.
-    assert (reply.error_code, reply.error_params) == ("unavailable", {"detail": FAULT})
+    assert (reply.error_code, reply.error_params) == ("platform", {"detail": FAULT})
 
     as_member.cookies["idash_language"] = "vi"
     page = as_member.get(reverse("playground:conversation", args=[reply.conversation.code]))
     html = page.content.decode()
-    assert f"Endpoint không phản hồi: {FAULT}" in html
-    assert "The endpoint did not answer" not in html
+    assert f"Endpoint trả về lỗi: {FAULT}" in html
+    assert "The endpoint answered with an error" not in html
 
     ingest.drain()
     record = RequestRecord.objects.get()
-    assert (record.error_code, record.error_params) == ("unavailable", {"detail": FAULT})
+    assert (record.error_code, record.error_params) == ("platform", {"detail": FAULT})
     with translation.override("vi"):
-        assert record.error == f"Endpoint không phản hồi: {FAULT}"
+        assert record.error == f"Endpoint trả về lỗi: {FAULT}"
 
 
 def test_a_cut_off_reply_reads_in_the_readers_language(as_member, endpoint, platform):
@@ -69,14 +69,14 @@ def test_a_live_links_last_error_reads_in_its_owners_language(
     platform.set_faults(error_ratio=1.0)
     assert visitor_send(visitor, link, "Hi", chat=chat).status_code == 502
     link = ShareLink.objects.get(pk=link.pk)
-    assert link.last_error_code == "unavailable"
+    assert link.last_error_code == "platform"
 
     as_admin.cookies["idash_language"] = "vi"
     listing = as_admin.get(reverse("playground:links")).content.decode()
-    assert f"Endpoint không phản hồi: {FAULT}" in listing
+    assert f"Endpoint trả về lỗi: {FAULT}" in listing
     as_member.cookies["idash_language"] = "vi"
     owner = as_member.get(reverse("share:page", args=[link.token])).content.decode()
-    assert f"Endpoint không phản hồi: {FAULT}" in owner
+    assert f"Endpoint trả về lỗi: {FAULT}" in owner
 
 
 @pytest.mark.parametrize("code", sorted(failures.MESSAGES))

@@ -217,7 +217,7 @@ def test_upstream_5xx_before_streaming_is_the_last_event_and_keeps_the_conversat
     assert start["type"] == "start" and start["conversation"] == code
     assert error["type"] == "error"
     assert error["message"] == (
-        "The endpoint did not answer: Internal server error (injected fault)."
+        "The endpoint answered with an error: Internal server error (injected fault)."
     )
     assert error["retry"] is True
     messages = list(Conversation.objects.get(code=code).messages.order_by("pk"))
