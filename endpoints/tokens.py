@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
+from math import ceil
 
 import redis
 from django.conf import settings
@@ -492,6 +493,7 @@ def _backing_off_error(credential: Credential, now: datetime) -> CredentialBacki
             "No valid token for “%(label)s”: IAM failed (%(error)s) and is not asked again "
             "for %(seconds)d seconds."
         )
-        % {"label": credential.label, "error": credential.last_error, "seconds": round(wait)},
+        # Rounded up: a wait of 0.4 s is "1 second", never "0 seconds".
+        % {"label": credential.label, "error": credential.last_error, "seconds": ceil(wait)},
         retry_after=wait,
     )

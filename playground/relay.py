@@ -211,8 +211,11 @@ class RelayBody:
                     if text:
                         if reply.ttft_ms is None:
                             reply.ttft_ms = _ms(self.started)
-                        reply.parts.append(text)
                         yield line({"type": "delta", "text": text})
+                        # Kept once written out: a chunk the browser never got (it had gone, the
+                        # write failed and the response was closed) is not saved, nor sent back
+                        # to the model as history.
+                        reply.parts.append(text)
                     if choice.get("finish_reason"):
                         reply.finish_reason = choice["finish_reason"]
                 if time.perf_counter() > self.deadline and not reply.finish_reason:
@@ -258,7 +261,7 @@ class RelayBody:
                 self.reply.error, status = failures.of(exc), exc.status_code or 502
             else:
                 logger.exception("opening a playground stream failed")
-                self.reply.error, status = Failure("relay_failed_kept"), 500
+                self.reply.error, status = Failure("relay_failed"), 500
             self.reply.total_ms = _ms(self.started)
             saved = self._finish_quietly(status=status)
             _status, retry = failures.status_of(self.reply.error)

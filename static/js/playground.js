@@ -456,7 +456,7 @@
       return;
     }
     var event = outcome.event || {};
-    var message = event.message || (outcome.kind === "lost" ? s.lost : s.failed);
+    var message = event.message || (outcome.kind === "lost" ? (outcome.text ? s.lost : s.lostEarly) : s.failed);
     if (outcome.kind === "refused" && outcome.status === 404 && this.mode === "chat") {
       // The conversation is gone (deleted in another tab): nothing was sent; the message goes
       // back in the box and the list drops the conversation.
@@ -583,7 +583,7 @@
           showFieldErrors(sideForm, event.fields);
           if (event.fields.message) showFieldErrors(self.form, { message: event.fields.message });
         }
-        showError(bubble, event.message || (outcome.kind === "lost" ? s.lost : s.failed), null);
+        showError(bubble, event.message || (outcome.kind === "lost" ? (outcome.text ? s.lost : s.lostEarly) : s.failed), null);
       });
     });
     Promise.all(runs).finally(function () {

@@ -484,3 +484,59 @@ def test_replies_read_to_the_end_reuse_one_connection_to_the_endpoint(
         assert events(as_member.post(SEND, chat_data(endpoint, max_tokens=3)))[-1]["type"] == "done"
     assert pool.num_requests - sent == 3
     assert pool.num_connections == opened
+
+
+def test_a_chunk_the_browser_never_got_is_not_kept():
+    """The server writes each event the relay yields; when a write fails (the browser has gone)
+    the response is closed without asking for the next one: that chunk is not saved, nor sent
+    back to the model as history."""
+    from playground import relay
+
+    class Chunks:
+        closed = False
+
+        def __iter__(self):
+            for word in ("Hel", "lo", " there"):
+                yield {"choices": [{"delta": {"content": word}}]}
+
+        def close(self):
+            self.closed = True
+
+    saved = []
+
+    def open_body():
+        return relay.RelayBody(
+            Chunks(),
+            started=time.perf_counter(),
+            head={"conversation": "x"},
+            model="m",
+            on_finish=saved.append,
+        )
+
+    body = open_body()
+    events = iter(body)
+    assert b'"start"' in next(events)
+    assert b'"Hel"' in next(events)  # handed to the server, whose write then failed
+    body.close()
+    assert saved[-1].content == "" and saved[-1].finish_reason == Message.STOPPED
+
+    body = open_body()
+    events = iter(body)
+    next(events), next(events)
+    assert b'"lo"' in next(events)  # "Hel" was written: the server asked for more
+    body.close()
+    assert saved[-1].content == "Hel"
+
+
+def test_a_backing_off_credential_never_says_zero_seconds(service_account):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from endpoints import tokens
+
+    now = timezone.now()
+    service_account.retry_not_before = now + timedelta(seconds=0.3)
+    service_account.last_error = "IAM is down"
+    error = tokens._backing_off_error(service_account, now)
+    assert "for 1 seconds" in error.message and "for 0 seconds" not in error.message
