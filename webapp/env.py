@@ -6,6 +6,7 @@ while DEBUG is on; with DEBUG off a missing secret stops start-up with the varia
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 
@@ -44,13 +45,17 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_float(name: str, default: float) -> float:
+    """A number of seconds (every such setting is one): finite, 0 or more."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
+    if not math.isfinite(value) or value < 0:
+        raise ImproperlyConfigured(f"{name} must be a number of 0 or more, not {raw!r}.")
+    return value
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:

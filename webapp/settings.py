@@ -98,13 +98,19 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
-    )
-}
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+            conn_health_checks=True,
+        )
+    }
+except ValueError as exc:  # an unknown scheme, a malformed URL (never echoed: it holds a password)
+    raise ImproperlyConfigured(
+        "DATABASE_URL cannot be used: it must look like postgres://user:password@host:5432/name "
+        f"or sqlite:////path/to/db.sqlite3 ({type(exc).__name__})."
+    ) from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web, the worker and beat share one SQLite file.
     DATABASES["default"]["OPTIONS"] = {
