@@ -216,11 +216,13 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         at=started_at,
     )
 
+    mark = writing.Mark(pending.pk)
+
     def record(reply: relay.Reply) -> None:
         try:
             services.exchange_finish(message=pending, reply=reply)
         finally:
-            writing.ended(pending.pk)
+            mark.end()
 
     head = {
         "conversation": str(conversation.code),
@@ -244,7 +246,7 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         on_finish=record,
         record=counted,
         opener=partial(relay.open_stream, endpoint, payload),
-        on_start=partial(writing.started, pending.pk),
+        on_start=mark.start,
     )
     return relay.streaming_response(body)
 

@@ -27,6 +27,34 @@ def _name(message_pk: int) -> str:
     return f"{settings.CACHE_KEY_PREFIX}:pg:writing:{message_pk}"
 
 
+class Mark:
+    """The mark of one reply: `start()` once its start event is out, `end()` once it is saved.
+
+    Under gevent the mark is set by a greenlet of its own, so that it does not hold the first
+    token back (it cost more than a millisecond of the relay's time to first token); `end()`
+    waits for it before removing the mark, so a mark is never left behind a reply that ended.
+    """
+
+    def __init__(self, message_pk: int) -> None:
+        self.message_pk = message_pk
+        self._setting = None
+
+    def start(self) -> None:
+        from playground.relay import _greenlet_per_request
+
+        if _greenlet_per_request():
+            import gevent
+
+            self._setting = gevent.spawn(started, self.message_pk)
+        else:
+            started(self.message_pk)
+
+    def end(self) -> None:
+        if self._setting is not None:
+            self._setting.join()
+        ended(self.message_pk)
+
+
 def started(message_pk: int) -> None:
     """The reply `message_pk` streams in this process (the marker outlives no reply)."""
     token = open_calls.process_token()
