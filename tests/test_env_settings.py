@@ -21,23 +21,12 @@ def test_a_number_of_seconds_is_read(monkeypatch, raw, value):
     assert env_float("GATEWAY_ROUTE_CACHE_SECONDS", 2.0) == value
 
 
-def test_an_unusable_database_url_is_said_in_one_line_without_its_password(tmp_path):
+def test_an_unusable_database_url_is_said_in_one_line_without_its_password():
     import os
-    import subprocess
-    import sys
 
-    from tests.fixtures.worker import ROOT
+    from tests.fixtures.web import manage
 
-    env = {**os.environ, "DATABASE_URL": "mysqlx://admin:hunter2-secret@db/idash"}
-    done = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = manage({**os.environ, "DATABASE_URL": "mysqlx://admin:hunter2-secret@db/idash"}, "check")
     assert done.returncode != 0
     assert done.stderr.startswith("Configuration error: DATABASE_URL cannot be used")
     assert "Traceback" not in done.stderr and "hunter2" not in done.stderr

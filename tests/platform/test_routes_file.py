@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.fixtures.platform import ROOT
+from tests.fixtures.web import manage
 from webapp.platform_routes import (
     DEFAULT_ROUTES,
     RoutesFileError,
@@ -97,15 +95,7 @@ def test_a_file_that_is_not_json_names_its_line(tmp_path):
 def test_the_dashboard_refuses_to_start_with_a_bad_routes_file(tmp_path):
     text = json.dumps({"endpoints.delete": {"method": "DELETE", "path": "/v1/x"}}, indent=2)
     env = {**os.environ, "AIPLATFORM_ROUTES_FILE": str(write(tmp_path, text))}
-    done = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = manage(env, "check")
     assert done.returncode != 0
     assert "AIPLATFORM_ROUTES_FILE" in done.stderr
     assert "line 4:" in done.stderr and "has no {id} placeholder" in done.stderr

@@ -21,6 +21,14 @@ def shot(page, name: str) -> None:
     screenshot(page, name)
 
 
+def send_short(page, text: str) -> None:
+    """Send `text` with Maximum tokens 5 and wait for the reply to end (finish reason length)."""
+    page.get_by_role("spinbutton", name="Maximum tokens").fill("5")
+    page.get_by_role("textbox", name="Message", exact=True).fill(text)
+    page.get_by_role("button", name="Send").click()
+    reply_locator(page).locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
+
+
 def reply_locator(page, index: int = -1):
     replies = page.locator("[data-messages] .pg-msg-assistant")
     return replies.nth(index) if index >= 0 else replies.last
@@ -294,10 +302,7 @@ def test_stop_during_the_first_reply_of_a_new_chat_keeps_the_page(
     assert saved.locator("[data-content]").inner_text().strip()
     assert not page.get_by_role("button", name="Retry").count()
     # Sending on from here works.
-    page.get_by_role("spinbutton", name="Maximum tokens").fill("5")
-    page.get_by_role("textbox", name="Message", exact=True).fill("Thanks")
-    page.get_by_role("button", name="Send").click()
-    reply_locator(page).locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
+    send_short(page, "Thanks")
     assert conversation.messages.count() == 4
 
 
@@ -317,16 +322,13 @@ def test_stop_while_the_endpoint_is_still_waking_keeps_the_conversation(
     conversation = Conversation.objects.get()
     assert page.locator("[data-title]").inner_text() == "Are you awake?"
     page.get_by_role("button", name="Stop").click()
-    # No empty bubble: the reply says it was stopped before a word came, then and once reloaded.
+    # No empty bubble: the reply says it was stopped before a word came.
     reply_locator(page).get_by_text("Stopped before the model answered").wait_for()
     assert not reply_locator(page).locator("[data-content]").is_visible()
     shot(page, "playground-stopped-before-the-endpoint-answered")
 
     platform.set_faults(latency_ms=None)
-    page.get_by_role("spinbutton", name="Maximum tokens").fill("5")
-    page.get_by_role("textbox", name="Message", exact=True).fill("Now?")
-    page.get_by_role("button", name="Send").click()
-    reply_locator(page).locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
+    send_short(page, "Now?")
     assert Conversation.objects.count() == 1
     assert list(
         conversation.messages.filter(role="user")
