@@ -239,6 +239,8 @@ class ChatForm(SettingsForm):
     retry = forms.BooleanField(required=False, widget=forms.HiddenInput)
     # The retrying page read the failed reply itself and saw its stream end (playground.writing).
     retry_own = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # The reply the retrying page showed the Retry beside: refused if it is no longer the last.
+    retry_of = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def clean(self):
         super().clean()

@@ -135,16 +135,24 @@ def conversation_context(
     return kept[::-1]
 
 
-def last_failed_exchange(conversation: Conversation) -> tuple[Message, Message | None] | None:
-    """(the user message, its failed reply or None) when the last exchange did not succeed."""
+def last_exchange(conversation: Conversation) -> tuple[Message, Message | None] | None:
+    """(the last user message, its reply or None), None for a conversation without one."""
     last_two = list(conversation.messages.order_by(*NEWEST_FIRST)[:2])
     if not last_two:
         return None
     if last_two[0].role == Message.Role.USER:
         return last_two[0], None
-    if last_two[0].failed and len(last_two) == 2 and last_two[1].role == Message.Role.USER:
+    if len(last_two) == 2 and last_two[1].role == Message.Role.USER:
         return last_two[1], last_two[0]
     return None
+
+
+def last_failed_exchange(conversation: Conversation) -> tuple[Message, Message | None] | None:
+    """(the user message, its failed reply or None) when the last exchange did not succeed."""
+    last = last_exchange(conversation)
+    if last is None or (last[1] is not None and not last[1].failed):
+        return None
+    return last
 
 
 def share_links_for_conversation(conversation: Conversation) -> QuerySet[ShareLink]:

@@ -30,7 +30,7 @@ from playground.forms import (
     SettingsForm,
     ShareForm,
 )
-from playground.models import Conversation, ShareLink
+from playground.models import Conversation, Message, ShareLink
 from playground.param_fields import param_rows, stop_checks
 from webapp.roles import AuthenticatedHttpRequest, member_required
 
@@ -39,6 +39,52 @@ def _get_conversation_for_user(request: AuthenticatedHttpRequest, code) -> Conve
     """The signed-in person's own conversation; anyone else's is a 404 (no hint it exists)."""
     return get_object_or_404(
         Conversation.objects.select_related("endpoint"), code=code, owner=request.user
+    )
+
+
+def _retry_refused(conversation: Conversation | None, data: dict) -> JsonResponse | None:
+    """Why this Retry may not replace the conversation's last exchange (409), or None.
+
+    A Retry names the reply it was shown beside (`retry_of`): one that is no longer the last
+    (the conversation went on, in another tab) is refused, as is a reply still being written
+    elsewhere (playground.writing) unless this page read that stream itself (`retry_own`). A
+    reply named so may also be one the page saw stop (its connection was lost).
+    """
+
+    def refuse(message: str) -> JsonResponse:
+        return JsonResponse({"error": {"message": message, "retry": False}}, status=409)
+
+    last = selectors.last_exchange(conversation) if conversation else None
+    reply = last[1] if last else None
+    target = data["retry_of"]
+    if last is None or (target is not None and (reply is None or reply.pk != target)):
+        return refuse(went_on_message() if last is not None else nothing_to_retry_message())
+    # A reply that ended well is not asked again; one the page saw stop (its connection was
+    # lost, and the server saved what it had as stopped) is, when the page names it.
+    named_and_stopped = (
+        target is not None and reply is not None and reply.finish_reason == Message.STOPPED
+    )
+    if reply is not None and not reply.failed and not named_and_stopped:
+        return refuse(nothing_to_retry_message())
+    if (
+        reply is not None
+        and reply.finish_reason == Message.INTERRUPTED
+        and not reply.error_code
+        and not data["retry_own"]
+        and writing.being_written(reply.pk)
+    ):
+        return refuse(still_being_written_message())
+    return None
+
+
+def nothing_to_retry_message() -> str:
+    return _("The last reply did not fail: there is nothing to retry.")
+
+
+def went_on_message() -> str:
+    return _(
+        "This conversation went on since this reply (in another tab or window): reload to see "
+        "it, then send again."
     )
 
 
@@ -167,27 +213,10 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
             )
     replace = None
     if data["retry"]:
-        failed = selectors.last_failed_exchange(conversation) if conversation else None
-        if failed is None:
-            return JsonResponse(
-                {
-                    "error": {
-                        "message": _("The last reply did not fail: there is nothing to retry.")
-                    }
-                },
-                status=409,
-            )
-        user_message, replace = failed
-        if (
-            replace is not None
-            and not replace.error_code
-            and not data["retry_own"]
-            and writing.being_written(replace.pk)
-        ):
-            return JsonResponse(
-                {"error": {"message": still_being_written_message(), "retry": False}},
-                status=409,
-            )
+        refused = _retry_refused(conversation, data)
+        if refused is not None:
+            return refused
+        user_message, replace = selectors.last_exchange(conversation)  # type: ignore[arg-type,misc]
         text, user_text = user_message.content, None
         history = selectors.conversation_context(
             conversation, chat_params["past_messages"], before=user_message
@@ -226,6 +255,7 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
 
     head = {
         "conversation": str(conversation.code),
+        "reply": pending.pk,
         "url": reverse("playground:conversation", args=[conversation.code]),
         "title": conversation.title,
         "model": payload["model"],

@@ -381,6 +381,8 @@
     if (retry && retry.stored) {
       data.set("retry", "on");
       data.set("retry_own", retry.own ? "on" : "");
+      // The reply this Retry was shown beside: refused if the conversation went on since.
+      data.set("retry_of", (retry.bubble && retry.bubble.getAttribute("data-reply")) || "");
       data.set("message", "");
     } else {
       data.set("retry", "");
@@ -405,6 +407,7 @@
     var createdUrl = null;
     streamReply(form.action, data, bubble, this.controller.signal, function (start) {
       self.started = true;
+      if (start.reply) bubble.setAttribute("data-reply", start.reply);
       if (self.mode === "chat" && start.conversation) {
         if (!$(form, "[data-conversation]").value) createdUrl = start.url;
         $(form, "[data-conversation]").value = start.conversation;

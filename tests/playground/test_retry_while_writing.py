@@ -61,3 +61,61 @@ def test_a_reply_whose_process_died_can_be_retried(as_member, endpoint, platform
     last = json.loads(b"".join(retried.streaming_content).splitlines()[-1])
     assert last["type"] == "done"
     assert Message.objects.filter(role=Message.Role.ASSISTANT).count() == 1
+
+
+def test_a_retry_from_a_tab_that_fell_behind_does_not_replace_the_newer_exchange(
+    member, endpoint, platform
+):
+    """Tab A shows a failed reply with Retry; tab B goes on in the conversation. A's Retry names
+    the reply it was shown beside, which is no longer the last: refused, B's exchange kept."""
+    tab_a, tab_b = Client(), Client()
+    tab_a.force_login(member)
+    tab_b.force_login(member)
+    platform.set_faults(error_ratio=1.0)
+    failed = [json.loads(c) for c in tab_a.post(SEND, chat_data(endpoint, "ONE")).streaming_content]
+    code, failed_reply = failed[0]["conversation"], failed[0]["reply"]
+    assert failed[-1]["type"] == "error"
+    platform.set_faults(error_ratio=None, token_per_second=50)
+
+    streaming = tab_b.post(SEND, chat_data(endpoint, "TWO", conversation=code, max_tokens=20))
+    (start, _first), rest = first_events(streaming, 2)
+    late = tab_a.post(
+        SEND, chat_data(endpoint, "", conversation=code, retry="1", retry_of=str(failed_reply))
+    )
+    assert late.status_code == 409
+    assert "went on since this reply" in late.json()["error"]["message"]
+    assert [json.loads(c) for c in rest][-1]["type"] == "done"
+    replies = Message.objects.filter(role=Message.Role.ASSISTANT).order_by("created_at", "pk")
+    assert [r.pk for r in replies] == [failed_reply, start["reply"]]
+    assert replies[1].finish_reason == "length" and replies[1].content
+
+
+def test_the_page_whose_connection_was_lost_can_retry_the_reply_saved_as_stopped(
+    as_member, endpoint, platform
+):
+    """The server noticed the lost connection and saved what it had as stopped; the page that
+    lost it names that reply and asks again."""
+    sent = [
+        json.loads(c)
+        for c in as_member.post(SEND, chat_data(endpoint, "Hi", max_tokens=3)).streaming_content
+    ]
+    start = sent[0]
+    Message.objects.filter(pk=start["reply"]).update(finish_reason=Message.STOPPED)
+    anywhere = as_member.post(
+        SEND, chat_data(endpoint, "", conversation=start["conversation"], retry="1")
+    )
+    assert anywhere.status_code == 409  # a stopped reply is not a failure to retry, unnamed
+    named = as_member.post(
+        SEND,
+        chat_data(
+            endpoint,
+            "",
+            conversation=start["conversation"],
+            retry="1",
+            retry_own="1",
+            retry_of=str(start["reply"]),
+        ),
+    )
+    assert named.status_code == 200
+    assert [json.loads(c) for c in named.streaming_content][-1]["type"] == "done"
+    assert Message.objects.filter(role=Message.Role.ASSISTANT).count() == 1
