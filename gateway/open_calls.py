@@ -95,7 +95,7 @@ def _say_alive(token: str) -> None:
 
 def _heartbeat(token: str) -> None:
     while _process is not None and _process[1] == token:
-        time.sleep(settings.GATEWAY_ALIVE_SECONDS / 3)
+        time.sleep(alive_seconds() / 3)  # at least a third of a second, whatever the setting
         _say_alive(token)
 
 

@@ -150,6 +150,9 @@ def _send(url: str, data: bytes, token: str | None, *, stream: bool):
         return host_pool.urlopen(
             "POST", path, body=data, headers=headers, timeout=timeout, preload_content=False
         )
+    except urllib3.exceptions.NewConnectionError:
+        # A subclass of ConnectTimeoutError in urllib3, but nothing timed out: it was refused.
+        raise Unavailable(f"Could not connect to the endpoint ({url}): refused.") from None
     except urllib3.exceptions.TimeoutError:
         raise Unavailable(f"The endpoint did not answer in time ({url}).") from None
     except urllib3.exceptions.HTTPError as exc:

@@ -422,16 +422,28 @@
       endStreaming(bubble);
       self.finish(outcome, bubble, userNode, sentText);
       announce(saying(bubble, outcome));
-      // A new conversation now exists: bring in its tools (rename, delete, share) from its page.
-      if (createdUrl && window.htmx && document.getElementById("pg-tools")) {
-        window.htmx.ajax("GET", createdUrl, { target: "#pg-tools", select: "#pg-tools", swap: "outerHTML" });
-      }
+      // A new conversation now exists: bring in its tools (rename, delete, share) from its page;
+      // nothing if it is gone already (deleted in another tab): the page stays as it is.
+      if (createdUrl) bringTools(createdUrl);
     }).finally(function () {
       self.controller = null;
       self.busy(false);
       self.input.focus();
     });
   };
+
+  function bringTools(url) {
+    if (!window.htmx || !document.getElementById("pg-tools")) return;
+    fetch(url, { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.text() : null;
+    }).then(function (html) {
+      var old = document.getElementById("pg-tools");
+      var fresh = html ? new DOMParser().parseFromString(html, "text/html").getElementById("pg-tools") : null;
+      if (!old || !fresh) return;
+      old.replaceWith(fresh);
+      window.htmx.process(fresh);
+    }).catch(function () { /* the tools come with the next page load */ });
+  }
 
   // Stopped: no figures came (the reply never finished), so say so instead of a row of dashes;
   // stopped before a word arrived, the empty bubble goes too.

@@ -130,3 +130,21 @@ def test_a_living_process_keeps_saying_so_without_new_calls(settings, monkeypatc
             assert store.client().exists(alive), "the heartbeat did not say it again"
     finally:
         open_calls._process = None  # stops this heartbeat; monkeypatch puts the old one back
+
+
+def test_the_heartbeat_never_spins_whatever_the_setting(settings, monkeypatch):
+    """GATEWAY_ALIVE_SECONDS=0 made the heartbeat say it was alive without a pause (thousands of
+    Redis writes a second)."""
+    import threading
+    import time
+
+    settings.GATEWAY_ALIVE_SECONDS = 0
+    beats = []
+    monkeypatch.setattr(open_calls, "_say_alive", beats.append)
+    monkeypatch.setattr(open_calls, "_process", (0, "spin-test"))
+    beating = threading.Thread(target=open_calls._heartbeat, args=("spin-test",), daemon=True)
+    beating.start()
+    time.sleep(0.8)
+    monkeypatch.setattr(open_calls, "_process", None)  # the heartbeat ends at its next beat
+    beating.join(timeout=2)
+    assert 1 <= len(beats) <= 4, len(beats)

@@ -374,3 +374,26 @@ def test_sending_in_a_conversation_deleted_in_another_tab_says_so(
     assert not page.get_by_role("button", name="Retry").count()
     assert not Conversation.objects.exists()
     page.locator("[data-history]").get_by_text("Soon gone").wait_for(state="detached")
+
+
+def test_a_new_chat_deleted_in_another_tab_while_its_first_reply_streams_keeps_the_page(
+    page, live_server, member, endpoint, platform, settings
+):
+    """The page fetched the new conversation's tools when the reply ended; gone meanwhile, the
+    answer (a 404) replaced the whole page (found by a breaker on `make run`, DEBUG on)."""
+    settings.DEBUG = True
+    platform.set_faults(token_per_second=20)
+    sign_in(page, live_server, "bob", PASSWORD)
+    page.goto(f"{live_server.url}/playground/")
+    page.get_by_role("spinbutton", name="Maximum tokens").fill("20")
+    box = page.get_by_role("textbox", name="Message", exact=True)
+    box.fill("Delete me meanwhile")
+    box.press("Enter")
+    reply_locator(page).locator("[data-content]").filter(has_text=re.compile(r"\w")).wait_for()
+    Conversation.objects.all().delete()  # another tab deleted it
+    reply_locator(page).locator('[data-fig="finish_reason"]').filter(has_text="length").wait_for()
+    page.wait_for_timeout(500)  # the tools' fetch has come back
+    assert page.get_by_role("heading", name="Playground", exact=True).is_visible()
+    assert "No Conversation matches" not in page.content()
+    assert "Page not found" not in page.content()
+    assert page.get_by_role("textbox", name="Message", exact=True).is_visible()

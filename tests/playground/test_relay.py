@@ -540,3 +540,17 @@ def test_a_backing_off_credential_never_says_zero_seconds(service_account):
     service_account.last_error = "IAM is down"
     error = tokens._backing_off_error(service_account, now)
     assert "for 1 seconds" in error.message and "for 0 seconds" not in error.message
+
+
+def test_an_endpoint_that_refuses_the_connection_is_not_said_to_time_out(
+    as_member, endpoint, platform
+):
+    from tests.fixtures.web import free_port
+
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        url=f"http://127.0.0.1:{free_port()}/v1/gone", platform_id=None
+    )
+    error = events(as_member.post(SEND, chat_data(endpoint, "Anyone?")))[-1]
+    assert error["type"] == "error"
+    assert error["message"].startswith("The endpoint did not answer: Could not connect")
+    assert "refused" in error["message"] and "in time" not in error["message"]
