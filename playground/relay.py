@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import json
 import logging
+import select
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -167,6 +169,7 @@ class RelayBody:
         record: dict | None = None,
         opener: Callable[[], ChatStream] | None = None,
         on_start: Callable[[], None] | None = None,
+        client_socket=None,
     ) -> None:
         # Either the stream, already open, or `opener`, which opens it after the start event
         # went out (so the browser knows where the exchange is stored even if it stops before
@@ -175,6 +178,8 @@ class RelayBody:
         self.opener = opener
         # Called once the start event is out (playground.writing marks the reply as streaming).
         self.on_start = on_start
+        # The browser's connection (gunicorn's `gunicorn.socket`), looked at before each chunk.
+        self.client_socket = client_socket
         # Monitoring: {"source", "endpoint_id", "user_id", "at"}; None: not counted.
         self.record = record
         self.started = started
@@ -209,6 +214,11 @@ class RelayBody:
                 for choice in chunk.get("choices") or ():
                     text = (choice.get("delta") or {}).get("content")
                     if text:
+                        if client_gone(self.client_socket):
+                            # Stopped: the first write after the browser left still succeeds,
+                            # so that chunk would be kept though the browser never showed it.
+                            reply.finish_reason = Message.STOPPED
+                            break
                         if reply.ttft_ms is None:
                             reply.ttft_ms = _ms(self.started)
                         yield line({"type": "delta", "text": text})
@@ -218,6 +228,8 @@ class RelayBody:
                         reply.parts.append(text)
                     if choice.get("finish_reason"):
                         reply.finish_reason = choice["finish_reason"]
+                if reply.finish_reason == Message.STOPPED:
+                    break
                 if time.perf_counter() > self.deadline and not reply.finish_reason:
                     # The longest reply a web process waits for (gunicorn's graceful_timeout
                     # is set above it, so a restart lets every reply end).
@@ -306,6 +318,20 @@ class RelayBody:
             self._finish_quietly()
         if self.stream is not None:
             self.stream.close()
+
+
+def client_gone(sock) -> bool:
+    """True when the browser has closed its connection (read as an end of file, without waiting
+    and without taking anything from it); False when it is open or unknown (no socket)."""
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        if not readable:
+            return False
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 def _greenlet_per_request() -> bool:

@@ -277,6 +277,7 @@ def send(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         record=counted,
         opener=partial(relay.open_stream, endpoint, payload),
         on_start=mark.start,
+        client_socket=request.META.get("gunicorn.socket"),
     )
     return relay.streaming_response(body)
 

@@ -194,3 +194,38 @@ def test_the_stop_grace_outlasts_the_longest_reply(monkeypatch, settings):
 def _no_leftover_faults(platform):
     yield
     platform.set_faults(token_per_second=None)
+
+
+def test_a_stopped_reply_keeps_exactly_what_the_browser_got(
+    transactional_db, tmp_path, member, endpoint, platform
+):
+    """The first write after the browser went away still succeeds (the connection is half
+    closed): the relay looks at the connection before each chunk, so the stopped reply keeps
+    what the browser was sent before it left, not one chunk more (found by a breaker)."""
+    platform.set_faults(token_per_second=5)
+    proc, base = start_web(tmp_path, "web")
+    try:
+        session = signed_in(base, member)
+        response = session.post(
+            base + SEND,
+            data=chat_data(endpoint, LONG_QUESTION, max_tokens=300, temperature=0),
+            headers={"X-CSRFToken": session.cookies["csrftoken"]},
+            stream=True,
+            timeout=60,
+        )
+        got = ""
+        for raw in response.iter_lines():
+            got += json.loads(raw).get("text", "")
+            if len(got.split()) >= 2:
+                break
+        response.close()  # Stop: the browser aborts its fetch
+        deadline = time.monotonic() + 15
+        while True:
+            reply = Message.objects.get(role="assistant")
+            if reply.finish_reason == Message.STOPPED:
+                break
+            assert time.monotonic() < deadline, "the stop was not saved"
+            time.sleep(0.1)
+        assert reply.content == got
+    finally:
+        proc.stop()
