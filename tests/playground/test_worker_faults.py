@@ -51,15 +51,20 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def start_reply(session: requests.Session, base: str, endpoint):
-    """A long reply (10 tokens a second, 300 tokens): its start event, once a piece arrived."""
-    response = session.post(
+def post_long_question(session: requests.Session, base: str, endpoint) -> requests.Response:
+    """The long question (300 tokens at most), its reply read as it streams."""
+    return session.post(
         base + SEND,
         data=chat_data(endpoint, LONG_QUESTION, max_tokens=300, temperature=0),
         headers={"X-CSRFToken": session.cookies["csrftoken"]},
         stream=True,
         timeout=60,
     )
+
+
+def start_reply(session: requests.Session, base: str, endpoint):
+    """A long reply (10 tokens a second, 300 tokens): its start event, once a piece arrived."""
+    response = post_long_question(session, base, endpoint)
     assert response.status_code == 200
     lines = response.iter_lines()
     start = json.loads(next(lines))
@@ -206,13 +211,7 @@ def test_a_stopped_reply_keeps_exactly_what_the_browser_got(
     proc, base = start_web(tmp_path, "web")
     try:
         session = signed_in(base, member)
-        response = session.post(
-            base + SEND,
-            data=chat_data(endpoint, LONG_QUESTION, max_tokens=300, temperature=0),
-            headers={"X-CSRFToken": session.cookies["csrftoken"]},
-            stream=True,
-            timeout=60,
-        )
+        response = post_long_question(session, base, endpoint)
         got = ""
         for raw in response.iter_lines():
             got += json.loads(raw).get("text", "")
