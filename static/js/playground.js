@@ -179,7 +179,7 @@
     if (indicator) indicator.remove();
   }
 
-  function showError(bubble, message, onRetry) {
+  function showError(bubble, message, onRetry, refused) {
     bubble.classList.add("is-failed");
     var box = cloneTemplate("pg-tpl-error");
     $(box, "[data-error-text]").textContent = message;
@@ -187,6 +187,12 @@
     if (onRetry) retry.addEventListener("click", onRetry); else retry.remove();
     var figures = $(bubble, "[data-figures]");
     bubble.insertBefore(box, figures);
+    if (refused) {
+      // Refused before a reply began: no empty bubble, no row of dashes, only the reason.
+      var content = $(bubble, "[data-content]");
+      if (content && !content.textContent) content.hidden = true;
+      if (figures) figures.remove();
+    }
   }
 
   // POST the form data, stream NDJSON events into `bubble`. Resolves with the outcome.
@@ -478,7 +484,7 @@
       if (userNode) userNode.remove();
       if (text) this.input.value = text;
       this.refreshHistory();
-      showError(bubble, message, null);
+      showError(bubble, message, null, true);
       return;
     }
     if (outcome.kind === "refused" && event.fields) {
@@ -509,7 +515,7 @@
       // own: this page read that reply and saw it end, so the server need not wait for it
       // (a Retry from another tab is refused while the reply is still being written).
       self.send({ stored: stored, bubble: bubble, user: stored ? userNode : null, text: text, own: true });
-    } : null);
+    } : null, outcome.kind === "refused");
   };
 
   Chat.prototype.updateUsage = function (event) {

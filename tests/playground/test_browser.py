@@ -370,6 +370,9 @@ def test_sending_in_a_conversation_deleted_in_another_tab_says_so(
     box.fill("Still there?")
     box.press("Enter")
     page.get_by_role("alert").filter(has_text="This conversation no longer exists").wait_for()
+    # Only the reason: no empty bubble, no row of dashes for a reply that never began.
+    assert not reply_locator(page).locator("[data-figures]").count()
+    assert not reply_locator(page).locator("[data-content]").is_visible()
     assert box.input_value() == "Still there?"
     assert not page.get_by_role("button", name="Retry").count()
     assert not Conversation.objects.exists()
