@@ -147,4 +147,6 @@ def test_the_heartbeat_never_spins_whatever_the_setting(settings, monkeypatch):
     time.sleep(0.8)
     monkeypatch.setattr(open_calls, "_process", None)  # the heartbeat ends at its next beat
     beating.join(timeout=2)
-    assert 1 <= len(beats) <= 4, len(beats)
+    # Only this heartbeat's: the worker's real one (another thread) may beat meanwhile too.
+    spins = beats.count("spin-test")
+    assert 1 <= spins <= 4, beats

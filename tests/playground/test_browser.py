@@ -394,7 +394,8 @@ def test_a_new_chat_deleted_in_another_tab_while_its_first_reply_streams_keeps_t
             "<body><h1>Page not found <span>(404)</span></h1></body></html>",
         ),
     )
-    platform.set_faults(token_per_second=20)
+    # 20 tokens whatever the sampled reply (it may otherwise end sooner, with "stop").
+    platform.set_faults(token_per_second=20, ignore_eos=True)
     sign_in(page, live_server, "bob", PASSWORD)
     page.goto(f"{live_server.url}/playground/")
     page.get_by_role("spinbutton", name="Maximum tokens").fill("20")
