@@ -489,11 +489,12 @@ def _backing_off_error(credential: Credential, now: datetime) -> CredentialBacki
     assert credential.retry_not_before is not None
     wait = (credential.retry_not_before - now).total_seconds()
     return CredentialBackingOff(
-        _(
-            "No valid token for “%(label)s”: IAM failed (%(error)s) and is not asked again "
-            "for %(seconds)d seconds."
-        )
+        _("IAM failed for “%(label)s” (%(error)s) and is not asked again for %(seconds)d seconds.")
         # Rounded up: a wait of 0.4 s is "1 second", never "0 seconds".
-        % {"label": credential.label, "error": credential.last_error, "seconds": ceil(wait)},
+        % {
+            "label": credential.label,
+            "error": credential.last_error.rstrip("."),
+            "seconds": ceil(wait),
+        },
         retry_after=wait,
     )

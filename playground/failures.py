@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 MESSAGES: dict[str, Promise] = {
     "no_token": _("No IAM token for this endpoint's service account: %(detail)s"),
     "cut_off": _("The reply was cut off mid-way: %(why)s. What arrived is kept."),
+    # The same, before a word of the reply arrived: nothing is kept.
+    "cut_off_early": _("No reply came: %(why)s."),
     "rate_limited": _("The endpoint is busy (rate limited): try again in %(wait)d seconds."),
     "rate_limited_shortly": _("The endpoint is busy (rate limited): try again shortly."),
     "credential_refused": _(
@@ -96,7 +98,7 @@ def render(code: str, params: dict[str, Any] | None) -> str:
     template = MESSAGES.get(code)
     if template is None:
         return str(values.get("text") or values.get("detail") or code)
-    if code == "cut_off":
+    if code in ("cut_off", "cut_off_early"):
         why = CUT_OFF.get(str(values.get("why", "")))
         values["why"] = _fill(why, values) if why is not None else str(values.get("why", ""))
     return _fill(template, values)
@@ -109,15 +111,16 @@ def check(code: str) -> str:
     return code
 
 
-def of(exc: Exception) -> Failure:
-    """What went wrong, as a code (never a token, never a traceback)."""
+def of(exc: Exception, *, anything_arrived: bool = True) -> Failure:
+    """What went wrong, as a code (never a token, never a traceback). `anything_arrived`: some
+    of the reply was shown, and is kept (its words say so only then)."""
     # The platform's words, as far as a stored row keeps them.
     detail = (getattr(exc, "message", "") or "")[:300]
     if isinstance(exc, PlatformError):
         if isinstance(exc, NoToken):
             return Failure("no_token", {"detail": detail})
         if isinstance(exc, StreamInterrupted):
-            return Failure("cut_off", _cut_off_params(exc))
+            return Failure("cut_off" if anything_arrived else "cut_off_early", _cut_off_params(exc))
         if isinstance(exc, RateLimited):
             if exc.retry_after:
                 return Failure("rate_limited", {"wait": max(1, round(exc.retry_after))})

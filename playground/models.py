@@ -113,7 +113,7 @@ class Message(models.Model):
             return str(
                 _(
                     "This reply was interrupted: the server stopped before it was saved (or it "
-                    "is still being written in another tab). Send the message again to retry."
+                    "is still being written in another tab)."
                 )
             )
         return ""

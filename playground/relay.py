@@ -236,11 +236,11 @@ class RelayBody:
                     reply.finish_reason = Message.TIME_LIMIT
                     break
         except PlatformError as exc:
-            reply.error = failures.of(exc)
+            reply.error = failures.of(exc, anything_arrived=bool(reply.parts))
             logger.info("playground stream failed: %r", exc)
         except Exception:
             logger.exception("relaying a playground reply failed")
-            reply.error = Failure("relay_failed_kept")
+            reply.error = Failure("relay_failed_kept" if reply.parts else "relay_failed")
         except BaseException:
             # GreenletExit (the worker is being stopped) or GeneratorExit: the reply will never
             # end here. Keep what arrived, marked interrupted, unless close() already saved it.

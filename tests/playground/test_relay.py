@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from endpoints.models import Credential, Endpoint
 from playground.models import Conversation, Message
@@ -347,7 +348,9 @@ def test_the_message_and_a_placeholder_reply_are_stored_before_the_reply_streams
     assert page.status_code == 200
     assert "This reply was interrupted" in page.content.decode()
     # Nothing of it is stored yet: the page must not claim that "what arrived is kept".
-    assert "What arrived is kept" not in reply.error_text and "Send the message" in reply.error_text
+    # Nothing arrived, and Retry beside it asks again: the words claim neither.
+    assert "What arrived is kept" not in reply.error_text
+    assert "Send the message" not in reply.error_text
     reply.content = "Half a"
     assert "What arrived is kept" in reply.error_text
 
@@ -454,8 +457,16 @@ def test_no_token_because_iam_is_down_is_said_in_words(
     assert user.content == "Anyone there?"
     assert reply.error_text == error["message"]
 
+    # Sent again while IAM is left alone for a while: said once, not "no token: no token".
+    *_, again = events(as_member.post(SEND, chat_data(endpoint, "Anyone there?")))
+    assert again["message"].startswith(
+        "No IAM token for this endpoint's service account: IAM failed for “Local SA” "
+        "(IAM is temporarily unavailable (injected fault)) and is not asked again for "
+    )
+    assert again["message"].count("token") == 1
 
-def test_an_endpoint_gone_silent_mid_reply_is_said_in_words(
+
+def test_an_endpoint_silent_before_the_first_word_is_said_in_words(
     as_member, endpoint, platform, settings
 ):
     settings.AIPLATFORM_STREAM_READ_TIMEOUT = 0.3
@@ -463,11 +474,14 @@ def test_an_endpoint_gone_silent_mid_reply_is_said_in_words(
     evs = events(
         as_member.post(SEND, chat_data(endpoint, LONG_QUESTION, max_tokens=50, temperature=0))
     )
-    assert evs[-1]["type"] == "error"
-    assert evs[-1]["message"] == (
-        "The reply was cut off mid-way: the endpoint sent nothing for 0.3 seconds. What arrived "
-        "is kept."
-    )
+    assert [e["type"] for e in evs] == ["start", "error"]
+    # Nothing arrived: no "cut off mid-way", no "what arrived is kept".
+    assert evs[-1]["message"] == "No reply came: the endpoint sent nothing for 0.3 seconds."
+    assert evs[-1]["retry"] is True
+    reply = Message.objects.get(role="assistant")
+    assert (reply.content, reply.error_code) == ("", "cut_off_early")
+    with translation.override("vi"):
+        assert reply.error_text.startswith("Không có câu trả lời: endpoint không gửi gì trong")
 
 
 def test_replies_read_to_the_end_reuse_one_connection_to_the_endpoint(
