@@ -121,6 +121,15 @@ def manage(*args: str, env: dict[str, str]) -> None:
         sys.exit("==> stopped: see the message above")
 
 
+def local_platform_port(env: dict[str, str]) -> str:
+    """LOCALPLATFORM_PORT (default 8001), refused in words before anything starts on it."""
+    raw = env.setdefault("LOCALPLATFORM_PORT", "8001").strip() or "8001"
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        sys.exit(f"==> LOCALPLATFORM_PORT must be a port number from 1 to 65535, not {raw!r}.")
+    env["LOCALPLATFORM_PORT"] = raw
+    return raw
+
+
 def compile_catalogs(env: dict[str, str]) -> None:
     manage("compilemessages", "--ignore=.venv", "--ignore=var", "-v", "0", env=env)
 
@@ -146,7 +155,7 @@ def run() -> None:
         redis_proc.terminate()  # honcho runs it below, so Ctrl-C stops it with the rest
         redis_proc.wait()
     env["REDIS_URL"] = redis_url
-    port = env.setdefault("LOCALPLATFORM_PORT", "8001")
+    port = local_platform_port(env)
     base = f"http://127.0.0.1:{port}"
     env.setdefault("AIPLATFORM_IAM_TOKEN_URL", f"{base}/accounts-api/v2/auth/token")
     env.setdefault("AIPLATFORM_MANAGEMENT_URL", base)

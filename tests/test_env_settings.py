@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from webapp.env import env_float
+from webapp.env import env_float, env_int
 
 
 @pytest.mark.parametrize("raw", ["-5", "nan", "inf", "-inf", "soon"])
@@ -19,6 +19,35 @@ def test_a_number_of_seconds_is_finite_and_not_negative(monkeypatch, raw):
 def test_a_number_of_seconds_is_read(monkeypatch, raw, value):
     monkeypatch.setenv("GATEWAY_ROUTE_CACHE_SECONDS", raw)
     assert env_float("GATEWAY_ROUTE_CACHE_SECONDS", 2.0) == value
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "minimum"),
+    [
+        ("LIVE_POLL_SECONDS", "-5", 1),
+        ("LIVE_POLL_SECONDS", "0", 1),
+        ("TRUSTED_PROXY_COUNT", "-1", 0),
+    ],
+)
+def test_a_whole_number_below_its_minimum_is_refused(monkeypatch, name, raw, minimum):
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=f"{name} must be a whole number of {minimum} or more, not '{raw}'",
+    ):
+        env_int(name, 5, minimum=minimum)
+
+
+def test_settings_refuse_a_polling_interval_of_zero():
+    import os
+
+    from tests.fixtures.web import manage
+
+    done = manage({**os.environ, "LIVE_POLL_SECONDS": "0"}, "check")
+    assert done.returncode != 0
+    assert done.stderr.strip() == (
+        "Configuration error: LIVE_POLL_SECONDS must be a whole number of 1 or more, not '0'."
+    )
 
 
 def test_an_unusable_database_url_is_said_in_one_line_without_its_password():

@@ -34,14 +34,20 @@ def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None)
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    """A whole number of at least `minimum` (every such setting is a count, a size or a time)."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of {minimum} or more, not {raw!r}."
+        )
+    return value
 
 
 def env_float(name: str, default: float) -> float:

@@ -128,7 +128,7 @@ elif env_bool("DATABASE_POOL", False):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
-        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 20),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 20, minimum=1),
         # A database that refuses connections: a request waits this long, then gets a page
         # saying so (webapp/middleware.py), instead of hanging.
         "timeout": env_float("DATABASE_POOL_TIMEOUT", 3.0),
@@ -138,7 +138,7 @@ elif env_bool("DATABASE_POOL", False):
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3)
+        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=1)
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -233,7 +233,7 @@ RATELIMIT_USE_CACHE = "default"
 LOGIN_RATE_PER_USERNAME = env_str("LOGIN_RATE_PER_USERNAME", "5/5m")
 LOGIN_RATE_PER_IP = env_str("LOGIN_RATE_PER_IP", "30/5m")
 # People page: how long a one-time set-password link works once an Admin made it (hours).
-SET_PASSWORD_LINK_HOURS = env_int("SET_PASSWORD_LINK_HOURS", 72)
+SET_PASSWORD_LINK_HOURS = env_int("SET_PASSWORD_LINK_HOURS", 72, minimum=1)
 
 # Celery: Redis broker, JSON only, time limits, beat schedule in webapp/celery.py.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
@@ -242,8 +242,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = 3600
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90, minimum=1)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -355,7 +355,7 @@ CREDENTIAL_API_KEY_READY_WAIT = env_float("CREDENTIAL_API_KEY_READY_WAIT", 20.0)
 
 # --- Endpoints, wizard and poller (issue 5) ---
 # A deploy still CREATING after this long is marked ERROR (real deploys take 14-48 minutes).
-DEPLOY_TIMEOUT_MINUTES = env_int("DEPLOY_TIMEOUT_MINUTES", 60)
+DEPLOY_TIMEOUT_MINUTES = env_int("DEPLOY_TIMEOUT_MINUTES", 60, minimum=1)
 # Beat runs the poller this often; each endpoint has its own next_poll_at on top of it.
 ENDPOINT_POLL_TICK_SECONDS = env_float("ENDPOINT_POLL_TICK_SECONDS", 5.0)
 # The per-endpoint interval starts here while something moves and backs off to the maximum.
@@ -372,7 +372,7 @@ ENDPOINT_RECHECK_SECONDS = env_float("ENDPOINT_RECHECK_SECONDS", 60.0)
 ENDPOINT_ACTION_TIMEOUT_SECONDS = env_float("ENDPOINT_ACTION_TIMEOUT_SECONDS", 600.0)
 # A poller pass claims up to this many due endpoints at once (oldest next_poll_at first), in one
 # statement; it is large enough that 5,000 moving endpoints are checked in a single round.
-ENDPOINT_POLL_BATCH = env_int("ENDPOINT_POLL_BATCH", 10000)
+ENDPOINT_POLL_BATCH = env_int("ENDPOINT_POLL_BATCH", 10000, minimum=1)
 # A pass with a larger backlog claims round after round, but starts no new round after this long
 # (it must stay well inside ENDPOINT_CLAIM_SECONDS, the lease of each round).
 ENDPOINT_POLL_PASS_SECONDS = env_float("ENDPOINT_POLL_PASS_SECONDS", 10.0)
@@ -381,21 +381,23 @@ ENDPOINT_DISCOVERY_SECONDS = env_float("ENDPOINT_DISCOVERY_SECONDS", 30.0)
 # Model Registry and instance types, cached briefly in the shared cache.
 PLATFORM_CATALOG_CACHE_SECONDS = env_int("PLATFORM_CATALOG_CACHE_SECONDS", 120)
 # Open pages (overview, list, endpoint) ask whether anything changed this often (webapp/live.py).
-LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 5)
+LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 5, minimum=1)
 # How often an open page asks whether Redis answers and the background checks run (the banner).
-CONSOLE_BANNER_POLL_SECONDS = env_int("CONSOLE_BANNER_POLL_SECONDS", 30)
+CONSOLE_BANNER_POLL_SECONDS = env_int("CONSOLE_BANNER_POLL_SECONDS", 30, minimum=1)
 # A person may ask the platform for a fresh catalog (Refresh) at most this often.
-CATALOG_REFRESH_SECONDS = env_int("CATALOG_REFRESH_SECONDS", 10)
+CATALOG_REFRESH_SECONDS = env_int("CATALOG_REFRESH_SECONDS", 10, minimum=1)
 
 # --- Playground and share links (issue 6) ---
 # Longest message and system prompt accepted (characters), in the playground and on share pages.
-PLAYGROUND_MESSAGE_MAX_CHARS = env_int("PLAYGROUND_MESSAGE_MAX_CHARS", 8000)
-PLAYGROUND_SYSTEM_PROMPT_MAX_CHARS = env_int("PLAYGROUND_SYSTEM_PROMPT_MAX_CHARS", 4000)
+PLAYGROUND_MESSAGE_MAX_CHARS = env_int("PLAYGROUND_MESSAGE_MAX_CHARS", 8000, minimum=1)
+PLAYGROUND_SYSTEM_PROMPT_MAX_CHARS = env_int("PLAYGROUND_SYSTEM_PROMPT_MAX_CHARS", 4000, minimum=1)
 # Live share links: messages per window for the whole link and for one visitor (the defaults of
 # the share form; each link stores its own); a window opens at a first message and lasts this long.
 PLAYGROUND_SHARE_RATE_PER_LINK = env_int("PLAYGROUND_SHARE_RATE_PER_LINK", 30)
 PLAYGROUND_SHARE_RATE_PER_VISITOR = env_int("PLAYGROUND_SHARE_RATE_PER_VISITOR", 6)
-PLAYGROUND_SHARE_RATE_WINDOW_SECONDS = env_int("PLAYGROUND_SHARE_RATE_WINDOW_SECONDS", 60)
+PLAYGROUND_SHARE_RATE_WINDOW_SECONDS = env_int(
+    "PLAYGROUND_SHARE_RATE_WINDOW_SECONDS", 60, minimum=1
+)
 # How many reverse proxies in front of the web server append to X-Forwarded-For (client_ip.py):
 # the client address for the sign-in throttle and the share-link limits is the right-most address
 # none of them wrote. 0 (the default): X-Forwarded-For is ignored, the connecting address counts.
@@ -413,14 +415,14 @@ GATEWAY_KEY_CACHE_SECONDS = env_float("GATEWAY_KEY_CACHE_SECONDS", 60.0)
 # ...and at most this long after Redis last confirmed its version: the bound on a revoke (or a
 # change) made while Redis was unreachable, which could bump no version (gateway.authn).
 GATEWAY_KEY_RECHECK_SECONDS = env_float("GATEWAY_KEY_RECHECK_SECONDS", 5.0)
-GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 1_000_000)
+GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 1_000_000, minimum=1)
 # Idle connections kept per platform host by each web process (a gevent worker holds ~1000 streams).
-GATEWAY_UPSTREAM_POOL_SIZE = env_int("GATEWAY_UPSTREAM_POOL_SIZE", 1000)
+GATEWAY_UPSTREAM_POOL_SIZE = env_int("GATEWAY_UPSTREAM_POOL_SIZE", 1000, minimum=1)
 # The token budget reserved for a request that names no max_tokens (settled from real usage).
-GATEWAY_DEFAULT_MAX_TOKENS = env_int("GATEWAY_DEFAULT_MAX_TOKENS", 800)
+GATEWAY_DEFAULT_MAX_TOKENS = env_int("GATEWAY_DEFAULT_MAX_TOKENS", 800, minimum=1)
 # Usage records wait in a Redis list; beat drains them into the database this often, in batches.
 GATEWAY_DRAIN_SECONDS = env_float("GATEWAY_DRAIN_SECONDS", 5.0)
-GATEWAY_DRAIN_BATCH = env_int("GATEWAY_DRAIN_BATCH", 2000)
+GATEWAY_DRAIN_BATCH = env_int("GATEWAY_DRAIN_BATCH", 2000, minimum=1)
 # A web process says it is alive this often (a third of it) and for this long: a call still open
 # in one that stopped saying so is recorded as failed by the next drain (gateway.open_calls).
 GATEWAY_ALIVE_SECONDS = env_float("GATEWAY_ALIVE_SECONDS", 30.0)
@@ -435,7 +437,7 @@ GATEWAY_DEFAULT_TOKENS_PER_DAY = env_int("GATEWAY_DEFAULT_TOKENS_PER_DAY", 0)
 # Records of the playground, live demos and load tests, and the reconciler's replica samples, wait
 # in Redis; beat drains them this often, in batches. Gateway calls: the gateway's drain rolls up.
 MONITORING_DRAIN_SECONDS = env_float("MONITORING_DRAIN_SECONDS", 5.0)
-MONITORING_DRAIN_BATCH = env_int("MONITORING_DRAIN_BATCH", 2000)
+MONITORING_DRAIN_BATCH = env_int("MONITORING_DRAIN_BATCH", 2000, minimum=1)
 # A drain's hold on its queue, renewed per batch: a worker that dies mid-drain holds it this long.
 MONITORING_DRAIN_LOCK_SECONDS = env_float("MONITORING_DRAIN_LOCK_SECONDS", 30.0)
 # How often an open chart asks again, in seconds; 0: by range (1 h 20, 24 h 60, 7 d 300, 30 d 600).
@@ -450,8 +452,8 @@ MONITORING_CLEAN_SECONDS = env_float("MONITORING_CLEAN_SECONDS", 3600.0)
 MONITORING_REPLICA_GAP_SECONDS = env_int("MONITORING_REPLICA_GAP_SECONDS", 300)
 # Load tests: caps on streams, seconds and tokens per reply; tests running at once (site-wide);
 # a Celery queue of their own (empty: the default queue).
-MONITORING_LOADTEST_MAX_CONCURRENCY = env_int("MONITORING_LOADTEST_MAX_CONCURRENCY", 32)
-MONITORING_LOADTEST_MAX_SECONDS = env_int("MONITORING_LOADTEST_MAX_SECONDS", 120)
-MONITORING_LOADTEST_MAX_TOKENS = env_int("MONITORING_LOADTEST_MAX_TOKENS", 256)
+MONITORING_LOADTEST_MAX_CONCURRENCY = env_int("MONITORING_LOADTEST_MAX_CONCURRENCY", 32, minimum=1)
+MONITORING_LOADTEST_MAX_SECONDS = env_int("MONITORING_LOADTEST_MAX_SECONDS", 120, minimum=1)
+MONITORING_LOADTEST_MAX_TOKENS = env_int("MONITORING_LOADTEST_MAX_TOKENS", 256, minimum=1)
 MONITORING_LOADTEST_MAX_RUNNING = env_int("MONITORING_LOADTEST_MAX_RUNNING", 1)
 MONITORING_LOADTEST_QUEUE = env_str("MONITORING_LOADTEST_QUEUE", "")

@@ -62,3 +62,20 @@ def test_a_bad_configuration_stops_make_run_before_it_is_noted_in_run_env(tmp_pa
         dev.run()
     assert "stopped" in str(stopped.value)
     assert noted == []
+
+
+@pytest.mark.parametrize("raw", ["abc", "0", "70000", "-1", "80 01"])
+def test_a_local_platform_port_that_is_no_port_stops_make_run_in_words(raw):
+    with pytest.raises(SystemExit) as stopped:
+        dev.local_platform_port({"LOCALPLATFORM_PORT": raw})
+    assert str(stopped.value) == (
+        f"==> LOCALPLATFORM_PORT must be a port number from 1 to 65535, not {raw!r}."
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "port"), [({}, "8001"), ({"LOCALPLATFORM_PORT": " 8151 "}, "8151")]
+)
+def test_a_local_platform_port_is_read(env, port):
+    assert dev.local_platform_port(env) == port
+    assert env["LOCALPLATFORM_PORT"] == port
