@@ -22,9 +22,10 @@ import urllib3
 from endpoints.clients import errors as platform
 from endpoints.clients.upstream import NoToken, open_chat
 from gateway import authn, limits, open_calls, routes, selectors, validation
-from gateway.calls import Call, Finishing, release_database_connection
+from gateway.calls import Call, Finishing
 from gateway.errors import ApiError, Response, json_response, status_line, unauthorized
 from gateway.stream import SSE_HEADERS, SSEPassThrough
+from webapp.greenlets import release_database_connection
 
 logger = logging.getLogger(__name__)
 

@@ -9,16 +9,15 @@ the reservation stands as made until its window passes.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import redis
-from django.db import connection
 
 from gateway import limits, open_calls, store, usage
+from webapp.greenlets import release_database_connection
 
 if TYPE_CHECKING:
     from gateway.authn import KeyInfo
@@ -138,24 +137,6 @@ class Call:
         if self.key is not None and self.recorded:
             usage.store_now(self.record())
             release_database_connection()
-
-
-def release_database_connection() -> None:
-    """Under gevent, give the request's connection back (before the answer streams, and after a
-    usage record written at once).
-
-    Each request is a greenlet with a connection of its own (from the pool gunicorn.conf.py
-    turns on): a stream that kept it would hold one per open answer. Sync servers and tests
-    (inside a transaction) keep theirs.
-    """
-    monkey = sys.modules.get("gevent.monkey")
-    if (
-        monkey
-        and monkey.is_module_patched("socket")
-        and connection.connection is not None  # most calls never open one (cached key, route)
-        and not connection.in_atomic_block
-    ):
-        connection.close()
 
 
 class Finishing:

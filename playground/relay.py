@@ -25,12 +25,10 @@ import json
 import logging
 import select
 import socket
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
-from django.db import connection
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
 
@@ -41,6 +39,7 @@ from endpoints.models import Endpoint
 from playground import failures, params
 from playground.failures import Failure
 from playground.models import Message, tokens_per_second
+from webapp.greenlets import release_database_connection
 
 logger = logging.getLogger(__name__)
 
@@ -332,26 +331,6 @@ def client_gone(sock) -> bool:
         return sock.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):
         return True
-
-
-def _greenlet_per_request() -> bool:
-    """True under gunicorn's gevent workers (gunicorn.conf.py): each request is a greenlet."""
-    monkey = sys.modules.get("gevent.monkey")
-    return bool(monkey and monkey.is_module_patched("socket"))
-
-
-def release_database_connection() -> None:
-    """Under gevent, close this request's database connection while a reply streams.
-
-    A reply streams for seconds or minutes; a gevent worker holds hundreds at once, each in its
-    own greenlet with its own connection (Django's connections are per greenlet there, so none is
-    ever reused by a later request anyway). Kept open, they would exhaust PostgreSQL's
-    max_connections long before the worker runs out of room; closed, the save at the end opens
-    one for a moment. Sync and threaded servers keep theirs for the next request (CONN_MAX_AGE),
-    and inside a transaction (tests) the connection is left alone.
-    """
-    if _greenlet_per_request() and not connection.in_atomic_block:
-        connection.close()
 
 
 def streaming_response(body: RelayBody) -> StreamingHttpResponse:

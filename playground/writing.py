@@ -19,6 +19,7 @@ from django.conf import settings
 
 from gateway import open_calls, store
 from playground import params
+from webapp.greenlets import greenlet_per_request
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +41,7 @@ class Mark:
         self._setting = None
 
     def start(self) -> None:
-        from playground.relay import _greenlet_per_request
-
-        if _greenlet_per_request():
+        if greenlet_per_request():
             import gevent
 
             self._setting = gevent.spawn(started, self.message_pk)

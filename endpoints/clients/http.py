@@ -19,6 +19,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from endpoints.clients.errors import Unavailable
+from webapp.greenlets import greenlet_per_request
 
 USER_AGENT = "inference-dashboard/0.1"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -57,14 +58,6 @@ def build_session() -> requests.Session:
 _shared: requests.Session | None = None
 
 
-def _under_gevent() -> bool:
-    try:
-        from gevent import monkey
-    except ImportError:
-        return False
-    return monkey.is_module_patched("socket")
-
-
 def get_session() -> requests.Session:
     """The session to send with: one per thread, or one per process under gevent.
 
@@ -74,7 +67,7 @@ def get_session() -> requests.Session:
     one session and its connection pool.
     """
     global _shared
-    if _under_gevent():
+    if greenlet_per_request():
         if _shared is None:
             _shared = build_session()
         return _shared
