@@ -39,7 +39,7 @@ from endpoints.models import Endpoint
 from playground import failures, params
 from playground.failures import Failure
 from playground.models import Message, tokens_per_second
-from webapp.greenlets import release_database_connection
+from webapp.greenlets import greenlet_per_request, release_database_connection
 
 logger = logging.getLogger(__name__)
 
@@ -199,9 +199,10 @@ class RelayBody:
         if self.on_start is not None:
             self.on_start()
         if self.stream is None:
-            failed = self._open()
-            if failed is not None:
-                yield failed
+            last = self._open()
+            if last is not None:
+                if last:  # b"": the browser left before the endpoint answered
+                    yield last
                 return
         assert self.stream is not None
         try:
@@ -262,10 +263,15 @@ class RelayBody:
 
     def _open(self) -> bytes | None:
         """Open the stream with `opener`; on failure, save and count it and return the last
-        event (None when the stream is open)."""
+        event; b"" when the browser left first (saved as stopped); None when the stream is open."""
         assert self.opener is not None
         try:
-            self.stream = self.opener()
+            self.stream = self._opened_while_the_browser_waits()
+            if self.stream is None:
+                self.reply.finish_reason = Message.STOPPED
+                self.reply.total_ms = _ms(self.started)
+                self._finish_quietly()
+                return b""
         except Exception as exc:
             if isinstance(exc, PlatformError):
                 logger.info("playground stream could not start: %r", exc)
@@ -285,6 +291,30 @@ class RelayBody:
             # the reply streams (see release_database_connection).
             release_database_connection()
         return None
+
+    def _opened_while_the_browser_waits(self) -> ChatStream | None:
+        """The opener's stream, or None if the browser left while the endpoint had not answered
+        (one waking up may take minutes): Stop is then saved at once, not when it answers.
+
+        Under gevent the open runs in a greenlet of its own and the browser's connection is
+        looked at every WAITING_CHECK_SECONDS. The open is not killed (it may be minting a token
+        under a lock): the stream it opens later is closed. Elsewhere the open just waits.
+        """
+        assert self.opener is not None
+        if self.client_socket is None or not greenlet_per_request():
+            return self.opener()
+        import gevent
+
+        opening = gevent.spawn(_open_in_own_greenlet, self.opener)
+        while not opening.ready():
+            opening.join(timeout=WAITING_CHECK_SECONDS)
+            if not opening.ready() and client_gone(self.client_socket):
+                opening.link_value(_close_what_opened)
+                return None
+        stream, failure = opening.value
+        if failure is not None:
+            raise failure
+        return stream
 
     def _finish(self, status: int | None = None) -> None:
         if self._finished:
@@ -317,6 +347,28 @@ class RelayBody:
             self._finish_quietly()
         if self.stream is not None:
             self.stream.close()
+
+
+# How often a reply still waiting for its endpoint looks whether the browser left (Stop).
+WAITING_CHECK_SECONDS = 0.25
+
+
+def _open_in_own_greenlet(opener: Callable[[], ChatStream]):
+    """(stream, None) or (None, the exception): raised again in the request's greenlet, so an
+    expected failure is not printed as a crashed greenlet."""
+    try:
+        return opener(), None
+    except Exception as exc:
+        return None, exc
+    finally:
+        # This greenlet's own database connection, if minting a token opened one.
+        release_database_connection()
+
+
+def _close_what_opened(opening) -> None:
+    stream, _failure = opening.value
+    if stream is not None:
+        stream.close()
 
 
 def client_gone(sock) -> bool:

@@ -228,3 +228,37 @@ def test_a_stopped_reply_keeps_exactly_what_the_browser_got(
         assert reply.content == got
     finally:
         proc.stop()
+
+
+def test_stop_while_the_endpoint_is_still_waking_is_saved_at_once(
+    transactional_db, tmp_path, member, endpoint, platform
+):
+    """An endpoint waking up may take minutes to answer. Stop pressed meanwhile is saved within
+    a moment (the relay looks at the browser's connection while it waits), so a reload shows
+    the stopped reply and Retry works, instead of an interrupted reply until the endpoint
+    answers (found by a breaker). The stream that opens later is not relayed nor saved."""
+    from playground import writing
+
+    platform.set_faults(latency_ms=4000)
+    proc, base = start_web(tmp_path, "web")
+    try:
+        session = signed_in(base, member)
+        sent = time.monotonic()
+        response = post_long_question(session, base, endpoint)
+        start = json.loads(next(response.iter_lines()))
+        assert start["type"] == "start"
+        response.close()  # Stop
+        while True:
+            reply = Message.objects.get(pk=start["reply"])
+            if reply.finish_reason == Message.STOPPED:
+                break
+            assert time.monotonic() - sent < 3, "the stop waited for the endpoint"
+            time.sleep(0.05)
+        assert (reply.content, reply.error_code) == ("", "")
+        assert not writing.being_written(reply.pk)
+        # The endpoint answers later: nothing of it is kept.
+        time.sleep(max(0.0, 4.5 - (time.monotonic() - sent)))
+        reply = Message.objects.get(pk=start["reply"])
+        assert (reply.finish_reason, reply.content) == (Message.STOPPED, "")
+    finally:
+        proc.stop()
