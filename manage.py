@@ -20,7 +20,20 @@ def main() -> None:
         settings.INSTALLED_APPS  # noqa: B018 (reads the settings: a mistake there is told plainly)
     except ImproperlyConfigured as exc:
         sys.exit(f"Configuration error: {exc}")
-    execute_from_command_line(sys.argv)
+    if "--traceback" in sys.argv:
+        execute_from_command_line(sys.argv)
+        return
+    from django.db import OperationalError
+
+    # A database that cannot be used (a driver not installed, a server that does not answer) is
+    # said in a line or two, without a traceback (`--traceback` shows it). Neither message holds
+    # the password of DATABASE_URL.
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as exc:
+        sys.exit(f"Configuration error: {' '.join(str(exc).split())}")
+    except OperationalError as exc:
+        sys.exit(f"Database error: {str(exc).strip()}")
 
 
 if __name__ == "__main__":

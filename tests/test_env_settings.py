@@ -59,3 +59,29 @@ def test_an_unusable_database_url_is_said_in_one_line_without_its_password():
     assert done.returncode != 0
     assert done.stderr.startswith("Configuration error: DATABASE_URL cannot be used")
     assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
+
+
+def test_a_database_that_does_not_answer_is_said_in_words_without_its_password():
+    import os
+
+    from tests.fixtures.web import manage
+
+    url = "postgres://idash:hunter2-secret@127.0.0.1:1/idash"
+    done = manage({**os.environ, "DATABASE_URL": url}, "showmigrations")
+    assert done.returncode != 0
+    assert done.stderr.startswith("Database error: connection failed")
+    assert "Connection refused" in done.stderr
+    assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
+
+
+def test_a_database_driver_that_is_not_installed_is_said_in_one_line():
+    import os
+
+    from tests.fixtures.web import manage
+
+    url = "mysql://idash:hunter2-secret@127.0.0.1/idash"
+    done = manage({**os.environ, "DATABASE_URL": url}, "showmigrations")
+    assert done.returncode != 0
+    assert done.stderr.strip() == (
+        "Configuration error: Error loading MySQLdb module. Did you install mysqlclient?"
+    )
