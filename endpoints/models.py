@@ -307,6 +307,8 @@ class Endpoint(models.Model):
             ),
         ]
         indexes = [
+            # The Inference list's order: a page of 25 reads 25 rows, not all of them sorted.
+            models.Index(fields=["-created_at", "-id"], name="endpoint_list_order"),
             # The poller's query: due rows that are still moving.
             models.Index(
                 fields=["next_poll_at"],
