@@ -32,7 +32,7 @@ graceful_timeout = math.ceil(longest_stream_seconds()) + 15
 keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 # Share tokens are written as a short log id in the access and error logs.
-logger_class = "playground.gunicorn_logger.Logger"
+logger_class = "webapp.gunicorn_logger.Logger"
 # Only the TLS proxy in front may say the request came over HTTPS (X-Forwarded-Proto): gunicorn
 # then sets wsgi.url_scheme, which is all Django reads (SECURE_PROXY_SSL_HEADER stays unset, so a
 # client's own header is never believed). Set it to the proxy's address as this process sees it.

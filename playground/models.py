@@ -201,8 +201,8 @@ class ShareLink(models.Model):
 
     @property
     def log_id(self) -> str:
-        """What logs write instead of the token (playground.logfilters)."""
-        from playground.logfilters import share_log_id
+        """What logs write instead of the token (webapp.logfilters)."""
+        from webapp.logfilters import share_log_id
 
         return share_log_id(self.token)
 

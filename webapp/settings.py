@@ -309,13 +309,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # Every line (django.request's "Bad Gateway: /share/<token>/send/", CSRF warnings…) names a
-    # share link by its log id, never its token (playground/logfilters.py).
-    "filters": {"share_tokens": {"()": "playground.logfilters.RedactShareTokens"}},
+    # share or set-password link by its log id, never its token, and a gateway key by its prefix
+    # (webapp/logfilters.py).
+    "filters": {"secrets": {"()": "webapp.logfilters.RedactSecrets"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["share_tokens"],
+            "filters": ["secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},

@@ -1,6 +1,7 @@
 """Share tokens stay out of the logs however the link is spelled: percent-encoded once or twice,
-"share" itself encoded, in the request line, a `?next=`, the Referer. One redaction
-(playground.logfilters) serves Django's logging and gunicorn's access and error logs."""
+"share" itself encoded, in the request line, a `?next=`, the Referer; so do set-password tokens
+and gateway keys. One redaction (webapp.logfilters) serves Django's logging and gunicorn's access
+and error logs."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
+import requests
 
 from playground import services
-from playground.logfilters import redact_share_tokens, share_log_id
 from playground.models import Conversation, ShareLink
 from tests.fixtures.web import free_port, production_env, start_gunicorn
+from webapp.logfilters import redact_secrets, share_log_id
 
 TOKEN = "Abc_DEF-ghi123JKLmnoPQRs"  # the shape of models.new_share_token()
 
@@ -40,7 +42,7 @@ def every_char_encoded(text: str) -> str:
     ],
 )
 def test_every_spelling_of_a_link_is_written_as_its_log_id(line):
-    redacted = redact_share_tokens(line)
+    redacted = redact_secrets(line)
     assert TOKEN not in redacted and TOKEN[1:] not in redacted
     assert every_char_encoded(TOKEN[1:]).lower() not in redacted.lower()
     # One id for every spelling: a link's lines are found by the id the admin panel shows.
@@ -56,7 +58,42 @@ def test_every_spelling_of_a_link_is_written_as_its_log_id(line):
     ],
 )
 def test_other_lines_are_left_as_they_are(line):
-    assert redact_share_tokens(line) == line
+    assert redact_secrets(line) == line
+
+
+SET_PASSWORD_TOKEN = "Bla-6eTycGaBf5iGYzsTJAdCQJRvRO9QVcwnQqtOieY"  # the shape people.links makes
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"GET /set-password/{SET_PASSWORD_TOKEN}/ HTTP/1.1",
+        f"POST /set-password/{every_char_encoded(SET_PASSWORD_TOKEN)}/ HTTP/1.1",
+        f"GET /login/?next=%2Fset-password%2F{SET_PASSWORD_TOKEN}%2F HTTP/1.1",
+        f'"https://console.example/set-password/{SET_PASSWORD_TOKEN}/" "Mozilla/5.0"',
+    ],
+)
+def test_a_set_password_link_is_written_as_its_log_id(line):
+    redacted = redact_secrets(line)
+    assert SET_PASSWORD_TOKEN not in redacted and SET_PASSWORD_TOKEN[1:] not in redacted
+    assert f"/set-password/[{share_log_id(SET_PASSWORD_TOKEN)}]" in redacted.replace("%2F", "/")
+
+
+GATEWAY_KEY = "idk_" + "AbCdEfGh" + "x" * 34 + "Z"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"POST /v1/chat/completions?api_key={GATEWAY_KEY} HTTP/1.1",
+        f"Authorization: Bearer {GATEWAY_KEY}",
+        f'"key": "{GATEWAY_KEY}"',
+    ],
+)
+def test_a_gateway_key_is_written_as_its_prefix(line):
+    redacted = redact_secrets(line)
+    assert GATEWAY_KEY not in redacted and "x" * 34 not in redacted
+    assert "idk_AbCdEfGh…" in redacted
 
 
 @pytest.fixture
@@ -116,3 +153,25 @@ def test_percent_encoded_share_urls_reach_the_link_but_not_the_access_log(web, m
     for line in access:
         # The request line, the query string and the Referer: all three name the link by its id.
         assert line.count(f"[{link.log_id}]") == 3, line
+
+
+def test_set_password_links_and_gateway_keys_reach_the_server_but_not_its_log(web, admin, member):
+    from webapp.people import services as people
+
+    proc, base = web
+    secret = people.set_password_link_create(person=member, by=admin).secret
+    https = {"X-Forwarded-Proto": "https"}  # the test stands in for the TLS proxy
+    page = requests.get(f"{base}/set-password/{secret}/", headers=https, timeout=10)
+    assert page.status_code == 200 and "password" in page.text.lower()
+    refused = requests.post(
+        f"{base}/v1/chat/completions?api_key={GATEWAY_KEY}",
+        json={"model": "x", "messages": []},
+        headers={**https, "Referer": f"{base}/set-password/{secret}/"},
+        timeout=10,
+    )
+    assert refused.status_code == 401
+    proc.stop()
+    log = proc.log()
+    assert secret not in log and GATEWAY_KEY not in log
+    assert f"/set-password/[{share_log_id(secret)}]/" in log
+    assert "api_key=idk_AbCdEfGh…" in log

@@ -1,15 +1,22 @@
-"""Share tokens never reach a log line: `/share/<token>/` is written `/share/[<log id>]/`.
+"""Secrets in URLs never reach a log line: share links, set-password links and gateway keys.
 
-A share token is the key to a demo: anyone who reads it in a log (the access log, an error line
-of `django.request`, a CSRF warning, a `?next=` after a login redirect, a Referer) could use the
-link. The log id is a short hash of the token: it names the link (the admin panel shows it beside
-each link, to find its lines) and gives nothing back. No Django import here: gunicorn's logger uses
-it too (`playground.gunicorn_logger`), before and outside Django. This module is the one home of
-the redaction; Django's logging (settings.LOGGING) and gunicorn's both call it.
+A share token is the key to a demo, a set-password token the key to an account for 72 hours, a
+gateway key the key to the team's endpoints: anyone who reads one in a log (the access log, an
+error line of `django.request`, a CSRF warning, a `?next=` after a login redirect, a Referer, a key
+pasted as `?api_key=`) could use it. So:
+
+- `/share/<token>/` is written `/share/[<log id>]/` and `/set-password/<token>/` is written
+  `/set-password/[<log id>]/`. The log id is a short hash of the token: it names the link (the
+  admin panel shows a share link's beside it, to find its lines) and gives nothing back.
+- A gateway key (`idk_` and 43 characters) is written as the prefix the Keys page shows and `…`.
+
+No Django import here: gunicorn's logger uses it too (`webapp.gunicorn_logger`), before and
+outside Django. This module is the one home of the redaction; Django's logging
+(settings.LOGGING) and gunicorn's both call it.
 
 The server decodes a request's path before routing it, so `/share/%41bc…/`, `/%73hare/Abc…/` and
 `%2Fshare%2FAbc…` in a `?next=` all reach the same link as `/share/Abc…/`. A log line holds the
-request as sent, so "share" and the slash after it are matched however they are percent-encoded
+request as sent, so the word and the slash after it are matched however they are percent-encoded
 (once or several times), and the whole path segment after them is redacted, whatever characters
 it holds. The log id is taken of the decoded segment: every spelling of a link has the same id.
 """
@@ -34,7 +41,14 @@ _SLASH = f"(?:/|{_PCT}2f)"
 # a log line (white space, quotes, angle brackets) or a value in a query string (`&`).
 _END_ENCODED = f"{_PCT}(?:2f|3f|23)"
 _SEGMENT = rf"(?:(?!{_END_ENCODED})[^/?#&\s\"'<>\\])+"
-SHARE_PATH = re.compile(rf"({_SLASH}{_spelled('share')}{_SLASH})({_SEGMENT})", re.IGNORECASE)
+# The path words whose next segment is a secret.
+SECRET_WORDS = ("share", "set-password")
+SECRET_PATH = re.compile(
+    rf"({_SLASH}(?:{'|'.join(_spelled(w) for w in SECRET_WORDS)}){_SLASH})({_SEGMENT})",
+    re.IGNORECASE,
+)
+# A gateway key (gateway/keyformat.py): its first 12 characters are what the Keys page shows.
+GATEWAY_KEY = re.compile(r"(idk_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])")
 # A segment that is already a log id: left alone, so a line is never rewritten twice.
 _REDACTED = re.compile(r"\[[0-9a-f]{10}\]")
 
@@ -60,13 +74,16 @@ def _redact(match: re.Match) -> str:
     return f"{prefix}[{share_log_id(_decoded(segment))}]"
 
 
-def redact_share_tokens(text: str) -> str:
-    if "share" not in text.lower() and "%" not in text:
+def redact_secrets(text: str) -> str:
+    if "idk_" in text:
+        text = GATEWAY_KEY.sub(r"\1…", text)
+    lowered = text.lower()
+    if "share" not in lowered and "set-password" not in lowered and "%" not in text:
         return text
-    return SHARE_PATH.sub(_redact, text)
+    return SECRET_PATH.sub(_redact, text)
 
 
-class RedactShareTokens(logging.Filter):
+class RedactSecrets(logging.Filter):
     """Rewrites the formatted message of every record it sees (a handler's or a logger's)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -74,7 +91,7 @@ class RedactShareTokens(logging.Filter):
             message = record.getMessage()
         except Exception:
             return True  # a broken record is logging's business; it reports it itself
-        redacted = redact_share_tokens(message)
+        redacted = redact_secrets(message)
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True
