@@ -36,8 +36,12 @@ def test_member_creates_a_key_sees_it_once_and_calls_with_it(
     page.get_by_label(gw_endpoint.name, exact=False).check()
     page.get_by_role("button", name="Create key").click()
 
-    shown = page.get_by_test_id("new-key-secret")
-    secret = shown.inner_text().strip()
+    # The key is copied with its button, which says so; what it copies is the key shown.
+    page.get_by_role("button", name="Copy key").click()
+    page.wait_for_selector("[data-testid=copy-key][data-copied=true]")
+    assert page.get_by_test_id("copy-key").inner_text().strip() == "Copied"
+    secret = page.evaluate("navigator.clipboard.readText()")
+    assert page.get_by_test_id("new-key-secret").input_value() == secret
     assert re.fullmatch(r"idk_[A-Za-z0-9_-]{43}", secret)
     assert "will not be shown again" in page.get_by_test_id("new-key").inner_text()
     row = page.get_by_test_id("key-row").first
