@@ -398,3 +398,13 @@ def test_registry_without_a_last_good_list_says_what_failed(platform, sa, as_vie
     page = as_viewer.get("/registry/").content.decode()
     assert "not answering right now" in page and 'data-testid="registry-stale"' not in page
     assert model_lists(platform) >= 1
+
+
+def test_the_code_to_call_an_active_endpoint_comes_before_its_charts_and_events(sa, as_member):
+    """The banner says "copy the code below": the code is the next card, not 3,000 px down
+    under Monitoring and Events (found by a new user)."""
+    ep = make_endpoint(sa, "serving", status=S.ACTIVE, platform_id="me-serving")
+    page = as_member.get(f"/inference/{ep.code}/").content.decode()
+    banner = page.index("copy the code below")
+    call = page.index('data-testid="call"')
+    assert banner < call < page.index('id="monitoring"') < page.index('data-testid="events-card"')
