@@ -246,10 +246,84 @@
   });
 })();
 
-// A form that cannot be undone (revoke a key, delete a conversation) asks first: its
-// data-confirm says what will happen, in the reader's language.
-document.addEventListener("submit", function (event) {
+// What cannot be undone (revoke a key, delete a conversation or an API key) asks first, in the
+// page's own dialog rather than the browser's: a form's data-confirm, an htmx request's
+// hx-confirm, in the reader's language. The confirming button repeats the action's own label.
+(function () {
   "use strict";
-  var form = event.target.closest && event.target.closest("form[data-confirm]");
-  if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
-});
+  var dialog, question, ok, proceed = null;
+
+  function build() {
+    var strings = document.getElementById("ask-strings");
+    dialog = document.createElement("dialog");
+    dialog.className = "confirm-dialog";
+    dialog.setAttribute("aria-labelledby", "ask-question");
+    dialog.setAttribute("data-testid", "ask-dialog");
+    var panel = document.createElement("div");
+    panel.className = "confirm";
+    question = document.createElement("p");
+    question.id = "ask-question";
+    question.className = "confirm-question";
+    var actions = document.createElement("div");
+    actions.className = "form-actions";
+    var cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "btn";
+    cancel.setAttribute("data-testid", "ask-cancel");
+    cancel.textContent = strings ? strings.getAttribute("data-cancel") : "Cancel";
+    ok = document.createElement("button");
+    ok.type = "button";
+    ok.className = "btn btn-danger";
+    ok.setAttribute("data-testid", "ask-ok");
+    ok.setAttribute("data-default", strings ? strings.getAttribute("data-ok") : "Confirm");
+    actions.append(cancel, ok);
+    panel.append(question, actions);
+    dialog.append(panel);
+    document.body.append(dialog);
+    cancel.addEventListener("click", function () { dialog.close(); });
+    ok.addEventListener("click", function () {
+      var then = proceed;
+      proceed = null;
+      dialog.close();
+      if (then) then();
+    });
+    dialog.addEventListener("close", function () { proceed = null; });
+  }
+
+  // What the confirming button says: the action's own label ("Revoke", "Delete"), or its title
+  // when it is an icon; "Confirm" otherwise.
+  function labelOf(elt) {
+    var button = elt && elt.tagName === "FORM" ? elt.querySelector("[type=submit]") : elt;
+    if (!button) return "";
+    return button.textContent.trim() || button.getAttribute("title") || "";
+  }
+
+  function ask(text, label, then) {
+    if (!dialog) build();
+    question.textContent = text;
+    ok.textContent = (label || "").trim() || ok.getAttribute("data-default");
+    proceed = then;
+    dialog.showModal();
+    dialog.querySelector("[data-testid=ask-cancel]").focus();  // the safe choice first
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-confirm]");
+    if (!form) return;
+    if (form.confirmed) { form.confirmed = false; return; }
+    event.preventDefault();
+    var submitter = event.submitter || form.querySelector("[type=submit]");
+    ask(form.getAttribute("data-confirm"), labelOf(submitter), function () {
+      form.confirmed = true;
+      form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
+    });
+  });
+
+  document.addEventListener("htmx:confirm", function (event) {
+    if (!event.detail.question) return;
+    event.preventDefault();
+    ask(event.detail.question, labelOf(event.detail.elt), function () {
+      event.detail.issueRequest(true);
+    });
+  });
+})();

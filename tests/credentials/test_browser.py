@@ -9,7 +9,7 @@ import pytest
 from endpoints.models import Credential
 from endpoints.services.credentials import credential_create
 from tests.credentials.conftest import make_service_account
-from tests.fixtures.browser import screenshot, sign_in
+from tests.fixtures.browser import answer_confirmation, screenshot, sign_in
 from tests.fixtures.personas import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -123,8 +123,8 @@ def test_admin_creates_an_api_key_sees_it_once_and_deletes_it(page, live_server,
     page.get_by_test_id("api-keys").locator('[data-name="team-a-prod"]').wait_for()
     assert key not in page.content()
 
-    page.once("dialog", lambda dialog: dialog.accept())
     page.locator('[data-name="team-a-prod"]').get_by_role("link", name="Delete").click()
+    answer_confirmation(page)
     page.get_by_text("API key “team-a-prod” deleted on the AI Platform.").wait_for()
     assert page.locator('[data-name="team-a-prod"]').count() == 0
     row = page.locator('[data-testid="credential-row"][data-label="Team A production key"]')

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from gateway.models import GatewayKey
-from tests.fixtures.browser import screenshot, sign_in
+from tests.fixtures.browser import answer_confirmation, screenshot, sign_in
 from tests.fixtures.personas import PASSWORD
 from tests.gateway.conftest import chat_body
 
@@ -90,13 +90,16 @@ def test_member_creates_a_key_sees_it_once_and_calls_with_it(
     page.goto(f"{live_server.url}/keys/")
     assert secret not in page.content()
     # Revoking asks first; dismissed, nothing happens.
-    asked: list[str] = []
-    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
     page.get_by_test_id("revoke").first.click()
-    assert asked and "cannot be undone" in asked[0]
+    page.get_by_test_id("ask-dialog").wait_for()
+    # The safe choice has the focus; the dialog is the page's own, not the browser's.
+    assert page.evaluate("document.activeElement.dataset.testid") == "ask-cancel"
+    screenshot(page, "gateway-revoke-confirm")
+    question, label = answer_confirmation(page, accept=False)
+    assert "cannot be undone" in question and label == "Revoke"
     assert GatewayKey.objects.get().revoked_at is None
-    page.once("dialog", lambda d: d.accept())
     page.get_by_test_id("revoke").first.click()
+    answer_confirmation(page)
     page.get_by_text("Revoked").first.wait_for()
     refused = requests.post(
         f"{servers[1]}/v1/chat/completions",

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from playground.models import Conversation, Message, ShareLink
-from tests.fixtures.browser import open_page, screenshot, sign_in
+from tests.fixtures.browser import answer_confirmation, open_page, screenshot, sign_in
 from tests.fixtures.personas import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -178,8 +178,8 @@ def test_member_chats_streams_shares_and_a_visitor_chats_without_login(
         visitor_context.close()
 
     # Revoked: the visitor's next request is refused.
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Revoke").click()
+    assert answer_confirmation(page)[1] == "Revoke"
     page.locator("#pg-shares").get_by_text("Revoked").wait_for()
     link.refresh_from_db()
     assert link.revoked_at is not None

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from playground import services
 from playground.models import Conversation, Message, ShareLink
-from tests.fixtures.browser import screenshot, sign_in
+from tests.fixtures.browser import answer_confirmation, screenshot, sign_in
 from tests.fixtures.personas import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -357,8 +357,10 @@ def test_saved_conversations_sit_on_the_left_with_search_and_delete(
         # Delete from the list, after a confirmation; the open conversation stays open.
         victim = items.filter(has_text="Name ideas for the demo")
         victim.hover()
-        page.once("dialog", lambda dialog: dialog.accept())
         victim.get_by_role("button", name="Delete “Name ideas for the demo”").click()
+        question, label = answer_confirmation(page)
+        assert question == "Delete “Name ideas for the demo” and its share links?"
+        assert label == "Delete"
         victim.wait_for(state="detached")
         page.locator("#toasts").get_by_text(
             "Conversation “Name ideas for the demo” deleted."
@@ -367,8 +369,8 @@ def test_saved_conversations_sit_on_the_left_with_search_and_delete(
         assert page.url.endswith(f"/playground/{chats[0].code}/")
 
         # Deleting the open one starts a new chat.
-        page.once("dialog", lambda dialog: dialog.accept())
         items.first.get_by_role("button", name="Delete “Deploying Qwen on one GPU”").click()
+        answer_confirmation(page)
         page.wait_for_url(f"{live_server.url}/playground/")
         assert page.get_by_role("heading", name="New chat").is_visible()
         assert not errors, errors
@@ -462,8 +464,8 @@ def admins_journey(page, errors, live_server, admin, member, endpoint, chats):
     screenshot(page, "share-links-admin")
 
     live = rows.filter(has_text="Deploying Qwen on one GPU")
-    page.once("dialog", lambda dialog: dialog.accept())
     live.get_by_role("button", name="Revoke").click()
+    answer_confirmation(page)
     live.locator("[data-state]").get_by_text("Revoked").wait_for()
     assert "by alice" in live.inner_text()
     made[0].refresh_from_db()
