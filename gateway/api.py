@@ -25,6 +25,7 @@ from gateway import authn, limits, open_calls, routes, selectors, validation
 from gateway.calls import Call, Finishing
 from gateway.errors import ApiError, Response, json_response, status_line, unauthorized
 from gateway.stream import SSE_HEADERS, SSEPassThrough
+from gateway.text import is_storable
 from webapp.greenlets import release_database_connection
 
 logger = logging.getLogger(__name__)
@@ -156,6 +157,14 @@ def chat_completions(environ: dict, call: Call) -> Response:
 
 
 def _route(model: str) -> routes.Route:
+    if not is_storable(model):
+        raise ApiError(
+            400,
+            "Invalid value for 'model': a model name cannot contain a NUL character or a lone "
+            "surrogate (\\ud800 to \\udfff).",
+            param="model",
+            code="invalid_value",
+        )
     try:
         route = routes.resolve(model)
     except routes.Ambiguous:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -281,3 +282,21 @@ def test_model_retrieve_by_name_alias_and_refusals(gw_endpoint, other_endpoint, 
         405,
         code="method_not_allowed",
     )
+
+
+def test_text_utf8_cannot_hold_is_a_400_in_words_and_recorded_storable(gw_endpoint, member_key):
+    """A lone surrogate (JSON's "\\ud800") or a NUL in a name: a 400 in OpenAI's shape, never a
+    500, and a usage record the database can take."""
+    from gateway.models import UsageRecord
+
+    body = json.dumps({**chat_body(gw_endpoint.name), "\ud800": 1}).encode()
+    answer = call("POST", "/v1/chat/completions", key=member_key.secret, raw=body)
+    assert_openai_error(answer, 400, code="unknown_parameter", param="\ud800")
+    for model in ("demo\ud800", "demo\x00x"):
+        body = json.dumps(chat_body(model)).encode()
+        answer = call("POST", "/v1/chat/completions", key=member_key.secret, raw=body)
+        assert "NUL" in assert_openai_error(answer, 400, param="model")["message"]
+    answer = call("GET", "/v1/models/demo\x00", key=member_key.secret)
+    assert_openai_error(answer, 400, param="model")
+    assert usage.drain() == 3
+    assert {"demo\ufffd", "demo\ufffdx"} <= {r.model for r in UsageRecord.objects.all()}
