@@ -50,8 +50,19 @@ def application(environ: dict, start_response):
     return body
 
 
+def _path(environ: dict) -> str:
+    """The path as text: WSGI hands it over as latin-1 (PEP 3333); URLs are UTF-8."""
+    path = environ.get("PATH_INFO", "")
+    try:
+        return path.encode("latin-1").decode("utf-8")
+    except UnicodeEncodeError:  # a server that decoded it already
+        return path
+    except UnicodeDecodeError:
+        raise ApiError(404, "Unknown URL: the path is not UTF-8.", code="unknown_url") from None
+
+
 def _dispatch(environ: dict, call: Call) -> Response:
-    path = environ.get("PATH_INFO", "").rstrip("/")
+    path = _path(environ).rstrip("/")
     method = environ.get("REQUEST_METHOD", "GET")
     if path == "/v1/chat/completions":
         if method != "POST":

@@ -300,3 +300,31 @@ def test_text_utf8_cannot_hold_is_a_400_in_words_and_recorded_storable(gw_endpoi
     assert_openai_error(answer, 400, param="model")
     assert usage.drain() == 3
     assert {"demo\ufffd", "demo\ufffdx"} <= {r.model for r in UsageRecord.objects.all()}
+
+
+def test_a_non_ascii_model_in_the_path_is_read_as_utf8(gw_endpoint, member_key):
+    ModelAlias.objects.create(alias="mô-hình", endpoint=gw_endpoint)
+    # As a WSGI server hands the path over: its UTF-8 bytes, each read as latin-1 (PEP 3333).
+    path = "/v1/models/mô-hình".encode().decode("latin-1")
+    answer = call("GET", path, key=member_key.secret)
+    assert answer.status == 200, answer.body
+    assert answer.json()["id"] == "mô-hình"
+    not_utf8 = b"/v1/models/\xff".decode("latin-1")
+    assert_openai_error(call("GET", not_utf8, key=member_key.secret), 404, code="unknown_url")
+
+
+def test_v1_without_its_slash_is_the_gateways_json_404():
+    from gateway.wsgi import with_gateway
+
+    def django_app(environ, start_response):
+        start_response("404 Not Found", [("Content-Type", "text/html")])
+        return [b"<h1>Not Found</h1>"]
+
+    seen = {}
+    body = with_gateway(django_app)(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": "/v1"},
+        lambda status, headers: seen.update(status=status, headers=dict(headers)),
+    )
+    assert seen["status"].startswith("404")
+    assert seen["headers"]["Content-Type"] == "application/json"
+    assert json.loads(b"".join(body))["error"]["code"] == "unknown_url"
