@@ -328,3 +328,19 @@ def test_v1_without_its_slash_is_the_gateways_json_404():
     assert seen["status"].startswith("404")
     assert seen["headers"]["Content-Type"] == "application/json"
     assert json.loads(b"".join(body))["error"]["code"] == "unknown_url"
+
+
+def test_a_platform_401_then_iam_down_is_a_503_no_credential(gw_endpoint, member_key, platform):
+    """As when no token could be had at all: the re-mint's failure is 'no credential', with a
+    time to come back, on the first call and on the next ones (IAM not asked again meanwhile)."""
+    from endpoints.models import Credential
+
+    platform.set_faults(iam_unavailable=True)
+    for stored in ("x" * 40, "x" * 40, ""):
+        Credential.objects.filter(pk=gw_endpoint.credential_id).update(access_token=stored)
+        answer = call(
+            "POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(gw_endpoint.name)
+        )
+        assert_openai_error(answer, 503, code="no_credential")
+        assert int(answer.headers["Retry-After"]) >= 1
+
