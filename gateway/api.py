@@ -21,6 +21,7 @@ import urllib3
 
 from endpoints.clients import errors as platform
 from endpoints.clients.upstream import NoToken, open_chat
+from endpoints.models import Endpoint
 from gateway import authn, limits, open_calls, routes, selectors, validation
 from gateway.calls import Call, Finishing
 from gateway.errors import ApiError, Response, json_response, status_line, unauthorized
@@ -265,7 +266,7 @@ def _never_fits(chat: validation.ChatCall, key: authn.KeyInfo) -> ApiError | Non
         return ApiError(
             400,
             f"This request may use up to {chat.cost} tokens (about {chat.prompt_estimate} for "
-            f"the prompt, estimated, plus {chat.max_tokens_param} {chat.max_tokens}), more than "
+            f"the prompt, estimated, plus {chat.max_tokens_said()}), more than "
             f"this key's whole budget of {limit} tokens per {per}, so it can never be served: "
             f"set {chat.max_tokens_param} to at most {room}.",
             param=chat.max_tokens_param,
@@ -300,11 +301,24 @@ def _over_limit(verdict: limits.Verdict, key: authn.KeyInfo, chat) -> ApiError:
         )
         message, kind = (
             f"Rate limit reached for tokens per {per} (limit {limit}): this request may use "
-            f"{chat.cost} tokens (the prompt, estimated, and {chat.max_tokens_param}). "
+            f"{chat.cost} tokens (the prompt, estimated, and {chat.max_tokens_said()}). "
             f"Try again in {after}, or lower {chat.max_tokens_param}.",
             "tokens",
         )
     return ApiError(429, message, type_=kind, code="rate_limit_exceeded", retry_after=wait)
+
+
+# What the endpoint refused, by how the dashboard calls it (an API key has no token to renew).
+_REFUSED_CREDENTIAL = {
+    Endpoint.AuthMode.IAM_TOKEN: "The endpoint refused the dashboard's credential, even after a "
+    "fresh token. An Admin should check it under Credentials.",
+    Endpoint.AuthMode.API_KEY: "The endpoint refused the API key the dashboard holds for it. "
+    "An Admin should check it under Credentials (it may have been deleted on the platform).",
+}
+_REFUSED_NONE = (
+    "The endpoint asked for a credential, and the dashboard calls it as a public endpoint. "
+    "An Admin should check how the dashboard calls it (its authentication)."
+)
 
 
 def _upstream_error(exc: platform.PlatformError, endpoint) -> ApiError:
@@ -321,8 +335,7 @@ def _upstream_error(exc: platform.PlatformError, endpoint) -> ApiError:
     if isinstance(exc, platform.AuthenticationFailed | platform.PermissionDenied):
         return ApiError(
             502,
-            "The endpoint refused the dashboard's credential, even after a fresh token. "
-            "An Admin should check it under Credentials.",
+            _REFUSED_CREDENTIAL.get(endpoint.auth_mode, _REFUSED_NONE),
             type_="upstream_error",
             code="upstream_auth_failed",
         )

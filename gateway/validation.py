@@ -68,6 +68,13 @@ class ChatCall:
     max_tokens: int
     prompt_estimate: int  # characters / 4: a reservation, settled from the reported usage
     max_tokens_param: str = "max_tokens"  # the name the caller used (or would use)
+    max_tokens_given: bool = True  # False: GATEWAY_DEFAULT_MAX_TOKENS, assumed
+
+    def max_tokens_said(self) -> str:
+        """The completion's share of the cost, as a message puts it."""
+        if self.max_tokens_given:
+            return f"{self.max_tokens_param} {self.max_tokens}"
+        return f"{self.max_tokens} assumed for max_tokens, which was not set"
 
     @property
     def cost(self) -> int:
@@ -297,5 +304,8 @@ def check(body: dict) -> ChatCall:
         wants_usage=bool(stream and options and options.get("include_usage")),
         max_tokens=max_tokens,
         max_tokens_param=max_tokens_param,
+        max_tokens_given=any(
+            body.get(n) is not None for n in ("max_tokens", "max_completion_tokens")
+        ),
         prompt_estimate=prompt,
     )

@@ -344,3 +344,19 @@ def test_a_platform_401_then_iam_down_is_a_503_no_credential(gw_endpoint, member
         assert_openai_error(answer, 503, code="no_credential")
         assert int(answer.headers["Retry-After"]) >= 1
 
+
+def test_a_refused_api_key_is_worded_as_an_api_key(gw_endpoint, member_key, platform):
+    """An API key has no token to refresh: the refusal does not speak of one."""
+    from endpoints.models import Credential
+
+    wrong = Credential.objects.create(
+        kind=Credential.Kind.API_KEY, label="Deleted on the platform", secret="not-a-key"
+    )
+    Endpoint.objects.filter(pk=gw_endpoint.pk).update(
+        auth_mode=Endpoint.AuthMode.API_KEY, access_credential=wrong
+    )
+    answer = call(
+        "POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(gw_endpoint.name)
+    )
+    message = assert_openai_error(answer, 502, code="upstream_auth_failed")["message"]
+    assert "API key" in message and "token" not in message
