@@ -151,6 +151,9 @@ def chat_completions(environ: dict, call: Call) -> Response:
         )
     _admit(call, chat, key, endpoint.pk)
     payload = {**chat.body, "model": route.served_model()}
+    if not chat.max_tokens_given:
+        # The reservation's bound, sent: else the model may write up to its context length.
+        payload["max_tokens"] = chat.max_tokens
     if chat.stream:
         # Asked for on the caller's behalf, to settle the token budget from the real usage.
         payload["stream_options"] = {

@@ -228,3 +228,17 @@ def test_a_refusal_says_max_tokens_was_assumed_when_the_caller_did_not_set_it(
     held.close()
     assert error["code"] == "rate_limit_exceeded"
     assert f"{assumed} assumed for max_tokens, which was not set" in error["message"]
+
+
+@pytest.mark.django_db
+def test_a_request_without_max_tokens_is_bounded_by_the_tokens_it_reserved(
+    gw_endpoint, member, settings
+):
+    """It reserved GATEWAY_DEFAULT_MAX_TOKENS but went on unbounded: the model could write
+    past the budget."""
+    settings.GATEWAY_DEFAULT_MAX_TOKENS = 5
+    key = make_key(member).secret
+    body = chat_body(gw_endpoint.name)
+    del body["max_tokens"]
+    answer = call("POST", "/v1/chat/completions", key=key, body=body)
+    assert answer.json()["usage"]["completion_tokens"] == 5
