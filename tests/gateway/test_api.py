@@ -161,6 +161,12 @@ def test_endpoint_not_active_is_503_naming_its_status(gw_endpoint, member_key):
         ({"messages": []}, "messages"),
         ({"model": ""}, "model"),
         ({"n": 2}, "n"),
+        ({"n": True}, "n"),
+        ({"n": 1.0}, "n"),
+        ({"seed": "a"}, "seed"),
+        ({"stream_options": {"include_usage": True}}, "stream_options"),
+        ({"stream": False, "stream_options": {}}, "stream_options"),
+        ({"messages": [{"role": "user", "content": None}]}, "messages[0].content"),
         ({"stream": "yes"}, "stream"),
         ({"frobnicate": True}, "frobnicate"),
         ({"stop": ["a", "b", "c", "d", "e"]}, "stop"),
@@ -178,6 +184,35 @@ def test_bad_parameters_are_400_naming_the_field(gw_endpoint, member_key, change
         body={**chat_body(gw_endpoint.name), **change},
     )
     assert param in assert_openai_error(answer, 400, param=param)["message"]
+
+
+@pytest.mark.parametrize(
+    ("change", "param"),
+    [
+        ({"stream": "yes"}, "stream"),
+        ({"stream": True, "stream_options": "usage"}, "stream_options"),
+        ({"seed": 1.5}, "seed"),
+    ],
+)
+def test_a_wrong_type_is_coded_invalid_type(gw_endpoint, member_key, change, param):
+    body = {**chat_body(gw_endpoint.name), **change}
+    answer = call("POST", "/v1/chat/completions", key=member_key.secret, body=body)
+    assert (
+        "Invalid type"
+        in assert_openai_error(answer, 400, code="invalid_type", param=param)["message"]
+    )
+
+
+def test_an_assistant_message_may_have_null_content_and_an_integer_seed_passes(
+    gw_endpoint, member_key
+):
+    messages = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": None},
+        {"role": "user", "content": "Hello there"},
+    ]
+    body = chat_body(gw_endpoint.name, messages=messages, seed=7)
+    assert call("POST", "/v1/chat/completions", key=member_key.secret, body=body).status == 200
 
 
 def test_four_stop_sequences_of_the_longest_length_are_accepted(gw_endpoint, member_key):
