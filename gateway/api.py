@@ -136,7 +136,12 @@ def _read_body(environ: dict) -> bytes:
 # ---------------------------------------------------------------------------- chat completions
 def chat_completions(environ: dict, call: Call) -> Response:
     key = _authenticate(environ, call)
-    chat = validation.check(validation.parse(_read_body(environ)))
+    body = validation.parse(_read_body(environ))
+    try:
+        chat = validation.check(body)
+    except ApiError:
+        _refused_for(call, key, body.get("model"))
+        raise
     call.model, call.stream, call.prompt_estimate = chat.model, chat.stream, chat.prompt_estimate
     route = _route_for_key(key, chat.model)
     endpoint = route.endpoint
@@ -169,6 +174,20 @@ def chat_completions(environ: dict, call: Call) -> Response:
     if chat.stream:
         return 200, list(SSE_HEADERS), SSEPassThrough(upstream, call, wants_usage=chat.wants_usage)
     return _plain(upstream, call)
+
+
+def _refused_for(call: Call, key: authn.KeyInfo, model: object) -> None:
+    """A request refused for its body is recorded under the model it named, and its endpoint
+    when the key may call it, so that the endpoint's monitoring counts the refusal."""
+    if not isinstance(model, str) or not is_storable(model):
+        return
+    call.model = model
+    try:
+        route = routes.resolve(model)
+    except routes.Ambiguous:
+        return
+    if route is not None and key.may_call(route.endpoint_id):
+        call.endpoint_id = route.endpoint_id
 
 
 def _route(model: str) -> routes.Route:
