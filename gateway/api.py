@@ -21,10 +21,12 @@ import urllib3
 
 from endpoints.clients import errors as platform
 from endpoints.clients.upstream import NoToken, open_chat
+from endpoints.models import Endpoint
 from gateway import authn, limits, open_calls, routes, selectors, validation
 from gateway.calls import Call, Finishing
 from gateway.errors import ApiError, Response, json_response, status_line, unauthorized
 from gateway.stream import SSE_HEADERS, SSEPassThrough
+from gateway.text import is_storable
 from webapp.greenlets import release_database_connection
 
 logger = logging.getLogger(__name__)
@@ -49,8 +51,19 @@ def application(environ: dict, start_response):
     return body
 
 
+def _path(environ: dict) -> str:
+    """The path as text: WSGI hands it over as latin-1 (PEP 3333); URLs are UTF-8."""
+    path = environ.get("PATH_INFO", "")
+    try:
+        return path.encode("latin-1").decode("utf-8")
+    except UnicodeEncodeError:  # a server that decoded it already
+        return path
+    except UnicodeDecodeError:
+        raise ApiError(404, "Unknown URL: the path is not UTF-8.", code="unknown_url") from None
+
+
 def _dispatch(environ: dict, call: Call) -> Response:
-    path = environ.get("PATH_INFO", "").rstrip("/")
+    path = _path(environ).rstrip("/")
     method = environ.get("REQUEST_METHOD", "GET")
     if path == "/v1/chat/completions":
         if method != "POST":
@@ -123,7 +136,12 @@ def _read_body(environ: dict) -> bytes:
 # ---------------------------------------------------------------------------- chat completions
 def chat_completions(environ: dict, call: Call) -> Response:
     key = _authenticate(environ, call)
-    chat = validation.check(validation.parse(_read_body(environ)))
+    body = validation.parse(_read_body(environ))
+    try:
+        chat = validation.check(body)
+    except ApiError:
+        _refused_for(call, key, body.get("model"))
+        raise
     call.model, call.stream, call.prompt_estimate = chat.model, chat.stream, chat.prompt_estimate
     route = _route_for_key(key, chat.model)
     endpoint = route.endpoint
@@ -138,6 +156,9 @@ def chat_completions(environ: dict, call: Call) -> Response:
         )
     _admit(call, chat, key, endpoint.pk)
     payload = {**chat.body, "model": route.served_model()}
+    if not chat.max_tokens_given:
+        # The reservation's bound, sent: else the model may write up to its context length.
+        payload["max_tokens"] = chat.max_tokens
     if chat.stream:
         # Asked for on the caller's behalf, to settle the token budget from the real usage.
         payload["stream_options"] = {
@@ -155,7 +176,29 @@ def chat_completions(environ: dict, call: Call) -> Response:
     return _plain(upstream, call)
 
 
+def _refused_for(call: Call, key: authn.KeyInfo, model: object) -> None:
+    """A request refused for its body is recorded under the model it named, and its endpoint
+    when the key may call it, so that the endpoint's monitoring counts the refusal."""
+    if not isinstance(model, str) or not is_storable(model):
+        return
+    call.model = model
+    try:
+        route = routes.resolve(model)
+    except routes.Ambiguous:
+        return
+    if route is not None and key.may_call(route.endpoint_id):
+        call.endpoint_id = route.endpoint_id
+
+
 def _route(model: str) -> routes.Route:
+    if not is_storable(model):
+        raise ApiError(
+            400,
+            "Invalid value for 'model': a model name cannot contain a NUL character or a lone "
+            "surrogate (\\ud800 to \\udfff).",
+            param="model",
+            code="invalid_value",
+        )
     try:
         route = routes.resolve(model)
     except routes.Ambiguous:
@@ -245,7 +288,7 @@ def _never_fits(chat: validation.ChatCall, key: authn.KeyInfo) -> ApiError | Non
         return ApiError(
             400,
             f"This request may use up to {chat.cost} tokens (about {chat.prompt_estimate} for "
-            f"the prompt, estimated, plus {chat.max_tokens_param} {chat.max_tokens}), more than "
+            f"the prompt, estimated, plus {chat.max_tokens_said()}), more than "
             f"this key's whole budget of {limit} tokens per {per}, so it can never be served: "
             f"set {chat.max_tokens_param} to at most {room}.",
             param=chat.max_tokens_param,
@@ -280,11 +323,24 @@ def _over_limit(verdict: limits.Verdict, key: authn.KeyInfo, chat) -> ApiError:
         )
         message, kind = (
             f"Rate limit reached for tokens per {per} (limit {limit}): this request may use "
-            f"{chat.cost} tokens (the prompt, estimated, and {chat.max_tokens_param}). "
+            f"{chat.cost} tokens (the prompt, estimated, and {chat.max_tokens_said()}). "
             f"Try again in {after}, or lower {chat.max_tokens_param}.",
             "tokens",
         )
     return ApiError(429, message, type_=kind, code="rate_limit_exceeded", retry_after=wait)
+
+
+# What the endpoint refused, by how the dashboard calls it (an API key has no token to renew).
+_REFUSED_CREDENTIAL = {
+    Endpoint.AuthMode.IAM_TOKEN: "The endpoint refused the dashboard's credential, even after a "
+    "fresh token. An Admin should check it under Credentials.",
+    Endpoint.AuthMode.API_KEY: "The endpoint refused the API key the dashboard holds for it. "
+    "An Admin should check it under Credentials (it may have been deleted on the platform).",
+}
+_REFUSED_NONE = (
+    "The endpoint asked for a credential, and the dashboard calls it as a public endpoint. "
+    "An Admin should check how the dashboard calls it (its authentication)."
+)
 
 
 def _upstream_error(exc: platform.PlatformError, endpoint) -> ApiError:
@@ -301,8 +357,7 @@ def _upstream_error(exc: platform.PlatformError, endpoint) -> ApiError:
     if isinstance(exc, platform.AuthenticationFailed | platform.PermissionDenied):
         return ApiError(
             502,
-            "The endpoint refused the dashboard's credential, even after a fresh token. "
-            "An Admin should check it under Credentials.",
+            _REFUSED_CREDENTIAL.get(endpoint.auth_mode, _REFUSED_NONE),
             type_="upstream_error",
             code="upstream_auth_failed",
         )

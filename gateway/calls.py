@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from gateway import limits, open_calls, store, usage
+from gateway.text import storable
 from webapp.greenlets import release_database_connection
 
 if TYPE_CHECKING:
@@ -87,7 +88,8 @@ class Call:
             "key_id": key.id if key else None,
             "user_id": key.owner_id if key else None,
             "endpoint_id": self.endpoint_id,
-            "model": self.model,
+            # What the caller sent, quoted: kept storable (gateway.text).
+            "model": storable(self.model),
             "stream": self.stream,
             "status": self.status,
             "prompt_tokens": prompt,
@@ -95,7 +97,7 @@ class Call:
             "tokens_estimated": estimated,
             "ttft_ms": self.ttft_ms,
             "total_ms": self.total_ms,
-            "error": self.error,
+            "error": storable(self.error),
         }
 
     def lost_record(self) -> dict:

@@ -33,7 +33,12 @@ def status_line(status: int) -> str:
 
 
 def json_response(status: int, body: object, headers: list | None = None) -> Response:
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate the caller sent, quoted back (a parameter's name): UTF-8 cannot hold
+        # it, JSON's escapes can.
+        data = json.dumps(body, separators=(",", ":")).encode()
     return status, [("Content-Type", JSON), *(headers or [])], [data]
 
 

@@ -1,4 +1,5 @@
-"""Which endpoint a `model` names: an alias, else an endpoint's name (unique per region).
+"""Which endpoint a `model` names: an alias, else an endpoint's name (unique per region), both
+regardless of case.
 
 Each web process keeps the answer for GATEWAY_ROUTE_CACHE_SECONDS, with the endpoint's row and
 its credentials, so the hot path reads nothing from the database (webapp.process_cache). Status
@@ -57,11 +58,13 @@ def _lookup(model: str) -> object:
     )
     if alias is not None:
         return Route(alias.endpoint)
+    # Regardless of case, as aliases are; an exact match first (`Demo` and `demo` may both exist).
     named = list(
-        Endpoint.objects.filter(name=model)
+        Endpoint.objects.filter(name__iexact=model)
         .exclude(status=Endpoint.Status.DELETED)
-        .select_related(*related)[:2]
+        .select_related(*related)
     )
+    named = [e for e in named if e.name == model] or named
     if len(named) > 1:
         return _AMBIGUOUS
     return Route(named[0]) if named else None

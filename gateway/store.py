@@ -34,5 +34,10 @@ def usage_queue() -> str:
     return name("usage")
 
 
+def unstorable_usage() -> str:
+    """Usage records the database refused even alone, set aside (gateway.usage)."""
+    return name("usage-unstorable")
+
+
 def last_used_name() -> str:
     return name("last-used")

@@ -9,20 +9,47 @@ died between its insert and its trim (or was retried) inserts nothing twice. One
 Redis down when the call ends: the record is written to the database at once instead
 (`store_now()`, through monitoring.recording), and a drain that later finds it queued as well
 (Redis had taken it after all) adds nothing.
+Never stuck on one record: text the database cannot hold (NUL, a lone surrogate) is stored
+replaced, links to rows deleted since (key, person, endpoint) are dropped, and a batch the
+database still refuses is stored record by record; the few it refuses then are set aside in a
+Redis list of their own (`store.unstorable_usage()`, the last UNSTORABLE_KEPT kept, logged once)
+and the others go on.
+Lost: records still in the list when Redis restarts without persistence (at most one drain
+interval's worth; docker-compose.yml runs Redis with its append-only file).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 from datetime import UTC, datetime
 
 import redis
 from django.conf import settings
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import Max
 
 from gateway import store
+from gateway.text import storable
 from monitoring import recording
+
+logger = logging.getLogger(__name__)
+
+UNSTORABLE_KEPT = 1000
+# What a record the database refuses raises (a value out of range, a malformed field); anything
+# else (the database unreachable) stops the drain, to be retried with the batch unread.
+REFUSED = (
+    DataError,
+    IntegrityError,
+    ValidationError,
+    KeyError,
+    TypeError,
+    ValueError,  # UnicodeEncodeError among them
+    OverflowError,
+)
 
 
 def push(record: dict, *, client=None) -> None:
@@ -55,7 +82,7 @@ def _record_row(data: dict):
         key_id=data.get("key_id"),
         user_id=data.get("user_id"),
         endpoint_id=data.get("endpoint_id"),
-        model=(data.get("model") or "")[:200],
+        model=storable(str(data.get("model") or ""))[:200],
         stream=bool(data.get("stream")),
         status=data["status"],
         prompt_tokens=data.get("prompt_tokens"),
@@ -63,7 +90,7 @@ def _record_row(data: dict):
         tokens_estimated=bool(data.get("tokens_estimated")),
         ttft_ms=data.get("ttft_ms"),
         total_ms=data.get("total_ms"),
-        error=(data.get("error") or "")[:500],
+        error=storable(str(data.get("error") or ""))[:500],
     )
 
 
@@ -79,10 +106,61 @@ def drain(*, batch: int | None = None, max_batches: int = 50) -> int:
 
     return drain_queue(
         store.usage_queue(),
-        _insert,
+        _keep,
         batch=batch or settings.GATEWAY_DRAIN_BATCH,
         max_batches=max_batches,
     )
+
+
+def _keep(records: list[dict]) -> None:
+    """The drain's handler: the batch in one transaction; if the database refuses it, each
+    record in its own, and the ones it still refuses set aside, so that the others are kept."""
+    try:
+        _insert(records)
+        return
+    except REFUSED:
+        pass
+    refused: list[tuple[dict, Exception]] = []
+    for record in records:
+        try:
+            _insert([record])
+        except REFUSED as exc:
+            refused.append((record, exc))
+    if refused:
+        _set_aside(refused)
+
+
+def _set_aside(refused: list[tuple[dict, Exception]]) -> None:
+    """Keep the records the database refused in a bounded Redis list, to be looked at; once
+    there, the drain goes on without them."""
+    name = store.unstorable_usage()
+    entries = [
+        json.dumps({"at": time.time(), "reason": _reason(exc), "record": record}, default=str)
+        for record, exc in refused
+    ]
+    pipe = store.client().pipeline(transaction=False)
+    pipe.lpush(name, *reversed(entries))  # newest at the head, as in the usage queue
+    pipe.ltrim(name, 0, UNSTORABLE_KEPT - 1)
+    pipe.execute()
+    record, exc = refused[0]
+    logger.error(
+        "gateway usage drain: the database refused %d usage record(s), set aside in the Redis "
+        "list %s (the last %d are kept); one of them, call %s: %s",
+        len(refused),
+        name,
+        UNSTORABLE_KEPT,
+        record.get("request_id") if isinstance(record, dict) else None,
+        _reason(exc),
+    )
+
+
+def _reason(exc: Exception) -> str:
+    first_line = (str(exc).splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line}"[:300]
+
+
+def _existing(model, ids: set) -> set:
+    return set(model.objects.filter(pk__in=ids - {None}).values_list("pk", flat=True))
 
 
 def _insert(records: list[dict]) -> None:
@@ -91,16 +169,15 @@ def _insert(records: list[dict]) -> None:
     from monitoring.ingest import rollup_gateway_records
 
     rows = [_record_row(r) for r in records]
-    # A key or an endpoint deleted since the call: keep the record, without the link.
-    keys = set(
-        GatewayKey.objects.filter(pk__in={r.key_id for r in rows}).values_list("pk", flat=True)
-    )
-    endpoints = set(
-        Endpoint.objects.filter(pk__in={r.endpoint_id for r in rows}).values_list("pk", flat=True)
-    )
+    # A key, a person or an endpoint deleted since the call: keep the record, without the link.
+    keys = _existing(GatewayKey, {r.key_id for r in rows})
+    users = _existing(get_user_model(), {r.user_id for r in rows})
+    endpoints = _existing(Endpoint, {r.endpoint_id for r in rows})
     for row in rows:
         if row.key_id not in keys:
             row.key_id = None
+        if row.user_id not in users:
+            row.user_id = None
         if row.endpoint_id not in endpoints:
             row.endpoint_id = None
     with transaction.atomic():

@@ -68,6 +68,13 @@ class ChatCall:
     max_tokens: int
     prompt_estimate: int  # characters / 4: a reservation, settled from the reported usage
     max_tokens_param: str = "max_tokens"  # the name the caller used (or would use)
+    max_tokens_given: bool = True  # False: GATEWAY_DEFAULT_MAX_TOKENS, assumed
+
+    def max_tokens_said(self) -> str:
+        """The completion's share of the cost, as a message puts it."""
+        if self.max_tokens_given:
+            return f"{self.max_tokens_param} {self.max_tokens}"
+        return f"{self.max_tokens} assumed for max_tokens, which was not set"
 
     @property
     def cost(self) -> int:
@@ -138,7 +145,15 @@ def _messages(messages: object) -> int:
                 f"Invalid value for '{where}.role': {role!r} is not one of {', '.join(ROLES)}.",
                 param=f"{where}.role",
             )
-        chars += len(_text_of(message.get("content"), f"{where}.content")) + 16
+        content = message.get("content")
+        if content is None and role != "assistant":  # an assistant's may be tool calls alone
+            raise bad_request(
+                f"Invalid type for '{where}.content': a {role} message needs content "
+                "(a string or an array of content parts), got null.",
+                param=f"{where}.content",
+                code="invalid_type",
+            )
+        chars += len(_text_of(content, f"{where}.content")) + 16
     return chars // 4 + 1
 
 
@@ -276,17 +291,33 @@ def check(body: dict) -> ChatCall:
             )
         max_tokens, max_tokens_param = value, name
     n = body.get("n")
-    if n is not None and n != 1:
-        raise bad_request("Invalid value for 'n': only 1 is supported.", param="n")
+    if n is not None and (not _is_integer(n) or n != 1):  # True and 1.0 equal 1 in Python
+        raise bad_request(f"Invalid value for 'n': only 1 is supported, got {n!r}.", param="n")
+    seed = body.get("seed")
+    if seed is not None and not _is_integer(seed):
+        raise bad_request(
+            f"Invalid type for 'seed': expected an integer, got {seed!r}.",
+            param="seed",
+            code="invalid_type",
+        )
     stream = body.get("stream", False)
     if stream is None:
         stream = False
     if not isinstance(stream, bool):
-        raise bad_request("Invalid type for 'stream': expected a boolean.", param="stream")
+        raise bad_request(
+            "Invalid type for 'stream': expected a boolean.", param="stream", code="invalid_type"
+        )
     options = body.get("stream_options")
     if options is not None and not isinstance(options, dict):
         raise bad_request(
-            "Invalid type for 'stream_options': expected an object.", param="stream_options"
+            "Invalid type for 'stream_options': expected an object.",
+            param="stream_options",
+            code="invalid_type",
+        )
+    if options is not None and not stream:
+        raise bad_request(
+            "The 'stream_options' parameter is only allowed when 'stream' is true.",
+            param="stream_options",
         )
     _stop(body.get("stop"))
     _vllm(body, max_tokens)
@@ -297,5 +328,8 @@ def check(body: dict) -> ChatCall:
         wants_usage=bool(stream and options and options.get("include_usage")),
         max_tokens=max_tokens,
         max_tokens_param=max_tokens_param,
+        max_tokens_given=any(
+            body.get(n) is not None for n in ("max_tokens", "max_completion_tokens")
+        ),
         prompt_estimate=prompt,
     )

@@ -21,6 +21,7 @@ from functools import cache
 
 import urllib3
 from django.conf import settings
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from urllib3.connectionpool import HTTPConnectionPool, connection_from_url
 from urllib3.util import parse_url
@@ -78,6 +79,15 @@ class _Answer:
         return json.loads(self.text)
 
 
+def _no_token(exc: PlatformError, credential) -> NoToken:
+    """The token service's failure as NoToken, with when IAM will be asked again: the error's
+    own wait, else the back-off the failed mint wrote on the credential."""
+    wait = exc.retry_after
+    if wait is None and credential.retry_not_before is not None:
+        wait = max(1.0, (credential.retry_not_before - timezone.now()).total_seconds())
+    return NoToken(exc.message, code=exc.code, retry_after=wait)
+
+
 def _bearer_source(endpoint):
     """(auth mode, a token source or a static bearer or None)."""
     from endpoints import tokens
@@ -89,7 +99,7 @@ def _bearer_source(endpoint):
         try:
             source.get()
         except PlatformError as exc:
-            raise NoToken(exc.message, code=exc.code, retry_after=exc.retry_after) from exc
+            raise _no_token(exc, endpoint.credential) from exc
         return mode, source
     if mode == Endpoint.AuthMode.API_KEY:
         if endpoint.access_credential is None:
@@ -112,7 +122,10 @@ def open_chat(endpoint, body: dict, *, stream: bool) -> urllib3.BaseHTTPResponse
     if response.status == 401 and mode == Endpoint.AuthMode.IAM_TOKEN:
         response.drain_conn()
         response.release_conn()
-        fresh = source.refresh(token)
+        try:
+            fresh = source.refresh(token)
+        except PlatformError as exc:  # as when no token could be had at first (_bearer_source)
+            raise _no_token(exc, endpoint.credential) from exc
         response = _send(url, data, fresh, stream=stream)
     if response.status >= 400:
         try:

@@ -119,3 +119,11 @@ def test_the_service_refuses_what_the_form_refuses(gw_endpoint):
             services.model_alias_set(endpoint=gw_endpoint, alias=alias)
         assert "alias" in refused.value.message_dict
     assert list(ModelAlias.objects.values_list("alias", flat=True)) == ["chat"]
+
+
+def test_an_endpoint_name_matches_regardless_of_case(gw_endpoint, member_key):
+    """ "Chat-Default" found the alias, "Demo-Endpoint" not the endpoint "demo-endpoint"."""
+    for model in (gw_endpoint.name.upper(), gw_endpoint.name.title()):
+        answer = call("POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(model))
+        assert answer.status == 200, answer.body
+        assert call("GET", f"/v1/models/{model}", key=member_key.secret).status == 200

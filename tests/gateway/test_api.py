@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -160,6 +161,12 @@ def test_endpoint_not_active_is_503_naming_its_status(gw_endpoint, member_key):
         ({"messages": []}, "messages"),
         ({"model": ""}, "model"),
         ({"n": 2}, "n"),
+        ({"n": True}, "n"),
+        ({"n": 1.0}, "n"),
+        ({"seed": "a"}, "seed"),
+        ({"stream_options": {"include_usage": True}}, "stream_options"),
+        ({"stream": False, "stream_options": {}}, "stream_options"),
+        ({"messages": [{"role": "user", "content": None}]}, "messages[0].content"),
         ({"stream": "yes"}, "stream"),
         ({"frobnicate": True}, "frobnicate"),
         ({"stop": ["a", "b", "c", "d", "e"]}, "stop"),
@@ -177,6 +184,35 @@ def test_bad_parameters_are_400_naming_the_field(gw_endpoint, member_key, change
         body={**chat_body(gw_endpoint.name), **change},
     )
     assert param in assert_openai_error(answer, 400, param=param)["message"]
+
+
+@pytest.mark.parametrize(
+    ("change", "param"),
+    [
+        ({"stream": "yes"}, "stream"),
+        ({"stream": True, "stream_options": "usage"}, "stream_options"),
+        ({"seed": 1.5}, "seed"),
+    ],
+)
+def test_a_wrong_type_is_coded_invalid_type(gw_endpoint, member_key, change, param):
+    body = {**chat_body(gw_endpoint.name), **change}
+    answer = call("POST", "/v1/chat/completions", key=member_key.secret, body=body)
+    assert (
+        "Invalid type"
+        in assert_openai_error(answer, 400, code="invalid_type", param=param)["message"]
+    )
+
+
+def test_an_assistant_message_may_have_null_content_and_an_integer_seed_passes(
+    gw_endpoint, member_key
+):
+    messages = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": None},
+        {"role": "user", "content": "Hello there"},
+    ]
+    body = chat_body(gw_endpoint.name, messages=messages, seed=7)
+    assert call("POST", "/v1/chat/completions", key=member_key.secret, body=body).status == 200
 
 
 def test_four_stop_sequences_of_the_longest_length_are_accepted(gw_endpoint, member_key):
@@ -281,3 +317,81 @@ def test_model_retrieve_by_name_alias_and_refusals(gw_endpoint, other_endpoint, 
         405,
         code="method_not_allowed",
     )
+
+
+def test_text_utf8_cannot_hold_is_a_400_in_words_and_recorded_storable(gw_endpoint, member_key):
+    """A lone surrogate (JSON's "\\ud800") or a NUL in a name: a 400 in OpenAI's shape, never a
+    500, and a usage record the database can take."""
+    from gateway.models import UsageRecord
+
+    body = json.dumps({**chat_body(gw_endpoint.name), "\ud800": 1}).encode()
+    answer = call("POST", "/v1/chat/completions", key=member_key.secret, raw=body)
+    assert_openai_error(answer, 400, code="unknown_parameter", param="\ud800")
+    for model in ("demo\ud800", "demo\x00x"):
+        body = json.dumps(chat_body(model)).encode()
+        answer = call("POST", "/v1/chat/completions", key=member_key.secret, raw=body)
+        assert "NUL" in assert_openai_error(answer, 400, param="model")["message"]
+    answer = call("GET", "/v1/models/demo\x00", key=member_key.secret)
+    assert_openai_error(answer, 400, param="model")
+    assert usage.drain() == 3
+    assert {"demo\ufffd", "demo\ufffdx"} <= {r.model for r in UsageRecord.objects.all()}
+
+
+def test_a_non_ascii_model_in_the_path_is_read_as_utf8(gw_endpoint, member_key):
+    ModelAlias.objects.create(alias="mô-hình", endpoint=gw_endpoint)
+    # As a WSGI server hands the path over: its UTF-8 bytes, each read as latin-1 (PEP 3333).
+    path = "/v1/models/mô-hình".encode().decode("latin-1")
+    answer = call("GET", path, key=member_key.secret)
+    assert answer.status == 200, answer.body
+    assert answer.json()["id"] == "mô-hình"
+    not_utf8 = b"/v1/models/\xff".decode("latin-1")
+    assert_openai_error(call("GET", not_utf8, key=member_key.secret), 404, code="unknown_url")
+
+
+def test_v1_without_its_slash_is_the_gateways_json_404():
+    from gateway.wsgi import with_gateway
+
+    def django_app(environ, start_response):
+        start_response("404 Not Found", [("Content-Type", "text/html")])
+        return [b"<h1>Not Found</h1>"]
+
+    seen = {}
+    body = with_gateway(django_app)(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": "/v1"},
+        lambda status, headers: seen.update(status=status, headers=dict(headers)),
+    )
+    assert seen["status"].startswith("404")
+    assert seen["headers"]["Content-Type"] == "application/json"
+    assert json.loads(b"".join(body))["error"]["code"] == "unknown_url"
+
+
+def test_a_platform_401_then_iam_down_is_a_503_no_credential(gw_endpoint, member_key, platform):
+    """As when no token could be had at all: the re-mint's failure is 'no credential', with a
+    time to come back, on the first call and on the next ones (IAM not asked again meanwhile)."""
+    from endpoints.models import Credential
+
+    platform.set_faults(iam_unavailable=True)
+    for stored in ("x" * 40, "x" * 40, ""):
+        Credential.objects.filter(pk=gw_endpoint.credential_id).update(access_token=stored)
+        answer = call(
+            "POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(gw_endpoint.name)
+        )
+        assert_openai_error(answer, 503, code="no_credential")
+        assert int(answer.headers["Retry-After"]) >= 1
+
+
+def test_a_refused_api_key_is_worded_as_an_api_key(gw_endpoint, member_key, platform):
+    """An API key has no token to refresh: the refusal does not speak of one."""
+    from endpoints.models import Credential
+
+    wrong = Credential.objects.create(
+        kind=Credential.Kind.API_KEY, label="Deleted on the platform", secret="not-a-key"
+    )
+    Endpoint.objects.filter(pk=gw_endpoint.pk).update(
+        auth_mode=Endpoint.AuthMode.API_KEY, access_credential=wrong
+    )
+    answer = call(
+        "POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(gw_endpoint.name)
+    )
+    message = assert_openai_error(answer, 502, code="upstream_auth_failed")["message"]
+    assert "API key" in message and "token" not in message

@@ -135,3 +135,25 @@ def test_openai_sdk_retrieves_a_model_by_name_or_alias(
         OpenAI(base_url=f"{servers[0]}/v1", api_key="idk_wrong", max_retries=0).models.retrieve(
             gw_endpoint.name
         )
+
+
+def test_non_ascii_alias_and_odd_names_through_gunicorn(servers, member, gw_endpoint):
+    """gunicorn hands the path over as latin-1 and answers an exception with an HTML 500: a
+    non-ASCII alias is found, and a parameter named by a lone surrogate is a JSON 400."""
+    from openai import OpenAI
+
+    from gateway.models import ModelAlias
+
+    ModelAlias.objects.create(alias="mô-hình", endpoint=gw_endpoint)
+    key = make_key(member).secret
+    client = OpenAI(base_url=f"{servers[0]}/v1", api_key=key, max_retries=0)
+    assert client.models.retrieve("mô-hình").id == "mô-hình"
+    response = requests.post(
+        f"{servers[0]}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        data=b'{"model": "%s", "messages": [{"role": "user", "content": "Hi"}], "\\ud800": 1}'
+        % gw_endpoint.name.encode(),
+        timeout=30,
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "unknown_parameter"

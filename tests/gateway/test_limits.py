@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from gateway import limits, services, validation
-from tests.gateway.conftest import call, chat_body, make_key
+from tests.gateway.conftest import call, chat_body, make_key, open_stream
 
 
 def not_at_a_minute_boundary() -> None:
@@ -205,3 +205,40 @@ def test_the_daily_budget_says_the_wait_in_hours(gw_endpoint, member):
     message = answer.json()["error"]["message"]
     assert "tokens per day" in message
     assert f"Try again in {_duration(wait)}, or lower max_tokens." in message
+
+
+@pytest.mark.django_db
+def test_a_refusal_says_max_tokens_was_assumed_when_the_caller_did_not_set_it(
+    gw_endpoint, member, settings
+):
+    """It quoted "max_tokens 800", a value the caller never sent."""
+    assumed = settings.GATEWAY_DEFAULT_MAX_TOKENS
+    key = make_key(member, tokens_per_minute=assumed // 2).secret
+    body = chat_body(gw_endpoint.name)
+    del body["max_tokens"]
+    error = call("POST", "/v1/chat/completions", key=key, body=body).json()["error"]
+    assert error["code"] == "request_exceeds_tokens_per_minute"
+    assert f"{assumed} assumed for max_tokens, which was not set" in error["message"]
+    assert f"max_tokens {assumed}" not in error["message"]
+    # Within a whole budget but over what is left of this minute: the 429 says so too.
+    key = make_key(member, tokens_per_minute=assumed + 100).secret
+    not_at_a_minute_boundary()
+    held = open_stream(gw_endpoint.name, key, max_tokens=200)  # its 200 stay reserved
+    error = call("POST", "/v1/chat/completions", key=key, body=body).json()["error"]
+    held.close()
+    assert error["code"] == "rate_limit_exceeded"
+    assert f"{assumed} assumed for max_tokens, which was not set" in error["message"]
+
+
+@pytest.mark.django_db
+def test_a_request_without_max_tokens_is_bounded_by_the_tokens_it_reserved(
+    gw_endpoint, member, settings
+):
+    """It reserved GATEWAY_DEFAULT_MAX_TOKENS but went on unbounded: the model could write
+    past the budget."""
+    settings.GATEWAY_DEFAULT_MAX_TOKENS = 5
+    key = make_key(member).secret
+    body = chat_body(gw_endpoint.name)
+    del body["max_tokens"]
+    answer = call("POST", "/v1/chat/completions", key=key, body=body)
+    assert answer.json()["usage"]["completion_tokens"] == 5

@@ -70,3 +70,13 @@ def test_a_plain_call_has_no_time_to_first_token(gw_endpoint, member_key):
         reported["completion_tokens"],
     )
     assert not row.tokens_estimated
+
+
+def test_a_request_refused_for_its_body_is_recorded_under_its_endpoint(gw_endpoint, member_key):
+    """It was stored with an empty model and endpoint, so the endpoint's monitoring never
+    counted it among the refused."""
+    body = chat_body(gw_endpoint.name, messages=[{"role": "wizard", "content": "Hi"}])
+    answer = call("POST", "/v1/chat/completions", key=member_key.secret, body=body)
+    assert answer.status == 400
+    row = only_record()
+    assert (row.status, row.model, row.endpoint_id) == (400, gw_endpoint.name, gw_endpoint.pk)

@@ -285,3 +285,23 @@ def test_the_keys_page_counts_failures_as_monitoring_does(as_member, member, gw_
     assert not_ok == 3
     page = as_member.get(KEYS).content.decode()
     assert "5 calls" in page and f"{not_ok} refused or failed" in page
+
+
+def test_command_keys_start_from_the_keys_pages_limits(member, settings):
+    """With no limit options it made a key without limits, where the Keys page starts from the
+    GATEWAY_DEFAULT_… settings; 0 given still means no limit."""
+    settings.GATEWAY_DEFAULT_REQUESTS_PER_MINUTE = 61
+    settings.GATEWAY_DEFAULT_TOKENS_PER_MINUTE = 100_001
+    settings.GATEWAY_DEFAULT_TOKENS_PER_DAY = 0
+    quiet = {"stdout": io.StringIO(), "stderr": io.StringIO()}
+    call_command("gateway_key", "create", "--user", member.username, "--name", "a", **quiet)
+    key = GatewayKey.objects.get(name="a")
+    assert (key.requests_per_minute, key.tokens_per_minute, key.tokens_per_day) == (
+        61,
+        100_001,
+        None,
+    )
+    call_command(
+        "gateway_key", "create", "--user", member.username, "--name", "b", "--rpm", "0", **quiet
+    )
+    assert GatewayKey.objects.get(name="b").requests_per_minute is None

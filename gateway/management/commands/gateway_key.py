@@ -1,10 +1,12 @@
 """`manage.py gateway_key create --user NAME --name LABEL [--endpoint NAME …]` prints a new key
-once; `gateway_key revoke PREFIX` revokes it; `gateway_key list` shows keys without secrets."""
+once, with the Keys page's default limits unless told otherwise; `gateway_key revoke PREFIX`
+revokes it; `gateway_key list` shows keys without secrets."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -14,6 +16,12 @@ from gateway import services
 from gateway.forms import KeyForm
 from gateway.models import GatewayKey
 from gateway.selectors import live_endpoints
+
+LIMITS = (
+    ("--rpm", "requests per minute", "GATEWAY_DEFAULT_REQUESTS_PER_MINUTE"),
+    ("--tpm", "tokens per minute", "GATEWAY_DEFAULT_TOKENS_PER_MINUTE"),
+    ("--tpd", "tokens per day", "GATEWAY_DEFAULT_TOKENS_PER_DAY"),
+)
 
 
 class Command(BaseCommand):
@@ -31,9 +39,14 @@ class Command(BaseCommand):
             default=[],
             help="an endpoint name the key may call (repeat; none: every endpoint)",
         )
-        create.add_argument("--rpm", type=int, default=None, help="requests per minute")
-        create.add_argument("--tpm", type=int, default=None, help="tokens per minute")
-        create.add_argument("--tpd", type=int, default=None, help="tokens per day")
+        # Not given: the Keys page's defaults (GATEWAY_DEFAULT_…); 0: no limit.
+        for flag, what, setting in LIMITS:
+            create.add_argument(
+                flag,
+                type=int,
+                default=None,
+                help=f"{what} (default {getattr(settings, setting)}, from {setting}; 0: no limit)",
+            )
         create.add_argument("--expires-days", type=int, default=None)
         revoke = sub.add_parser("revoke", help="revoke the key with this prefix")
         revoke.add_argument("prefix")
@@ -43,6 +56,10 @@ class Command(BaseCommand):
         getattr(self, f"_{action}")(**options)
 
     def _create(self, *, user, name, app, endpoint, rpm, tpm, tpd, expires_days, **_) -> None:
+        rpm, tpm, tpd = (
+            getattr(settings, setting) if value is None else value
+            for value, (_flag, _what, setting) in zip((rpm, tpm, tpd), LIMITS, strict=True)
+        )
         owner = get_user_model().objects.filter(username=user).first()
         if owner is None:
             raise CommandError(f"No user named {user!r}.")
