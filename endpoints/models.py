@@ -314,7 +314,7 @@ class Endpoint(models.Model):
                 fields=["next_poll_at"],
                 condition=Q(next_poll_at__isnull=False),
                 name="endpoint_due_poll",
-            )
+            ),
         ]
 
     def __str__(self) -> str:

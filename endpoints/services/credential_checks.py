@@ -156,8 +156,8 @@ def api_key_check(secret: str, region: str) -> SecretCheck:
             SecretCheck.REFUSED,
             _(
                 "The AI Platform refused this API key (wrong, expired or deleted), so nothing "
-                "was saved. Copy it again from AI Platform → API Keys, or create a new one on "
-                "this page."
+                "was saved. Copy it again from AI Platform → API Keys, or create a new one under "
+                "Platform API keys on the Credentials page."
             ),
             detail=exc.message,
             error_code=ErrorCode.AUTHENTICATION_FAILED,
@@ -249,7 +249,7 @@ API_KEY_ERROR_WORDS: dict[str, tuple[Promise, Promise]] = {
         gettext_lazy("Key refused"),
         gettext_lazy(
             "The AI Platform refused this API key: it is wrong, expired or was deleted. Enter "
-            "a new key, or create one in the API keys section."
+            "a new key, or create one under Platform API keys on the Credentials page."
         ),
     ),
     ErrorCode.UNAVAILABLE: (
