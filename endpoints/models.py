@@ -80,6 +80,15 @@ class Credential(models.Model):
     def is_service_account(self) -> bool:
         return self.kind == self.Kind.SERVICE_ACCOUNT
 
+    def is_unchecked_key(self) -> bool:
+        """An API key the platform has not accepted yet, nor refused: seeded or saved while it
+        did not answer. Not known to work, so never shown as healthy."""
+        return (
+            self.kind == self.Kind.API_KEY
+            and self.state == self.State.OK
+            and self.last_refresh_at is None
+        )
+
     def token_seconds_left(self, now: datetime | None = None) -> float | None:
         """Seconds until the stored token expires (negative once expired), None without one."""
         if self.token_expires_at is None:

@@ -206,8 +206,9 @@ def apply_check(credential: Credential, check: SecretCheck, now: datetime | None
     credential.last_error_code = check.error_code
     credential.consecutive_failures = (credential.consecutive_failures or 0) + 1
     credential.retry_not_before = None
-    if credential.is_service_account and check.unchecked:
-        # The beat and the worker try again after this, as after any failed refresh.
+    if check.unchecked:
+        # The beat and the worker try again after this, as after any failed refresh (an API key
+        # too: `api_key_check_if_due`), never sooner, so a platform that is down is not hammered.
         if check.error_code == ErrorCode.LOCKED:
             wait = max(check.retry_after or 0.0, settings.CREDENTIAL_LOCKOUT_BACKOFF)
         else:
@@ -338,7 +339,8 @@ def credential_test_connection(*, credential: Credential) -> ConnectionReport:
 
 
 @sensitive_variables()
-def _test_api_key(credential: Credential) -> ConnectionReport:
+def _check_stored_key(credential: Credential) -> SecretCheck:
+    """Ask the platform about the stored key and write the verdict on the row."""
     try:
         secret = Credential.objects.values_list("secret", flat=True).get(pk=credential.pk)
     except DecryptionError as exc:
@@ -346,13 +348,51 @@ def _test_api_key(credential: Credential) -> ConnectionReport:
             state=Credential.State.INVALID,
             last_error=str(exc),
             last_error_code=ErrorCode.UNDECRYPTABLE,
+            retry_not_before=None,
             updated_at=timezone.now(),
         )
-        return ConnectionReport(
-            ok=False, summary=str(ERROR_SUMMARIES[ErrorCode.UNDECRYPTABLE]), detail=str(exc)
+        return SecretCheck(
+            SecretCheck.REFUSED,
+            str(ERROR_SUMMARIES[ErrorCode.UNDECRYPTABLE]),
+            detail=str(exc),
+            error_code=ErrorCode.UNDECRYPTABLE,
         )
     check = api_key_check(secret, credential.region)
     credential_record_check(credential=credential, check=check, secret=secret)
+    return check
+
+
+def api_key_check_if_due(credential_id: int) -> SecretCheck | None:
+    """The worker's check of an API key not known to work (`api_key_ids_due_for_check`).
+
+    Claimed by compare-and-swap on `retry_not_before` (pushed past the check's own duration), so
+    two workers never ask at once; the verdict then sets it: None when the key was accepted or
+    refused, a growing, jittered delay when the platform did not answer. None when not due.
+    """
+    now = timezone.now()
+    row = (
+        Credential.objects.filter(pk=credential_id, kind=Credential.Kind.API_KEY)
+        .defer("secret", "access_token")
+        .first()
+    )
+    if row is None or not (row.is_unchecked_key() or row.state == Credential.State.FAILING):
+        return None
+    if row.is_backing_off(now):
+        return None
+    claim = now + timedelta(seconds=settings.CREDENTIAL_LOCK_TIMEOUT)
+    claimed = Credential.objects.filter(
+        pk=row.pk, retry_not_before=row.retry_not_before, updated_at=row.updated_at
+    ).update(retry_not_before=claim)
+    if claimed != 1:
+        return None  # another worker has it, or the admin changed it meanwhile
+    return _check_stored_key(row)
+
+
+@sensitive_variables()
+def _test_api_key(credential: Credential) -> ConnectionReport:
+    check = _check_stored_key(credential)
+    if check.error_code == ErrorCode.UNDECRYPTABLE:
+        return ConnectionReport(ok=False, summary=check.summary, detail=check.detail)
     if check.ok:
         return ConnectionReport(
             ok=True,
