@@ -12,7 +12,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
@@ -238,13 +238,17 @@ def api_key_delete(*, account: Credential, name: str) -> list[Credential]:
         key = ""
     client.delete_api_key(name)
     holders = list(_credentials_holding([key]).values()) if key else []
-    message = _("This API key was deleted on the AI Platform (key “%(name)s”).") % {"name": name}
+    now = timezone.now()
     for credential in holders:
+        # A code, rendered per reader (credential_error_words); the detail names the key.
         Credential.objects.filter(pk=credential.pk).update(
             state=Credential.State.INVALID,
-            last_error=message,
-            last_error_code=ErrorCode.AUTHENTICATION_FAILED,
-            updated_at=timezone.now(),
+            last_error=f"API key {name} deleted on the AI Platform.",
+            last_error_code=ErrorCode.KEY_DELETED,
+            last_error_at=now,
+            consecutive_failures=F("consecutive_failures") + 1,
+            retry_not_before=None,
+            updated_at=now,
         )
     logger.info("API key %s deleted; %d stored credential(s) marked invalid", name, len(holders))
     return holders

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -190,6 +191,7 @@ def apply_check(credential: Credential, check: SecretCheck, now: datetime | None
         credential.state = Credential.State.OK
         credential.last_error = ""
         credential.last_error_code = ""
+        credential.last_error_at = None
         credential.consecutive_failures = 0
         credential.retry_not_before = None
         if check.token is not None:
@@ -204,6 +206,7 @@ def apply_check(credential: Credential, check: SecretCheck, now: datetime | None
     credential.state = Credential.State.INVALID if check.refused else Credential.State.FAILING
     credential.last_error = (check.detail or check.summary)[:500]
     credential.last_error_code = check.error_code
+    credential.last_error_at = now
     credential.consecutive_failures = (credential.consecutive_failures or 0) + 1
     credential.retry_not_before = None
     if check.unchecked:
@@ -237,6 +240,7 @@ _CHECK_FIELDS = [
     "state",
     "last_error",
     "last_error_code",
+    "last_error_at",
     "consecutive_failures",
     "retry_not_before",
     "last_refresh_at",
@@ -257,7 +261,14 @@ API_KEY_ERROR_WORDS: dict[str, tuple[Promise, Promise]] = {
         gettext_lazy("Platform unreachable"),
         gettext_lazy(
             "The AI Platform did not answer when this key was checked, so it is not known to "
-            "work. Test connection checks it again."
+            "work. The dashboard checks it again on its own; Test connection checks it now."
+        ),
+    ),
+    ErrorCode.KEY_DELETED: (
+        gettext_lazy("Key deleted"),
+        gettext_lazy(
+            "This key was deleted on the AI Platform, so every call with it is refused. Enter "
+            "a new key, or delete this credential."
         ),
     ),
     ErrorCode.RATE_LIMITED: (
@@ -348,6 +359,8 @@ def _check_stored_key(credential: Credential) -> SecretCheck:
             state=Credential.State.INVALID,
             last_error=str(exc),
             last_error_code=ErrorCode.UNDECRYPTABLE,
+            last_error_at=timezone.now(),
+            consecutive_failures=F("consecutive_failures") + 1,
             retry_not_before=None,
             updated_at=timezone.now(),
         )

@@ -190,6 +190,7 @@ def _update(
         credential.state = Credential.State.OK
         credential.last_error = ""
         credential.last_error_code = ""
+        credential.last_error_at = None
         credential.consecutive_failures = 0
         credential.retry_not_before = None
     if check is not None:
