@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 from endpoints.clients import aiplatform, errors
 from endpoints.clients.errors import PlatformError
 from endpoints.fields import DecryptionError
-from endpoints.models import Credential, ErrorCode
+from endpoints.models import Credential, Endpoint, ErrorCode
 from endpoints.services.credential_checks import SecretCheck, api_key_check
 from endpoints.services.credentials import (
     credential_create,
@@ -69,6 +69,15 @@ class PlatformApiKey:
     @property
     def masked(self) -> str:
         return f"••••{self.last4}" if self.last4 else ""
+
+    @property
+    def status_label(self) -> str:
+        """The platform's status in the reader's words (the same as an endpoint's: "Active");
+        one the dashboard does not know is shown as the platform wrote it."""
+        try:
+            return str(Endpoint.Status(self.status.upper()).label)
+        except ValueError:
+            return self.status
 
 
 @sensitive_variables()
