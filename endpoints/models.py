@@ -51,6 +51,8 @@ class Credential(models.Model):
     # What kind of failure `last_error` is (one of ErrorCode), so the page can say it in words
     # and the token service can tell a lockout from a passing outage.
     last_error_code = models.CharField(max_length=30, blank=True, editable=False)
+    # When `last_error` happened: the row says what failed last and when, not only how often.
+    last_error_at = models.DateTimeField(null=True, blank=True, editable=False)
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
     retry_not_before = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -79,6 +81,15 @@ class Credential(models.Model):
     @property
     def is_service_account(self) -> bool:
         return self.kind == self.Kind.SERVICE_ACCOUNT
+
+    def is_unchecked_key(self) -> bool:
+        """An API key the platform has not accepted yet, nor refused: seeded or saved while it
+        did not answer. Not known to work, so never shown as healthy."""
+        return (
+            self.kind == self.Kind.API_KEY
+            and self.state == self.State.OK
+            and self.last_refresh_at is None
+        )
 
     def token_seconds_left(self, now: datetime | None = None) -> float | None:
         """Seconds until the stored token expires (negative once expired), None without one."""
@@ -109,6 +120,10 @@ class Credential(models.Model):
         except ValueError:
             return str(_("Error"))
 
+    def error_from_platform(self) -> bool:
+        """Whether `last_error` is what the platform (or IAM) said, not the dashboard's note."""
+        return ErrorCode.from_platform(self.last_error_code)
+
     def error_summary(self) -> str:
         """The last failure in words a person understands (empty when there is none)."""
         if not self.last_error:
@@ -131,6 +146,12 @@ class ErrorCode(models.TextChoices):
     RATE_LIMITED = "rate_limited", _("Rate limited")
     REFUSED = "refused", _("Refused")
     UNDECRYPTABLE = "undecryptable", _("Cannot decrypt")
+    KEY_DELETED = "key_deleted", _("Key deleted")
+
+    @classmethod
+    def from_platform(cls, code: str) -> bool:
+        """Whether `last_error` holds the platform's (or IAM's) own words for this code."""
+        return code not in (cls.UNDECRYPTABLE, cls.KEY_DELETED)
 
 
 UNAVAILABLE_WITHOUT_TOKEN = _(

@@ -324,6 +324,7 @@ def _reload(credential: Credential) -> None:
             state=Credential.State.INVALID,
             last_error=str(exc),
             last_error_code=ErrorCode.UNDECRYPTABLE,
+            last_error_at=timezone.now(),
             updated_at=timezone.now(),
         )
         logger.error("credential %s: %s", credential.pk, exc)
@@ -397,6 +398,7 @@ def _mint(credential: Credential) -> str:
     credential.state = Credential.State.OK
     credential.last_error = ""
     credential.last_error_code = ""
+    credential.last_error_at = None
     credential.consecutive_failures = 0
     credential.retry_not_before = None
     credential.save(update_fields=[*_OUTCOME_FIELDS, "access_token", "token_expires_at"])
@@ -418,6 +420,7 @@ _OUTCOME_FIELDS = [
     "last_refresh_at",
     "last_error",
     "last_error_code",
+    "last_error_at",
     "consecutive_failures",
     "retry_not_before",
     "updated_at",
@@ -440,6 +443,7 @@ def _record_failure(credential: Credential, exc: PlatformError) -> None:
     now = timezone.now()
     credential.consecutive_failures += 1
     credential.last_error = (exc.message or type(exc).__name__)[:500]
+    credential.last_error_at = now
     if isinstance(exc, AuthenticationFailed):
         credential.state = Credential.State.INVALID
         credential.last_error_code = ErrorCode.AUTHENTICATION_FAILED

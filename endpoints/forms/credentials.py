@@ -81,6 +81,9 @@ class CredentialForm(forms.Form):
         if credential is not None:
             # The type of a stored credential never changes: make another one instead.
             self.fields["kind"].disabled = True
+            if not credential.is_service_account:
+                # An API key has no client ID: the field would only invite a wrong guess.
+                del self.fields["client_id"]
             self.fields["secret"].help_text = _(
                 "Stored encrypted, ending in %(last4)s. Leave empty to keep it; a new one is "
                 "checked with the platform before it is saved."

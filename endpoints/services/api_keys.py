@@ -12,7 +12,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 from endpoints.clients import aiplatform, errors
 from endpoints.clients.errors import PlatformError
 from endpoints.fields import DecryptionError
-from endpoints.models import Credential, ErrorCode
+from endpoints.models import Credential, Endpoint, ErrorCode
 from endpoints.services.credential_checks import SecretCheck, api_key_check
 from endpoints.services.credentials import (
     credential_create,
@@ -69,6 +69,15 @@ class PlatformApiKey:
     @property
     def masked(self) -> str:
         return f"••••{self.last4}" if self.last4 else ""
+
+    @property
+    def status_label(self) -> str:
+        """The platform's status in the reader's words (the same as an endpoint's: "Active");
+        one the dashboard does not know is shown as the platform wrote it."""
+        try:
+            return str(Endpoint.Status(self.status.upper()).label)
+        except ValueError:
+            return self.status
 
 
 @sensitive_variables()
@@ -238,13 +247,17 @@ def api_key_delete(*, account: Credential, name: str) -> list[Credential]:
         key = ""
     client.delete_api_key(name)
     holders = list(_credentials_holding([key]).values()) if key else []
-    message = _("This API key was deleted on the AI Platform (key “%(name)s”).") % {"name": name}
+    now = timezone.now()
     for credential in holders:
+        # A code, rendered per reader (credential_error_words); the detail names the key.
         Credential.objects.filter(pk=credential.pk).update(
             state=Credential.State.INVALID,
-            last_error=message,
-            last_error_code=ErrorCode.AUTHENTICATION_FAILED,
-            updated_at=timezone.now(),
+            last_error=f"API key {name} deleted on the AI Platform.",
+            last_error_code=ErrorCode.KEY_DELETED,
+            last_error_at=now,
+            consecutive_failures=F("consecutive_failures") + 1,
+            retry_not_before=None,
+            updated_at=now,
         )
     logger.info("API key %s deleted; %d stored credential(s) marked invalid", name, len(holders))
     return holders

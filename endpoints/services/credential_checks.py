@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -156,8 +157,8 @@ def api_key_check(secret: str, region: str) -> SecretCheck:
             SecretCheck.REFUSED,
             _(
                 "The AI Platform refused this API key (wrong, expired or deleted), so nothing "
-                "was saved. Copy it again from AI Platform → API Keys, or create a new one on "
-                "this page."
+                "was saved. Copy it again from AI Platform → API Keys, or create a new one under "
+                "Platform API keys on the Credentials page."
             ),
             detail=exc.message,
             error_code=ErrorCode.AUTHENTICATION_FAILED,
@@ -190,6 +191,7 @@ def apply_check(credential: Credential, check: SecretCheck, now: datetime | None
         credential.state = Credential.State.OK
         credential.last_error = ""
         credential.last_error_code = ""
+        credential.last_error_at = None
         credential.consecutive_failures = 0
         credential.retry_not_before = None
         if check.token is not None:
@@ -204,10 +206,12 @@ def apply_check(credential: Credential, check: SecretCheck, now: datetime | None
     credential.state = Credential.State.INVALID if check.refused else Credential.State.FAILING
     credential.last_error = (check.detail or check.summary)[:500]
     credential.last_error_code = check.error_code
+    credential.last_error_at = now
     credential.consecutive_failures = (credential.consecutive_failures or 0) + 1
     credential.retry_not_before = None
-    if credential.is_service_account and check.unchecked:
-        # The beat and the worker try again after this, as after any failed refresh.
+    if check.unchecked:
+        # The beat and the worker try again after this, as after any failed refresh (an API key
+        # too: `api_key_check_if_due`), never sooner, so a platform that is down is not hammered.
         if check.error_code == ErrorCode.LOCKED:
             wait = max(check.retry_after or 0.0, settings.CREDENTIAL_LOCKOUT_BACKOFF)
         else:
@@ -236,6 +240,7 @@ _CHECK_FIELDS = [
     "state",
     "last_error",
     "last_error_code",
+    "last_error_at",
     "consecutive_failures",
     "retry_not_before",
     "last_refresh_at",
@@ -249,14 +254,21 @@ API_KEY_ERROR_WORDS: dict[str, tuple[Promise, Promise]] = {
         gettext_lazy("Key refused"),
         gettext_lazy(
             "The AI Platform refused this API key: it is wrong, expired or was deleted. Enter "
-            "a new key, or create one in the API keys section."
+            "a new key, or create one under Platform API keys on the Credentials page."
         ),
     ),
     ErrorCode.UNAVAILABLE: (
         gettext_lazy("Platform unreachable"),
         gettext_lazy(
             "The AI Platform did not answer when this key was checked, so it is not known to "
-            "work. Test connection checks it again."
+            "work. The dashboard checks it again on its own; Test connection checks it now."
+        ),
+    ),
+    ErrorCode.KEY_DELETED: (
+        gettext_lazy("Key deleted"),
+        gettext_lazy(
+            "This key was deleted on the AI Platform, so every call with it is refused. Enter "
+            "a new key, or delete this credential."
         ),
     ),
     ErrorCode.RATE_LIMITED: (
@@ -338,7 +350,8 @@ def credential_test_connection(*, credential: Credential) -> ConnectionReport:
 
 
 @sensitive_variables()
-def _test_api_key(credential: Credential) -> ConnectionReport:
+def _check_stored_key(credential: Credential) -> SecretCheck:
+    """Ask the platform about the stored key and write the verdict on the row."""
     try:
         secret = Credential.objects.values_list("secret", flat=True).get(pk=credential.pk)
     except DecryptionError as exc:
@@ -346,13 +359,53 @@ def _test_api_key(credential: Credential) -> ConnectionReport:
             state=Credential.State.INVALID,
             last_error=str(exc),
             last_error_code=ErrorCode.UNDECRYPTABLE,
+            last_error_at=timezone.now(),
+            consecutive_failures=F("consecutive_failures") + 1,
+            retry_not_before=None,
             updated_at=timezone.now(),
         )
-        return ConnectionReport(
-            ok=False, summary=str(ERROR_SUMMARIES[ErrorCode.UNDECRYPTABLE]), detail=str(exc)
+        return SecretCheck(
+            SecretCheck.REFUSED,
+            str(ERROR_SUMMARIES[ErrorCode.UNDECRYPTABLE]),
+            detail=str(exc),
+            error_code=ErrorCode.UNDECRYPTABLE,
         )
     check = api_key_check(secret, credential.region)
     credential_record_check(credential=credential, check=check, secret=secret)
+    return check
+
+
+def api_key_check_if_due(credential_id: int) -> SecretCheck | None:
+    """The worker's check of an API key not known to work (`api_key_ids_due_for_check`).
+
+    Claimed by compare-and-swap on `retry_not_before` (pushed past the check's own duration), so
+    two workers never ask at once; the verdict then sets it: None when the key was accepted or
+    refused, a growing, jittered delay when the platform did not answer. None when not due.
+    """
+    now = timezone.now()
+    row = (
+        Credential.objects.filter(pk=credential_id, kind=Credential.Kind.API_KEY)
+        .defer("secret", "access_token")
+        .first()
+    )
+    if row is None or not (row.is_unchecked_key() or row.state == Credential.State.FAILING):
+        return None
+    if row.is_backing_off(now):
+        return None
+    claim = now + timedelta(seconds=settings.CREDENTIAL_LOCK_TIMEOUT)
+    claimed = Credential.objects.filter(
+        pk=row.pk, retry_not_before=row.retry_not_before, updated_at=row.updated_at
+    ).update(retry_not_before=claim)
+    if claimed != 1:
+        return None  # another worker has it, or the admin changed it meanwhile
+    return _check_stored_key(row)
+
+
+@sensitive_variables()
+def _test_api_key(credential: Credential) -> ConnectionReport:
+    check = _check_stored_key(credential)
+    if check.error_code == ErrorCode.UNDECRYPTABLE:
+        return ConnectionReport(ok=False, summary=check.summary, detail=check.detail)
     if check.ok:
         return ConnectionReport(
             ok=True,

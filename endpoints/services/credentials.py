@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
@@ -75,6 +75,25 @@ def credential_ids_due_for_refresh(now: datetime | None = None) -> list[int]:
         if refreshed is None or expires is None or now >= refreshed + (expires - refreshed) / 2:
             due.append(pk)
     return due
+
+
+def api_key_ids_due_for_check(now: datetime | None = None) -> list[int]:
+    """API keys not known to work (never accepted yet, or failing because the platform did not
+    answer) whose retry delay has passed: the worker asks the platform about them."""
+    now = now or timezone.now()
+    unchecked = Q(state=Credential.State.OK, last_refresh_at__isnull=True)
+    return list(
+        Credential.objects.filter(kind=Credential.Kind.API_KEY)
+        .filter(unchecked | Q(state=Credential.State.FAILING))
+        .exclude(retry_not_before__gt=now)
+        .values_list("pk", flat=True)
+    )
+
+
+def credentials_needing_attention() -> QuerySet[Credential]:
+    """What the Overview lists: every credential not OK, and API keys not checked yet."""
+    unchecked = Q(kind=Credential.Kind.API_KEY, last_refresh_at__isnull=True)
+    return credential_list().filter(~Q(state=Credential.State.OK) | unchecked)
 
 
 # ------------------------------------------------------------------------------------- services
@@ -171,6 +190,7 @@ def _update(
         credential.state = Credential.State.OK
         credential.last_error = ""
         credential.last_error_code = ""
+        credential.last_error_at = None
         credential.consecutive_failures = 0
         credential.retry_not_before = None
     if check is not None:

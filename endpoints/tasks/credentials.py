@@ -19,18 +19,33 @@ from django.utils import timezone
 from endpoints import tokens
 from endpoints.clients.errors import PlatformError
 from endpoints.models import Credential
-from endpoints.services.credentials import credential_ids_due_for_refresh
+from endpoints.services.credential_checks import api_key_check_if_due
+from endpoints.services.credentials import (
+    api_key_ids_due_for_check,
+    credential_ids_due_for_refresh,
+)
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="endpoints.refresh_tokens", ignore_result=True)
 def refresh_tokens() -> int:
-    """Beat: enqueue a refresh for every service account whose token passed half its life."""
+    """Beat: enqueue a refresh for every service account whose token passed half its life, and
+    a check of every API key not known to work whose retry delay has passed (one beat entry for
+    both: each credential's own back-off on the row paces the calls)."""
     due = credential_ids_due_for_refresh()
     for credential_id in due:
         transaction.on_commit(partial(refresh_credential.delay, credential_id))
-    return len(due)
+    keys = api_key_ids_due_for_check()
+    for credential_id in keys:
+        transaction.on_commit(partial(check_api_key.delay, credential_id))
+    return len(due) + len(keys)
+
+
+@shared_task(name="endpoints.check_api_key", ignore_result=True)
+def check_api_key(credential_id: int) -> None:
+    """Ask the platform about one API key not known to work (seeded or saved while it was down)."""
+    api_key_check_if_due(credential_id)
 
 
 @shared_task(

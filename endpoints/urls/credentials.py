@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
+from endpoints.views import credential_delete, platform
 from endpoints.views import credentials as views
-from endpoints.views import platform
 
 app_name = "credentials"
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("platform/routes.json", platform.routes_download_view, name="routes-download"),
     path("<uuid:code>/", views.credential_edit_view, name="edit"),
     path("<uuid:code>/test/", views.credential_test_view, name="test"),
+    path("<uuid:code>/delete/", credential_delete.credential_delete_view, name="delete"),
 ]

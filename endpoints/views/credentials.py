@@ -111,7 +111,7 @@ def _check_before_saving(
             kind=kind,
             label=data["label"],
             region=data["region"],
-            client_id=data["client_id"],
+            client_id=data.get("client_id", ""),
             secret=data["secret"],
             credential=credential,
         )
@@ -121,7 +121,7 @@ def _check_before_saving(
     check = credential_check_secret(
         kind=kind,
         region=data["region"],
-        client_id=data["client_id"],
+        client_id=data.get("client_id", ""),
         secret=data["secret"],
         credential=credential,
     )
@@ -168,7 +168,7 @@ def credential_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
                     kind=data["kind"],
                     label=data["label"],
                     region=data["region"],
-                    client_id=data["client_id"],
+                    client_id=data.get("client_id", ""),
                     secret=data["secret"],
                     created_by=request.user,
                     check=check,
@@ -195,7 +195,7 @@ def credential_edit_view(request: AuthenticatedHttpRequest, code) -> HttpRespons
         # region whose host is asked. A new label alone is saved without asking anybody.
         identity_changed = (
             bool(data["secret"])
-            or (credential.is_service_account and data["client_id"] != credential.client_id)
+            or (credential.is_service_account and data.get("client_id", "") != credential.client_id)
             or (not credential.is_service_account and data["region"] != credential.region)
         )
         check = None
@@ -207,7 +207,7 @@ def credential_edit_view(request: AuthenticatedHttpRequest, code) -> HttpRespons
                     credential=credential,
                     label=data["label"],
                     region=data["region"],
-                    client_id=data["client_id"],
+                    client_id=data.get("client_id", ""),
                     secret=data["secret"],
                     check=check,
                 )

@@ -162,10 +162,10 @@ def test_admin_lists_creates_and_deletes_api_keys(as_admin, admin, platform, acc
     assert "team-a-prod" not in _platform_keys(platform)
     credential.refresh_from_db()
     assert credential.state == Credential.State.INVALID
-    assert credential.last_error_code == ErrorCode.AUTHENTICATION_FAILED
+    assert credential.last_error_code == ErrorCode.KEY_DELETED
     # It is not offered in the wizard any more, and the row says why in words.
     html = as_admin.get(reverse("credentials:list")).content.decode()
-    assert "Key refused" in html and "waiting for a new key" in html
+    assert "Key deleted" in html and "waiting for a new key" in html
 
 
 def test_deleting_without_javascript_redirects_back_with_a_message(as_admin, platform, account):
