@@ -121,7 +121,8 @@ class Command(BaseCommand):
             if credential.last_refresh_at is None:
                 self.stdout.write(
                     f"  {label!r} is not checked yet (the local platform did not answer): "
-                    "Test connection on the Credentials page checks it."
+                    "the worker checks it once the platform answers (or Test connection on "
+                    "the Credentials page)."
                 )
         elif check.ok:
             self.stdout.write(f"  {label!r}: the local platform accepted the key.")
