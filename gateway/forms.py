@@ -17,7 +17,12 @@ from gateway.models import ALIAS_ONE_WORD, ALIAS_PATTERN, normalize_alias
 # (a 500) instead of in the form. Two thousand million a minute or a day is no limit at all.
 LIMIT_MAX = 2_147_483_647
 LIMIT_ERRORS = {
+    "min_value": _("Enter 0 or more. For no limit, enter 0."),
     "max_value": _("At most %(limit_value)s. For no limit, enter 0."),
+}
+EXPIRY_ERRORS = {
+    "min_value": _("At least 1 day. Leave it empty for a key that does not expire."),
+    "max_value": _("At most %(limit_value)s days (ten years)."),
 }
 
 
@@ -48,6 +53,7 @@ class KeyForm(forms.Form):
         min_value=1,
         max_value=3650,
         required=False,
+        error_messages=EXPIRY_ERRORS,
         help_text=_("Empty: the key does not expire."),
     )
     endpoints = EndpointsField(

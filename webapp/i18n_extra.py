@@ -40,4 +40,17 @@ SHADOWED = (
     gettext_lazy("Enter a whole number."),
     # naturaltime's "now" (People's last sign-in): the glossary's "vừa xong", as the playground.
     gettext_lazy("now"),
+    # Range and length refusals: Django's read "… bằng với 1 ." (a space before the full stop).
+    gettext_lazy("Ensure this value is less than or equal to %(limit_value)s."),
+    gettext_lazy("Ensure this value is greater than or equal to %(limit_value)s."),
+    ngettext_lazy(
+        "Ensure this value has at least %(limit_value)d character (it has %(show_value)d).",
+        "Ensure this value has at least %(limit_value)d characters (it has %(show_value)d).",
+        "limit_value",
+    ),
+    ngettext_lazy(
+        "Ensure this value has at most %(limit_value)d character (it has %(show_value)d).",
+        "Ensure this value has at most %(limit_value)d characters (it has %(show_value)d).",
+        "limit_value",
+    ),
 )

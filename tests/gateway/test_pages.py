@@ -220,6 +220,61 @@ def test_a_limit_beyond_what_can_be_stored_is_refused_in_words(as_member, field,
     assert vi.status_code == 400 and "At most" not in vi.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("field", "number", "english", "vietnamese"),
+    [
+        (
+            "requests_per_minute",
+            "-1",
+            "Enter 0 or more. For no limit, enter 0.",
+            "Hãy nhập 0 trở lên. Để không giới hạn, hãy nhập 0.",
+        ),
+        (
+            "expires_in_days",
+            "0",
+            "At least 1 day. Leave it empty for a key that does not expire.",
+            "Ít nhất 1 ngày. Để trống nếu khóa không hết hạn.",
+        ),
+        (
+            "expires_in_days",
+            "4000",
+            "At most 3650 days (ten years).",
+            "Tối đa 3650 ngày (mười năm).",
+        ),
+    ],
+)
+def test_a_number_out_of_range_is_refused_in_the_forms_own_words(
+    as_member, field, number, english, vietnamese
+):
+    """Not Django's stock "Ensure this value is greater than or equal to 1." (in Vietnamese with a
+    space before its full stop), found by a new user."""
+    form = {"name": "k", "requests_per_minute": 0, "tokens_per_minute": 0, "tokens_per_day": 0}
+    page = as_member.post(KEYS, {**form, field: number}).content.decode()
+    assert english in page and "Ensure this value" not in page
+    as_member.cookies["idash_language"] = "vi"
+    page = as_member.post(KEYS, {**form, field: number}).content.decode()
+    assert vietnamese in page and "Đảm bảo giá trị" not in page
+    assert not GatewayKey.objects.exists()
+
+
+def test_djangos_range_and_length_messages_read_well_in_vietnamese():
+    from django import forms
+    from django.utils import translation
+
+    with translation.override("vi"):
+        number = forms.IntegerField(min_value=1, max_value=5)
+        text = forms.CharField(min_length=3, max_length=4)
+        for field, value, words in (
+            (number, "0", "Giá trị phải lớn hơn hoặc bằng 1."),
+            (number, "9", "Giá trị phải nhỏ hơn hoặc bằng 5."),
+            (text, "ab", "Giá trị phải có ít nhất 3 ký tự (hiện có 2)."),
+            (text, "abcdef", "Giá trị chỉ được có tối đa 4 ký tự (hiện có 6)."),
+        ):
+            with pytest.raises(forms.ValidationError) as refused:
+                field.clean(value)
+            assert refused.value.messages == [words]
+
+
 def test_the_largest_storable_limit_is_kept(as_member):
     form = {"name": "big", "requests_per_minute": 0, "tokens_per_minute": 0}
     page = as_member.post(KEYS, {**form, "tokens_per_day": 2_147_483_647})
@@ -232,9 +287,9 @@ def test_the_largest_storable_limit_is_kept(as_member):
     [
         ("--rpm", "99999999999", "At most 2147483647. For no limit, enter 0."),
         ("--tpm", "2147483648", "At most 2147483647. For no limit, enter 0."),
-        ("--tpd", "-1", "greater than or equal to 0"),
-        ("--expires-days", "0", "greater than or equal to 1"),
-        ("--expires-days", "-3", "greater than or equal to 1"),
+        ("--tpd", "-1", "Enter 0 or more. For no limit, enter 0."),
+        ("--expires-days", "0", "At least 1 day."),
+        ("--expires-days", "-3", "At least 1 day."),
     ],
 )
 def test_command_refuses_what_the_keys_page_refuses(member, flag, value, words):
