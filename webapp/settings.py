@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that what it renders passes through the CSP, session and message middleware.
+    "webapp.error_pages.ErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
