@@ -58,5 +58,6 @@ def refusal(url: str) -> str:
     return _(
         "Only the platform's endpoints can be connected: their URLs start with %(origin)s. "
         "The dashboard sends your credentials to the endpoint, so it calls no other server "
-        "(an administrator can allow more hosts with CONNECT_EXTRA_HOSTS)."
+        "(whoever runs the dashboard's server can allow more hosts with its "
+        "CONNECT_EXTRA_HOSTS setting)."
     ) % {"origin": shown}

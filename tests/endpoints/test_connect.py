@@ -361,3 +361,14 @@ def test_another_endpoint_saved_with_the_same_name_at_once(
         "name": ["An endpoint named “Shared” already exists in HCM."]
     }
     assert list(Endpoint.objects.values_list("name", flat=True)) == ["Shared"]
+
+
+def test_the_page_points_a_member_only_where_a_member_can_go(as_member, as_admin, platform):
+    """A Member's page linked to Credentials (403 for them) and named a file of the source (found
+    by a crawl); an Admin's still links to Credentials."""
+    member_page = as_member.get(CONNECT).content.decode()
+    assert 'href="/credentials/"' not in member_page
+    assert "An Admin adds credentials under Credentials." in member_page
+    assert "docs/vngcloud.md" not in member_page
+    admin_page = as_admin.get(CONNECT).content.decode()
+    assert 'href="/credentials/"' in admin_page and "docs/vngcloud.md" in admin_page
