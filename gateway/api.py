@@ -143,7 +143,12 @@ def chat_completions(environ: dict, call: Call) -> Response:
         _refused_for(call, key, body.get("model"))
         raise
     call.model, call.stream, call.prompt_estimate = chat.model, chat.stream, chat.prompt_estimate
-    route = _route_for_key(key, chat.model)
+    route = _route(chat.model)
+    if not key.may_call(route.endpoint.pk):
+        # Before a 403, the key as it is now: an edit may have widened its scope since this
+        # process read it (one Redis GET, on the refusal path only).
+        key = _fresh(call, key)
+    _allowed(key, route, chat.model)
     endpoint = route.endpoint
     call.endpoint_id = endpoint.pk
     if not endpoint.can_be_called():
@@ -222,6 +227,11 @@ def _route(model: str) -> routes.Route:
 def _route_for_key(key: authn.KeyInfo, name: str) -> routes.Route:
     """The route of `name` (404 if nothing has it), if this key may call its endpoint (else 403)."""
     route = _route(name)
+    _allowed(key, route, name)
+    return route
+
+
+def _allowed(key: authn.KeyInfo, route: routes.Route, name: str) -> None:
     if not key.may_call(route.endpoint.pk):
         raise ApiError(
             403,
@@ -229,15 +239,35 @@ def _route_for_key(key: authn.KeyInfo, name: str) -> routes.Route:
             type_="permission_error",
             code="model_not_allowed",
         )
-    return route
+
+
+def _fresh(call: Call, key: authn.KeyInfo) -> authn.KeyInfo:
+    """The key checked against its version in Redis (reloaded if it changed)."""
+    try:
+        key = call.key = authn.current(key)
+    except authn.Refused as refused:
+        call.key = None
+        raise unauthorized(refused.reason) from None
+    except redis.RedisError:
+        raise _redis_down() from None
+    return key
 
 
 def _admit(call: Call, chat: validation.ChatCall, key: authn.KeyInfo, endpoint_id: int) -> None:
     """Count the call against the key's limits, with the key's current version (`call.key`)."""
     for _attempt in range(3):
         if not key.may_call(endpoint_id):
-            raise ApiError(403, "This key may no longer call this model.", type_="permission_error")
+            raise ApiError(
+                403,
+                f"This key may not call the model '{chat.model}'.",
+                type_="permission_error",
+                code="model_not_allowed",
+            )
         too_large = _never_fits(chat, key)
+        if too_large is not None:
+            # As for scope: an edit may have raised the budget since this process read the key.
+            key = _fresh(call, key)
+            too_large = _never_fits(chat, key)
         if too_large is not None:
             raise too_large
         try:

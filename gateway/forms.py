@@ -1,8 +1,9 @@
-"""The key form of the Keys page."""
+"""The key form of the Keys page: one home for the rules of making a key and of editing one
+(the page, its edit page and `gateway_key create|edit` all validate through it)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django import forms
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from endpoints.models import Endpoint
 from gateway import selectors
-from gateway.models import ALIAS_ONE_WORD, ALIAS_PATTERN, normalize_alias
+from gateway.models import ALIAS_ONE_WORD, ALIAS_PATTERN, GatewayKey, normalize_alias
 
 # The limits are stored in PositiveIntegerFields: a larger number would fail in the database
 # (a 500) instead of in the form. Two thousand million a minute or a day is no limit at all.
@@ -20,6 +21,11 @@ LIMIT_ERRORS = {
     "min_value": _("Enter 0 or more. For no limit, enter 0."),
     "max_value": _("At most %(limit_value)s. For no limit, enter 0."),
 }
+KEEP, NEW_EXPIRY, NO_EXPIRY = "keep", "days", "never"
+EXPIRY_DAYS_NEEDED = _("Enter the number of days, counted from now.")
+EXPIRY_DAYS_UNUSED = _(
+    "Days are for a new expiry: choose “New expiry” too, or leave the days empty."
+)
 EXPIRY_ERRORS = {
     "min_value": _("At least 1 day. Leave it empty for a key that does not expire."),
     "max_value": _("At most %(limit_value)s days (ten years)."),
@@ -48,6 +54,8 @@ class KeyForm(forms.Form):
         required=False,
         help_text=_("Admins: the app this key belongs to (you stay its owner)."),
     )
+    # Editing only: keep the expiry, give a new one (expires_in_days), or none.
+    expiry = forms.ChoiceField(label=_("Expiry"), widget=forms.RadioSelect)
     expires_in_days = forms.IntegerField(
         label=_("Expires after (days)"),
         min_value=1,
@@ -85,22 +93,64 @@ class KeyForm(forms.Form):
         help_text=_("0: no limit."),
     )
 
-    def __init__(self, *args, for_admin: bool = False, **kwargs) -> None:
-        kwargs.setdefault(
-            "initial",
-            {
-                "requests_per_minute": settings.GATEWAY_DEFAULT_REQUESTS_PER_MINUTE,
-                "tokens_per_minute": settings.GATEWAY_DEFAULT_TOKENS_PER_MINUTE,
-                "tokens_per_day": settings.GATEWAY_DEFAULT_TOKENS_PER_DAY,
-            },
-        )
+    def __init__(self, *args, for_admin: bool = False, key: GatewayKey | None = None, **kwargs):
+        self.key = key
+        kwargs.setdefault("initial", _initial(key))
         super().__init__(*args, **kwargs)
-        if not for_admin:
+        if not for_admin or key is not None:
+            # An app key stays that app's: editing changes what the key may do, not whose it is.
             del self.fields["app_name"]
+        if key is None:
+            del self.fields["expiry"]
+            return
+        choices: list[tuple[str, object]] = [
+            (NEW_EXPIRY, _("New expiry")),
+            (NO_EXPIRY, _("Does not expire")),
+        ]
+        if key.expires_at is not None:
+            when = timezone.localtime(key.expires_at).strftime("%d/%m/%Y %H:%M")
+            choices.insert(0, (KEEP, _("Keep the current expiry (%(when)s)") % {"when": when}))
+        expiry = self.fields["expiry"]
+        assert isinstance(expiry, forms.ChoiceField)
+        expiry.choices = choices
+        self.fields["expires_in_days"].help_text = _("For a new expiry: days from now.")
 
-    def expires_at(self):
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if self.key is not None:
+            days, choice = data.get("expires_in_days"), data.get("expiry")
+            if choice == NEW_EXPIRY and not days and "expires_in_days" not in self.errors:
+                self.add_error("expires_in_days", EXPIRY_DAYS_NEEDED)
+            elif choice in (KEEP, NO_EXPIRY) and days:
+                self.add_error("expires_in_days", EXPIRY_DAYS_UNUSED)
+        return data
+
+    def expires_at(self) -> datetime | None:
+        choice = self.cleaned_data.get("expiry")
+        if choice == KEEP and self.key is not None:
+            return self.key.expires_at
+        if choice == NO_EXPIRY:
+            return None
         days = self.cleaned_data.get("expires_in_days")
         return timezone.now() + timedelta(days=days) if days else None
+
+
+def _initial(key: GatewayKey | None) -> dict:
+    """A new key starts from the GATEWAY_DEFAULT_… limits; an edited one from what it has."""
+    if key is None:
+        return {
+            "requests_per_minute": settings.GATEWAY_DEFAULT_REQUESTS_PER_MINUTE,
+            "tokens_per_minute": settings.GATEWAY_DEFAULT_TOKENS_PER_MINUTE,
+            "tokens_per_day": settings.GATEWAY_DEFAULT_TOKENS_PER_DAY,
+        }
+    return {
+        "name": key.name,
+        "expiry": KEEP if key.expires_at else NO_EXPIRY,
+        "endpoints": [] if key.all_endpoints else list(key.endpoints.all()),
+        "requests_per_minute": key.requests_per_minute or 0,
+        "tokens_per_minute": key.tokens_per_minute or 0,
+        "tokens_per_day": key.tokens_per_day or 0,
+    }
 
 
 class AliasForm(forms.Form):

@@ -1,4 +1,4 @@
-"""Writes: keys (create, revoke), aliases, and telling every web process a key changed."""
+"""Writes: keys (create, edit, revoke), aliases, and telling every web process a key changed."""
 
 from __future__ import annotations
 
@@ -100,6 +100,58 @@ def gateway_key_create(
         if endpoints:
             key.endpoints.set(endpoints)
     return NewKey(key=key, secret=raw)
+
+
+REVOKED_KEY_UNCHANGED = _("This key is revoked: a revoked key cannot be changed.")
+
+
+def gateway_key_update(
+    *,
+    key: GatewayKey,
+    name: str,
+    endpoints: list[Endpoint] | None,
+    expires_at: datetime | None,
+    requests_per_minute: int | None,
+    tokens_per_minute: int | None,
+    tokens_per_day: int | None,
+    by=None,
+) -> GatewayKey:
+    """Change what a key may do (its secret stays): every web process uses the change from its
+    next request. Usage already counted in the current minute and day stays counted (the
+    counters belong to the key, not to its settings). A revoked key is refused."""
+    with transaction.atomic():
+        # Locked: a revoke racing this edit either lands first (and the edit is refused) or
+        # waits for it; an edit never writes over a revoked key.
+        row = GatewayKey.objects.select_for_update().get(pk=key.pk)
+        if row.is_revoked():
+            raise ValidationError(REVOKED_KEY_UNCHANGED)
+        if expires_at is not None and expires_at != row.expires_at and expires_at <= timezone.now():
+            raise ValidationError({"expires_at": _("The expiry must be in the future.")})
+        row.name = name
+        row.all_endpoints = not endpoints
+        row.expires_at = expires_at
+        row.requests_per_minute = requests_per_minute or None
+        row.tokens_per_minute = tokens_per_minute or None
+        row.tokens_per_day = tokens_per_day or None
+        row.full_clean()
+        row.save(
+            update_fields=[
+                "name",
+                "all_endpoints",
+                "expires_at",
+                "requests_per_minute",
+                "tokens_per_minute",
+                "tokens_per_day",
+            ]
+        )
+        row.endpoints.set(endpoints or [])
+        _bump_on_commit([row.hashed])
+    logger.info(
+        "gateway: key %s… changed by %s",
+        row.prefix,
+        by.get_username() if by is not None else "a command",
+    )
+    return row
 
 
 def gateway_key_revoke(*, key: GatewayKey, by=None) -> bool:

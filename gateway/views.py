@@ -1,4 +1,5 @@
-"""The Keys page: a person's gateway keys, their usage today, and (Admins) everyone's keys;
+"""The Keys page: a person's gateway keys, their usage today, and (Admins) everyone's keys; a
+key's edit page (the owner, or an Admin);
 the Model aliases page (Admins): other names for endpoints on the gateway.
 
 Members and Admins only. Making a key is POST-redirect-GET, so a reload does not make a second
@@ -109,6 +110,55 @@ def keys_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "gateway/keys.html", context, status=status)
 
 
+def _keys_url(request: AuthenticatedHttpRequest) -> str:
+    """Back to the Keys page, in the view (mine, or All keys) the person came from."""
+    everyone = request.POST.get("view", request.GET.get("view")) == "all"
+    return reverse("gateway:keys") + ("?view=all" if everyone else "")
+
+
+@never_cache
+@member_required
+def key_edit(request: AuthenticatedHttpRequest, code) -> HttpResponse:
+    """Change a key's name, expiry, scope and limits; its secret stays as it is."""
+    key = _get_key_for_user(request, code)
+    if key.is_revoked():
+        messages.error(request, services.REVOKED_KEY_UNCHANGED)
+        return redirect(_keys_url(request))
+    form = KeyForm(request.POST or None, key=key)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.gateway_key_update(
+                    key=key,
+                    name=data["name"],
+                    endpoints=list(data["endpoints"]),
+                    expires_at=form.expires_at(),
+                    requests_per_minute=data["requests_per_minute"],
+                    tokens_per_minute=data["tokens_per_minute"],
+                    tokens_per_day=data["tokens_per_day"],
+                    by=request.user,
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc.messages)
+            else:
+                messages.success(
+                    request,
+                    _("Key “%(name)s” saved: the change applies from its next request.")
+                    % {"name": data["name"]},
+                )
+                return redirect(_keys_url(request))
+        status = 400
+    context = {
+        "form": form,
+        "key": key,
+        "everyone": _keys_url(request).endswith("?view=all"),
+        "is_own": key.owner_id == request.user.pk,
+    }
+    return render(request, "gateway/key_edit.html", context, status=status)
+
+
 @require_POST
 @member_required
 def key_revoke(request: AuthenticatedHttpRequest, code) -> HttpResponse:
@@ -117,8 +167,7 @@ def key_revoke(request: AuthenticatedHttpRequest, code) -> HttpResponse:
         messages.success(request, _("Key “%(name)s” revoked.") % {"name": key.name})
     else:
         messages.info(request, _("Key “%(name)s” was already revoked.") % {"name": key.name})
-    suffix = "?view=all" if request.POST.get("view") == "all" else ""
-    return redirect(reverse("gateway:keys") + suffix)
+    return redirect(_keys_url(request))
 
 
 @admin_required

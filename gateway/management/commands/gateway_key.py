@@ -1,6 +1,9 @@
 """`manage.py gateway_key create --user NAME --name LABEL [--endpoint NAME …]` prints a new key
 once, with the Keys page's default limits unless told otherwise; `gateway_key revoke PREFIX`
-revokes it; `gateway_key list` shows keys without secrets."""
+revokes it; `gateway_key edit PREFIX [--name …] [--endpoint NAME …|--all-endpoints] [--rpm N]
+[--tpm N] [--tpd N] [--expires-days N|--no-expiry]` changes what it may do (what is not given
+stays), refused where the Keys page's edit refuses, in its words; `gateway_key list` shows keys
+without secrets."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from gateway import services
-from gateway.forms import KeyForm
+from gateway.forms import KEEP, NEW_EXPIRY, NO_EXPIRY, KeyForm
 from gateway.models import GatewayKey
 from gateway.selectors import live_endpoints
 
@@ -25,7 +28,7 @@ LIMITS = (
 
 
 class Command(BaseCommand):
-    help = "Create, revoke or list team gateway keys."
+    help = "Create, edit, revoke or list team gateway keys."
 
     def add_arguments(self, parser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -48,6 +51,22 @@ class Command(BaseCommand):
                 help=f"{what} (default {getattr(settings, setting)}, from {setting}; 0: no limit)",
             )
         create.add_argument("--expires-days", type=int, default=None)
+        edit = sub.add_parser("edit", help="change a key's name, scope, limits or expiry")
+        edit.add_argument("prefix")
+        edit.add_argument("--name", default=None, help="what the key is for")
+        scope = edit.add_mutually_exclusive_group()
+        scope.add_argument(
+            "--endpoint",
+            action="append",
+            default=None,
+            help="an endpoint name the key may call (repeat): the whole new list",
+        )
+        scope.add_argument("--all-endpoints", action="store_true", help="every endpoint")
+        for flag, what, _setting in LIMITS:
+            edit.add_argument(flag, type=int, default=None, help=f"{what} (0: no limit)")
+        expiry = edit.add_mutually_exclusive_group()
+        expiry.add_argument("--expires-days", type=int, default=None, help="days from now")
+        expiry.add_argument("--no-expiry", action="store_true", help="the key does not expire")
         revoke = sub.add_parser("revoke", help="revoke the key with this prefix")
         revoke.add_argument("prefix")
         sub.add_parser("list", help="list keys (prefixes only)")
@@ -63,14 +82,7 @@ class Command(BaseCommand):
         owner = get_user_model().objects.filter(username=user).first()
         if owner is None:
             raise CommandError(f"No user named {user!r}.")
-        chosen = []
-        for ep_name in endpoint:
-            found = list(live_endpoints().filter(name=ep_name))
-            if len(found) != 1:
-                raise CommandError(
-                    f"Endpoint {ep_name!r}: {'none' if not found else 'several'} with that name."
-                )
-            chosen += found
+        chosen = _endpoints_named(endpoint)
         # The Keys page form's own fields: the same bounds, refused in the same words.
         fields = KeyForm().fields
         for flag, field, value in (
@@ -104,10 +116,53 @@ class Command(BaseCommand):
         self.stderr.write(f"Key {made.key.prefix}… for {owner.get_username()}: shown once.")
         self.stdout.write(made.secret)
 
+    def _edit(self, *, prefix, name, endpoint, all_endpoints, rpm, tpm, tpd, **options) -> None:
+        key = _key_by_prefix(prefix)
+        if key.is_revoked():
+            raise CommandError(str(services.REVOKED_KEY_UNCHANGED))
+        # What is not given stays as it is: the form gets the key's own values for it.
+        if all_endpoints:
+            scope = []
+        elif endpoint is not None:
+            scope = [ep.pk for ep in _endpoints_named(endpoint)]
+        elif key.all_endpoints:
+            scope = []
+        else:
+            scope = list(key.endpoints.filter(pk__in=live_endpoints()).values_list("pk", flat=True))
+        days, no_expiry = options["expires_days"], options["no_expiry"]
+        if days is not None:
+            expiry = NEW_EXPIRY
+        elif no_expiry or key.expires_at is None:
+            expiry = NO_EXPIRY
+        else:
+            expiry = KEEP
+        data = {
+            "name": key.name if name is None else name,
+            "endpoints": scope,
+            "expiry": expiry,
+            "expires_in_days": "" if days is None else days,
+        }
+        for value, field in zip((rpm, tpm, tpd), LIMIT_FIELDS, strict=True):
+            data[field] = (getattr(key, field) or 0) if value is None else value
+        form = KeyForm(data, key=key)
+        if not form.is_valid():
+            raise CommandError(_refusal(form, data))
+        try:
+            services.gateway_key_update(
+                key=key,
+                name=form.cleaned_data["name"],
+                endpoints=list(form.cleaned_data["endpoints"]),
+                expires_at=form.expires_at(),
+                requests_per_minute=form.cleaned_data["requests_per_minute"],
+                tokens_per_minute=form.cleaned_data["tokens_per_minute"],
+                tokens_per_day=form.cleaned_data["tokens_per_day"],
+            )
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        self.stdout.write(f"Changed {key.prefix}… ({form.cleaned_data['name']}).")
+
     def _revoke(self, *, prefix, **_) -> None:
-        key = GatewayKey.objects.filter(prefix=prefix[:12]).first()
-        if key is None or not prefix.startswith(key.prefix):
-            raise CommandError(f"No key with prefix {prefix!r}.")
+        key = _key_by_prefix(prefix)
         if services.gateway_key_revoke(key=key):
             self.stdout.write(f"Revoked {key.prefix}… ({key.name}).")
         else:
@@ -117,3 +172,47 @@ class Command(BaseCommand):
         for key in GatewayKey.objects.select_related("owner").order_by("created_at"):
             state = "revoked" if key.revoked_at else ("expired" if key.is_expired() else "active")
             self.stdout.write(f"{key.prefix}…  {state:8} {key.owner.get_username():20} {key.name}")
+
+
+LIMIT_FIELDS = ("requests_per_minute", "tokens_per_minute", "tokens_per_day")
+FLAGS = {
+    "name": "--name",
+    "endpoints": "--endpoint",
+    "expires_in_days": "--expires-days",
+    "requests_per_minute": "--rpm",
+    "tokens_per_minute": "--tpm",
+    "tokens_per_day": "--tpd",
+}
+
+
+def _key_by_prefix(prefix: str) -> GatewayKey:
+    key = GatewayKey.objects.filter(prefix=prefix[:12]).first()
+    if key is None or not prefix.startswith(key.prefix):
+        raise CommandError(f"No key with prefix {prefix!r}.")
+    return key
+
+
+def _endpoints_named(names: list[str]) -> list:
+    chosen = []
+    for ep_name in names:
+        found = list(live_endpoints().filter(name=ep_name))
+        if len(found) != 1:
+            raise CommandError(
+                f"Endpoint {ep_name!r}: {'none' if not found else 'several'} with that name."
+            )
+        chosen += found
+    return chosen
+
+
+def _refusal(form: KeyForm, data: dict) -> str:
+    """The form's refusals, each after the option it is about (`--rpm -1: Enter 0 or more…`)."""
+    parts = []
+    for field, errors in form.errors.items():
+        words = " ".join(str(e) for e in errors)
+        if field in FLAGS:
+            value = data.get(field)
+            shown = {"endpoints": "", "name": f" {value!r}"}.get(field, f" {value}")
+            parts.append(f"{FLAGS[field]}{shown}: {words}")
+        else:
+            parts.append(words)
+    return " ".join(parts)
