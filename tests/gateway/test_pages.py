@@ -360,3 +360,17 @@ def test_command_keys_start_from_the_keys_pages_limits(member, settings):
         "gateway_key", "create", "--user", member.username, "--name", "b", "--rpm", "0", **quiet
     )
     assert GatewayKey.objects.get(name="b").requests_per_minute is None
+
+
+def test_a_keys_expiry_reads_in_vietnamese_whole():
+    """Django's "from now" had no Vietnamese for naturaltime's wrapper (found by a helper)."""
+    from datetime import timedelta
+
+    from django.contrib.humanize.templatetags.humanize import naturaltime
+    from django.utils import timezone, translation
+
+    with translation.override("vi"):
+        later = naturaltime(timezone.now() + timedelta(days=29, hours=1))
+        earlier = naturaltime(timezone.now() - timedelta(days=29, hours=1))
+    assert later.startswith("sau 4") and "from now" not in later
+    assert earlier.endswith("trước") and "ago" not in earlier
