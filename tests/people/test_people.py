@@ -472,3 +472,20 @@ def test_a_username_mixing_alphabets_is_refused(as_admin, username):
 def test_a_username_in_one_other_alphabet_is_welcome(as_admin):
     assert add_person(as_admin, "\u0438\u0432\u0430\u043d", "VIEWER")  # иван
     assert User.objects.filter(username="\u0438\u0432\u0430\u043d").exists()
+
+
+def test_a_links_expiry_is_written_so_no_reader_takes_the_day_for_the_month():
+    """English read "until 04/12/2026" (April 12 to some) beside "1 Dec 2026" on other pages;
+    Vietnamese keeps the VNG console's day-first numbers (found by a crawl)."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    at = timezone.make_aware(timezone.datetime(2026, 12, 4, 20, 26))
+    link = SetPasswordLink(expires_at=at)
+    context = {"link": link, "url": "https://x/set-password/s/", "added": True}
+    with translation.override("en"):
+        english = render_to_string("people/link.html", context)
+    with translation.override("vi"):
+        vietnamese = render_to_string("people/link.html", context)
+    assert "until 4 Dec 2026, 20:26" in english and "04/12/2026" not in english
+    assert "04/12/2026 20:26" in vietnamese
