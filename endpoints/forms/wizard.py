@@ -317,7 +317,8 @@ class ScalingForm(forms.Form):
         if low is not None and high is not None and low > high:
             self.add_error(
                 "max_replicas",
-                _("The max replica count (%(max)s) must be at least the min (%(min)s).")
+                # Shown under the field and after its label in the summary: it names no field.
+                _("It must be at least the min (%(min)s), not %(max)s.")
                 % {"max": high, "min": low},
             )
         if not data.get("private_access"):

@@ -252,6 +252,10 @@ def test_min_above_max_is_refused(platform, sa, as_member):
         "/inference/create/scaling/", {**SCALING, "min_replicas": "5", "max_replicas": "2"}
     )
     assert r.status_code == 400 and "must be at least the min (5)" in error_text(r, "max_replicas")
+    # The summary puts the field's label before the message, which names no field again (it read
+    # "Số lượng bản sao tối đa: Số lượng bản sao tối đa (2) phải…", found by a crawl).
+    summary = r.content.decode().split('data-testid="error-summary"', 1)[1]
+    assert "Max replica count: It must be at least the min (5), not 2." in summary
 
 
 def test_back_forward_and_reload_keep_what_was_typed(platform, sa, as_member):
