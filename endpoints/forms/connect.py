@@ -85,9 +85,9 @@ class ConnectForm(forms.Form):
         empty_label=_("Choose…"),
         help_text=_(
             "API key: the key it is called with. IAM token: the service account whose tokens "
-            "it takes. Public: optional, nothing is sent; the dashboard lists every endpoint "
-            "under an account, so empty files it under this region's service account (choose "
-            "one when you have several accounts)."
+            "it takes. Public: nothing is sent, and this only says which account the endpoint "
+            "is listed under; left empty, it is this region's service account (choose one when "
+            "you have several accounts)."
         ),
     )
 
