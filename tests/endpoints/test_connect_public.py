@@ -27,7 +27,7 @@ def public_url(platform, platform_api) -> str:
 
 def test_a_public_endpoint_is_connected_without_a_credential(as_member, public_url, sa, api_key):
     page = as_member.get(CONNECT).content.decode()
-    assert "Public: optional, nothing is sent" in page
+    assert "Public: nothing is sent" in page
     response = as_member.post(CONNECT, form(public_url))  # no credential chosen
     assert response.status_code == 302, response.context["form"].errors
     ep = Endpoint.objects.get()
