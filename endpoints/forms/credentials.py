@@ -105,6 +105,14 @@ class CredentialForm(forms.Form):
                 "secret",
                 _("Enter the secret: it is stored encrypted and never shown again."),
             )
+        # Both missing were told one at a time (the secret first, then the client ID).
+        service_account = (
+            self.credential.is_service_account
+            if self.credential is not None
+            else data.get("kind") == Credential.Kind.SERVICE_ACCOUNT
+        )
+        if service_account and "client_id" in self.fields and not data.get("client_id", "").strip():
+            self.add_error("client_id", _("A service account needs its client ID."))
         return data
 
     @property

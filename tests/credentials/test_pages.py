@@ -351,3 +351,14 @@ def test_the_page_speaks_vietnamese(as_admin, stored, settings):
         assert words in html
     html = as_admin.get(reverse("credentials:edit", args=[stored.code])).content.decode()
     assert "Lưu thay đổi" in html and "Sửa “Team A”" in html
+
+
+def test_a_service_account_without_client_id_nor_secret_is_told_both_at_once(as_admin):
+    """Only the secret was flagged, then the client ID on the next try (found by a crawl)."""
+    data = {"kind": "service_account", "label": "Both missing", "region": "HCM"}
+    response = as_admin.post(reverse("credentials:create"), data)
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert set(errors) >= {"client_id", "secret"}
+    assert errors["client_id"] == ["A service account needs its client ID."]
+    assert not Credential.objects.filter(label="Both missing").exists()
