@@ -110,8 +110,59 @@
   });
 
   document.addEventListener("change", function (event) {
-    if (event.target.matches("[data-autosubmit]")) event.target.form.submit();
+    if (!event.target.matches("[data-autosubmit]")) return;
+    if (event.target.form.classList.contains("lang-switch")) keepTyped();
+    event.target.form.submit();
   });
+
+  // Switching the language reloads the page: what was typed in its forms (never a password or
+  // a hidden field) is kept for this page in sessionStorage and put back once it has reloaded.
+  var TYPED = "idash:typed:";
+  function fieldsOf(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && !el.disabled && !/^(password|hidden|file|submit|button|reset)$/.test(el.type);
+    });
+  }
+  function pageForms() {
+    return Array.prototype.slice.call(document.querySelectorAll("main form"));
+  }
+  function keepTyped() {
+    var kept = [];
+    pageForms().forEach(function (form, i) {
+      fieldsOf(form).forEach(function (el) {
+        var checkable = el.type === "checkbox" || el.type === "radio";
+        var changed = checkable ? el.checked !== el.defaultChecked
+          : el.tagName === "SELECT" ? Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; })
+          : el.value !== el.defaultValue;
+        if (changed) kept.push([i, el.name, checkable ? el.value : null, checkable ? el.checked : el.value]);
+      });
+    });
+    try {
+      if (kept.length) sessionStorage.setItem(TYPED + location.pathname, JSON.stringify(kept));
+    } catch (e) { /* storage refused: the page reloads as it was sent */ }
+  }
+  function putTypedBack() {
+    var raw = null;
+    try {
+      raw = sessionStorage.getItem(TYPED + location.pathname);
+      sessionStorage.removeItem(TYPED + location.pathname);
+    } catch (e) { return; }
+    if (!raw) return;
+    var forms = pageForms();
+    JSON.parse(raw).forEach(function (entry) {
+      var form = forms[entry[0]];
+      if (!form) return;
+      fieldsOf(form).forEach(function (el) {
+        if (el.name !== entry[1]) return;
+        if (el.type === "checkbox" || el.type === "radio") {
+          if (el.value === entry[2]) el.checked = entry[3];
+        } else {
+          el.value = entry[3];
+        }
+      });
+    });
+  }
+  putTypedBack();
 
   // A box that scrolls sideways (a wide table or code on a phone) with nothing focusable inside
   // cannot be scrolled with the keyboard: it takes the focus itself (arrow keys then scroll it),
