@@ -12,6 +12,7 @@ from endpoints.models import Credential, Endpoint
 from endpoints.services.credentials import credential_create
 from endpoints.tokens import platform_client
 from playground import params
+from playground.models import Conversation, Message
 
 
 def make_service_account(platform, label: str = "Local SA") -> Credential:
@@ -103,3 +104,24 @@ def events(response) -> list[dict]:
 
 def text_of(evs: list[dict]) -> str:
     return "".join(e["text"] for e in evs if e["type"] == "delta")
+
+
+@pytest.fixture
+def long_reply(member, endpoint) -> Conversation:
+    """A saved conversation whose reply has figures past a thousand (grouped when shown)."""
+    conversation = Conversation.objects.create(
+        owner=member, title="Figures", endpoint=endpoint, model_name="demo-chat"
+    )
+    Message.objects.create(conversation=conversation, role="user", content="Write a lot")
+    Message.objects.create(
+        conversation=conversation,
+        role="assistant",
+        content="A lot.",
+        model_name="demo-chat",
+        finish_reason="stop",
+        ttft_ms=1362,
+        total_ms=2500,
+        prompt_tokens=12,
+        completion_tokens=1234,
+    )
+    return conversation
