@@ -42,7 +42,7 @@ def test_the_endpoint_page_opens_the_playground_on_that_endpoint(as_member, endp
     page = as_member.get(INDEX, {"endpoint": str(second.code)}).content.decode()
     assert picked(page) == str(second.code)
     # The chat's header and its empty heading name it too.
-    assert "qa-qwen-small · <span class=\"mono\">qwen-small</span>" in page
+    assert 'qa-qwen-small · <span class="mono">qwen-small</span>' in page
     assert "Chat with qwen-small" in page
 
 
