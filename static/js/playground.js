@@ -116,9 +116,15 @@
       var scope = select.closest(".field") || select.parentNode;
       var label = $(scope, "[data-model-name]");
       var summary = document.querySelector("[data-endpoint-summary]");
+      // The empty chat's "Chat with <model>", in the page's words (its data-title-pattern).
+      var heading = select.id === "pg-endpoint" ? document.querySelector("[data-empty-title]") : null;
       var update = function () {
         var option = select.options[select.selectedIndex];
         if (label && option) label.textContent = option.getAttribute("data-model") || "–";
+        var pattern = heading && heading.getAttribute("data-title-pattern");
+        if (pattern && option && option.getAttribute("data-model")) {
+          heading.textContent = pattern.replace("{model}", option.getAttribute("data-model"));
+        }
         if (summary && option && select.id === "pg-endpoint") {
           var model = document.createElement("span");
           model.className = "mono";
