@@ -39,16 +39,14 @@ class ShareLinkAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("state"))
     def state(self, link: ShareLink) -> str:
-        if link.is_revoked():
-            return str(_("Revoked"))
-        if link.is_expired():
-            return str(_("Expired"))
-        paused = link.paused_reason()
-        if paused:
-            return str(_("Paused: %(reason)s") % {"reason": paused})
-        return str(_("Answering"))
+        """As the Admins' Share links page says it (a transcript is open, a live demo answers)."""
+        state = link.state()
+        if state == ShareLink.State.PAUSED:
+            return str(_("Paused: %(reason)s") % {"reason": link.paused_reason()})
+        return str(state.label)
 
-    @admin.display(description=_("log id"))
+    # What logs write instead of the link's token (webapp.logfilters).
+    @admin.display(description=_("ID in logs"))
     def log_id(self, link: ShareLink) -> str:
         return link.log_id
 

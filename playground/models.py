@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from endpoints.models import Endpoint
 from playground import failures
@@ -149,6 +150,15 @@ class ShareLink(models.Model):
         TRANSCRIPT = "transcript", _("Read-only transcript")
         LIVE = "live", _("Live demo")
 
+    class State(models.TextChoices):
+        """What `state()` says (not a column: it follows the clock and the maker's role)."""
+
+        ANSWERING = "answering", _("Answering")  # a live demo that answers its visitors
+        OPEN = "open", pgettext_lazy("share link state", "Open")  # a transcript one may read
+        PAUSED = "paused", _("Paused")  # either kind, while its maker may not share
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+
     token = models.CharField(max_length=40, unique=True, default=new_share_token, editable=False)
     # The console's handle on a link (the Admins' list revokes by it): the token is the key to the
     # demo and never appears on a page but its owner's.
@@ -238,6 +248,16 @@ class ShareLink(models.Model):
 
     def is_answering(self) -> bool:
         return self.is_usable() and not self.paused_reason()
+
+    def state(self, now=None) -> State:
+        """One word for where the link stands; a transcript answers nothing, so it is open."""
+        if self.is_revoked():
+            return self.State.REVOKED
+        if self.is_expired(now):
+            return self.State.EXPIRED
+        if self.paused_reason():
+            return self.State.PAUSED
+        return self.State.ANSWERING if self.is_live else self.State.OPEN
 
     @property
     def is_live(self) -> bool:

@@ -160,13 +160,15 @@ def share_links_for_conversation(conversation: Conversation) -> QuerySet[ShareLi
 
 
 class LinkState:
-    """The Admins' list of share links filters by these."""
+    """The Admins' list of share links filters by these: each is one `ShareLink.state()` (ended:
+    revoked or expired), so that a tab's rows all read as the tab."""
 
-    ANSWERING = "answering"
-    PAUSED = "paused"
+    ANSWERING = ShareLink.State.ANSWERING.value
+    OPEN = ShareLink.State.OPEN.value
+    PAUSED = ShareLink.State.PAUSED.value
     ENDED = "ended"
     ALL = ""
-    CHOICES = (ALL, ANSWERING, PAUSED, ENDED)
+    CHOICES = (ALL, ANSWERING, OPEN, PAUSED, ENDED)
 
 
 def _maker_may_share() -> Q:
@@ -199,7 +201,9 @@ def share_links_for_admin(*, state: str = LinkState.ALL, query: str = "") -> Que
             | Q(created_by__username__icontains=query)
         )
     if state == LinkState.ANSWERING:
-        qs = qs.filter(_usable(now) & _maker_may_share())
+        qs = qs.filter(_usable(now) & _maker_may_share(), kind=ShareLink.Kind.LIVE)
+    elif state == LinkState.OPEN:
+        qs = qs.filter(_usable(now) & _maker_may_share(), kind=ShareLink.Kind.TRANSCRIPT)
     elif state == LinkState.PAUSED:
         qs = qs.filter(_usable(now) & ~_maker_may_share())
     elif state == LinkState.ENDED:

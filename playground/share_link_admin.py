@@ -41,8 +41,9 @@ def _share_links_context(data) -> dict:
     counts = selectors.share_link_counts(query=query)
     filters = [
         (LinkState.ALL, _("All")),
-        (LinkState.ANSWERING, _("Answering")),
-        (LinkState.PAUSED, _("Paused")),
+        (LinkState.ANSWERING, ShareLink.State.ANSWERING.label),
+        (LinkState.OPEN, ShareLink.State.OPEN.label),
+        (LinkState.PAUSED, ShareLink.State.PAUSED.label),
         (LinkState.ENDED, _("Revoked or expired")),
     ]
     return {

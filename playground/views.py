@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from endpoints.clients.errors import PlatformError
+from endpoints.models import Endpoint
 from playground import codegen, failures, params, relay, selectors, services, writing
 from playground.forms import (
     ChatForm,
@@ -117,10 +118,22 @@ def _history_context(request: AuthenticatedHttpRequest, *, current_code: str, qu
     }
 
 
-def _page_context(request: AuthenticatedHttpRequest, conversation: Conversation | None) -> dict:
+def _requested_endpoint(endpoints: list[Endpoint], raw: str) -> Endpoint | None:
+    """The endpoint `?endpoint=<code>` names, if the playground may call it; None otherwise (an
+    old bookmark, a paused endpoint, a typo: the page opens on the default, without a word)."""
+    try:
+        code = uuid.UUID(raw)
+    except ValueError:
+        return None
+    return next((ep for ep in endpoints if ep.code == code), None)
+
+
+def _page_context(
+    request: AuthenticatedHttpRequest, conversation: Conversation | None, *, wanted: str = ""
+) -> dict:
     endpoints = list(selectors.playground_endpoints())
     initial = params.defaults()
-    selected = endpoints[0] if endpoints else None
+    selected = _requested_endpoint(endpoints, wanted) or (endpoints[0] if endpoints else None)
     if conversation is not None:
         initial.update(conversation.params or {})
         initial["system_prompt"] = conversation.system_prompt
@@ -162,7 +175,9 @@ def _page_context(request: AuthenticatedHttpRequest, conversation: Conversation 
 @require_GET
 @member_required
 def index(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return render(request, "playground/playground.html", _page_context(request, None))
+    """A new chat; `?endpoint=<code>` picks the endpoint (the endpoint page's "Try it")."""
+    context = _page_context(request, None, wanted=request.GET.get("endpoint", ""))
+    return render(request, "playground/playground.html", context)
 
 
 @require_GET

@@ -116,9 +116,15 @@
       var scope = select.closest(".field") || select.parentNode;
       var label = $(scope, "[data-model-name]");
       var summary = document.querySelector("[data-endpoint-summary]");
+      // The empty chat's "Chat with <model>", in the page's words (its data-title-pattern).
+      var heading = select.id === "pg-endpoint" ? document.querySelector("[data-empty-title]") : null;
       var update = function () {
         var option = select.options[select.selectedIndex];
         if (label && option) label.textContent = option.getAttribute("data-model") || "–";
+        var pattern = heading && heading.getAttribute("data-title-pattern");
+        if (pattern && option && option.getAttribute("data-model")) {
+          heading.textContent = pattern.replace("{model}", option.getAttribute("data-model"));
+        }
         if (summary && option && select.id === "pg-endpoint") {
           var model = document.createElement("span");
           model.className = "mono";
@@ -158,9 +164,30 @@
     return String(code);
   }
 
+  // A number as the server writes it for the page's language (Django's intcomma and
+  // floatformat:"1g", with the separators #pg-strings carries): 1,362.5 or 1.362,5. Never the
+  // browser's locale, which may not be the page's.
+  function formatNumber(value, decimals) {
+    var s = strings();
+    var number = Number(value);
+    if (!isFinite(number)) return String(value);
+    var parts = Math.abs(number).toFixed(decimals).split(".");
+    var grouping = Number(s.numberGrouping) || 3;
+    var whole = parts[0];
+    var grouped = "";
+    while (whole.length > grouping) {
+      grouped = (s.thousandSeparator || ",") + whole.slice(-grouping) + grouped;
+      whole = whole.slice(0, -grouping);
+    }
+    var text = (number < 0 ? "-" : "") + whole + grouped;
+    return parts.length > 1 ? text + (s.decimalSeparator || ".") + parts[1] : text;
+  }
+
   function formatFigure(key, value) {
     if (value === null || value === undefined || value === "") return "–";
-    if (key === "ttft_ms" || key === "total_ms") return value + " ms";
+    if (key === "ttft_ms" || key === "total_ms") return formatNumber(value, 0) + " ms";
+    if (key === "tokens_per_second") return formatNumber(value, 1);
+    if (key === "prompt_tokens" || key === "completion_tokens") return formatNumber(value, 0);
     if (key === "finish_reason") return finishWords(value);
     return String(value);
   }
@@ -522,8 +549,8 @@
     var chip = $(this.form, "[data-usage]");
     if (!chip || event.prompt_tokens === null || event.prompt_tokens === undefined) return;
     var usage = document.getElementById("pg-tpl-usage").content.cloneNode(true);
-    $(usage, "[data-in]").textContent = event.prompt_tokens;
-    $(usage, "[data-out]").textContent = event.completion_tokens;
+    $(usage, "[data-in]").textContent = formatNumber(event.prompt_tokens, 0);
+    $(usage, "[data-out]").textContent = formatNumber(event.completion_tokens || 0, 0);
     chip.textContent = "";
     chip.appendChild(usage);
     chip.hidden = false;

@@ -4,14 +4,19 @@ endpoint, made directly with the ORM (the wizard is not needed to chat)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from endpoints.clients.inference import endpoint_base_url
 from endpoints.models import Credential, Endpoint
 from endpoints.services.credentials import credential_create
 from endpoints.tokens import platform_client
-from playground import params
+from playground import params, services
+from playground.models import Conversation, Message, ShareLink
+from tests.fixtures.personas import make_user
 
 
 def make_service_account(platform, label: str = "Local SA") -> Credential:
@@ -103,3 +108,80 @@ def events(response) -> list[dict]:
 
 def text_of(evs: list[dict]) -> str:
     return "".join(e["text"] for e in evs if e["type"] == "delta")
+
+
+@pytest.fixture
+def long_reply(member, endpoint) -> Conversation:
+    """A saved conversation whose reply has figures past a thousand (grouped when shown)."""
+    conversation = Conversation.objects.create(
+        owner=member, title="Figures", endpoint=endpoint, model_name="demo-chat"
+    )
+    Message.objects.create(conversation=conversation, role="user", content="Write a lot")
+    Message.objects.create(
+        conversation=conversation,
+        role="assistant",
+        content="A lot.",
+        model_name="demo-chat",
+        finish_reason="stop",
+        ttft_ms=1362,
+        total_ms=2500,
+        prompt_tokens=12,
+        completion_tokens=1234,
+    )
+    return conversation
+
+
+def conversation_for(owner, title: str, *, endpoint=None, age=timedelta(0), said: str = ""):
+    conversation = Conversation.objects.create(
+        owner=owner, title=title, endpoint=endpoint, model_name="demo-chat"
+    )
+    if said:
+        Message.objects.create(conversation=conversation, role="user", content=said)
+        Message.objects.create(
+            conversation=conversation, role="assistant", content="Sure.", finish_reason="stop"
+        )
+    Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now() - age)
+    conversation.refresh_from_db()
+    return conversation
+
+
+def link_for(conversation, maker, *, kind=ShareLink.Kind.LIVE, expires_in=timedelta(days=1)):
+    return services.share_link_create(
+        conversation=conversation,
+        created_by=maker,
+        kind=kind,
+        public=False,
+        expires_in=expires_in,
+        endpoint=conversation.endpoint,
+        system_prompt="",
+        params={},
+        rate_per_link=30,
+        rate_per_visitor=6,
+    )
+
+
+@pytest.fixture
+def links(admin, member, endpoint):
+    """One link of each state, by two makers; dave was a Member and is a Viewer now."""
+    dave = make_user("dave", "Member")
+    answering = link_for(
+        conversation_for(member, "Live for the sales team", endpoint=endpoint), member
+    )
+    transcript = link_for(
+        conversation_for(member, "Transcript for docs", endpoint=endpoint),
+        member,
+        kind=ShareLink.Kind.TRANSCRIPT,
+    )
+    paused = link_for(conversation_for(dave, "Dave's demo", endpoint=endpoint), dave)
+    dave.groups.set([Group.objects.get_or_create(name="Viewer")[0]])
+    revoked = link_for(conversation_for(admin, "Revoked one", endpoint=endpoint), admin)
+    services.share_link_revoke(link=revoked, by=admin)
+    expired = link_for(conversation_for(member, "Old demo", endpoint=endpoint), member)
+    ShareLink.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(hours=3))
+    return {
+        "answering": answering,
+        "transcript": transcript,
+        "paused": paused,
+        "revoked": revoked,
+        "expired": expired,
+    }

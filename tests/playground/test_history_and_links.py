@@ -6,49 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from playground import services
-from playground.models import Conversation, Message, ShareLink
+from playground.models import Conversation, ShareLink
 from playground.selectors import conversations_by_age
 from playground.templatetags.playground_time import ago, from_now
-from tests.fixtures.personas import make_user
-from tests.playground.conftest import chat_data
+from tests.playground.conftest import chat_data, conversation_for
 
 HISTORY = reverse("playground:history")
 LINKS = reverse("playground:links")
 HTMX = {"HX-Request": "true"}
-
-
-def conversation_for(owner, title: str, *, endpoint=None, age=timedelta(0), said: str = ""):
-    conversation = Conversation.objects.create(
-        owner=owner, title=title, endpoint=endpoint, model_name="demo-chat"
-    )
-    if said:
-        Message.objects.create(conversation=conversation, role="user", content=said)
-        Message.objects.create(
-            conversation=conversation, role="assistant", content="Sure.", finish_reason="stop"
-        )
-    Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now() - age)
-    conversation.refresh_from_db()
-    return conversation
-
-
-def link_for(conversation, maker, *, kind=ShareLink.Kind.LIVE, expires_in=timedelta(days=1)):
-    return services.share_link_create(
-        conversation=conversation,
-        created_by=maker,
-        kind=kind,
-        public=False,
-        expires_in=expires_in,
-        endpoint=conversation.endpoint,
-        system_prompt="",
-        params={},
-        rate_per_link=30,
-        rate_per_visitor=6,
-    )
 
 
 # ---------------------------------------------------------------- saved conversations
@@ -188,33 +156,6 @@ def test_relative_times_read_in_both_languages():
 # ---------------------------------------------------------------- the Admins' share links
 
 
-@pytest.fixture
-def links(admin, member, endpoint):
-    """One link of each state, by two makers; dave was a Member and is a Viewer now."""
-    dave = make_user("dave", "Member")
-    answering = link_for(
-        conversation_for(member, "Live for the sales team", endpoint=endpoint), member
-    )
-    transcript = link_for(
-        conversation_for(member, "Transcript for docs", endpoint=endpoint),
-        member,
-        kind=ShareLink.Kind.TRANSCRIPT,
-    )
-    paused = link_for(conversation_for(dave, "Dave's demo", endpoint=endpoint), dave)
-    dave.groups.set([Group.objects.get_or_create(name="Viewer")[0]])
-    revoked = link_for(conversation_for(admin, "Revoked one", endpoint=endpoint), admin)
-    services.share_link_revoke(link=revoked, by=admin)
-    expired = link_for(conversation_for(member, "Old demo", endpoint=endpoint), member)
-    ShareLink.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(hours=3))
-    return {
-        "answering": answering,
-        "transcript": transcript,
-        "paused": paused,
-        "revoked": revoked,
-        "expired": expired,
-    }
-
-
 def row_of(html: str, link: ShareLink) -> str:
     return html.split(f'data-link="{link.code}"')[1].split("</tr>")[0]
 
@@ -254,7 +195,8 @@ def test_admins_see_every_share_link_with_its_maker_and_state(as_admin, links):
 @pytest.mark.parametrize(
     ("state", "shown"),
     [
-        ("answering", {"answering", "transcript"}),
+        ("answering", {"answering"}),
+        ("open", {"transcript"}),
         ("paused", {"paused"}),
         ("ended", {"revoked", "expired"}),
         ("", {"answering", "transcript", "paused", "revoked", "expired"}),
