@@ -166,9 +166,11 @@ def test_keyboard_only_create_deploy_and_chat(
         screenshot(page, "keyboard-endpoint-active")
 
         # The playground, from the endpoint's next step.
-        tab_to(page, ".next-step-link[href='/playground/']")
+        tab_to(page, ".next-step-link[href^='/playground/?endpoint=']")
         press(page, "Enter")
-        page.wait_for_url("**/playground/")
+        page.wait_for_url("**/playground/?endpoint=*")
+        # It opens on the endpoint it came from.
+        assert page.locator("#pg-endpoint").input_value() == str(endpoint.code)
         page.evaluate(WATCH)
         # Replies run to their max_tokens (the demo model may otherwise end after a few words).
         lp.set_faults(token_per_second=20, ignore_eos=True)
