@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from endpoints.models import Endpoint
 from gateway import selectors
 from gateway.models import ALIAS_ONE_WORD, ALIAS_PATTERN, GatewayKey, normalize_alias
+from gateway.services import SCOPE_NEEDS_ONE
 
 # The limits are stored in PositiveIntegerFields: a larger number would fail in the database
 # (a 500) instead of in the form. Two thousand million a minute or a day is no limit at all.
@@ -22,6 +23,12 @@ LIMIT_ERRORS = {
     "max_value": _("At most %(limit_value)s. For no limit, enter 0."),
 }
 KEEP, NEW_EXPIRY, NO_EXPIRY = "keep", "days", "never"
+# An edited key's scope is said, not read from an empty list: a key whose endpoints were all
+# deleted shows none ticked, and saving a rename must not open it to every endpoint.
+ALL_ENDPOINTS, ONLY_TICKED = "all", "only"
+SCOPE_TICKS_UNUSED = _(
+    "Choose “Only the endpoints ticked” to keep these, or untick them for every endpoint."
+)
 EXPIRY_DAYS_NEEDED = _("Enter the number of days, counted from now.")
 EXPIRY_DAYS_UNUSED = _(
     "Days are for a new expiry: choose “New expiry” too, or leave the days empty."
@@ -55,6 +62,14 @@ class KeyForm(forms.Form):
         help_text=_("Admins: the app this key belongs to (you stay its owner)."),
     )
     # Editing only: keep the expiry, give a new one (expires_in_days), or none.
+    scope = forms.ChoiceField(
+        label=_("Endpoints it may call"),
+        widget=forms.RadioSelect,
+        choices=[
+            (ALL_ENDPOINTS, _("Every endpoint, including those made later")),
+            (ONLY_TICKED, _("Only the endpoints ticked")),
+        ],
+    )
     expiry = forms.ChoiceField(label=_("Expiry"), widget=forms.RadioSelect)
     expires_in_days = forms.IntegerField(
         label=_("Expires after (days)"),
@@ -102,6 +117,7 @@ class KeyForm(forms.Form):
             del self.fields["app_name"]
         if key is None:
             del self.fields["expiry"]
+            del self.fields["scope"]
             return
         choices: list[tuple[str, object]] = [
             (NEW_EXPIRY, _("New expiry")),
@@ -114,6 +130,7 @@ class KeyForm(forms.Form):
         assert isinstance(expiry, forms.ChoiceField)
         expiry.choices = choices
         self.fields["expires_in_days"].help_text = _("For a new expiry: days from now.")
+        self.fields["endpoints"].help_text = _("With “Only the endpoints ticked”.")
 
     def clean(self) -> dict:
         data = super().clean() or {}
@@ -123,7 +140,18 @@ class KeyForm(forms.Form):
                 self.add_error("expires_in_days", EXPIRY_DAYS_NEEDED)
             elif choice in (KEEP, NO_EXPIRY) and days:
                 self.add_error("expires_in_days", EXPIRY_DAYS_UNUSED)
+            ticked = data.get("endpoints")
+            if data.get("scope") == ONLY_TICKED and not ticked and "endpoints" not in self.errors:
+                self.add_error("endpoints", SCOPE_NEEDS_ONE)
+            elif data.get("scope") == ALL_ENDPOINTS and ticked:
+                self.add_error("endpoints", SCOPE_TICKS_UNUSED)
         return data
+
+    def all_endpoints(self) -> bool:
+        """A new key with none ticked may call every endpoint; an edited one says which."""
+        if "scope" in self.fields:
+            return self.cleaned_data.get("scope") == ALL_ENDPOINTS
+        return not self.cleaned_data.get("endpoints")
 
     def expires_at(self) -> datetime | None:
         choice = self.cleaned_data.get("expiry")
@@ -146,6 +174,7 @@ def _initial(key: GatewayKey | None) -> dict:
     return {
         "name": key.name,
         "expiry": KEEP if key.expires_at else NO_EXPIRY,
+        "scope": ALL_ENDPOINTS if key.all_endpoints else ONLY_TICKED,
         "endpoints": [] if key.all_endpoints else list(key.endpoints.all()),
         "requests_per_minute": key.requests_per_minute or 0,
         "tokens_per_minute": key.tokens_per_minute or 0,

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
 from endpoints.models import Endpoint
@@ -20,6 +21,10 @@ from gateway import keyformat, store
 from gateway.models import GatewayKey, ModelAlias, normalize_alias
 
 logger = logging.getLogger(__name__)
+
+
+# A key limited to endpoints keeps at least one (see gateway_key_update).
+SCOPE_NEEDS_ONE = gettext_lazy("Tick at least one endpoint, or choose every endpoint.")
 
 
 def key_versions_bump(digests: list[str]) -> bool:
@@ -102,14 +107,16 @@ def gateway_key_create(
     return NewKey(key=key, secret=raw)
 
 
-REVOKED_KEY_UNCHANGED = _("This key is revoked: a revoked key cannot be changed.")
+# Lazy: translated when shown, in the reader's language (not once at import).
+REVOKED_KEY_UNCHANGED = gettext_lazy("This key is revoked: a revoked key cannot be changed.")
 
 
 def gateway_key_update(
     *,
     key: GatewayKey,
     name: str,
-    endpoints: list[Endpoint] | None,
+    all_endpoints: bool,
+    endpoints: list[Endpoint],
     expires_at: datetime | None,
     requests_per_minute: int | None,
     tokens_per_minute: int | None,
@@ -118,7 +125,11 @@ def gateway_key_update(
 ) -> GatewayKey:
     """Change what a key may do (its secret stays): every web process uses the change from its
     next request. Usage already counted in the current minute and day stays counted (the
-    counters belong to the key, not to its settings). A revoked key is refused."""
+    counters belong to the key, not to its settings). A revoked key is refused. The scope is
+    said (`all_endpoints`), never inferred from an empty list: a limited key keeps at least one
+    endpoint, or its edit is refused."""
+    if not all_endpoints and not endpoints:
+        raise ValidationError({"endpoints": SCOPE_NEEDS_ONE})
     with transaction.atomic():
         # Locked: a revoke racing this edit either lands first (and the edit is refused) or
         # waits for it; an edit never writes over a revoked key.
@@ -128,7 +139,7 @@ def gateway_key_update(
         if expires_at is not None and expires_at != row.expires_at and expires_at <= timezone.now():
             raise ValidationError({"expires_at": _("The expiry must be in the future.")})
         row.name = name
-        row.all_endpoints = not endpoints
+        row.all_endpoints = all_endpoints
         row.expires_at = expires_at
         row.requests_per_minute = requests_per_minute or None
         row.tokens_per_minute = tokens_per_minute or None
@@ -144,7 +155,7 @@ def gateway_key_update(
                 "tokens_per_day",
             ]
         )
-        row.endpoints.set(endpoints or [])
+        row.endpoints.set([] if all_endpoints else endpoints)
         _bump_on_commit([row.hashed])
     logger.info(
         "gateway: key %s… changed by %s",

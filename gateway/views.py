@@ -133,6 +133,7 @@ def key_edit(request: AuthenticatedHttpRequest, code) -> HttpResponse:
                 services.gateway_key_update(
                     key=key,
                     name=data["name"],
+                    all_endpoints=form.all_endpoints(),
                     endpoints=list(data["endpoints"]),
                     expires_at=form.expires_at(),
                     requests_per_minute=data["requests_per_minute"],

@@ -38,6 +38,8 @@ def test_member_edits_a_key_from_the_keys_page(
 
     page.get_by_label(rpm).fill("5")
     page.get_by_label(other_endpoint.name, exact=False).check()
+    # Ticking an endpoint limits the key to the ticked ones.
+    assert page.locator('input[name="scope"][value="only"]').is_checked()
     # Typing days chooses a new expiry; choosing none clears them again.
     page.locator("#id_expires_in_days").fill("30")
     assert page.get_by_label(new_expiry).is_checked()

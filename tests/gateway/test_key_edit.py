@@ -33,6 +33,8 @@ def form(**changes) -> dict:
         "tokens_per_day": 0,
     }
     data.update(changes)
+    # The scope is said: only the ticked endpoints when some are, else every endpoint.
+    data.setdefault("scope", "only" if data.get("endpoints") else "all")
     return data
 
 
@@ -231,7 +233,8 @@ def test_an_edit_racing_a_revoke_is_refused(member):
         services.gateway_key_update(
             key=made.key,
             name="changed",
-            endpoints=None,
+            all_endpoints=True,
+            endpoints=[],
             expires_at=None,
             requests_per_minute=1,
             tokens_per_minute=None,
@@ -239,3 +242,46 @@ def test_an_edit_racing_a_revoke_is_refused(member):
         )
     made.key.refresh_from_db()
     assert made.key.name == "racing"
+
+
+def test_a_rename_never_opens_a_key_whose_endpoints_were_all_deleted(
+    as_member, member, gw_endpoint, other_endpoint
+):
+    """Its edit form showed none ticked, and none ticked meant every endpoint: a rename opened the
+    key to all of them, on the page and with the command (found by a breaker)."""
+    from django.core.management import CommandError, call_command
+
+    from endpoints.models import Endpoint
+
+    made = make_key(member, name="scoped", endpoints=[other_endpoint])
+    Endpoint.objects.filter(pk=other_endpoint.pk).update(status=Endpoint.Status.DELETED)
+
+    page = as_member.get(edit_url(made.key))
+    assert page.context["form"]["scope"].value() == "only"
+    refused = as_member.post(edit_url(made.key), form(name="renamed", scope="only"))
+    assert refused.status_code == 400
+    assert "Tick at least one endpoint, or choose every endpoint." in refused.content.decode()
+    with pytest.raises(CommandError, match="Tick at least one endpoint"):
+        call_command("gateway_key", "edit", made.key.prefix, "--name", "renamed")
+    made.key.refresh_from_db()
+    assert (made.key.name, made.key.all_endpoints) == ("scoped", False)
+    assert list(made.key.endpoints.all()) == [other_endpoint]
+
+    # Said plainly, it may be opened, or limited again to a live endpoint.
+    assert as_member.post(edit_url(made.key), form(endpoints=[gw_endpoint.pk])).status_code == 302
+    made.key.refresh_from_db()
+    assert not made.key.all_endpoints and list(made.key.endpoints.all()) == [gw_endpoint]
+    assert as_member.post(edit_url(made.key), form(scope="all")).status_code == 302
+    made.key.refresh_from_db()
+    assert made.key.all_endpoints
+
+
+def test_every_endpoint_with_endpoints_ticked_is_refused_not_guessed(
+    as_member, member, gw_endpoint
+):
+    made = make_key(member, name="mixed", endpoints=[gw_endpoint])
+    answer = as_member.post(edit_url(made.key), form(scope="all", endpoints=[gw_endpoint.pk]))
+    assert answer.status_code == 400
+    assert "to keep these, or untick them" in answer.content.decode()
+    made.key.refresh_from_db()
+    assert not made.key.all_endpoints

@@ -21,6 +21,7 @@ def save(client, key, **changes) -> None:
         "tokens_per_day": key.tokens_per_day or 0,
         **changes,
     }
+    data.setdefault("scope", "only" if data.get("endpoints") else "all")
     answer = client.post(reverse("gateway:edit", args=[key.code]), data)
     assert answer.status_code == 302, answer.content.decode()
 

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from gateway import services
-from gateway.forms import KEEP, NEW_EXPIRY, NO_EXPIRY, KeyForm
+from gateway.forms import ALL_ENDPOINTS, KEEP, NEW_EXPIRY, NO_EXPIRY, ONLY_TICKED, KeyForm
 from gateway.models import GatewayKey
 from gateway.selectors import live_endpoints
 
@@ -136,8 +136,10 @@ class Command(BaseCommand):
             expiry = NO_EXPIRY
         else:
             expiry = KEEP
+        every = all_endpoints or (endpoint is None and key.all_endpoints)
         data = {
             "name": key.name if name is None else name,
+            "scope": ALL_ENDPOINTS if every else ONLY_TICKED,
             "endpoints": scope,
             "expiry": expiry,
             "expires_in_days": "" if days is None else days,
@@ -151,6 +153,7 @@ class Command(BaseCommand):
             services.gateway_key_update(
                 key=key,
                 name=form.cleaned_data["name"],
+                all_endpoints=form.all_endpoints(),
                 endpoints=list(form.cleaned_data["endpoints"]),
                 expires_at=form.expires_at(),
                 requests_per_minute=form.cleaned_data["requests_per_minute"],
