@@ -88,7 +88,9 @@ def authenticate(environ: dict) -> KeyInfo:
         if info is None and digest in _unknown:
             raise Refused("unknown")
         info = load(digest)
-    elif not info.usable:
+    elif not info.usable or info.expired():
+        # A refusal from the cached copy is checked against Redis first: the key may have been
+        # renewed (or un-expired by an edit) since, and the next request follows it.
         info = current(info)
     return usable(info)
 

@@ -395,3 +395,30 @@ def test_a_refused_api_key_is_worded_as_an_api_key(gw_endpoint, member_key, plat
     )
     message = assert_openai_error(answer, 502, code="upstream_auth_failed")["message"]
     assert "API key" in message and "token" not in message
+
+
+def test_an_expired_key_renewed_works_from_the_next_request(
+    gw_endpoint, member, django_capture_on_commit_callbacks
+):
+    """The cached copy's "expired" was final until the cache ran out (5 s): a renewal was ignored
+    meanwhile (found by a breaker). A refusal is now checked against the key's version first."""
+    from gateway import services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        made = make_key(member, expires_at=timezone.now() + timedelta(seconds=1))
+        made.key.expires_at = timezone.now() - timedelta(seconds=1)
+        made.key.save()
+    body = chat_body(gw_endpoint.name)
+    assert call("POST", "/v1/chat/completions", key=made.secret, body=body).status == 401
+    with django_capture_on_commit_callbacks(execute=True):
+        services.gateway_key_update(
+            key=made.key,
+            name=made.key.name,
+            all_endpoints=True,
+            endpoints=[],
+            expires_at=None,
+            requests_per_minute=None,
+            tokens_per_minute=None,
+            tokens_per_day=None,
+        )
+    assert call("POST", "/v1/chat/completions", key=made.secret, body=body).status == 200
