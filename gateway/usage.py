@@ -73,6 +73,21 @@ def store_now(record: dict) -> bool:
     )
 
 
+# What a PositiveIntegerField holds on every database.
+_COUNT_MAX = 2_147_483_647
+
+
+def _count(value) -> int | None:
+    """A token count or a time as a storable whole number, else None (unknown). The counts come
+    from the model server's `usage`: a negative or absurd one would make the database refuse the
+    row, and SQLite's INSERT OR IGNORE (the duplicates' guard) drops such a row without a word."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if value != value or not 0 <= value <= _COUNT_MAX:  # NaN, negative, beyond the column
+        return None
+    return int(value)
+
+
 def _record_row(data: dict):
     from gateway.models import UsageRecord
 
@@ -85,11 +100,11 @@ def _record_row(data: dict):
         model=storable(str(data.get("model") or ""))[:200],
         stream=bool(data.get("stream")),
         status=data["status"],
-        prompt_tokens=data.get("prompt_tokens"),
-        completion_tokens=data.get("completion_tokens"),
+        prompt_tokens=_count(data.get("prompt_tokens")),
+        completion_tokens=_count(data.get("completion_tokens")),
         tokens_estimated=bool(data.get("tokens_estimated")),
-        ttft_ms=data.get("ttft_ms"),
-        total_ms=data.get("total_ms"),
+        ttft_ms=_count(data.get("ttft_ms")),
+        total_ms=_count(data.get("total_ms")),
         error=storable(str(data.get("error") or ""))[:500],
     )
 

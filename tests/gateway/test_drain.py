@@ -75,7 +75,7 @@ def test_a_record_the_database_refuses_is_set_aside_and_the_others_flow(caplog, 
     monkeypatch.setattr(usage, "UNSTORABLE_KEPT", 2)
     caplog.set_level(logging.WARNING, logger="gateway.usage")
     before = record()
-    negative = record(prompt_tokens=-1)  # the column's CHECK (>= 0) refuses it
+    negative = record(status=-1)  # the column's CHECK (>= 0) refuses it
     unreadable = record(at="yesterday")
     after = record()
     for made in (before, negative, unreadable, after):
@@ -98,6 +98,18 @@ def test_a_record_the_database_refuses_is_set_aside_and_the_others_flow(caplog, 
     caplog.clear()
     assert usage.drain() == 0
     assert caplog.records == []
-    usage.push(record(prompt_tokens=-2))
+    usage.push(record(status=-2))
     assert usage.drain() == 1
     assert len(set_aside()) == 2
+
+
+@pytest.mark.parametrize("bad", [-5, 2**40, float("nan"), "12", True])
+def test_a_count_the_model_server_got_wrong_is_stored_as_unknown(bad):
+    """Token counts come from the endpoint's `usage`: a negative one made the database refuse
+    the row, and SQLite's INSERT OR IGNORE dropped it without a word (found by a breaker)."""
+    odd = record(prompt_tokens=bad, completion_tokens=3, total_ms=bad)
+    usage.push(odd)
+    assert usage.drain() == 1
+    row = stored(odd)
+    assert (row.prompt_tokens, row.completion_tokens, row.total_ms) == (None, 3, None)
+    assert set_aside() == []
