@@ -88,7 +88,10 @@ UNAUTHORIZED = {
         "made on the dashboard's Keys page.",
         "missing_api_key",
     ),
-    "malformed": ("The API key is malformed: gateway keys start with `idk_`.", "invalid_api_key"),
+    "malformed": (
+        "The API key is malformed: a gateway key is `idk_` and 43 letters, digits, - or _.",
+        "invalid_api_key",
+    ),
     "unknown": ("Incorrect API key provided.", "invalid_api_key"),
     "revoked": (
         "This API key has been revoked, or its owner may no longer use the gateway.",

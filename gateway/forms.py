@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django import forms
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -49,15 +50,25 @@ class EndpointsChoiceField(forms.ModelChoiceField):
         return f"{obj.name} ({obj.region})"
 
 
+# A name is shown in tables and written in log lines: no control characters (a tab, an escape).
+PRINTABLE = RegexValidator(
+    r"[\x00-\x1f\x7f]",
+    inverse_match=True,
+    message=_("Use printable characters only (no tabs, line breaks or control characters)."),
+)
+
+
 class KeyForm(forms.Form):
     name = forms.CharField(
         label=_("Name"),
         max_length=100,
+        validators=[PRINTABLE],
         help_text=_("What the key is for, e.g. “laptop” or “nightly eval job”."),
     )
     app_name = forms.CharField(
         label=_("For an application"),
         max_length=100,
+        validators=[PRINTABLE],
         required=False,
         help_text=_("Admins: the app this key belongs to (you stay its owner)."),
     )

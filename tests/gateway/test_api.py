@@ -422,3 +422,12 @@ def test_an_expired_key_renewed_works_from_the_next_request(
             tokens_per_day=None,
         )
     assert call("POST", "/v1/chat/completions", key=made.secret, body=body).status == 200
+
+
+def test_a_malformed_key_is_told_the_shape_of_a_key(member_key):
+    answer = call("GET", "/v1/models", key=member_key.secret + "zz")
+    message = assert_openai_error(answer, 401)["message"]
+    assert message == (
+        "The API key is malformed: a gateway key is `idk_` and 43 letters, digits, - or _."
+    )
+    assert member_key.secret not in message

@@ -80,3 +80,34 @@ def test_command_refuses_a_revoked_or_unknown_key(member):
         edit("idk_nothing", "--rpm", "5")
     made.key.refresh_from_db()
     assert made.key.requests_per_minute is None
+
+
+def test_a_whole_key_given_for_its_prefix_is_refused_and_never_repeated(member):
+    """A mistyped whole key edited the key all the same, and one matching nothing was repeated
+    in the error, into the script's log (found by a breaker)."""
+    made = make_key(member, name="ci")
+    for given in (made.secret, made.secret[:-1] + "x", made.key.prefix + "zz"):
+        with pytest.raises(CommandError) as refused:
+            edit(given, "--name", "changed")
+        assert given not in str(refused.value) and made.secret[12:20] not in str(refused.value)
+        assert "Give the key's prefix (12 characters" in str(refused.value)
+    assert stored(made.key)[0] == "ci"
+    # The prefix as the Keys page and `list` show it, with its ellipsis, is fine.
+    assert "Changed" in edit(made.key.prefix + "…", "--name", "renamed")
+
+
+def test_a_name_with_control_characters_is_refused(member, as_member):
+    made = make_key(member, name="ci")
+    with pytest.raises(CommandError, match="Use printable characters only"):
+        edit(made.key.prefix, "--name", "x\x01y")
+    page = as_member.post(
+        "/keys/",
+        {
+            "name": "tab\there",
+            "requests_per_minute": 0,
+            "tokens_per_minute": 0,
+            "tokens_per_day": 0,
+        },
+    )
+    assert page.status_code == 400 and "Use printable characters only" in page.content.decode()
+    assert stored(made.key)[0] == "ci"

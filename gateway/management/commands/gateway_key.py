@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from gateway import services
+from gateway import keyformat, services
 from gateway.forms import ALL_ENDPOINTS, KEEP, NEW_EXPIRY, NO_EXPIRY, ONLY_TICKED, KeyForm
 from gateway.models import GatewayKey
 from gateway.selectors import live_endpoints
@@ -189,8 +189,17 @@ FLAGS = {
 
 
 def _key_by_prefix(prefix: str) -> GatewayKey:
-    key = GatewayKey.objects.filter(prefix=prefix[:12]).first()
-    if key is None or not prefix.startswith(key.prefix):
+    """The key whose prefix (the 12 characters the Keys page shows, `…` allowed) this is. A whole
+    key, or anything longer, is refused without being repeated: it may be a secret pasted by
+    mistake, and a script's log keeps what a command says."""
+    prefix = prefix.rstrip("…").strip()
+    if len(prefix) > keyformat.PREFIX_LENGTH:
+        raise CommandError(
+            f"Give the key's prefix ({keyformat.PREFIX_LENGTH} characters, as the Keys page and "
+            "`gateway_key list` show it), not more: what was given is not repeated here."
+        )
+    key = GatewayKey.objects.filter(prefix=prefix).first()
+    if key is None:
         raise CommandError(f"No key with prefix {prefix!r}.")
     return key
 
