@@ -93,6 +93,19 @@ def normalize_alias(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+class ModelAliasQuerySet(models.QuerySet):
+    def named(self, text: str) -> ModelAliasQuerySet:
+        """The aliases that are `text` regardless of case and width, in any script. The database
+        folds case (iexact), but SQLite's folds ASCII letters only: a name with other letters
+        (`MÔ-HÌNH`) is also compared here, in Python, over the aliases (a short list)."""
+        wanted = normalize_alias(text)
+        if wanted.isascii():
+            return self.filter(alias__iexact=wanted)
+        folded = wanted.casefold()
+        same = [pk for pk, alias in self.values_list("pk", "alias") if alias.casefold() == folded]
+        return self.filter(pk__in=same)
+
+
 class ModelAlias(models.Model):
     """Another name for an endpoint on the gateway (`model` may be the alias or the name)."""
 
@@ -102,6 +115,8 @@ class ModelAlias(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ModelAliasQuerySet.as_manager()
 
     class Meta:
         ordering = ["alias"]
@@ -117,7 +132,7 @@ class ModelAlias(models.Model):
         self.alias = normalize_alias(self.alias or "")
         if not ALIAS_PATTERN.fullmatch(self.alias):
             raise ValidationError({"alias": ALIAS_ONE_WORD})
-        same = ModelAlias.objects.filter(alias__iexact=self.alias).exclude(pk=self.pk).first()
+        same = ModelAlias.objects.named(self.alias).exclude(pk=self.pk).first()
         if same is not None:
             raise ValidationError(
                 {

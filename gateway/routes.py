@@ -47,11 +47,11 @@ def resolve(model: str) -> Route | None:
 
 
 def _lookup(model: str) -> object:
-    from gateway.models import ModelAlias, normalize_alias
+    from gateway.models import ModelAlias
 
     related = ("credential", "access_credential")
     alias = (
-        ModelAlias.objects.filter(alias__iexact=normalize_alias(model))
+        ModelAlias.objects.named(model)
         .exclude(endpoint__status=Endpoint.Status.DELETED)
         .select_related(*(f"endpoint__{r}" for r in related))
         .first()

@@ -127,3 +127,20 @@ def test_an_endpoint_name_matches_regardless_of_case(gw_endpoint, member_key):
         answer = call("POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(model))
         assert answer.status == 200, answer.body
         assert call("GET", f"/v1/models/{model}", key=member_key.secret).status == 200
+
+
+def test_a_vietnamese_alias_is_one_name_in_any_case_on_every_database(gw_endpoint, member_key):
+    """SQLite folds ASCII letters only: `MÔ-HÌNH` missed `mô-hình`, and both could be saved
+    (found by a breaker under make run's SQLite). Run on PostgreSQL and SQLite alike."""
+    from django.core.exceptions import ValidationError
+
+    from gateway import services
+
+    services.model_alias_set(endpoint=gw_endpoint, alias="mô-hình")
+    for model in ("mô-hình", "MÔ-HÌNH", "Mô-Hình"):
+        routes.forget_all()
+        answer = call("POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(model))
+        assert answer.status == 200, (model, answer.body)
+    with pytest.raises(ValidationError, match="differ only in case"):
+        services.model_alias_set(endpoint=gw_endpoint, alias="MÔ-HÌNH")
+    assert list(ModelAlias.objects.values_list("alias", flat=True)) == ["mô-hình"]
