@@ -295,7 +295,13 @@ def _admit(call: Call, chat: validation.ChatCall, key: authn.KeyInfo, endpoint_i
         call.reservation, call.reserved = verdict.reservation, chat.cost
         call.opened = True
         return
-    raise ApiError(503, "The key changed while it was being checked: try again.", retry_after=1)
+    raise ApiError(
+        503,
+        "The key changed while it was being checked: try again.",
+        type_="service_unavailable",
+        code="key_changed",
+        retry_after=1,
+    )
 
 
 def _never_fits(chat: validation.ChatCall, key: authn.KeyInfo) -> ApiError | None:
