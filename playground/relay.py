@@ -25,6 +25,7 @@ import json
 import logging
 import select
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -296,25 +297,34 @@ class RelayBody:
         """The opener's stream, or None if the browser left while the endpoint had not answered
         (one waking up may take minutes): Stop is then saved at once, not when it answers.
 
-        Under gevent the open runs in a greenlet of its own and the browser's connection is
-        looked at every WAITING_CHECK_SECONDS. The open is not killed (it may be minting a token
-        under a lock): the stream it opens later is closed. Elsewhere the open just waits.
+        Under gevent a timer looks at the browser's connection every WAITING_CHECK_SECONDS
+        while the open waits, and is cleared as soon as the endpoint answers, which it nearly
+        always does first (a timer set and cleared: no switch, nothing added to a fast reply's
+        first token). Once the browser has gone, BrowserLeft is raised inside the open, as
+        gevent.Timeout raises its own (from the hub), which closes the connection to the
+        endpoint. Elsewhere the open just waits.
         """
         assert self.opener is not None
         if self.client_socket is None or not greenlet_per_request():
             return self.opener()
         import gevent
 
-        opening = gevent.spawn(_open_in_own_greenlet, self.opener)
-        while not opening.ready():
-            opening.join(timeout=WAITING_CHECK_SECONDS)
-            if not opening.ready() and client_gone(self.client_socket):
-                opening.link_value(_close_what_opened)
-                return None
-        stream, failure = opening.value
-        if failure is not None:
-            raise failure
-        return stream
+        request, sock = gevent.getcurrent(), self.client_socket
+        timer = gevent.get_hub().loop.timer(WAITING_CHECK_SECONDS, WAITING_CHECK_SECONDS)
+
+        def look() -> None:
+            if client_gone(sock):
+                timer.stop()
+                request.throw(BrowserLeft())
+
+        timer.start(look)
+        try:
+            return self.opener()
+        except BrowserLeft:
+            return None
+        finally:
+            timer.stop()
+            timer.close()
 
     def _finish(self, status: int | None = None) -> None:
         if self._finished:
@@ -353,22 +363,15 @@ class RelayBody:
 WAITING_CHECK_SECONDS = 0.25
 
 
-def _open_in_own_greenlet(opener: Callable[[], ChatStream]):
-    """(stream, None) or (None, the exception): raised again in the request's greenlet, so an
-    expected failure is not printed as a crashed greenlet."""
-    try:
-        return opener(), None
-    except Exception as exc:
-        return None, exc
-    finally:
-        # This greenlet's own database connection, if minting a token opened one.
-        release_database_connection()
+class BrowserLeft(Exception):
+    """The browser closed its connection while the endpoint had not answered yet."""
 
 
-def _close_what_opened(opening) -> None:
-    stream, _failure = opening.value
-    if stream is not None:
-        stream.close()
+def _select_now():
+    """select() itself: gevent's adds a switch even with no timeout, which the hub (where the
+    waiting timer looks) may not make and a streaming reply need not pay for each chunk."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey.get_original("select", "select") if monkey else select.select
 
 
 def client_gone(sock) -> bool:
@@ -377,7 +380,7 @@ def client_gone(sock) -> bool:
     if sock is None:
         return False
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
+        readable, _, _ = _select_now()([sock], [], [], 0)
         if not readable:
             return False
         return sock.recv(1, socket.MSG_PEEK) == b""
