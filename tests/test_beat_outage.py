@@ -107,6 +107,31 @@ def test_a_failure_that_is_not_the_broker_is_still_logged_in_full(caplog):
     assert len(errors) == 2 and all(r.exc_info for r in errors)
 
 
+def test_a_send_broken_by_beat_stopping_is_one_line_not_a_traceback(caplog):
+    """A stop's SystemExit raised mid-send (Celery then reads "I/O operation on closed file")
+    was logged as a Message Error with its traceback (seen in a real beat stopped right after a
+    send; a full run's flake)."""
+    scheduler = Flaky()
+
+    def cut_by_the_stop(entry, producer=None, advance=True, **kwargs):
+        try:
+            try:
+                raise SystemExit()
+            except SystemExit:
+                raise ValueError("I/O operation on closed file.")  # noqa: B904
+        except ValueError as exc:
+            raise SchedulingError(f"Couldn't apply scheduled task {entry.name}: {exc}")  # noqa: B904
+
+    scheduler.apply_async = cut_by_the_stop  # type: ignore[method-assign]
+    with caplog.at_level(logging.INFO, logger="webapp.beat"):
+        scheduler.apply_entry(ENTRIES[0])
+    assert [r.levelno for r in caplog.records] == [logging.INFO, logging.INFO]
+    assert caplog.records[-1].getMessage() == (
+        "Beat is stopping: poll was not sent (it is, once beat runs again)"
+    )
+    assert all(r.exc_info is None for r in caplog.records)
+
+
 def test_broker_down_looks_through_the_wrapping():
     assert broker_down(refused())
     assert broker_down(ConnectionRefusedError())

@@ -10,6 +10,7 @@ broker being away (a task that cannot be serialised, …) is still logged in ful
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 from celery.beat import PersistentScheduler
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -27,17 +28,26 @@ BROKER_DOWN = (
 )
 
 
-def broker_down(exc: BaseException) -> bool:
-    """The broker is away: the exception or one it was raised from (Celery wraps it in a
-    SchedulingError, kombu in its OperationalError) is a connection failure."""
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and those it was raised from or during (Celery wraps the broker's in a
+    SchedulingError, kombu in its OperationalError)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, BROKER_DOWN):
-            return True
+        yield current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
-    return False
+
+
+def broker_down(exc: BaseException) -> bool:
+    """The broker is away: a connection failure somewhere in the chain."""
+    return any(isinstance(e, BROKER_DOWN) for e in _chain(exc))
+
+
+def stopping(exc: BaseException) -> bool:
+    """Beat was told to stop while it sent a task: its signal handler's SystemExit broke the
+    send (the error then reads "I/O operation on closed file")."""
+    return any(isinstance(e, SystemExit | KeyboardInterrupt) for e in _chain(exc))
 
 
 class QuietScheduler(PersistentScheduler):
@@ -51,6 +61,11 @@ class QuietScheduler(PersistentScheduler):
         try:
             result = self.apply_async(entry, producer=producer, advance=False)
         except Exception as exc:
+            if stopping(exc):
+                logger.info(
+                    "Beat is stopping: %s was not sent (it is, once beat runs again)", entry.name
+                )
+                return
             if not broker_down(exc):
                 logger.error("Message Error: %s", exc, exc_info=True)
                 return
