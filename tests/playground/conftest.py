@@ -110,25 +110,44 @@ def text_of(evs: list[dict]) -> str:
     return "".join(e["text"] for e in evs if e["type"] == "delta")
 
 
-@pytest.fixture
-def long_reply(member, endpoint) -> Conversation:
-    """A saved conversation whose reply has figures past a thousand (grouped when shown)."""
+def saved_exchange(
+    owner, endpoint, *, title: str, question: str, answer: str, system_prompt: str = "", **figures
+) -> Conversation:
+    """A conversation of one question and its finished reply, as the relay stores them;
+    `figures` are the reply's (ttft_ms, total_ms, prompt_tokens, completion_tokens)."""
     conversation = Conversation.objects.create(
-        owner=member, title="Figures", endpoint=endpoint, model_name="demo-chat"
+        owner=owner,
+        title=title,
+        endpoint=endpoint,
+        model_name="demo-chat",
+        system_prompt=system_prompt,
     )
-    Message.objects.create(conversation=conversation, role="user", content="Write a lot")
+    Message.objects.create(conversation=conversation, role="user", content=question)
     Message.objects.create(
         conversation=conversation,
         role="assistant",
-        content="A lot.",
+        content=answer,
         model_name="demo-chat",
         finish_reason="stop",
+        **figures,
+    )
+    return conversation
+
+
+@pytest.fixture
+def long_reply(member, endpoint) -> Conversation:
+    """A saved conversation whose reply has figures past a thousand (grouped when shown)."""
+    return saved_exchange(
+        member,
+        endpoint,
+        title="Figures",
+        question="Write a lot",
+        answer="A lot.",
         ttft_ms=1362,
         total_ms=2500,
         prompt_tokens=12,
         completion_tokens=1234,
     )
-    return conversation
 
 
 def conversation_for(owner, title: str, *, endpoint=None, age=timedelta(0), said: str = ""):

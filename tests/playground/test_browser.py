@@ -221,18 +221,15 @@ def test_a_viewer_reads_a_shared_transcript(page, live_server, member, viewer, e
     from datetime import timedelta
 
     from playground import services
-    from playground.models import Message
+    from tests.playground.conftest import saved_exchange
 
-    conversation = Conversation.objects.create(
-        owner=member, title="Deploying Qwen", endpoint=endpoint, system_prompt="Be brief."
-    )
-    Message.objects.create(conversation=conversation, role="user", content="How long to deploy?")
-    Message.objects.create(
-        conversation=conversation,
-        role="assistant",
-        content="Real deploys take 14 to 48 minutes.",
-        model_name="demo-chat",
-        finish_reason="stop",
+    conversation = saved_exchange(
+        member,
+        endpoint,
+        title="Deploying Qwen",
+        system_prompt="Be brief.",
+        question="How long to deploy?",
+        answer="Real deploys take 14 to 48 minutes.",
         ttft_ms=41,
         total_ms=388,
         prompt_tokens=9,

@@ -10,9 +10,10 @@ import pytest
 from django.conf import settings
 
 from playground import params, services
-from playground.models import Conversation, Message, ShareLink
+from playground.models import ShareLink
 from tests.browser.axe import AXE
 from tests.fixtures.browser import screenshot
+from tests.playground.conftest import saved_exchange
 
 pytestmark = pytest.mark.browser
 
@@ -30,16 +31,12 @@ def heading_order_violations(page) -> list[str]:
 
 
 def share(member, endpoint, kind) -> ShareLink:
-    conversation = Conversation.objects.create(
-        owner=member, title="Deploying Qwen", endpoint=endpoint, model_name="demo-chat"
-    )
-    Message.objects.create(conversation=conversation, role="user", content="How long to deploy?")
-    Message.objects.create(
-        conversation=conversation,
-        role="assistant",
-        content="Real deploys take 14 to 48 minutes.",
-        model_name="demo-chat",
-        finish_reason="stop",
+    conversation = saved_exchange(
+        member,
+        endpoint,
+        title="Deploying Qwen",
+        question="How long to deploy?",
+        answer="Real deploys take 14 to 48 minutes.",
     )
     return services.share_link_create(
         conversation=conversation,
