@@ -116,11 +116,14 @@
   });
 
   // Switching the language reloads the page: what was typed in its forms (never a password or
-  // a hidden field) is kept for this page in sessionStorage and put back once it has reloaded.
+  // a hidden field) is kept for this page in sessionStorage and put back once it has reloaded,
+  // after every script of the page is ready, each field announcing its value as typing would
+  // (so what follows the fields, the wizard's summary, follows them again).
   var TYPED = "idash:typed:";
   function fieldsOf(form) {
     return Array.prototype.filter.call(form.elements, function (el) {
-      return el.name && !el.disabled && !/^(password|hidden|file|submit|button|reset)$/.test(el.type);
+      return el.name && !el.disabled && !el.hasAttribute("data-autosubmit") &&
+        !/^(password|hidden|file|submit|button|reset)$/.test(el.type);
     });
   }
   function pageForms() {
@@ -148,21 +151,27 @@
       sessionStorage.removeItem(TYPED + location.pathname);
     } catch (e) { return; }
     if (!raw) return;
-    var forms = pageForms();
+    var forms = pageForms(), restored = [];
     JSON.parse(raw).forEach(function (entry) {
       var form = forms[entry[0]];
       if (!form) return;
       fieldsOf(form).forEach(function (el) {
         if (el.name !== entry[1]) return;
         if (el.type === "checkbox" || el.type === "radio") {
-          if (el.value === entry[2]) el.checked = entry[3];
+          if (el.value !== entry[2]) return;
+          el.checked = entry[3];
         } else {
           el.value = entry[3];
         }
+        restored.push(el);
       });
     });
+    restored.forEach(function (el) {
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+      el.dispatchEvent(new Event("change", { bubbles: true }));
+    });
   }
-  putTypedBack();
+  document.addEventListener("DOMContentLoaded", function () { setTimeout(putTypedBack, 0); });
 
   // A box that scrolls sideways (a wide table or code on a phone) with nothing focusable inside
   // cannot be scrolled with the keyboard: it takes the focus itself (arrow keys then scroll it),

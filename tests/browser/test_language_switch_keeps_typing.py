@@ -55,3 +55,31 @@ def test_a_secret_is_never_kept_across_the_switch(browser, live_server, admin):
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_the_wizards_summary_follows_the_name_put_back(browser, live_server, member, platform):
+    """The name was put back but the summary beside it still said the earlier draft's (found by
+    a new user): each field put back announces itself as typing would."""
+    from playwright.sync_api import expect
+
+    from endpoints.models import Credential
+    from endpoints.services.credentials import credential_create
+
+    credential_create(
+        kind=Credential.Kind.SERVICE_ACCOUNT,
+        label="team-sa",
+        client_id=platform.service_account.client_id,
+        secret=platform.service_account.client_secret,
+    )
+    context, page, errors = open_page(browser)
+    try:
+        sign_in(page, live_server, "bob", PASSWORD)
+        page.goto(f"{live_server.url}/inference/create/basics/")
+        page.get_by_label("Endpoint name").fill("mai-test-02")
+        expect(page.get_by_test_id("summary-name")).to_contain_text("mai-test-02")
+        switch_to_vietnamese(page)
+        assert page.get_by_label("Tên endpoint").input_value() == "mai-test-02"
+        expect(page.get_by_test_id("summary-name")).to_contain_text("mai-test-02")
+        assert not errors, errors
+    finally:
+        context.close()
