@@ -142,6 +142,8 @@ class KeyForm(forms.Form):
         expiry.choices = choices
         self.fields["expires_in_days"].help_text = _("For a new expiry: days from now.")
         self.fields["endpoints"].help_text = _("With “Only the endpoints ticked”.")
+        # The scope beside the endpoints it is about, then the expiry and its days.
+        self.order_fields(["name", "scope", "endpoints", "expiry", "expires_in_days"])
 
     def clean(self) -> dict:
         data = super().clean() or {}
