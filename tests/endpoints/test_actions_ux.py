@@ -408,3 +408,19 @@ def test_the_code_to_call_an_active_endpoint_comes_before_its_charts_and_events(
     banner = page.index("copy the code below")
     call = page.index('data-testid="call"')
     assert banner < call < page.index('id="monitoring"') < page.index('data-testid="events-card"')
+
+
+def test_an_events_time_reads_in_the_readers_format(sa, as_member):
+    """English read the events' "01/12/2026 21:54:05" (12 January to many) beside "1 Dec 2026"
+    elsewhere (found by a new user); Vietnamese keeps the console's day-first numbers."""
+    from django.utils import timezone
+
+    from endpoints.models import EndpointEvent
+
+    ep = make_endpoint(sa, "dated", status=S.ACTIVE, platform_id="me-dated")
+    at = timezone.make_aware(timezone.datetime(2026, 12, 1, 21, 54, 5))
+    EndpointEvent.objects.create(endpoint=ep, at=at, to_status=S.ACTIVE)
+    english = as_member.get(f"/inference/{ep.code}/").content.decode()
+    assert "1 Dec 2026, 21:54:05" in english and "01/12/2026 21:54:05" not in english
+    as_member.cookies["idash_language"] = "vi"
+    assert "01/12/2026 21:54:05" in as_member.get(f"/inference/{ep.code}/").content.decode()
