@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import ProtectedError, Q
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from endpoints.models import Credential, Endpoint
 
@@ -48,22 +49,28 @@ class CredentialUsage:
         parts = []
         if self.live:
             parts.append(
-                _(
+                ngettext(
+                    "An endpoint still uses it: %(endpoints)s. Delete it first, or give this "
+                    "credential a new secret instead of deleting it.",
                     "Endpoints still use it: %(endpoints)s. Delete them first, or give this "
-                    "credential a new secret instead of deleting it."
+                    "credential a new secret instead of deleting it.",
+                    len(self.live),
                 )
                 % {"endpoints": _names([_endpoint_words(e) for e in self.live])}
             )
         if self.routes:
             parts.append(
-                _("The team gateway routes the model names %(names)s to them.")
+                _("On the team gateway, the model names %(names)s lead there.")
                 % {"names": _names([f"“{r}”" for r in self.routes])}
             )
         if self.history:
             parts.append(
-                _(
+                ngettext(
+                    "A deleted endpoint keeps it in its history: %(endpoints)s. It cannot be "
+                    "removed while that history is kept.",
                     "Deleted endpoints keep it in their history: %(endpoints)s. It cannot be "
-                    "removed while that history is kept."
+                    "removed while that history is kept.",
+                    len(self.history),
                 )
                 % {"endpoints": _names([f"“{e.name}”" for e in self.history])}
             )

@@ -51,7 +51,7 @@ def test_admin_deletes_an_unused_key_and_is_told_why_a_used_account_stays(
     page.get_by_test_id("delete").click()
     refused = dialog.get_by_test_id("delete-refused")
     refused.wait_for()
-    assert "Endpoints still use it: “team-chat” (Active)." in refused.inner_text()
+    assert "An endpoint still uses it: “team-chat” (Active)." in refused.inner_text()
     assert dialog.get_by_role("button", name="Delete credential").count() == 0
     page.wait_for_timeout(200)
     screenshot(page, "credential-delete-refused")
@@ -60,7 +60,7 @@ def test_admin_deletes_an_unused_key_and_is_told_why_a_used_account_stays(
     page.goto(f"{live_server.url}/credentials/{account.code}/")
     page.get_by_test_id("delete").click()
     dialog.get_by_test_id("delete-refused").wait_for()
-    assert "Các endpoint vẫn đang dùng" in dialog.inner_text()
+    assert "Endpoint sau vẫn đang dùng" in dialog.inner_text()
     page.wait_for_timeout(200)
     screenshot(page, "credential-delete-refused-vi")
     assert Credential.objects.filter(pk=account.pk).exists()

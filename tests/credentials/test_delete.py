@@ -75,9 +75,7 @@ def test_a_service_account_used_by_live_endpoints_is_kept_and_they_are_named(as_
     panel = as_admin.get(_url(account), headers=HTMX).content.decode()
     assert "It cannot be deleted now." in panel
     assert "Endpoints still use it: “batch-llm” (Inactive), “team-chat” (Active)." in panel
-    assert (
-        "The team gateway routes the model names “batch-llm”, “chat-default”, “team-chat”" in panel
-    )
+    assert "On the team gateway, the model names “batch-llm”, “chat-default”, “team-chat”" in panel
     assert 'data-testid="confirm-delete"' not in panel
 
     response = as_admin.post(_url(account))
@@ -92,7 +90,10 @@ def test_an_api_key_that_a_live_endpoint_is_called_with_is_kept(as_admin, accoun
 
     response = as_admin.post(_url(key))
     assert response.status_code == 409
-    assert "Endpoints still use it: “private-chat” (Active)." in response.content.decode()
+    assert (
+        "An endpoint still uses it: “private-chat” (Active). Delete it first"
+        in response.content.decode()
+    )
     assert Credential.objects.filter(pk=key.pk).exists()
 
 
@@ -101,7 +102,7 @@ def test_deleted_endpoints_keep_their_service_account_in_their_history(as_admin,
 
     response = as_admin.post(_url(account))
     assert response.status_code == 409
-    assert "Deleted endpoints keep it in their history: “old-chat”." in response.content.decode()
+    assert "A deleted endpoint keeps it in its history: “old-chat”." in response.content.decode()
     assert Credential.objects.filter(pk=account.pk).exists()
 
 
@@ -125,5 +126,5 @@ def test_the_refusal_speaks_vietnamese(as_admin, account, settings):
     as_admin.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
     html = as_admin.get(_url(account)).content.decode()
     assert (
-        "Các endpoint vẫn đang dùng thông tin xác thực này: “team-chat” (Đang hoạt động)." in html
+        "Endpoint sau vẫn đang dùng thông tin xác thực này: “team-chat” (Đang hoạt động)." in html
     )
