@@ -52,6 +52,12 @@ def test_keys_are_cards_without_a_sideways_scroll_on_a_phone(
         )
         # Nothing wider than the screen: no sideways scroll, on the page or in the table's box.
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
+        # The usage panel's ranges stay inside their card (they ran 5 px past its edge).
+        ranges, card = page.locator("[data-ranges]").first, page.locator(".mon-panel").first
+        assert (
+            ranges.bounding_box()["x"] + ranges.bounding_box()["width"]
+            <= card.bounding_box()["x"] + card.bounding_box()["width"]
+        )
         assert page.evaluate(
             "(() => { const w = document.querySelector('.table-wrap');"
             " return w.scrollWidth <= w.clientWidth; })()"
