@@ -5,7 +5,8 @@
     platform_client(credential)      an AiPlatformClient that authenticates with it
     data_plane_bearer(credential)    the Bearer for inference: an API key's key, or an IAM token
 
-Single flight (DESIGN.md flow 3): a mint happens under a per-credential Redis lock, so every
+Single flight (DESIGN.md flow 3): a mint happens under a per-credential Redis lock
+(endpoints/token_lock.py), so every
 process on every machine that shares the Redis waits for the one mint in progress, then re-reads the
 row and reuses the token it stored. The database row is the truth; the lock only serialises.
 
@@ -27,18 +28,13 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import cache
 from math import ceil
 
-import redis
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
-from redis.lock import Lock
 
 from endpoints.clients import iam
 from endpoints.clients.aiplatform import AiPlatformClient
@@ -51,10 +47,9 @@ from endpoints.clients.errors import (
 )
 from endpoints.fields import DecryptionError
 from endpoints.models import Credential, ErrorCode
+from endpoints.token_lock import Locked
 
 logger = logging.getLogger(__name__)
-
-LOCK_PREFIX = "idash:credential-token-lock:"
 
 
 class CredentialInvalid(AuthenticationFailed):
@@ -63,91 +58,6 @@ class CredentialInvalid(AuthenticationFailed):
 
 class CredentialBackingOff(Unavailable):
     """IAM is not asked before `retry_after` seconds (a lockout or a retry delay)."""
-
-
-class TokenLockTimeout(Unavailable):
-    """Another process held the credential's refresh lock for longer than we may wait."""
-
-
-@cache
-def _redis_for(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
-
-
-def _lock(credential: Credential) -> Lock:
-    return _redis_for(settings.REDIS_URL).lock(
-        f"{LOCK_PREFIX}{credential.pk}",
-        timeout=settings.CREDENTIAL_LOCK_TIMEOUT,
-        blocking_timeout=settings.CREDENTIAL_LOCK_WAIT,
-        sleep=0.05,
-    )
-
-
-class _Locked:
-    """`with _Locked(credential) as held:` holds the credential's mint lock, or raises
-    TokenLockTimeout.
-
-    With `ready`, a caller that finds the lock taken does not queue for it: it asks `ready()`
-    whenever the holder lets go (has its mint landed?) and leaves without the lock (`held` is
-    False) as soon as it has. Fifty callers waiting on one mint then all return right after it,
-    instead of taking the lock one after the other to read the same token.
-    """
-
-    POLL_SECONDS = 0.002
-
-    def __init__(self, credential: Credential, *, ready: Callable[[], bool] | None = None) -> None:
-        self.credential = credential
-        self.lock = _lock(credential)
-        self.ready = ready
-        self.held = False
-
-    def __enter__(self) -> bool:
-        try:
-            if self.ready is None:
-                self.held = bool(self.lock.acquire())
-            else:
-                acquired = self._acquire_or_share(self.ready)
-                if acquired is False:
-                    return False
-                self.held = bool(acquired)  # None: timed out, raised below
-        except redis.RedisError as exc:
-            raise TokenLockTimeout(
-                _("Redis cannot be reached, so no token can be refreshed safely: %(error)s")
-                % {"error": exc}
-            ) from None
-        if not self.held:
-            raise TokenLockTimeout(
-                _("Another process is refreshing the token of “%(label)s”; try again.")
-                % {"label": self.credential.label}
-            )
-        return True
-
-    def _acquire_or_share(self, ready: Callable[[], bool]) -> bool | None:
-        """True: we hold the lock. False: somebody else's mint is ready. None: timed out."""
-        deadline = time.monotonic() + settings.CREDENTIAL_LOCK_WAIT
-        while True:
-            if self.lock.acquire(blocking=False):
-                return True
-            # Watch the lock (one cheap Redis EXISTS), not the row: the holder writes the token,
-            # then lets go, so the row is read once, when there is something new in it.
-            while self.lock.locked():
-                if time.monotonic() > deadline:
-                    return None
-                time.sleep(self.POLL_SECONDS)
-            if ready():
-                return False
-
-    def __exit__(self, *exc_info: object) -> None:
-        if not self.held:
-            return
-        try:
-            self.lock.release()
-        except redis.exceptions.LockError:
-            # It expired while we held it (a mint slower than CREDENTIAL_LOCK_TIMEOUT): the row
-            # is still consistent, since every writer re-reads under the lock first.
-            logger.warning("token lock of credential %s expired before release", self.credential.pk)
-        except redis.RedisError:
-            logger.warning("token lock of credential %s: Redis went away", self.credential.pk)
 
 
 # ---------------------------------------------------------------------------------- public API
@@ -174,7 +84,7 @@ def get_token(credential: Credential, *, min_validity: float | None = None) -> s
             _reload(credential)
             return _usable(credential, margin)
 
-        with _Locked(credential, ready=minted_meanwhile) as held:
+        with Locked(credential, ready=minted_meanwhile) as held:
             if held:
                 _reload(credential)
                 if not _usable(credential, margin):
@@ -239,7 +149,7 @@ class CredentialTokenSource:
         credential = self.credential
         _require_service_account(credential)
         _recent.pop(credential.pk, None)  # the platform refused it: nobody may adopt it
-        with _Locked(credential):
+        with Locked(credential):
             _reload(credential)
             if (
                 credential.access_token
@@ -278,7 +188,7 @@ def refresh_if_due(credential_id: int) -> Credential | None:
     )
     if credential is None:
         return None
-    with _Locked(credential):
+    with Locked(credential):
         _reload(credential)
         now = timezone.now()
         if credential.state == Credential.State.INVALID:
@@ -301,7 +211,7 @@ def mint_now(credential: Credential) -> str:
     says when the next try is instead.
     """
     _require_service_account(credential)
-    with _Locked(credential):
+    with Locked(credential):
         _reload(credential)
         now = timezone.now()
         if credential.state == Credential.State.INVALID:

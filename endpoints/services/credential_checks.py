@@ -306,14 +306,16 @@ class ConnectionReport:
 def credential_test_connection(*, credential: Credential) -> ConnectionReport:
     """Service accounts: mint a token now and list the regions with it. API keys: ask the AI
     Platform (MaaS) for its model list with the key, and write the verdict on the row."""
-    from endpoints import tokens  # tokens imports this app's models; keep start-up light
+    # These import this app's models; keep start-up light.
+    from endpoints import tokens
+    from endpoints.token_lock import TokenLockTimeout
 
     if not credential.is_service_account:
         return _test_api_key(credential)
     try:
         tokens.mint_now(credential)
         regions = tokens.platform_client(credential).list_regions()
-    except tokens.TokenLockTimeout as exc:
+    except TokenLockTimeout as exc:
         return ConnectionReport(ok=False, summary=exc.message)
     except tokens.CredentialBackingOff:
         # A click during a back-off asks nothing: it would only lengthen the wait.

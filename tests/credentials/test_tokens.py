@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from endpoints import tokens
+from endpoints import token_lock, tokens
 from endpoints.clients.errors import Unavailable
 from endpoints.models import Credential, ErrorCode
 from tests.credentials.conftest import age_token, expire_token, iam_calls, make_service_account
@@ -217,13 +217,13 @@ def test_a_secret_changed_during_a_failing_mint_is_not_marked_invalid(platform, 
 
 
 def test_without_redis_the_token_service_says_so(platform, service_account, settings):
-    tokens._redis_for.cache_clear()
+    token_lock.redis_for.cache_clear()
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     try:
-        with pytest.raises(tokens.TokenLockTimeout, match="Redis cannot be reached"):
+        with pytest.raises(token_lock.TokenLockTimeout, match="Redis cannot be reached"):
             tokens.get_token(service_account)
     finally:
-        tokens._redis_for.cache_clear()
+        token_lock.redis_for.cache_clear()
     assert iam_calls(platform) == 0  # never a mint without the lock
 
 
@@ -234,10 +234,10 @@ def test_a_lock_held_past_the_wait_raises_instead_of_handing_out_the_old_token(
     # for the one "minted meanwhile" (it did, until mypy pointed at the None in `held`).
     expire_token(service_account)
     settings.CREDENTIAL_LOCK_WAIT = 0.3
-    other = tokens._lock(service_account)
+    other = token_lock.lock(service_account)
     assert other.acquire(blocking=False)
     try:
-        with pytest.raises(tokens.TokenLockTimeout, match="Another process"):
+        with pytest.raises(token_lock.TokenLockTimeout, match="Another process"):
             tokens.get_token(service_account)
     finally:
         other.release()
