@@ -20,11 +20,9 @@ def warm_redis() -> None:
     been serving for a while has: the flight measures the single flight, not connection set-up."""
     from django.conf import settings
 
-    from endpoints import tokens
+    from endpoints.token_lock import redis_for
 
-    redis_for = getattr(tokens, "_redis_for", None)
-    if redis_for is not None:
-        redis_for(settings.REDIS_URL).ping()
+    redis_for(settings.REDIS_URL).ping()
 
 
 def main() -> int:
