@@ -165,22 +165,18 @@
   }
 
   // A number as the server writes it for the page's language (Django's intcomma and
-  // floatformat:"1g", with the separators #pg-strings carries): 1,362.5 or 1.362,5. Never the
-  // browser's locale, which may not be the page's.
+  // floatformat:"1g"): 1,362.5 or 1.362,5. In the page's language (its <html lang>), never the
+  // browser's locale, as the monitoring charts write theirs (charts.js).
+  var numberFormats = {};
   function formatNumber(value, decimals) {
-    var s = strings();
     var number = Number(value);
     if (!isFinite(number)) return String(value);
-    var parts = Math.abs(number).toFixed(decimals).split(".");
-    var grouping = Number(s.numberGrouping) || 3;
-    var whole = parts[0];
-    var grouped = "";
-    while (whole.length > grouping) {
-      grouped = (s.thousandSeparator || ",") + whole.slice(-grouping) + grouped;
-      whole = whole.slice(0, -grouping);
+    if (!numberFormats[decimals]) {
+      numberFormats[decimals] = new Intl.NumberFormat(document.documentElement.lang || "en", {
+        minimumFractionDigits: decimals, maximumFractionDigits: decimals
+      });
     }
-    var text = (number < 0 ? "-" : "") + whole + grouped;
-    return parts.length > 1 ? text + (s.decimalSeparator || ".") + parts[1] : text;
+    return numberFormats[decimals].format(number);
   }
 
   function formatFigure(key, value) {

@@ -46,9 +46,14 @@ def test_figures_read_in_the_pages_language(as_member, long_reply, language, exp
     assert figures(page.content.decode()) == expected
 
 
-def test_the_script_is_given_the_pages_separators(as_member, endpoint):
-    """playground.js writes figures with these (the page's own, never the browser's locale)."""
+def test_the_script_is_given_the_pages_language(as_member, endpoint):
+    """playground.js writes figures in the page's language (its <html lang>), never the
+    browser's locale; Django's Vietnamese separators are those that language's own."""
+    from django.utils import translation
+    from django.utils.formats import get_format
+
     as_member.cookies["idash_language"] = "vi"
     page = as_member.get(reverse("playground:index")).content.decode()
-    strings = page.split('id="pg-strings"')[1].split(">")[0]
-    assert 'data-decimal-separator=","' in strings and 'data-thousand-separator="."' in strings
+    assert '<html lang="vi">' in page
+    with translation.override("vi"):
+        assert (get_format("DECIMAL_SEPARATOR"), get_format("THOUSAND_SEPARATOR")) == (",", ".")
