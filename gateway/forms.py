@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.models import Endpoint
@@ -135,7 +136,7 @@ class KeyForm(forms.Form):
             (NO_EXPIRY, _("Does not expire")),
         ]
         if key.expires_at is not None:
-            when = timezone.localtime(key.expires_at).strftime("%d/%m/%Y %H:%M")
+            when = date_format(timezone.localtime(key.expires_at), "DATETIME_FORMAT")
             choices.insert(0, (KEEP, _("Keep the current expiry (%(when)s)") % {"when": when}))
         expiry = self.fields["expiry"]
         assert isinstance(expiry, forms.ChoiceField)
