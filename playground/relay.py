@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import cache
 
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
@@ -367,9 +368,11 @@ class BrowserLeft(Exception):
     """The browser closed its connection while the endpoint had not answered yet."""
 
 
+@cache
 def _select_now():
     """select() itself: gevent's adds a switch even with no timeout, which the hub (where the
-    waiting timer looks) may not make and a streaming reply need not pay for each chunk."""
+    waiting timer looks) may not make and a streaming reply need not pay for each chunk. Found
+    once per process (gunicorn's gevent workers patch before the app is imported)."""
     monkey = sys.modules.get("gevent.monkey")
     return monkey.get_original("select", "select") if monkey else select.select
 
