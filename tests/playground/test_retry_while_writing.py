@@ -77,7 +77,10 @@ def test_a_retry_from_a_tab_that_fell_behind_does_not_replace_the_newer_exchange
     assert failed[-1]["type"] == "error"
     platform.set_faults(error_ratio=None, token_per_second=50)
 
-    streaming = tab_b.post(SEND, chat_data(endpoint, "TWO", conversation=code, max_tokens=20))
+    streaming = tab_b.post(
+        SEND,
+        chat_data(endpoint, LONG_QUESTION, conversation=code, max_tokens=20, temperature=0),
+    )
     (start, _first), rest = first_events(streaming, 2)
     late = tab_a.post(
         SEND, chat_data(endpoint, "", conversation=code, retry="1", retry_of=str(failed_reply))
