@@ -90,9 +90,38 @@ def _refusal(err: ApiError, call: Call) -> Response:
             err = unauthorized(refused.reason)
         except redis.RedisError:
             authn.redis_failed()
+        else:
+            err = _counted_refusal(err, call)
     call.status = err.status
     call.error = err.message[:500]
     return err.response()
+
+
+# Refusals that say nothing about the request: the gateway could not check the key.
+_NOT_THE_CALLERS = ("limiter_unavailable", "key_changed")
+
+
+def _counted_refusal(err: ApiError, call: Call) -> ApiError:
+    """A chat call refused before it was admitted still counts against requests per minute;
+    past that limit the answer is the limit's 429, so a client retrying a bad request backs off."""
+    if call.key is None or call.opened or not call.recorded or err.code in _NOT_THE_CALLERS:
+        return err
+    try:
+        verdict = limits.count_refused(key_id=call.key.id, rpm=call.key.rpm)
+    except redis.RedisError:
+        authn.redis_failed()
+        return err
+    if verdict.allowed:
+        return err
+    after = _duration(verdict.retry_after)
+    return ApiError(
+        429,
+        f"Rate limit reached for requests per minute (limit {call.key.rpm}), counting refused "
+        f"requests. Try again in {after}.",
+        type_="requests",
+        code="rate_limit_exceeded",
+        retry_after=verdict.retry_after,
+    )
 
 
 def _authenticate(environ: dict, call: Call) -> authn.KeyInfo:

@@ -71,6 +71,22 @@ end
 return 0
 """
 
+# A request refused for what it asked (400, 403, 404, 503) still counts as a request: a key
+# sending nothing but refused calls is held to its requests per minute like any other.
+# KEYS: window base; ARGV: rpm (0: none). Returns {0} when counted, else {1, seconds to wait}.
+_COUNT_REFUSED = """
+local t = redis.call('TIME')
+local now = tonumber(t[1])
+local rk = KEYS[1] .. ':r:' .. math.floor(now / 60)
+local rpm = tonumber(ARGV[1])
+if rpm > 0 and tonumber(redis.call('GET', rk) or '0') + 1 > rpm then
+  return {1, 60 - (now % 60)}
+end
+redis.call('INCR', rk)
+redis.call('EXPIRE', rk, 120)
+return {0, 0}
+"""
+
 _REFUSED = {1: REQUESTS, 2: TOKENS_MINUTE, 3: TOKENS_DAY}
 
 
@@ -124,6 +140,15 @@ def check(
     if code:
         return Verdict(False, _REFUSED[code], max(1, int(wait)))
     return Verdict(True, reservation=(f"{base}:t:{minute}", f"{base}:d:{day}"))
+
+
+def count_refused(*, key_id: int, rpm: int) -> Verdict:
+    """Count a request the gateway refused for what it asked against the key's requests per
+    minute; over the limit, it is refused by that limit instead (and not counted again)."""
+    over, wait = store.client().eval(_COUNT_REFUSED, 1, window_base(key_id), rpm)
+    if over:
+        return Verdict(False, REQUESTS, max(1, int(wait)))
+    return Verdict(True)
 
 
 def settle(reservation: tuple[str, str] | None, difference: int, *, client=None) -> None:

@@ -48,6 +48,43 @@ def test_requests_per_minute_429_with_retry_after(gw_endpoint, member):
 
 
 @pytest.mark.django_db
+def test_refused_requests_count_against_requests_per_minute(gw_endpoint, member, platform):
+    """A client retrying a bad request is held to the key's requests per minute too: the
+    refusals are counted, and past the limit the answer is the limit's 429."""
+    key = make_key(member, requests_per_minute=3).secret
+    not_at_a_minute_boundary()
+    unknown = call("POST", "/v1/chat/completions", key=key, body=chat_body("no-such-model"))
+    assert unknown.status == 404
+    bad = call("POST", "/v1/chat/completions", key=key, body=chat_body(gw_endpoint.name, n=2))
+    assert bad.status == 400
+    assert (
+        call("POST", "/v1/chat/completions", key=key, body=chat_body(gw_endpoint.name)).status
+        == 200
+    )
+    before = platform.stats()
+    for body, said in (
+        (chat_body("no-such-model"), "(limit 3), counting refused requests."),
+        (chat_body(gw_endpoint.name), "(limit 3). Try again in"),
+    ):
+        answer = call("POST", "/v1/chat/completions", key=key, body=body)
+        assert answer.status == 429
+        assert 1 <= int(answer.headers["Retry-After"]) <= 60
+        error = answer.json()["error"]
+        assert error["code"] == "rate_limit_exceeded" and error["type"] == "requests"
+        assert said in error["message"]
+    assert platform.stats()["data_plane_calls"] == before["data_plane_calls"]
+
+
+@pytest.mark.django_db
+def test_without_a_request_limit_refusals_stay_what_they_are(gw_endpoint, member):
+    key = make_key(member).secret
+    for _ in range(5):
+        answer = call("POST", "/v1/chat/completions", key=key, body=chat_body("no-such-model"))
+        assert answer.status == 404
+        assert answer.json()["error"]["code"] == "model_not_found"
+
+
+@pytest.mark.django_db
 def test_over_the_token_budget_is_refused_before_the_platform(gw_endpoint, member, platform):
     key = make_key(member, tokens_per_minute=500).secret
     not_at_a_minute_boundary()

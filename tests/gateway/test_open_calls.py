@@ -48,7 +48,10 @@ def test_refused_calls_are_never_open(gw_endpoint, member):
             "POST", "/v1/chat/completions", key=key.secret, body=chat_body(gw_endpoint.name)
         )
         assert answer.status == expected
-    bad = call("POST", "/v1/chat/completions", key=key.secret, body={"model": gw_endpoint.name})
+    unlimited = make_key(member, requests_per_minute=0)
+    bad = call(
+        "POST", "/v1/chat/completions", key=unlimited.secret, body={"model": gw_endpoint.name}
+    )
     assert bad.status == 400
     assert open_entries() == {}
 
