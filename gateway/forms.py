@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from endpoints.models import Endpoint
 from gateway import selectors
 from gateway.models import ALIAS_ONE_WORD, ALIAS_PATTERN, GatewayKey, normalize_alias
-from gateway.services import SCOPE_NEEDS_ONE
+from gateway.services import SCOPE_NEEDS_ONE, key_version
 
 # The limits are stored in PositiveIntegerFields: a larger number would fail in the database
 # (a 500) instead of in the form. Two thousand million a minute or a day is no limit at all.
@@ -119,6 +119,8 @@ class KeyForm(forms.Form):
         error_messages=LIMIT_ERRORS,
         help_text=_("0: no limit."),
     )
+    # Editing only: the key's settings as this page was given them (services.key_version).
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, for_admin: bool = False, key: GatewayKey | None = None, **kwargs):
         self.key = key
@@ -130,6 +132,7 @@ class KeyForm(forms.Form):
         if key is None:
             del self.fields["expiry"]
             del self.fields["scope"]
+            del self.fields["seen"]
             return
         choices: list[tuple[str, object]] = [
             (NEW_EXPIRY, _("New expiry")),
@@ -186,6 +189,7 @@ def _initial(key: GatewayKey | None) -> dict:
             "tokens_per_day": settings.GATEWAY_DEFAULT_TOKENS_PER_DAY,
         }
     return {
+        "seen": key_version(key),
         "name": key.name,
         "expiry": KEEP if key.expires_at else NO_EXPIRY,
         "scope": ALL_ENDPOINTS if key.all_endpoints else ONLY_TICKED,

@@ -55,6 +55,8 @@ class GatewayKey(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its settings last changed: an edit made from a page opened before then is refused.
+    changed_at = models.DateTimeField(auto_now=True)
 
     # Not a column: the endpoints a scoped key may call, set by selectors.key_for_gateway.
     scoped_endpoint_ids: list[int]

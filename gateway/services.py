@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import redis
 from django.conf import settings
@@ -110,6 +110,22 @@ def gateway_key_create(
 # Lazy: translated when shown, in the reader's language (not once at import).
 REVOKED_KEY_UNCHANGED = gettext_lazy("This key is revoked: a revoked key cannot be changed.")
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def key_version(key: GatewayKey) -> str:
+    """The key's settings as an edit page saw them: its last change, in whole microseconds (an
+    integer, so that a hidden form field carries it exactly)."""
+    return str((key.changed_at - _EPOCH) // timedelta(microseconds=1))
+
+
+class ChangedMeanwhile(Exception):
+    """The key was changed after the edit page was opened; nothing was saved."""
+
+    def __init__(self, key: GatewayKey) -> None:
+        super().__init__(f"key {key.prefix}… changed meanwhile")
+        self.key = key
+
 
 def gateway_key_update(
     *,
@@ -122,12 +138,14 @@ def gateway_key_update(
     tokens_per_minute: int | None,
     tokens_per_day: int | None,
     by=None,
+    seen: str | None = None,
 ) -> GatewayKey:
     """Change what a key may do (its secret stays): every web process uses the change from its
     next request. Usage already counted in the current minute and day stays counted (the
     counters belong to the key, not to its settings). A revoked key is refused. The scope is
     said (`all_endpoints`), never inferred from an empty list: a limited key keeps at least one
-    endpoint, or its edit is refused."""
+    endpoint, or its edit is refused. With `seen` (key_version() when the page was opened), an
+    edit made after someone else's is refused (ChangedMeanwhile) rather than writing over it."""
     if not all_endpoints and not endpoints:
         raise ValidationError({"endpoints": SCOPE_NEEDS_ONE})
     with transaction.atomic():
@@ -136,6 +154,8 @@ def gateway_key_update(
         row = GatewayKey.objects.select_for_update().get(pk=key.pk)
         if row.is_revoked():
             raise ValidationError(REVOKED_KEY_UNCHANGED)
+        if seen is not None and seen != key_version(row):
+            raise ChangedMeanwhile(row)
         if expires_at is not None and expires_at != row.expires_at and expires_at <= timezone.now():
             raise ValidationError({"expires_at": _("The expiry must be in the future.")})
         row.name = name
@@ -153,6 +173,7 @@ def gateway_key_update(
                 "requests_per_minute",
                 "tokens_per_minute",
                 "tokens_per_day",
+                "changed_at",
             ]
         )
         row.endpoints.set([] if all_endpoints else endpoints)

@@ -125,7 +125,7 @@ def key_edit(request: AuthenticatedHttpRequest, code) -> HttpResponse:
         messages.error(request, services.REVOKED_KEY_UNCHANGED)
         return redirect(_keys_url(request))
     form = KeyForm(request.POST or None, key=key)
-    status = 200
+    status, changed_meanwhile = 200, None
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
@@ -140,7 +140,15 @@ def key_edit(request: AuthenticatedHttpRequest, code) -> HttpResponse:
                     tokens_per_minute=data["tokens_per_minute"],
                     tokens_per_day=data["tokens_per_day"],
                     by=request.user,
+                    seen=data["seen"] or None,
                 )
+            except services.ChangedMeanwhile as exc:
+                # Their input stays; saving again (knowingly) replaces the other change.
+                key = changed_meanwhile = exc.key
+                again = request.POST.copy()  # every ticked endpoint, not only the last
+                again["seen"] = services.key_version(key)
+                form = KeyForm(again, key=key)
+                form.is_valid()
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
             else:
@@ -150,10 +158,11 @@ def key_edit(request: AuthenticatedHttpRequest, code) -> HttpResponse:
                     % {"name": data["name"]},
                 )
                 return redirect(_keys_url(request))
-        status = 400
+        status = 409 if changed_meanwhile else 400
     context = {
         "form": form,
         "key": key,
+        "changed_meanwhile": changed_meanwhile,
         "everyone": _keys_url(request).endswith("?view=all"),
         "is_own": key.owner_id == request.user.pk,
     }

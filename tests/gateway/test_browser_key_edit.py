@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from gateway import services
 from gateway.models import GatewayKey
 from tests.fixtures.browser import screenshot, sign_in
 from tests.fixtures.personas import PASSWORD
@@ -60,3 +61,40 @@ def test_member_edits_a_key_from_the_keys_page(
     # The same secret, now scoped: the endpoint left out of the list is refused.
     answer = call("POST", "/v1/chat/completions", key=made.secret, body=chat_body(gw_endpoint.name))
     assert answer.status == 403
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_a_change_made_meanwhile_is_shown_and_nothing_typed_is_lost(
+    page, live_server, member, admin, language
+):
+    made = make_key(member, name="shared", requests_per_minute=60)
+    sign_in(page, live_server, "bob", PASSWORD)
+    page.context.add_cookies(
+        [{"name": "idash_language", "value": language, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}/keys/{made.key.code}/edit/")
+    # An Admin changes the limit while the page is open.
+    services.gateway_key_update(
+        key=made.key,
+        name="shared",
+        all_endpoints=True,
+        endpoints=[],
+        expires_at=None,
+        requests_per_minute=9,
+        tokens_per_minute=None,
+        tokens_per_day=None,
+        by=admin,
+    )
+    page.locator("#id_name").fill("bob's laptop")
+    save = {"en": "Save changes", "vi": "Lưu thay đổi"}[language]
+    page.get_by_role("button", name=save).click()
+    alert = page.get_by_test_id("changed-meanwhile")
+    alert.wait_for()
+    said = {"en": "9 req/min", "vi": "9 yêu cầu/phút"}[language]
+    assert said in alert.inner_text()
+    assert page.locator("#id_name").input_value() == "bob's laptop"
+    screenshot(page, f"gateway-key-edit-conflict-{language}")
+    page.get_by_role("button", name=save).click()
+    page.wait_for_url(f"{live_server.url}/keys/")
+    key = GatewayKey.objects.get()
+    assert (key.name, key.requests_per_minute) == ("bob's laptop", 60)

@@ -4,6 +4,7 @@ another person's is never changed."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -285,3 +286,48 @@ def test_every_endpoint_with_endpoints_ticked_is_refused_not_guessed(
     assert "to keep these, or untick them" in answer.content.decode()
     made.key.refresh_from_db()
     assert not made.key.all_endpoints
+
+
+def seen_on(page) -> str:
+    found = re.search(r'name="seen" value="(\d+)"', page.content.decode())
+    assert found, "the edit page carries the version it was given"
+    return found.group(1)
+
+
+def test_an_edit_from_a_page_opened_before_someone_elses_change_is_refused_and_kept(
+    as_admin, as_member, member
+):
+    """Two people on one key's edit page: the second to save is told, with what it reads now,
+    keeps what they typed, and saving again (knowingly) replaces it."""
+    made = make_key(member, name="shared", requests_per_minute=60)
+    theirs = seen_on(as_member.get(edit_url(made.key)))
+    admins = seen_on(as_admin.get(edit_url(made.key, "?view=all")))
+    assert theirs == admins
+    first = as_admin.post(
+        edit_url(made.key, "?view=all"), form(name="shared", requests_per_minute=9, seen=admins)
+    )
+    assert first.status_code == 302
+    after_first = stored(made.key)
+
+    late = as_member.post(edit_url(made.key), form(name="mine now", seen=theirs))
+    assert late.status_code == 409
+    html = late.content.decode()
+    assert "Someone changed this key" in html and "nothing was saved" in html
+    assert "9 req/min" in html  # what it reads now
+    assert 'value="mine now"' in html  # what they typed stays
+    assert stored(made.key) == after_first
+
+    again = as_member.post(edit_url(made.key), form(name="mine now", seen=seen_on(late)))
+    assert again.status_code == 302
+    made.key.refresh_from_db()
+    assert (made.key.name, made.key.requests_per_minute) == ("mine now", 60)
+
+
+def test_the_conflict_is_told_in_vietnamese(as_admin, as_member, member):
+    made = make_key(member, name="shared")
+    theirs = seen_on(as_member.get(edit_url(made.key)))
+    as_admin.post(edit_url(made.key, "?view=all"), form(name="shared", requests_per_minute=9))
+    as_member.cookies["idash_language"] = "vi"
+    html = as_member.post(edit_url(made.key), form(seen=theirs)).content.decode()
+    assert "Someone changed" not in html
+    assert "không có gì được lưu" in html
