@@ -79,6 +79,7 @@ ENGLISH_LABELS = [
     "Role",
     "Expires",
     "Never",
+    "Not used yet",
     "New chat",
     "View code",
     "Temperature",

@@ -122,7 +122,7 @@ def test_usage_today_and_last_used_on_the_page(as_member, member, gw_endpoint):
         call("POST", "/v1/chat/completions", key=made.secret, body=chat_body(gw_endpoint.name))
     usage.drain()
     row = as_member.get(KEYS).content.decode()
-    assert "2 calls" in row and "Never" not in row
+    assert "2 calls" in row and "Not used yet" not in row
     assert 'data-testid="tokens-estimated"' not in row  # the endpoint reported its usage
     assert 'data-testid="speed-note"' in row
 
