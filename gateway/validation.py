@@ -115,7 +115,14 @@ def _text_of(content: object, where: str) -> str:
                     code="invalid_type",
                 )
             if part["type"] == "text":
-                parts.append(str(part.get("text", "")))
+                if not isinstance(part.get("text"), str):
+                    raise bad_request(
+                        f"Invalid type for '{where}[{i}].text': a text part needs its text as a "
+                        "string.",
+                        param=f"{where}[{i}].text",
+                        code="invalid_type",
+                    )
+                parts.append(part["text"])
         return "\n".join(parts)
     raise bad_request(
         f"Invalid type for '{where}': expected a string or an array of content parts.",
@@ -246,6 +253,49 @@ def _vllm(body: dict, max_tokens: int) -> None:
             )
 
 
+MAX_TOP_LOGPROBS = 20
+
+
+def _logits(body: dict) -> None:
+    """As OpenAI takes them: logit_bias maps token ids to -100..100; logprobs is a boolean, and
+    top_logprobs (0 to 20) needs it."""
+    bias = body.get("logit_bias")
+    if bias is not None:
+        if not isinstance(bias, dict):
+            raise bad_request(
+                "Invalid type for 'logit_bias': expected an object mapping token ids to biases.",
+                param="logit_bias",
+                code="invalid_type",
+            )
+        for token, value in bias.items():
+            if not token.isdecimal() or not _is_number(value) or not -100 <= value <= 100:
+                raise bad_request(
+                    f"Invalid value for 'logit_bias': each key is a token id (digits) and each "
+                    f"value a number from -100 to 100, got {token!r}: {value!r}.",
+                    param="logit_bias",
+                )
+    logprobs = body.get("logprobs")
+    if logprobs is not None and not isinstance(logprobs, bool):
+        raise bad_request(
+            "Invalid type for 'logprobs': expected a boolean.",
+            param="logprobs",
+            code="invalid_type",
+        )
+    top = body.get("top_logprobs")
+    if top is None:
+        return
+    if not _is_integer(top) or not 0 <= top <= MAX_TOP_LOGPROBS:
+        raise bad_request(
+            f"Invalid value for 'top_logprobs': expected an integer from 0 to {MAX_TOP_LOGPROBS}, "
+            f"got {top!r}.",
+            param="top_logprobs",
+        )
+    if not logprobs:
+        raise bad_request(
+            "The 'top_logprobs' parameter needs 'logprobs' set to true.", param="top_logprobs"
+        )
+
+
 def check(body: dict) -> ChatCall:
     unknown = sorted(set(body) - KNOWN)
     if unknown:
@@ -320,6 +370,7 @@ def check(body: dict) -> ChatCall:
             param="stream_options",
         )
     _stop(body.get("stop"))
+    _logits(body)
     _vllm(body, max_tokens)
     return ChatCall(
         body=body,

@@ -174,6 +174,21 @@ def test_endpoint_not_active_is_503_naming_its_status(gw_endpoint, member_key):
         ({"stop": ["ok", 3]}, "stop[1]"),
         ({"stop": ["ok", "x" * 41]}, "stop[1]"),
         ({"stop": ""}, "stop"),
+        ({"logit_bias": [1, 2]}, "logit_bias"),
+        ({"logit_bias": {"hello": 1}}, "logit_bias"),
+        ({"logit_bias": {"50256": 101}}, "logit_bias"),
+        ({"logit_bias": {"50256": "-100"}}, "logit_bias"),
+        ({"logprobs": "yes"}, "logprobs"),
+        ({"logprobs": True, "top_logprobs": 21}, "top_logprobs"),
+        ({"top_logprobs": 2}, "top_logprobs"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "text"}]}]},
+            "messages[0].content[0].text",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},
+            "messages[0].content[0].text",
+        ),
     ],
 )
 def test_bad_parameters_are_400_naming_the_field(gw_endpoint, member_key, change, param):
@@ -212,6 +227,17 @@ def test_an_assistant_message_may_have_null_content_and_an_integer_seed_passes(
         {"role": "user", "content": "Hello there"},
     ]
     body = chat_body(gw_endpoint.name, messages=messages, seed=7)
+    assert call("POST", "/v1/chat/completions", key=member_key.secret, body=body).status == 200
+
+
+def test_logit_bias_logprobs_and_text_parts_within_range_pass(gw_endpoint, member_key):
+    body = chat_body(
+        gw_endpoint.name,
+        messages=[{"role": "user", "content": [{"type": "text", "text": "Hello there"}]}],
+        logit_bias={"50256": -100, "1": 2.5},
+        logprobs=True,
+        top_logprobs=20,
+    )
     assert call("POST", "/v1/chat/completions", key=member_key.secret, body=body).status == 200
 
 
