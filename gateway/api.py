@@ -22,7 +22,7 @@ import urllib3
 from endpoints.clients import errors as platform
 from endpoints.clients.upstream import NoToken, open_chat
 from endpoints.models import Endpoint
-from gateway import authn, limits, open_calls, routes, selectors, validation
+from gateway import authn, limits, open_calls, routes, selectors, services, validation
 from gateway.calls import Call, Finishing
 from gateway.errors import ApiError, Response, json_response, status_line, unauthorized
 from gateway.stream import SSE_HEADERS, SSEPassThrough
@@ -473,11 +473,13 @@ def _current_key(environ: dict, call: Call) -> authn.KeyInfo:
     call.recorded = False
     key = _authenticate(environ, call)
     try:
-        return authn.current(key)
+        key = authn.current(key)
     except authn.Refused as refused:
         raise unauthorized(refused.reason) from None
     except redis.RedisError:
         raise _redis_down() from None
+    services.key_listed_models(key.id)
+    return key
 
 
 def _model_object(name: str, *, created_at, status: str) -> dict:

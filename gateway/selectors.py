@@ -23,7 +23,7 @@ def key_for_gateway(digest: str) -> GatewayKey | None:
 
 
 def keys_for_page(user, *, everyone: bool) -> QuerySet[GatewayKey]:
-    qs = GatewayKey.objects.select_related("owner").prefetch_related("endpoints")
+    qs = GatewayKey.objects.select_related("owner").prefetch_related("endpoints", "owner__groups")
     if not everyone:
         qs = qs.filter(owner=user)
     return qs.order_by("revoked_at", "-created_at")

@@ -127,6 +127,15 @@ class ChangedMeanwhile(Exception):
         self.key = key
 
 
+def key_listed_models(key_id: int) -> None:
+    """A key that only lists models is in use too: its last use moves, at most once a minute (a
+    call's comes with its usage record, gateway.usage)."""
+    now = timezone.now()
+    GatewayKey.objects.filter(pk=key_id).exclude(
+        last_used_at__gte=now - timedelta(seconds=60)
+    ).update(last_used_at=now)
+
+
 def gateway_key_update(
     *,
     key: GatewayKey,

@@ -116,6 +116,41 @@ def test_people_see_and_revoke_only_their_own_keys(as_member, admin, member, as_
     assert mine.key.revoked_at is not None and mine.key.revoked_by == admin
 
 
+def test_all_keys_says_which_keys_their_owner_can_no_longer_use(
+    as_admin, member, gw_endpoint, django_assert_max_num_queries
+):
+    """The gateway refuses the keys of a Viewer or a deactivated person (and serves them again
+    once given back the role): All keys says so, rather than "Active"."""
+    from django.contrib.auth.models import Group
+
+    made = make_key(member, name="laptop")
+    assert 'data-testid="key-suspended"' not in as_admin.get(KEYS + "?view=all").content.decode()
+    member.groups.set([Group.objects.get(name="Viewer")])
+    assert call("GET", "/v1/models", key=made.secret).status == 401
+    page = as_admin.get(KEYS + "?view=all").content.decode()
+    assert 'data-testid="key-suspended"' in page and "not a Member now" in page
+    member.groups.set([Group.objects.get(name="Member")])
+    for i in range(5):  # the owners' roles come with the keys, not a query per row
+        make_key(member, name=f"more {i}")
+    member.is_active = False
+    member.save()
+    with django_assert_max_num_queries(9):
+        page = as_admin.get(KEYS + "?view=all").content.decode()
+    assert page.count('data-testid="key-suspended"') == 6 and "owner is deactivated" in page
+
+
+def test_listing_models_counts_as_using_the_key(as_member, member, gw_endpoint):
+    made = make_key(member, name="lister")
+    assert call("GET", "/v1/models", key=made.secret).status == 200
+    made.key.refresh_from_db()
+    first = made.key.last_used_at
+    assert first is not None
+    assert call("GET", f"/v1/models/{gw_endpoint.name}", key=made.secret).status == 200
+    made.key.refresh_from_db()
+    assert made.key.last_used_at == first  # moved at most once a minute
+    assert "Not used yet" not in as_member.get(KEYS).content.decode()
+
+
 def test_usage_today_and_last_used_on_the_page(as_member, member, gw_endpoint):
     made = make_key(member, name="busy")
     for _ in range(2):
