@@ -172,7 +172,7 @@ def run() -> None:
     if redis_proc:
         procfile += "\nredis: " + " ".join(private_redis_cmd(redis_url)) + "\n"
     run_procfile = VAR / "Procfile.run"
-    run_procfile.write_text(procfile)
+    run_procfile.write_text(respawning(procfile))
     bind = env.get("GUNICORN_BIND", "127.0.0.1:8000")
     if env.get("LOCALPLATFORM_SEED_UNLISTED_ENDPOINT"):
         say(
@@ -186,6 +186,18 @@ def run() -> None:
         [sys.executable, "-m", "honcho", "-f", str(run_procfile), "-d", str(ROOT), "start"],
         env,
     )
+
+
+def respawning(procfile: str) -> str:
+    """Each process started again when it dies (scripts/respawn.py), not the whole stack
+    stopped by honcho as soon as one exits."""
+    lines = []
+    for line in procfile.splitlines():
+        name, colon, command = line.partition(":")
+        if colon and name.strip() and command.strip() and not name.lstrip().startswith("#"):
+            line = f"{name}: python scripts/respawn.py {name.strip()} -- {command.strip()}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def private_redis_cmd(url: str) -> list[str]:
