@@ -243,9 +243,10 @@ def _route(model: str) -> routes.Route:
             code="model_ambiguous",
         ) from None
     if route is None:
+        shown = model if len(model) <= 120 else f"{model[:100]}… ({len(model)} characters)"
         raise ApiError(
             404,
-            f"The model '{model}' does not exist: use an endpoint's name or alias "
+            f"The model '{shown}' does not exist: use an endpoint's name or alias "
             "(GET /v1/models lists them).",
             param="model",
             code="model_not_found",

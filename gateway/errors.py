@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from webapp.logfilters import redact_gateway_keys
+
 # (status, headers, WSGI body: a list of bytes, or a stream that closes itself)
 Response = tuple[int, list[tuple[str, str]], Iterable[bytes]]
 
@@ -69,9 +71,10 @@ class ApiError(Exception):
             headers.append(("WWW-Authenticate", 'Bearer realm="gateway"'))
         body = {
             "error": {
-                "message": self.message,
+                # A caller's own key, pasted where a model or a parameter goes, is not sent back.
+                "message": redact_gateway_keys(self.message),
                 "type": self.type,
-                "param": self.param,
+                "param": redact_gateway_keys(self.param) if self.param else self.param,
                 "code": self.code,
             }
         }

@@ -11,6 +11,7 @@ platform's own refusal.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
 
@@ -38,8 +39,21 @@ class Ambiguous(Exception):
 _AMBIGUOUS = object()
 
 
+@cache
+def longest_name() -> int:
+    from gateway.models import ModelAlias
+
+    return max(
+        f.max_length or 0
+        for f in (Endpoint._meta.get_field("name"), ModelAlias._meta.get_field("alias"))
+    )
+
+
 def resolve(model: str) -> Route | None:
-    """The route for a model name, None when nothing has that name; Ambiguous if several do."""
+    """The route for a model name, None when nothing has that name; Ambiguous if several do.
+    A name longer than any endpoint's or alias's is not looked up (nor kept in the cache)."""
+    if len(model) > longest_name():
+        return None
     found = _routes.get(model)
     if found is _AMBIGUOUS:
         raise Ambiguous(model)

@@ -74,9 +74,13 @@ def _redact(match: re.Match) -> str:
     return f"{prefix}[{share_log_id(_decoded(segment))}]"
 
 
+def redact_gateway_keys(text: str) -> str:
+    """Each whole gateway key in `text` as its prefix and `…`."""
+    return GATEWAY_KEY.sub(r"\1…", text) if "idk_" in text else text
+
+
 def redact_secrets(text: str) -> str:
-    if "idk_" in text:
-        text = GATEWAY_KEY.sub(r"\1…", text)
+    text = redact_gateway_keys(text)
     lowered = text.lower()
     if "share" not in lowered and "set-password" not in lowered and "%" not in text:
         return text

@@ -74,3 +74,32 @@ def test_gunicorn_logs_hold_no_key(servers, member, gw_endpoint, gateway_servers
     assert "/v1/chat/completions" in logs
     assert made.secret not in logs
     assert made.secret[4:20] not in logs
+
+
+@pytest.mark.django_db
+def test_a_key_pasted_into_the_wrong_field_is_neither_stored_nor_sent_back(gw_endpoint, member):
+    """A key sent as the model, as a parameter's name or as a role: the refusal quotes it, and
+    the usage record keeps what the refusal said, both as the prefix the Keys page shows."""
+    from gateway import usage
+    from gateway.models import UsageRecord
+
+    made = make_key(member)
+    body = chat_body(gw_endpoint.name)
+    answers = [
+        call("POST", "/v1/chat/completions", key=made.secret, body={**body, "model": made.secret}),
+        call("POST", "/v1/chat/completions", key=made.secret, body={**body, made.secret: 1}),
+        call(
+            "POST",
+            "/v1/chat/completions",
+            key=made.secret,
+            body={**body, "messages": [{"role": made.secret, "content": "hi"}]},
+        ),
+    ]
+    assert [a.status for a in answers] == [404, 400, 400]
+    for answer in answers:
+        assert made.secret not in answer.body.decode()
+    assert made.key.prefix + "…" in answers[1].json()["error"]["param"]
+    usage.drain()
+    stored = [(r.model, r.error) for r in UsageRecord.objects.all()]
+    assert len(stored) == 3
+    assert made.secret[12:] not in repr(stored) and made.key.prefix + "…" in repr(stored)
