@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from math import ceil
 
 import redis
 import urllib3
@@ -413,12 +414,16 @@ def _upstream_error(exc: platform.PlatformError, endpoint) -> ApiError:
     logger.info("gateway: endpoint %s refused or failed: %r", endpoint.pk, exc)
     detail = exc.message or type(exc).__name__
     if isinstance(exc, NoToken):
+        # Which credential and why are the Admins' business (Credentials page, the log line
+        # above), not a caller's; the wait is rounded up, as Retry-After says it.
+        wait = ceil(exc.retry_after) if exc.retry_after else None
         return ApiError(
             503,
-            f"The dashboard has no working credential for this endpoint: {detail}",
+            "The dashboard has no working credential for this endpoint right now (an Admin can "
+            "see why under Credentials)." + (f" Try again in {_duration(wait)}." if wait else ""),
             type_="service_unavailable",
             code="no_credential",
-            retry_after=int(exc.retry_after) if exc.retry_after else None,
+            retry_after=wait,
         )
     if isinstance(exc, platform.AuthenticationFailed | platform.PermissionDenied):
         return ApiError(

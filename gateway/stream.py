@@ -3,7 +3,8 @@
 Events are not re-encoded. The pass-through only looks into the few it must: the first one with
 content (time to first token), the one with the usage (settling the token budget; dropped when
 the caller did not ask for usage, since the gateway asks for it on the caller's behalf), an error
-event, and `[DONE]`. A stream that breaks off ends with an OpenAI error event.
+event, and `[DONE]`. A stream that breaks off ends with an OpenAI error event, unless the
+endpoint's own error event was passed on already (the caller reads one error, not two).
 
 The headers said 200 before the first byte, but the call is recorded with what really happened,
 so that monitoring counts it: 502 when the endpoint's stream broke off or ended without `[DONE]`,
@@ -54,6 +55,7 @@ class SSEPassThrough:
         self.call = call
         self.wants_usage = wants_usage
         self.done = False
+        self.error_passed = False  # the endpoint's own error event reached the caller
         self._gen = None
 
     def __iter__(self):
@@ -68,9 +70,12 @@ class SSEPassThrough:
             try:
                 data = raw.read1(READ_SIZE)
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                call.error = f"The endpoint's stream broke off ({type(exc).__name__})."
+                call.error = (
+                    call.error or f"The endpoint's stream broke off ({type(exc).__name__})."
+                )
                 call.status = UPSTREAM_CUT
-                yield error_event(call.error, "stream_interrupted")
+                if not self.error_passed:
+                    yield error_event(call.error, "stream_interrupted")
                 return
             if not data:
                 break
@@ -87,7 +92,8 @@ class SSEPassThrough:
         if not self.done:
             call.error = call.error or "The endpoint's stream ended without [DONE]."
             call.status = UPSTREAM_CUT
-            yield error_event(call.error, "stream_interrupted")
+            if not self.error_passed:  # one error event: the endpoint's says it already
+                yield error_event(call.error, "stream_interrupted")
             return
         # Read the body's last bytes (the chunked terminator after [DONE]): a response read to
         # its end hands its connection back to the pool; one closed early costs the next call a
@@ -122,6 +128,7 @@ class SSEPassThrough:
             )
             if data is not None:
                 if "error" in data:
+                    self.error_passed = True
                     error = data["error"]
                     message = error.get("message") if isinstance(error, dict) else str(error)
                     call.error = str(message or "The model server reported an error.")[:500]

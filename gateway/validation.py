@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from gateway import prompt
 from gateway.errors import ApiError, bad_request
 from playground import params
 
-ROLES = ("system", "developer", "user", "assistant", "tool")
 # What OpenAI's chat completions accept (and vLLM passes on); anything else is refused by name.
 KNOWN = frozenset(
     {
@@ -98,70 +98,6 @@ def parse(raw: bytes) -> dict:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _text_of(content: object, where: str) -> str:
-    if isinstance(content, str):
-        return content
-    if content is None:
-        return ""
-    if isinstance(content, list):
-        parts = []
-        for i, part in enumerate(content):
-            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-                raise bad_request(
-                    f"Invalid type for '{where}[{i}]': expected a content part object.",
-                    param=f"{where}[{i}]",
-                    code="invalid_type",
-                )
-            if part["type"] == "text":
-                if not isinstance(part.get("text"), str):
-                    raise bad_request(
-                        f"Invalid type for '{where}[{i}].text': a text part needs its text as a "
-                        "string.",
-                        param=f"{where}[{i}].text",
-                        code="invalid_type",
-                    )
-                parts.append(part["text"])
-        return "\n".join(parts)
-    raise bad_request(
-        f"Invalid type for '{where}': expected a string or an array of content parts.",
-        param=where,
-        code="invalid_type",
-    )
-
-
-def _messages(messages: object) -> int:
-    """Check the messages; return a rough prompt size in tokens (4 characters each)."""
-    if not isinstance(messages, list) or not messages:
-        raise bad_request(
-            "Missing required parameter: 'messages' (a non-empty array).",
-            param="messages",
-            code="missing_required_parameter",
-        )
-    chars = 0
-    for i, message in enumerate(messages):
-        where = f"messages[{i}]"
-        if not isinstance(message, dict):
-            raise bad_request(
-                f"Invalid type for '{where}': expected an object.", param=where, code="invalid_type"
-            )
-        role = message.get("role")
-        if role not in ROLES:
-            raise bad_request(
-                f"Invalid value for '{where}.role': {role!r} is not one of {', '.join(ROLES)}.",
-                param=f"{where}.role",
-            )
-        content = message.get("content")
-        if content is None and role != "assistant":  # an assistant's may be tool calls alone
-            raise bad_request(
-                f"Invalid type for '{where}.content': a {role} message needs content "
-                "(a string or an array of content parts), got null.",
-                param=f"{where}.content",
-                code="invalid_type",
-            )
-        chars += len(_text_of(content, f"{where}.content")) + 16
-    return chars // 4 + 1
 
 
 def _stop(stop: object) -> None:
@@ -254,6 +190,23 @@ def _vllm(body: dict, max_tokens: int) -> None:
 
 
 MAX_TOP_LOGPROBS = 20
+# Parameters passed on as they are, checked for their JSON type only (their content is the
+# model server's business): the name, and the types OpenAI takes.
+SHAPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "user": ((str,), "a string"),
+    "response_format": ((dict,), "an object"),
+    "tool_choice": ((str, dict), "a string or an object"),
+    "parallel_tool_calls": ((bool,), "a boolean"),
+}
+
+
+def _shapes(body: dict) -> None:
+    for name, (types, said) in SHAPES.items():
+        value = body.get(name)
+        if value is not None and not isinstance(value, types):
+            raise bad_request(
+                f"Invalid type for '{name}': expected {said}.", param=name, code="invalid_type"
+            )
 
 
 def _logits(body: dict) -> None:
@@ -317,7 +270,7 @@ def check(body: dict) -> ChatCall:
             param="model",
             code="missing_required_parameter",
         )
-    prompt = _messages(body.get("messages"))
+    prompt_size = prompt.estimate(body)
     for name, (low, high) in NUMBERS.items():
         value = body.get(name)
         if value is not None and (not _is_number(value) or not low <= value <= high):
@@ -350,6 +303,9 @@ def check(body: dict) -> ChatCall:
             param="seed",
             code="invalid_type",
         )
+    if seed is not None and not -(2**63) <= seed < 2**63:
+        raise bad_request("Invalid value for 'seed': expected a 64-bit integer.", param="seed")
+    _shapes(body)
     stream = body.get("stream", False)
     if stream is None:
         stream = False
@@ -369,6 +325,12 @@ def check(body: dict) -> ChatCall:
             "The 'stream_options' parameter is only allowed when 'stream' is true.",
             param="stream_options",
         )
+    if options is not None and not isinstance(options.get("include_usage", False), bool):
+        raise bad_request(
+            "Invalid type for 'stream_options.include_usage': expected a boolean.",
+            param="stream_options.include_usage",
+            code="invalid_type",
+        )
     _stop(body.get("stop"))
     _logits(body)
     _vllm(body, max_tokens)
@@ -382,5 +344,5 @@ def check(body: dict) -> ChatCall:
         max_tokens_given=any(
             body.get(n) is not None for n in ("max_tokens", "max_completion_tokens")
         ),
-        prompt_estimate=prompt,
+        prompt_estimate=prompt_size,
     )

@@ -174,6 +174,21 @@ def test_endpoint_not_active_is_503_naming_its_status(gw_endpoint, member_key):
         ({"stop": ["ok", 3]}, "stop[1]"),
         ({"stop": ["ok", "x" * 41]}, "stop[1]"),
         ({"stop": ""}, "stop"),
+        ({"tools": "nope"}, "tools"),
+        ({"tools": ["nope"]}, "tools"),
+        ({"response_format": 5}, "response_format"),
+        ({"user": {"a": 1}}, "user"),
+        ({"tool_choice": 5}, "tool_choice"),
+        ({"parallel_tool_calls": "yes"}, "parallel_tool_calls"),
+        (
+            {"stream": True, "stream_options": {"include_usage": "yes"}},
+            "stream_options.include_usage",
+        ),
+        ({"seed": 10**40}, "seed"),
+        (
+            {"messages": [{"role": "assistant", "content": None, "tool_calls": "x"}]},
+            "messages[0].tool_calls",
+        ),
         ({"logit_bias": [1, 2]}, "logit_bias"),
         ({"logit_bias": {"hello": 1}}, "logit_bias"),
         ({"logit_bias": {"50256": 101}}, "logit_bias"),
@@ -402,8 +417,13 @@ def test_a_platform_401_then_iam_down_is_a_503_no_credential(gw_endpoint, member
         answer = call(
             "POST", "/v1/chat/completions", key=member_key.secret, body=chat_body(gw_endpoint.name)
         )
-        assert_openai_error(answer, 503, code="no_credential")
-        assert int(answer.headers["Retry-After"]) >= 1
+        message = assert_openai_error(answer, 503, code="no_credential")["message"]
+        wait = int(answer.headers["Retry-After"])
+        assert wait >= 1
+        # The wait it says is the header's; which credential (its name) is not the caller's.
+        assert f"Try again in {wait} s." in message
+        credential = Credential.objects.get(pk=gw_endpoint.credential_id)
+        assert credential.label not in message
 
 
 def test_a_refused_api_key_is_worded_as_an_api_key(gw_endpoint, member_key, platform):

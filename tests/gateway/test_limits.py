@@ -279,3 +279,40 @@ def test_a_request_without_max_tokens_is_bounded_by_the_tokens_it_reserved(
     del body["max_tokens"]
     answer = call("POST", "/v1/chat/completions", key=key, body=body)
     assert answer.json()["usage"]["completion_tokens"] == 5
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "where",
+    ["tools", "tool_calls", "text_part"],
+)
+def test_tools_and_tool_calls_count_in_the_token_budget(gw_endpoint, member, platform, where):
+    """A vLLM endpoint turns tools and an assistant's tool calls into prompt tokens: a request
+    whose tools alone exceed the budget never reaches the platform."""
+    key = make_key(member, tokens_per_minute=1000).secret
+    big = "word " * 20_000  # about 25,000 tokens
+    body = chat_body(gw_endpoint.name)
+    if where == "tools":
+        body["tools"] = [{"type": "function", "function": {"name": "f", "description": big}}]
+    elif where == "tool_calls":
+        call_ = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": big}}
+        body["messages"] = [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": None, "tool_calls": [call_]},
+            {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+        ]
+    else:
+        body["messages"] = [{"role": "user", "content": [{"type": "input_text", "text": big}]}]
+    before = platform.stats()["data_plane_calls"]
+    answer = call("POST", "/v1/chat/completions", key=key, body=body)
+    assert answer.status == 400
+    assert answer.json()["error"]["code"] == "request_exceeds_tokens_per_minute"
+    assert platform.stats()["data_plane_calls"] == before
+
+
+def test_an_image_is_counted_as_an_image_not_as_its_bytes():
+    from gateway import prompt
+
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "A" * 400_000}}
+    body = {"messages": [{"role": "user", "content": [{"type": "text", "text": "what?"}, image]}]}
+    assert 1_000 <= prompt.estimate(body) <= 1_020
