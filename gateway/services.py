@@ -39,15 +39,45 @@ def key_versions_bump(digests: list[str]) -> bool:
             pipe.set(store.version_name(digest), secrets.token_hex(8))
         pipe.execute()
     except redis.RedisError as exc:
+        # Marked as changed now, so that the worker's next announcement (announce_changed_keys)
+        # tells the web processes that kept reaching Redis, whose copies Redis still confirms.
+        GatewayKey.objects.filter(hashed__in=digests).update(changed_at=timezone.now())
         logger.warning(
-            "gateway: %d key(s) changed but Redis could not be told (%s); web processes read "
-            "them again within %s s",
+            "gateway: %d key(s) changed but Redis could not be told (%s); the worker tells "
+            "every web process once it reaches Redis",
             len(digests),
             type(exc).__name__,
-            settings.GATEWAY_KEY_RECHECK_SECONDS,
         )
         return False
     return True
+
+
+# A change saved (its changed_at stamped) in a transaction that commits after an announcement
+# read the table is still caught by the next one.
+ANNOUNCE_OVERLAP = timedelta(seconds=30)
+
+
+def announce_changed_keys() -> int:
+    """Tell every web process again about the keys changed since the last announcement (the
+    worker, with each usage drain). A change whose own telling failed (Redis unreachable from
+    the process that made it, but not from the web processes) reaches them this way within
+    GATEWAY_DRAIN_SECONDS, rather than when their copies expire. Returns how many were told."""
+    client = store.client()
+    started = timezone.now()
+    mark = client.get(store.name("keys-announced"))
+    if mark:
+        since = datetime.fromisoformat(mark.decode() if isinstance(mark, bytes) else mark)
+    else:
+        since = started - timedelta(seconds=settings.GATEWAY_KEY_CACHE_SECONDS)
+    digests = list(
+        GatewayKey.objects.filter(changed_at__gte=since - ANNOUNCE_OVERLAP).values_list(
+            "hashed", flat=True
+        )
+    )
+    if digests and not key_versions_bump(digests):
+        return 0
+    client.set(store.name("keys-announced"), started.isoformat())
+    return len(digests)
 
 
 def _bump_on_commit(digests: list[str]) -> None:
@@ -198,8 +228,9 @@ def gateway_key_update(
 def gateway_key_revoke(*, key: GatewayKey, by=None) -> bool:
     """Revoke a key (refused from the next request on, in every process). False if it was."""
     with transaction.atomic():
+        now = timezone.now()
         updated = GatewayKey.objects.filter(pk=key.pk, revoked_at=None).update(
-            revoked_at=timezone.now(), revoked_by=by
+            revoked_at=now, revoked_by=by, changed_at=now
         )
         _bump_on_commit([key.hashed])
     key.refresh_from_db(fields=["revoked_at", "revoked_by"])

@@ -1,4 +1,5 @@
-"""The usage drain (a thin task) and its beat entry."""
+"""The usage drain, with the announcement of keys changed lately (a thin task), and its beat
+entry."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ DRAIN_TASK = "gateway.drain_usage"
 def drain_usage_task() -> int:
     # acks_late: the drain is idempotent (request_id is unique), so a worker lost mid-way is
     # simply run again.
-    from gateway import usage
+    from gateway import services, usage
 
+    services.announce_changed_keys()
     return usage.drain()
 
 

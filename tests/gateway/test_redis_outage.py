@@ -102,3 +102,45 @@ def test_an_owner_given_back_their_role_is_served_again(
     own_redis.start()
     later(monkeypatch, settings.GATEWAY_KEY_RECHECK_SECONDS + 0.1)
     assert chat(made.secret, gw_endpoint.name).status == 200
+
+
+def test_a_revoke_that_could_not_tell_redis_is_told_by_the_worker(
+    gw_endpoint, member, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The process that revoked could not reach Redis, the web processes could: Redis kept
+    confirming their copies' version, so only the copies' expiry (60 s) would have ended the
+    key. The worker's next announcement (with each usage drain, every 5 s) ends it."""
+    from gateway import store, tasks
+
+    made = make_key(member)
+    assert chat(made.secret, gw_endpoint.name).status == 200
+    unreachable = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "client", lambda: unreachable)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.gateway_key_revoke(key=made.key, by=member)
+    assert chat(made.secret, gw_endpoint.name).status == 200  # Redis confirmed the old copy
+
+    tasks.drain_usage_task()
+    answer = chat(made.secret, gw_endpoint.name)
+    assert answer.status == 401 and "revoked" in answer.json()["error"]["message"]
+    # Announced once: the next drain tells again only what changed within the overlap.
+    assert services.announce_changed_keys() == 1
+
+
+def test_an_announcement_tells_only_keys_changed_lately(gw_endpoint, member, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gateway.models import GatewayKey
+
+    old, new = make_key(member, name="old"), make_key(member, name="new")
+    GatewayKey.objects.filter(pk=old.key.pk).update(
+        changed_at=timezone.now() - timedelta(minutes=10)
+    )
+    assert services.announce_changed_keys() == 1
+    told = []
+    monkeypatch.setattr(services, "key_versions_bump", lambda digests: told.extend(digests) or True)
+    services.announce_changed_keys()
+    assert told == [new.key.hashed]
