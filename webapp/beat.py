@@ -65,7 +65,9 @@ class QuietScheduler(PersistentScheduler):
                 logger.info(
                     "Beat is stopping: %s was not sent (it is, once beat runs again)", entry.name
                 )
-                return
+                # The stop goes on as beat's own: its signal handler has closed the schedule
+                # file already, which the rest of this tick would read (a traceback).
+                raise SystemExit() from None
             if not broker_down(exc):
                 logger.error("Message Error: %s", exc, exc_info=True)
                 return
