@@ -207,8 +207,13 @@ def chat_completions(environ: dict, call: Call) -> Response:
     call.upstream_answered = True
     call.status = 200
     if chat.stream:
-        return 200, list(SSE_HEADERS), SSEPassThrough(upstream, call, wants_usage=chat.wants_usage)
-    return _plain(upstream, call)
+        return (
+            200,
+            [*SSE_HEADERS, *call.rate_headers],
+            SSEPassThrough(upstream, call, wants_usage=chat.wants_usage),
+        )
+    status, headers, answer = _plain(upstream, call)
+    return status, [*headers, *call.rate_headers], answer
 
 
 def _refused_for(call: Call, key: authn.KeyInfo, model: object) -> None:
@@ -321,8 +326,9 @@ def _admit(call: Call, chat: validation.ChatCall, key: authn.KeyInfo, endpoint_i
         except redis.RedisError:
             raise _redis_down() from None
         authn.confirmed(key.digest)
+        call.rate_headers = verdict.headers(rpm=key.rpm, tpm=key.tpm)
         if not verdict.allowed:
-            raise _over_limit(verdict, key, chat)
+            raise _over_limit(verdict, key, chat, call.rate_headers)
         call.reservation, call.reserved = verdict.reservation, chat.cost
         call.opened = True
         return
@@ -376,7 +382,9 @@ def _duration(seconds: int) -> str:
     return f"{secs} s"
 
 
-def _over_limit(verdict: limits.Verdict, key: authn.KeyInfo, chat) -> ApiError:
+def _over_limit(
+    verdict: limits.Verdict, key: authn.KeyInfo, chat, headers: list[tuple[str, str]]
+) -> ApiError:
     wait = verdict.retry_after
     after = _duration(wait)
     if verdict.refused_by == limits.REQUESTS:
@@ -394,7 +402,9 @@ def _over_limit(verdict: limits.Verdict, key: authn.KeyInfo, chat) -> ApiError:
             f"Try again in {after}, or lower {chat.max_tokens_param}.",
             "tokens",
         )
-    return ApiError(429, message, type_=kind, code="rate_limit_exceeded", retry_after=wait)
+    return ApiError(
+        429, message, type_=kind, code="rate_limit_exceeded", retry_after=wait, headers=headers
+    )
 
 
 # What the endpoint refused, by how the dashboard calls it (an API key has no token to renew).

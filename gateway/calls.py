@@ -48,6 +48,7 @@ class Call:
         self.reserved = 0
         self.upstream_answered = False
         self.opened = False  # entered among the open calls (gateway.open_calls)
+        self.rate_headers: list[tuple[str, str]] = []  # x-ratelimit-*, once the limits counted
         self._finished = False
 
     def elapsed_ms(self) -> int:

@@ -54,6 +54,7 @@ class ApiError(Exception):
         code: str | None = None,
         param: str | None = None,
         retry_after: int | None = None,
+        headers: list[tuple[str, str]] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -62,9 +63,10 @@ class ApiError(Exception):
         self.code = code
         self.param = param
         self.retry_after = retry_after
+        self.headers = headers or []
 
     def response(self) -> Response:
-        headers = []
+        headers = list(self.headers)
         if self.retry_after is not None:
             headers.append(("Retry-After", str(max(1, int(self.retry_after)))))
         if self.status == 401:

@@ -39,18 +39,20 @@ local dk = KEYS[2] .. ':d:' .. day
 local rpm, tpm = tonumber(ARGV[2]), tonumber(ARGV[3])
 local tpd, cost = tonumber(ARGV[4]), tonumber(ARGV[5])
 local to_minute = 60 - (now % 60)
-if rpm > 0 and tonumber(redis.call('GET', rk) or '0') + 1 > rpm then
-  return {1, to_minute, minute, day}
+local r = tonumber(redis.call('GET', rk) or '0')
+local tm = tonumber(redis.call('GET', tk) or '0')
+if rpm > 0 and r + 1 > rpm then
+  return {1, to_minute, minute, day, r, tm, to_minute}
 end
-if tpm > 0 and tonumber(redis.call('GET', tk) or '0') + cost > tpm then
-  return {2, to_minute, minute, day}
+if tpm > 0 and tm + cost > tpm then
+  return {2, to_minute, minute, day, r, tm, to_minute}
 end
 if tpd > 0 and tonumber(redis.call('GET', dk) or '0') + cost > tpd then
-  return {3, 86400 - ((now + tonumber(ARGV[7])) % 86400), minute, day}
+  return {3, 86400 - ((now + tonumber(ARGV[7])) % 86400), minute, day, r, tm, to_minute}
 end
-redis.call('INCR', rk)
+r = redis.call('INCR', rk)
 redis.call('EXPIRE', rk, 120)
-redis.call('INCRBY', tk, cost)
+tm = redis.call('INCRBY', tk, cost)
 redis.call('EXPIRE', tk, 120)
 redis.call('INCRBY', dk, cost)
 redis.call('EXPIRE', dk, 172800)
@@ -59,7 +61,7 @@ if KEYS[4] then
   redis.call('HSET', KEYS[4], ARGV[8], ARGV[9])
   redis.call('SET', KEYS[5], 1, 'EX', ARGV[10])
 end
-return {0, 0, minute, day}
+return {0, to_minute, minute, day, r, tm, to_minute}
 """
 
 # KEYS: the minute's and the day's token windows; ARGV: the difference to add.
@@ -96,6 +98,26 @@ class Verdict:
     refused_by: str = ""  # REQUESTS, TOKENS_MINUTE, TOKENS_DAY or STALE
     retry_after: int = 0
     reservation: tuple[str, str] | None = None  # the token windows charged
+    # This minute's requests and tokens counted (this one's included when allowed), and the
+    # seconds until the minute ends: OpenAI's x-ratelimit-* headers.
+    requests_counted: int = 0
+    tokens_counted: int = 0
+    minute_ends_in: int = 0
+
+    def headers(self, *, rpm: int, tpm: int) -> list[tuple[str, str]]:
+        """OpenAI's x-ratelimit-* headers for the limits the key has (none for "no limit")."""
+        out = []
+        for kind, limit, counted in (
+            ("requests", rpm, self.requests_counted),
+            ("tokens", tpm, self.tokens_counted),
+        ):
+            if limit:
+                out += [
+                    (f"x-ratelimit-limit-{kind}", str(limit)),
+                    (f"x-ratelimit-remaining-{kind}", str(max(0, limit - counted))),
+                    (f"x-ratelimit-reset-{kind}", f"{self.minute_ends_in}s"),
+                ]
+        return out
 
 
 @cache
@@ -134,12 +156,14 @@ def check(
     if open_call is not None:
         keys += [open_calls.hash_name(), open_calls.alive_name(open_calls.process_token())]
         args += [*open_call, open_calls.alive_seconds()]
-    code, wait, minute, day = check_script(keys=keys, args=args)
+    code, wait, *rest = check_script(keys=keys, args=args)
     if code == -1:
         return Verdict(False, STALE)
+    minute, day, requests, tokens, to_minute = rest
+    counted = (int(requests), int(tokens), int(to_minute))
     if code:
-        return Verdict(False, _REFUSED[code], max(1, int(wait)))
-    return Verdict(True, reservation=(f"{base}:t:{minute}", f"{base}:d:{day}"))
+        return Verdict(False, _REFUSED[code], max(1, int(wait)), None, *counted)
+    return Verdict(True, "", 0, (f"{base}:t:{minute}", f"{base}:d:{day}"), *counted)
 
 
 def count_refused(*, key_id: int, rpm: int) -> Verdict:

@@ -316,3 +316,32 @@ def test_an_image_is_counted_as_an_image_not_as_its_bytes():
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "A" * 400_000}}
     body = {"messages": [{"role": "user", "content": [{"type": "text", "text": "what?"}, image]}]}
     assert 1_000 <= prompt.estimate(body) <= 1_020
+
+
+@pytest.mark.django_db
+def test_answers_carry_openais_rate_limit_headers(gw_endpoint, member):
+    key = make_key(member, requests_per_minute=2, tokens_per_minute=5_000).secret
+    not_at_a_minute_boundary()
+    seen = []
+    for stream in (False, True, False):
+        answer = call(
+            "POST", "/v1/chat/completions", key=key, body=chat_body(gw_endpoint.name, stream=stream)
+        )
+        seen.append((answer.status, answer.headers))
+    (first, h1), (second, h2), (third, h3) = seen
+    assert (first, second, third) == (200, 200, 429)
+    assert h1["x-ratelimit-limit-requests"] == "2" and h1["x-ratelimit-remaining-requests"] == "1"
+    assert h2["x-ratelimit-remaining-requests"] == "0"
+    assert h3["x-ratelimit-remaining-requests"] == "0"
+    assert h1["x-ratelimit-limit-tokens"] == "5000"
+    assert 0 < int(h2["x-ratelimit-remaining-tokens"]) < int(h1["x-ratelimit-remaining-tokens"])
+    reset = h1["x-ratelimit-reset-requests"]
+    assert reset.endswith("s") and 1 <= int(reset[:-1]) <= 60
+
+
+@pytest.mark.django_db
+def test_a_key_without_limits_has_no_rate_limit_headers(gw_endpoint, member):
+    key = make_key(member, requests_per_minute=0, tokens_per_minute=0).secret
+    answer = call("POST", "/v1/chat/completions", key=key, body=chat_body(gw_endpoint.name))
+    assert answer.status == 200
+    assert not [h for h in answer.headers if h.lower().startswith("x-ratelimit")]
