@@ -11,6 +11,7 @@ from django.core.cache import cache
 from tests.fixtures.worker import start_beat, start_worker
 from tests.platform.helpers import wait_for
 from webapp import heartbeat
+from webapp.views import NO_HEARTBEAT_YET
 
 # Beat sends a heartbeat every second; three missed ones and the checks count as stopped.
 FAST = {"HEARTBEAT_INTERVAL_SECONDS": "1"}
@@ -38,7 +39,7 @@ def test_no_heartbeat_yet_is_unknown_not_stopped(as_member, fast_heartbeat):
     """A fresh `make run` before any worker started: no banner, /healthz/ stays 200."""
     assert health(as_member) == (
         200,
-        {"ok": None, "note": "no heartbeat yet: no worker has started"},
+        {"ok": None, "note": NO_HEARTBEAT_YET},
     )
     assert BANNER not in page(as_member)
 

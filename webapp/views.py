@@ -129,6 +129,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return logged_already(JsonResponse({"ok": False, **parts}, status=503))
 
 
+# Said while Redis holds no heartbeat: just after a start, or after Redis restarted without
+# keeping its data (the heartbeat lives there), not only "no worker ever started".
+NO_HEARTBEAT_YET = (
+    "no heartbeat yet: the worker and beat have just started, or Redis has (it keeps the heartbeat)"
+)
+
+
 def _background_part() -> dict:
     """The heartbeat's age; `ok` is None (unknown) when no worker ever stamped one."""
     try:
@@ -136,7 +143,7 @@ def _background_part() -> dict:
     except Exception as exc:
         return {"ok": None, "note": f"unknown: {type(exc).__name__}"}
     if state.age is None:
-        return {"ok": None, "note": "no heartbeat yet: no worker has started"}
+        return {"ok": None, "note": NO_HEARTBEAT_YET}
     part: dict = {"ok": not state.stale, "seconds_since_heartbeat": round(state.age)}
     if state.stale:
         part["stopped"] = state.stopped_part or "unknown"
