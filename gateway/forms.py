@@ -36,8 +36,9 @@ EXPIRY_DAYS_NEEDED = _("Enter the number of days, counted from now.")
 EXPIRY_DAYS_UNUSED = _(
     "Days are for a new expiry: choose “New expiry” too, or leave the days empty."
 )
+# Not "leave it empty": the help beside the field says so already (and the command has no box).
 EXPIRY_ERRORS = {
-    "min_value": _("At least 1 day. Leave it empty for a key that does not expire."),
+    "min_value": _("At least 1 day."),
     "max_value": _("At most %(limit_value)s days (ten years)."),
 }
 

@@ -300,8 +300,8 @@ def test_a_limit_beyond_what_can_be_stored_is_refused_in_words(as_member, field,
         (
             "expires_in_days",
             "0",
-            "At least 1 day. Leave it empty for a key that does not expire.",
-            "Ít nhất 1 ngày. Để trống nếu khóa không hết hạn.",
+            "At least 1 day.",
+            "Ít nhất 1 ngày.",
         ),
         (
             "expires_in_days",
@@ -356,8 +356,13 @@ def test_the_largest_storable_limit_is_kept(as_member):
         ("--rpm", "99999999999", "At most 2147483647. For no limit, enter 0."),
         ("--tpm", "2147483648", "At most 2147483647. For no limit, enter 0."),
         ("--tpd", "-1", "Enter 0 or more. For no limit, enter 0."),
-        ("--expires-days", "0", "At least 1 day."),
-        ("--expires-days", "-3", "At least 1 day."),
+        (
+            "--expires-days",
+            "0",
+            "--expires-days 0: At least 1 day. Omit --expires-days for a key that does not expire.",
+        ),
+        ("--expires-days", "-3", "At least 1 day. Omit --expires-days"),
+        ("--expires-days", "4000", "--expires-days 4000: At most 3650 days (ten years)."),
     ],
 )
 def test_command_refuses_what_the_keys_page_refuses(member, flag, value, words):
@@ -377,7 +382,27 @@ def test_command_refuses_what_the_keys_page_refuses(member, flag, value, words):
             stderr=io.StringIO(),
         )
     assert flag in str(refused.value) and words in str(refused.value)
+    assert "Leave it empty" not in str(refused.value)  # the page's box, not the command's flag
     assert not GatewayKey.objects.exists()
+
+
+def test_every_option_of_the_command_says_what_it_is_for():
+    """`gateway_key create --help` listed --expires-days with no words at all."""
+    import argparse
+
+    from gateway.management.commands.gateway_key import Command
+
+    parser = Command().create_parser("manage.py", "gateway_key")
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    silent = [
+        f"{name} {action.option_strings or action.dest}"
+        for name, subparser in sub.choices.items()
+        for action in subparser._actions
+        if not isinstance(action, argparse._HelpAction) and not (action.help or "").strip()
+    ]
+    assert not silent
+    create = sub.choices["create"].format_help()
+    assert "omit it for a key that does not expire" in " ".join(create.split())
 
 
 def test_the_keys_page_counts_failures_as_monitoring_does(as_member, member, gw_endpoint):
