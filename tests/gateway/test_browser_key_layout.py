@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from gateway.models import UsageRecord
-from tests.fixtures.browser import open_page, screenshot, sign_in
+from tests.fixtures.browser import answer_confirmation, open_page, screenshot, sign_in
 from tests.fixtures.personas import PASSWORD
 from tests.gateway.conftest import make_key
 
@@ -120,6 +120,35 @@ def test_the_keys_page_and_the_edit_page_at_laptop_and_phone_width(
         page.goto(f"{live_server.url}/keys/{busy.key.code}/edit/")
         screenshot(page, f"gateway-key-edit-{width}-{language}")
         _check_key_form(page, page.get_by_test_id("key-edit-form"), width)
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_the_revoked_toasts_accent_sits_inside_its_rounded_box(
+    browser, live_server, member, language
+):
+    """A green border-left on the rounded toast curved out past its left edge (after Revoke): the
+    accent is now a strip of the background, which the corners clip."""
+    make_key(member, name="shell")
+    context, page, errors = open_page(browser, width=LAPTOP)
+    try:
+        sign_in(page, live_server, "bob", PASSWORD)
+        page.context.add_cookies(
+            [{"name": "idash_language", "value": language, "url": live_server.url}]
+        )
+        page.goto(f"{live_server.url}/keys/")
+        page.get_by_test_id("revoke").click()
+        answer_confirmation(page)
+        toast = page.locator("[data-toast]").first
+        toast.wait_for()
+        assert "shell" in toast.inner_text()
+        style = toast.evaluate(
+            "t => { const s = getComputedStyle(t); return [s.borderLeftWidth, s.backgroundImage]; }"
+        )
+        assert style[0] == "0px" and "gradient" in style[1], style
+        toast.screenshot(path=str(screenshot(page, f"toast-after-revoke-{language}")))
     finally:
         context.close()
     assert not errors, errors
