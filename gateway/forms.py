@@ -25,8 +25,9 @@ LIMIT_ERRORS = {
     "max_value": _("At most %(limit_value)s. For no limit, enter 0."),
 }
 KEEP, NEW_EXPIRY, NO_EXPIRY = "keep", "days", "never"
-# An edited key's scope is said, not read from an empty list: a key whose endpoints were all
-# deleted shows none ticked, and saving a rename must not open it to every endpoint.
+# A key's scope is said, not read from an empty list: a key whose endpoints were all deleted
+# shows none ticked, and saving a rename must not open it to every endpoint. A new key says it the
+# same way, so that "none ticked" never means two things on two forms.
 ALL_ENDPOINTS, ONLY_TICKED = "all", "only"
 SCOPE_TICKS_UNUSED = _(
     "Choose “Only the endpoints ticked” to keep these, or untick them for every endpoint."
@@ -35,8 +36,9 @@ EXPIRY_DAYS_NEEDED = _("Enter the number of days, counted from now.")
 EXPIRY_DAYS_UNUSED = _(
     "Days are for a new expiry: choose “New expiry” too, or leave the days empty."
 )
+# Not "leave it empty": the help beside the field says so already (and the command has no box).
 EXPIRY_ERRORS = {
-    "min_value": _("At least 1 day. Leave it empty for a key that does not expire."),
+    "min_value": _("At least 1 day."),
     "max_value": _("At most %(limit_value)s days (ten years)."),
 }
 
@@ -73,7 +75,6 @@ class KeyForm(forms.Form):
         required=False,
         help_text=_("Admins: the app this key belongs to (you stay its owner)."),
     )
-    # Editing only: keep the expiry, give a new one (expires_in_days), or none.
     scope = forms.ChoiceField(
         label=_("Endpoints it may call"),
         widget=forms.RadioSelect,
@@ -82,6 +83,7 @@ class KeyForm(forms.Form):
             (ONLY_TICKED, _("Only the endpoints ticked")),
         ],
     )
+    # Editing only: keep the expiry, give a new one (expires_in_days), or none.
     expiry = forms.ChoiceField(label=_("Expiry"), widget=forms.RadioSelect)
     expires_in_days = forms.IntegerField(
         label=_("Expires after (days)"),
@@ -96,7 +98,7 @@ class KeyForm(forms.Form):
         queryset=selectors.endpoint_choices(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: every endpoint, including those made later."),
+        help_text=_("With “Only the endpoints ticked”."),
     )
     requests_per_minute = forms.IntegerField(
         label=_("Requests per minute"),
@@ -129,9 +131,10 @@ class KeyForm(forms.Form):
         if not for_admin or key is not None:
             # An app key stays that app's: editing changes what the key may do, not whose it is.
             del self.fields["app_name"]
+        # The scope beside the endpoints it is about, then the expiry and its days.
+        self.order_fields(["name", "app_name", "scope", "endpoints", "expiry", "expires_in_days"])
         if key is None:
             del self.fields["expiry"]
-            del self.fields["scope"]
             del self.fields["seen"]
             return
         choices: list[tuple[str, object]] = [
@@ -145,9 +148,6 @@ class KeyForm(forms.Form):
         assert isinstance(expiry, forms.ChoiceField)
         expiry.choices = choices
         self.fields["expires_in_days"].help_text = _("For a new expiry: days from now.")
-        self.fields["endpoints"].help_text = _("With “Only the endpoints ticked”.")
-        # The scope beside the endpoints it is about, then the expiry and its days.
-        self.order_fields(["name", "scope", "endpoints", "expiry", "expires_in_days"])
 
     def clean(self) -> dict:
         data = super().clean() or {}
@@ -157,18 +157,15 @@ class KeyForm(forms.Form):
                 self.add_error("expires_in_days", EXPIRY_DAYS_NEEDED)
             elif choice in (KEEP, NO_EXPIRY) and days:
                 self.add_error("expires_in_days", EXPIRY_DAYS_UNUSED)
-            ticked = data.get("endpoints")
-            if data.get("scope") == ONLY_TICKED and not ticked and "endpoints" not in self.errors:
-                self.add_error("endpoints", SCOPE_NEEDS_ONE)
-            elif data.get("scope") == ALL_ENDPOINTS and ticked:
-                self.add_error("endpoints", SCOPE_TICKS_UNUSED)
+        ticked = data.get("endpoints")
+        if data.get("scope") == ONLY_TICKED and not ticked and "endpoints" not in self.errors:
+            self.add_error("endpoints", SCOPE_NEEDS_ONE)
+        elif data.get("scope") == ALL_ENDPOINTS and ticked:
+            self.add_error("endpoints", SCOPE_TICKS_UNUSED)
         return data
 
     def all_endpoints(self) -> bool:
-        """A new key with none ticked may call every endpoint; an edited one says which."""
-        if "scope" in self.fields:
-            return self.cleaned_data.get("scope") == ALL_ENDPOINTS
-        return not self.cleaned_data.get("endpoints")
+        return self.cleaned_data.get("scope") == ALL_ENDPOINTS
 
     def expires_at(self) -> datetime | None:
         choice = self.cleaned_data.get("expiry")
@@ -184,6 +181,7 @@ def _initial(key: GatewayKey | None) -> dict:
     """A new key starts from the GATEWAY_DEFAULT_… limits; an edited one from what it has."""
     if key is None:
         return {
+            "scope": ALL_ENDPOINTS,
             "requests_per_minute": settings.GATEWAY_DEFAULT_REQUESTS_PER_MINUTE,
             "tokens_per_minute": settings.GATEWAY_DEFAULT_TOKENS_PER_MINUTE,
             "tokens_per_day": settings.GATEWAY_DEFAULT_TOKENS_PER_DAY,

@@ -105,7 +105,8 @@ def keys_page(request: AuthenticatedHttpRequest) -> HttpResponse:
                 created_by=request.user,
                 name=data["name"],
                 app_name=data.get("app_name") or "",
-                endpoints=list(data["endpoints"]),
+                # No endpoints: every endpoint (the form refused "only" with none ticked).
+                endpoints=[] if form.all_endpoints() else list(data["endpoints"]),
                 expires_at=form.expires_at(),
                 requests_per_minute=data["requests_per_minute"],
                 tokens_per_minute=data["tokens_per_minute"],

@@ -179,6 +179,8 @@ def test_replaced_terms_do_not_come_back():
         "cuộc trò chuyện": "conversation is “cuộc hội thoại”",
         "Cuộc trò chuyện": "conversation is “cuộc hội thoại”",
         "khóa bí mật": "secret stays “secret” (it clashes with “khóa”)",
+        "lệnh gọi": "a call is “lượt gọi” (a request stays “yêu cầu”)",
+        "lời gọi": "a call is “lượt gọi” (a request stays “yêu cầu”)",
     }
     banned = {word: why for word, why in banned.items() if why}
     found = []
@@ -189,6 +191,15 @@ def test_replaced_terms_do_not_come_back():
                     if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text):
                         found.append((_label(path), entry.msgid, word, why))
     assert not found, found
+
+
+def test_gateway_wording_a_new_user_tripped_on():
+    """The Keys pages' legend and the token chart's subtitle (which read “vào (đầu vào) và ra
+    (đầu ra)”, the same thing twice), and “a call” as one word on the endpoint page too."""
+    assert _msgstr("Endpoints it may call") == {"Các endpoint khóa được phép gọi"}
+    subtitle = _msgstr("in (prompt) and out (completion)")
+    assert subtitle == {"đầu vào (prompt) và đầu ra (completion)"}
+    assert _msgstr("Serving calls.") == {"Đang phục vụ lượt gọi."}
 
 
 def test_ago_reads_truoc():

@@ -10,6 +10,9 @@ from endpoints.models import Endpoint
 from tests.endpoints.conftest import make_endpoint
 
 pytestmark = pytest.mark.django_db
+# How many lines an element's text takes (the distinct tops of its line boxes).
+LINES = """el => { const r = document.createRange(); r.selectNodeContents(el);
+  return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }"""
 
 
 @pytest.mark.parametrize(
@@ -27,7 +30,7 @@ def test_the_gateway_and_your_keys_only_for_roles_with_keys(
         platform_id="me-callable",
         url="http://p/v1/me-callable",
     )
-    for language, your_keys in (("en", "Your keys"), ("vi", "Khóa của bạn")):
+    for language, your_keys in (("en", "Manage your keys"), ("vi", "Quản lý khóa của bạn")):
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
         page = client.get(f"/inference/{ep.code}/").content.decode()
         assert 'data-testid="snippets-platform"' in page  # everyone may read how to call it
@@ -69,13 +72,25 @@ def test_the_call_card_in_the_browser_per_role_and_language(
                     }
                 ]
             )
-            page.goto(f"{live_server.url}/inference/{ep.code}/")
-            card = page.get_by_test_id("call")
-            card.wait_for()
-            assert page.get_by_test_id("snippets-platform").is_visible()
-            assert page.get_by_test_id("snippets-gateway").count() == (persona == "member")
-            card.scroll_into_view_if_needed()
-            screenshot(page, f"endpoint-call-card-{persona}-{language}")
+            for width in (1366, 390):
+                page.set_viewport_size({"width": width, "height": 860})
+                page.goto(f"{live_server.url}/inference/{ep.code}/")
+                card = page.get_by_test_id("call")
+                card.wait_for()
+                assert page.get_by_test_id("snippets-platform").is_visible()
+                gateway = page.get_by_test_id("snippets-gateway")
+                assert gateway.count() == (persona == "member")
+                if gateway.count():
+                    # A link of its own, not two words tacked onto the note's sentence.
+                    link = gateway.get_by_test_id("manage-keys")
+                    assert link.get_attribute("href") == "/keys/"
+                    assert link.evaluate("a => a.parentElement.textContent.trim()") == (
+                        link.inner_text().strip()
+                    )
+                # The heading on one line: on a phone the note beside it squeezed it to three.
+                assert page.locator("#call-title").evaluate(LINES) == 1
+                card.scroll_into_view_if_needed()
+                screenshot(page, f"endpoint-call-card-{persona}-{width}-{language}")
     finally:
         context.close()
     assert not errors, errors

@@ -146,8 +146,8 @@ def test_an_expired_key_can_be_given_a_new_expiry_or_kept_as_it_is(as_member, me
         (
             {"expiry": "days", "expires_in_days": 0},
             "expires_in_days",
-            "At least 1 day. Leave it empty for a key that does not expire.",
-            "Ít nhất 1 ngày. Để trống nếu khóa không hết hạn.",
+            "At least 1 day.",
+            "Ít nhất 1 ngày.",
         ),
         (
             {"expiry": "days"},

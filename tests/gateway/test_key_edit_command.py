@@ -55,7 +55,10 @@ def test_command_edits_what_it_is_told_and_keeps_the_rest(member, gw_endpoint):
     [
         (["--rpm", "-1"], "--rpm -1: Enter 0 or more. For no limit, enter 0."),
         (["--tpd", "2147483648"], "--tpd 2147483648: At most 2147483647. For no limit, enter 0."),
-        (["--expires-days", "0"], "--expires-days 0: At least 1 day."),
+        (
+            ["--expires-days", "0"],
+            "--expires-days 0: At least 1 day. Use --no-expiry for a key that does not expire.",
+        ),
         (["--name", ""], "--name '': This field is required."),
         (["--endpoint", "no-such-endpoint"], "Endpoint 'no-such-endpoint': none with that name."),
         (["--all-endpoints", "--endpoint", "x"], "not allowed with argument"),

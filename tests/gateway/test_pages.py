@@ -17,6 +17,7 @@ from tests.gateway.conftest import call, chat_body, make_key
 
 pytestmark = pytest.mark.django_db
 KEYS = "/keys/"
+NO_LIMITS = {"requests_per_minute": 0, "tokens_per_minute": 0, "tokens_per_day": 0}
 
 
 def test_roles(as_member, as_admin, as_viewer, as_stranger, client):
@@ -35,6 +36,7 @@ def test_member_creates_a_key_and_sees_it_once(as_member, member, gw_endpoint):
             "requests_per_minute": 5,
             "tokens_per_minute": 0,
             "tokens_per_day": 0,
+            "scope": "only",
             "endpoints": [gw_endpoint.pk],
         },
     )
@@ -65,7 +67,7 @@ def test_member_creates_a_key_and_sees_it_once(as_member, member, gw_endpoint):
 
 
 def test_an_admin_making_a_key_in_the_all_keys_view_comes_back_to_it(as_admin):
-    form = {"name": "ci", "requests_per_minute": 0, "tokens_per_minute": 0, "tokens_per_day": 0}
+    form = {"name": "ci", "scope": "all", **NO_LIMITS}
     made = as_admin.post(KEYS + "?view=all", form)
     assert made.status_code == 302 and made["Location"] == KEYS + "?view=all"
     assert 'data-testid="new-key-secret"' in as_admin.get(made["Location"]).content.decode()
@@ -77,9 +79,8 @@ def test_app_keys_are_for_admins(as_member, as_admin):
         {
             "name": "x",
             "app_name": "billing",
-            "requests_per_minute": 0,
-            "tokens_per_minute": 0,
-            "tokens_per_day": 0,
+            "scope": "all",
+            **NO_LIMITS,
         },
     )
     assert GatewayKey.objects.get().app_name == ""
@@ -88,12 +89,44 @@ def test_app_keys_are_for_admins(as_member, as_admin):
         {
             "name": "y",
             "app_name": "billing",
-            "requests_per_minute": 0,
-            "tokens_per_minute": 0,
-            "tokens_per_day": 0,
+            "scope": "all",
+            **NO_LIMITS,
         },
     )
     assert GatewayKey.objects.get(name="y").app_name == "billing"
+
+
+def test_a_new_key_says_its_scope_as_the_edit_page_does(as_member, gw_endpoint):
+    """The New key form said "None ticked: every endpoint…" where the edit page has the two
+    radios; now both ask the same question, and a new key starts on every endpoint."""
+    page = as_member.get(KEYS).content.decode()
+    assert "None ticked" not in page
+    assert "Every endpoint, including those made later" in page
+    assert re.search(r'<input type="radio" name="scope" value="all"[^>]*checked', page)
+    assert "Only the endpoints ticked" in page and 'name="scope" value="only"' in page
+
+    made = as_member.post(KEYS, {"name": "every", "scope": "all", **NO_LIMITS})
+    assert made.status_code == 302
+    key = GatewayKey.objects.get(name="every")
+    assert key.all_endpoints and not key.endpoints.exists()
+
+
+@pytest.mark.parametrize(
+    ("scope", "ticked", "words"),
+    [
+        ("only", False, "Tick at least one endpoint, or choose every endpoint."),
+        ("all", True, "Choose “Only the endpoints ticked” to keep these, or untick them"),
+    ],
+    ids=["only-with-none-ticked", "every-with-some-ticked"],
+)
+def test_a_new_keys_scope_and_ticks_must_agree(as_member, gw_endpoint, scope, ticked, words):
+    form = {"name": "k", "scope": scope, **NO_LIMITS}
+    if ticked:
+        form["endpoints"] = [gw_endpoint.pk]
+    page = as_member.post(KEYS, form)
+    assert page.status_code == 400
+    assert words in page.content.decode()
+    assert not GatewayKey.objects.exists()
 
 
 def test_invalid_form_makes_no_key(as_member):
@@ -246,7 +279,7 @@ def test_keys_page_in_vietnamese(as_member):
 @pytest.mark.parametrize("field", ["requests_per_minute", "tokens_per_minute", "tokens_per_day"])
 @pytest.mark.parametrize("number", ["99999999999999999999", "2147483648"])
 def test_a_limit_beyond_what_can_be_stored_is_refused_in_words(as_member, field, number):
-    form = {"name": "big", "requests_per_minute": 0, "tokens_per_minute": 0, "tokens_per_day": 0}
+    form = {"name": "big", "scope": "all", **NO_LIMITS}
     page = as_member.post(KEYS, {**form, field: number})
     assert page.status_code == 400
     assert "At most 2147483647. For no limit, enter 0." in page.content.decode()
@@ -267,8 +300,8 @@ def test_a_limit_beyond_what_can_be_stored_is_refused_in_words(as_member, field,
         (
             "expires_in_days",
             "0",
-            "At least 1 day. Leave it empty for a key that does not expire.",
-            "Ít nhất 1 ngày. Để trống nếu khóa không hết hạn.",
+            "At least 1 day.",
+            "Ít nhất 1 ngày.",
         ),
         (
             "expires_in_days",
@@ -283,7 +316,7 @@ def test_a_number_out_of_range_is_refused_in_the_forms_own_words(
 ):
     """Not Django's stock "Ensure this value is greater than or equal to 1." (in Vietnamese with a
     space before its full stop), found by a new user."""
-    form = {"name": "k", "requests_per_minute": 0, "tokens_per_minute": 0, "tokens_per_day": 0}
+    form = {"name": "k", "scope": "all", **NO_LIMITS}
     page = as_member.post(KEYS, {**form, field: number}).content.decode()
     assert english in page and "Ensure this value" not in page
     as_member.cookies["idash_language"] = "vi"
@@ -311,7 +344,7 @@ def test_djangos_range_and_length_messages_read_well_in_vietnamese():
 
 
 def test_the_largest_storable_limit_is_kept(as_member):
-    form = {"name": "big", "requests_per_minute": 0, "tokens_per_minute": 0}
+    form = {"name": "big", "scope": "all", "requests_per_minute": 0, "tokens_per_minute": 0}
     page = as_member.post(KEYS, {**form, "tokens_per_day": 2_147_483_647})
     assert page.status_code == 302
     assert GatewayKey.objects.get(name="big").tokens_per_day == 2_147_483_647
@@ -323,8 +356,13 @@ def test_the_largest_storable_limit_is_kept(as_member):
         ("--rpm", "99999999999", "At most 2147483647. For no limit, enter 0."),
         ("--tpm", "2147483648", "At most 2147483647. For no limit, enter 0."),
         ("--tpd", "-1", "Enter 0 or more. For no limit, enter 0."),
-        ("--expires-days", "0", "At least 1 day."),
-        ("--expires-days", "-3", "At least 1 day."),
+        (
+            "--expires-days",
+            "0",
+            "--expires-days 0: At least 1 day. Omit --expires-days for a key that does not expire.",
+        ),
+        ("--expires-days", "-3", "At least 1 day. Omit --expires-days"),
+        ("--expires-days", "4000", "--expires-days 4000: At most 3650 days (ten years)."),
     ],
 )
 def test_command_refuses_what_the_keys_page_refuses(member, flag, value, words):
@@ -344,7 +382,27 @@ def test_command_refuses_what_the_keys_page_refuses(member, flag, value, words):
             stderr=io.StringIO(),
         )
     assert flag in str(refused.value) and words in str(refused.value)
+    assert "Leave it empty" not in str(refused.value)  # the page's box, not the command's flag
     assert not GatewayKey.objects.exists()
+
+
+def test_every_option_of_the_command_says_what_it_is_for():
+    """`gateway_key create --help` listed --expires-days with no words at all."""
+    import argparse
+
+    from gateway.management.commands.gateway_key import Command
+
+    parser = Command().create_parser("manage.py", "gateway_key")
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    silent = [
+        f"{name} {action.option_strings or action.dest}"
+        for name, subparser in sub.choices.items()
+        for action in subparser._actions
+        if not isinstance(action, argparse._HelpAction) and not (action.help or "").strip()
+    ]
+    assert not silent
+    create = sub.choices["create"].format_help()
+    assert "omit it for a key that does not expire" in " ".join(create.split())
 
 
 def test_the_keys_page_counts_failures_as_monitoring_does(as_member, member, gw_endpoint):

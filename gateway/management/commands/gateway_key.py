@@ -20,6 +20,7 @@ from gateway.forms import ALL_ENDPOINTS, KEEP, NEW_EXPIRY, NO_EXPIRY, ONLY_TICKE
 from gateway.models import GatewayKey
 from gateway.selectors import live_endpoints
 
+PREFIX_HELP = "the key's prefix: the 12 characters the Keys page and `gateway_key list` show"
 LIMITS = (
     ("--rpm", "requests per minute", "GATEWAY_DEFAULT_REQUESTS_PER_MINUTE"),
     ("--tpm", "tokens per minute", "GATEWAY_DEFAULT_TOKENS_PER_MINUTE"),
@@ -50,9 +51,16 @@ class Command(BaseCommand):
                 default=None,
                 help=f"{what} (default {getattr(settings, setting)}, from {setting}; 0: no limit)",
             )
-        create.add_argument("--expires-days", type=int, default=None)
+        create.add_argument(
+            "--expires-days",
+            type=int,
+            default=None,
+            metavar="DAYS",
+            help="days until the key expires, counted from now (1 to 3650; "
+            "omit it for a key that does not expire)",
+        )
         edit = sub.add_parser("edit", help="change a key's name, scope, limits or expiry")
-        edit.add_argument("prefix")
+        edit.add_argument("prefix", help=PREFIX_HELP)
         edit.add_argument("--name", default=None, help="what the key is for")
         scope = edit.add_mutually_exclusive_group()
         scope.add_argument(
@@ -65,10 +73,16 @@ class Command(BaseCommand):
         for flag, what, _setting in LIMITS:
             edit.add_argument(flag, type=int, default=None, help=f"{what} (0: no limit)")
         expiry = edit.add_mutually_exclusive_group()
-        expiry.add_argument("--expires-days", type=int, default=None, help="days from now")
+        expiry.add_argument(
+            "--expires-days",
+            type=int,
+            default=None,
+            metavar="DAYS",
+            help="a new expiry, in days counted from now (1 to 3650)",
+        )
         expiry.add_argument("--no-expiry", action="store_true", help="the key does not expire")
         revoke = sub.add_parser("revoke", help="revoke the key with this prefix")
-        revoke.add_argument("prefix")
+        revoke.add_argument("prefix", help=PREFIX_HELP)
         sub.add_parser("list", help="list keys (prefixes only)")
 
     def handle(self, *args, action: str, **options) -> None:
@@ -96,7 +110,8 @@ class Command(BaseCommand):
             try:
                 fields[field].clean(value)
             except ValidationError as exc:
-                raise CommandError(f"{flag} {value}: {' '.join(exc.messages)}") from None
+                words = " ".join([*exc.messages, *_no_expiry_hint(field, value, NO_EXPIRY_CREATE)])
+                raise CommandError(f"{flag} {value}: {words}") from None
         expires_at = (
             timezone.now() + timedelta(days=expires_days) if expires_days is not None else None
         )
@@ -148,7 +163,7 @@ class Command(BaseCommand):
             data[field] = (getattr(key, field) or 0) if value is None else value
         form = KeyForm(data, key=key)
         if not form.is_valid():
-            raise CommandError(_refusal(form, data))
+            raise CommandError(_refusal(form, data, NO_EXPIRY_EDIT))
         try:
             services.gateway_key_update(
                 key=key,
@@ -216,11 +231,23 @@ def _endpoints_named(names: list[str]) -> list:
     return chosen
 
 
-def _refusal(form: KeyForm, data: dict) -> str:
+# The form's "At least 1 day." sits beside a box whose help says empty means no expiry; a command
+# has no box, so it says which flag that is.
+NO_EXPIRY_CREATE = "Omit --expires-days for a key that does not expire."
+NO_EXPIRY_EDIT = "Use --no-expiry for a key that does not expire."
+
+
+def _no_expiry_hint(field: str, value, hint: str) -> list[str]:
+    too_few = field == "expires_in_days" and isinstance(value, int) and value < 1
+    return [hint] if too_few else []
+
+
+def _refusal(form: KeyForm, data: dict, no_expiry: str) -> str:
     """The form's refusals, each after the option it is about (`--rpm -1: Enter 0 or more…`)."""
     parts = []
     for field, errors in form.errors.items():
-        words = " ".join(str(e) for e in errors)
+        hint = _no_expiry_hint(field, data.get(field), no_expiry)
+        words = " ".join([*(str(e) for e in errors), *hint])
         if field in FLAGS:
             value = data.get(field)
             shown = {"endpoints": "", "name": f" {value!r}"}.get(field, f" {value}")

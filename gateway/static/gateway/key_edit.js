@@ -1,6 +1,7 @@
-// A key's edit page keeps its choices in step: typing a number of days chooses "New expiry", and
-// choosing to keep the expiry or to have none clears the days; ticking an endpoint chooses "Only
-// the endpoints ticked", and choosing every endpoint unticks them. Without JavaScript the server
+// The key forms (a key's edit page, the Keys page's New key) keep their choices in step: typing a
+// number of days chooses "New expiry", and choosing to keep the expiry or to have none clears the
+// days; ticking an endpoint chooses "Only the endpoints ticked", and choosing every endpoint
+// unticks them (a new key has no expiry choice: its days alone say it). Without JavaScript the server
 // refuses a mismatch in words (gateway.forms.KeyForm.clean), and nothing is changed.
 (function () {
   "use strict";
