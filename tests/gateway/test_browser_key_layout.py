@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from gateway.models import UsageRecord
+from gateway.selectors import start_of_today
 from tests.fixtures.browser import answer_confirmation, open_page, screenshot, sign_in
 from tests.fixtures.personas import PASSWORD
 from tests.gateway.conftest import make_key
@@ -48,7 +49,8 @@ def _keys_with_traffic(admin, member, endpoint):
     UsageRecord.objects.bulk_create(
         UsageRecord(
             request_id=uuid.uuid4(),
-            at=now - timedelta(minutes=i),
+            # Within today (TIME_ZONE) even just after midnight: "today" counts all 17.
+            at=max(now - timedelta(seconds=i), start_of_today()),
             key=busy.key,
             user=admin,
             endpoint=endpoint,
