@@ -221,7 +221,11 @@ def _logits(body: dict) -> None:
                 code="invalid_type",
             )
         for token, value in bias.items():
-            if not token.isdecimal() or not _is_number(value) or not -100 <= value <= 100:
+            if (
+                not (token.isascii() and token.isdigit())
+                or not _is_number(value)
+                or not -100 <= value <= 100
+            ):
                 raise bad_request(
                     f"Invalid value for 'logit_bias': each key is a token id (digits) and each "
                     f"value a number from -100 to 100, got {token!r}: {value!r}.",

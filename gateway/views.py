@@ -141,7 +141,7 @@ def key_edit(request: AuthenticatedHttpRequest, code) -> HttpResponse:
         messages.error(request, services.REVOKED_KEY_UNCHANGED)
         return redirect(_keys_url(request))
     form = KeyForm(request.POST or None, key=key)
-    status, changed_meanwhile = 200, None
+    status, changed_meanwhile, would_change = 200, None, []
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
@@ -165,6 +165,12 @@ def key_edit(request: AuthenticatedHttpRequest, code) -> HttpResponse:
                 again["seen"] = services.key_version(key)
                 form = KeyForm(again, key=key)
                 form.is_valid()
+                # What saving again would change in the key as it is now (the form's initial
+                # values are the key's current ones), fields this page's person never touched
+                # included: a scope the other person narrowed, say.
+                would_change = [
+                    str(form.fields[name].label) for name in form.changed_data if name != "seen"
+                ]
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
             else:
@@ -179,6 +185,7 @@ def key_edit(request: AuthenticatedHttpRequest, code) -> HttpResponse:
         "form": form,
         "key": key,
         "changed_meanwhile": changed_meanwhile,
+        "would_change": would_change,
         "everyone": _keys_url(request).endswith("?view=all"),
         "is_own": key.owner_id == request.user.pk,
     }

@@ -48,7 +48,9 @@ SECRET_PATH = re.compile(
     re.IGNORECASE,
 )
 # A gateway key (gateway/keyformat.py): its first 12 characters are what the Keys page shows.
-GATEWAY_KEY = re.compile(r"(idk_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])")
+# Whatever follows it: a key pasted twice, or with a suffix, is cut too (its first 43 characters
+# after `idk_`, the whole secret, are gone).
+GATEWAY_KEY = re.compile(r"(idk_[A-Za-z0-9_-]{8})[A-Za-z0-9_-]{35}")
 # A segment that is already a log id: left alone, so a line is never rewritten twice.
 _REDACTED = re.compile(r"\[[0-9a-f]{10}\]")
 

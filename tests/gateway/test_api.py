@@ -191,6 +191,7 @@ def test_endpoint_not_active_is_503_naming_its_status(gw_endpoint, member_key):
         ),
         ({"logit_bias": [1, 2]}, "logit_bias"),
         ({"logit_bias": {"hello": 1}}, "logit_bias"),
+        ({"logit_bias": {"\u0661\u0662": 1}}, "logit_bias"),  # Arabic-Indic digits
         ({"logit_bias": {"50256": 101}}, "logit_bias"),
         ({"logit_bias": {"50256": "-100"}}, "logit_bias"),
         ({"logprobs": "yes"}, "logprobs"),

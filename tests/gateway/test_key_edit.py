@@ -314,6 +314,10 @@ def test_an_edit_from_a_page_opened_before_someone_elses_change_is_refused_and_k
     html = late.content.decode()
     assert "Someone changed this key" in html and "nothing was saved" in html
     assert "9 req/min" in html  # what it reads now
+    # Saving again would put back the limit the other person changed: said, by its label.
+    would = re.search(r'data-testid="would-change">(.*?)</p>', html, re.S)
+    assert would and "Requests per minute" in would.group(1) and "Name" in would.group(1)
+    assert "Tokens per day" not in would.group(1)
     assert 'value="mine now"' in html  # what they typed stays
     assert stored(made.key) == after_first
 

@@ -467,3 +467,19 @@ def test_a_keys_expiry_reads_in_vietnamese_whole():
         earlier = naturaltime(timezone.now() - timedelta(days=29, hours=1))
     assert later.startswith("sau 4") and "from now" not in later
     assert earlier.endswith("trước") and "ago" not in earlier
+
+
+def test_a_keys_expiry_is_its_date_and_new_key_is_at_the_top(as_member, member):
+    """"expires 6 days, 23 hours from now" for a key made for 7 days read as less than asked:
+    the date itself. And the New key form, at the page's foot, is a link away from its top."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django.utils.formats import date_format
+
+    expires = timezone.now() + timedelta(days=7)
+    make_key(member, name="week", expires_at=expires)
+    page = as_member.get(KEYS).content.decode()
+    when = date_format(timezone.localtime(expires), "DATETIME_FORMAT")
+    assert f"expires {when}" in page
+    assert 'href="#new-key"' in page and 'id="new-key"' in page

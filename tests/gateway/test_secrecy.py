@@ -94,12 +94,25 @@ def test_a_key_pasted_into_the_wrong_field_is_neither_stored_nor_sent_back(gw_en
             key=made.secret,
             body={**body, "messages": [{"role": made.secret, "content": "hi"}]},
         ),
+        # Followed by more: a suffix, or the key twice.
+        call(
+            "POST",
+            "/v1/chat/completions",
+            key=made.secret,
+            body={**body, "model": made.secret + made.secret},
+        ),
+        call(
+            "POST",
+            "/v1/chat/completions",
+            key=made.secret,
+            body={**body, "temperature": made.secret + "z"},
+        ),
     ]
-    assert [a.status for a in answers] == [404, 400, 400]
+    assert [a.status for a in answers] == [404, 400, 400, 404, 400]
     for answer in answers:
         assert made.secret not in answer.body.decode()
     assert made.key.prefix + "…" in answers[1].json()["error"]["param"]
     usage.drain()
     stored = [(r.model, r.error) for r in UsageRecord.objects.all()]
-    assert len(stored) == 3
+    assert len(stored) == 5
     assert made.secret[12:] not in repr(stored) and made.key.prefix + "…" in repr(stored)
