@@ -197,6 +197,7 @@ SHAPES: dict[str, tuple[tuple[type, ...], str]] = {
     "response_format": ((dict,), "an object"),
     "tool_choice": ((str, dict), "a string or an object"),
     "parallel_tool_calls": ((bool,), "a boolean"),
+    "logprobs": ((bool,), "a boolean"),
 }
 
 
@@ -210,8 +211,8 @@ def _shapes(body: dict) -> None:
 
 
 def _logits(body: dict) -> None:
-    """As OpenAI takes them: logit_bias maps token ids to -100..100; logprobs is a boolean, and
-    top_logprobs (0 to 20) needs it."""
+    """As OpenAI takes them: logit_bias maps token ids to -100..100; top_logprobs (0 to 20)
+    needs logprobs (a boolean, checked with the other SHAPES)."""
     bias = body.get("logit_bias")
     if bias is not None:
         if not isinstance(bias, dict):
@@ -231,13 +232,7 @@ def _logits(body: dict) -> None:
                     f"value a number from -100 to 100, got {token!r}: {value!r}.",
                     param="logit_bias",
                 )
-    logprobs = body.get("logprobs")
-    if logprobs is not None and not isinstance(logprobs, bool):
-        raise bad_request(
-            "Invalid type for 'logprobs': expected a boolean.",
-            param="logprobs",
-            code="invalid_type",
-        )
+    logprobs = body.get("logprobs")  # a boolean (SHAPES)
     top = body.get("top_logprobs")
     if top is None:
         return
