@@ -470,8 +470,8 @@ def test_a_keys_expiry_reads_in_vietnamese_whole():
 
 
 def test_a_keys_expiry_is_its_date_and_new_key_is_at_the_top(as_member, member):
-    """"expires 6 days, 23 hours from now" for a key made for 7 days read as less than asked:
-    the date itself. And the New key form, at the page's foot, is a link away from its top."""
+    """A key made for 7 days read "expires 6 days, 23 hours from now", less than asked: the
+    date itself. And the New key form, at the page's foot, is a link away from its top."""
     from datetime import timedelta
 
     from django.utils import timezone
